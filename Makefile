@@ -1,0 +1,64 @@
+# Laurel's entry points. `make run` and `make test` are the two commands a new user needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ROLE ?= admin
+
+.DEFAULT_GOAL := help
+.PHONY: help run test worker schema schema-check migrations migrate demo bench lint clean
+
+help:
+	@echo "make run         serve GraphQL on http://127.0.0.1:8000/graphql (SQLite, demo data)"
+	@echo "make test        run the whole test suite"
+	@echo "make worker      run an arq worker against LAUREL_REDIS_URL"
+	@echo "make schema      regenerate graphql/schema.graphql"
+	@echo "make migrations  create a migration from model changes"
+	@echo "make bench       run the benchmarks in bench/"
+	@echo "make lint        ruff and mypy"
+
+# The virtualenv is rebuilt when pyproject.toml changes; dev extras are always installed so
+# that `make run` and `make test` share one environment.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Laurel needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/laurel serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: $(STAMP)
+	@test -n "$$LAUREL_REDIS_URL" || { echo "make worker needs LAUREL_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 2; }
+	$(BIN)/arq workers.settings.WorkerSettings
+
+schema: $(STAMP)
+	$(BIN)/laurel schema
+
+schema-check: $(STAMP)
+	$(BIN)/laurel schema --check
+
+migrations: $(STAMP)
+	$(BIN)/tortoise makemigrations
+
+migrate: $(STAMP)
+	$(BIN)/laurel migrate
+
+demo: $(STAMP)
+	$(BIN)/laurel demo
+
+bench: $(STAMP)
+	@set -e; scripts="$(wildcard bench/*.py)"; [ -n "$$scripts" ] || { echo "no benchmarks in bench/ yet"; exit 0; }; \
+	for script in $$scripts; do echo "== $$script"; $(BIN)/python $$script; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Laurel's application layer: settings, persistence, services and the GraphQL API."""

@@ -1,0 +1,31 @@
+"""The per-request context: settings, the request clock and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.dataloader import DataLoader
+
+from app.api.tiers.dataloaders import LadderInForce, tier_by_id_loader
+from app.config import Settings
+from app.models import Tier
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | None
+    settings: Settings
+    metrics: Any
+    # One clock reading per request, so every field of a response agrees on "now".
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    tier_by_id: DataLoader[int, Tier | None] = field(default_factory=tier_by_id_loader)
+    ladder: LadderInForce = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ladder = LadderInForce(now=self.now)

@@ -1,0 +1,67 @@
+"""Typed failures shared by every mutation, and the error raised for bad query arguments."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+
+from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
+
+
+class UserInputError(GraphQLError):
+    """Bad arguments to a query field. Shown to clients even in production."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        extensions: dict[str, object] = {"code": "BAD_USER_INPUT"}
+        if field:
+            extensions["field"] = field
+        super().__init__(message, extensions=extensions)
+
+
+@strawberry.type
+class FieldProblem:
+    field: str = strawberry.field(description="The argument at fault, as named in the schema.")
+    message: str
+
+
+@strawberry.type(description="The input broke one or more rules; nothing was written.")
+class ValidationFailed:
+    message: str
+    problems: list[FieldProblem]
+
+    @classmethod
+    def from_error(cls, error: InvalidInput) -> ValidationFailed:
+        return cls(
+            message=str(error),
+            problems=[FieldProblem(field=p.field, message=p.message) for p in error.problems],
+        )
+
+    @classmethod
+    def single(cls, field: str, message: str) -> ValidationFailed:
+        return cls.from_error(InvalidInput.single(field, message))
+
+
+@strawberry.type(name="NotFound", description="The thing named by an argument does not exist.")
+class NotFoundType:
+    message: str
+    kind: str
+    id: strawberry.ID
+
+    @classmethod
+    def from_error(cls, error: NotFound, *, id: str) -> NotFoundType:
+        return cls(
+            message=f"{error.kind} {id} does not exist", kind=error.kind, id=strawberry.ID(id)
+        )
+
+
+@strawberry.type(
+    name="IdempotencyConflict",
+    description="The idempotency key was used before for a different request; nothing was written.",
+)
+class IdempotencyConflictType:
+    message: str
+    idempotency_key: str
+
+    @classmethod
+    def from_error(cls, error: IdempotencyConflict) -> IdempotencyConflictType:
+        return cls(message=str(error), idempotency_key=error.key)

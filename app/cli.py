@@ -1,0 +1,112 @@
+"""The ``laurel`` command: migrate, load the demo, serve, export the schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app import db
+from app.config import Settings
+
+SCHEMA_PATH = Path("graphql/schema.graphql")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        sys.exit(f"laurel: bad configuration:\n{exc}")
+
+
+async def _load_demo(settings: Settings) -> None:
+    from app.services.demo import load_demo
+
+    async with db.connect(settings):
+        result = await load_demo(now=datetime.now(UTC))
+    if result.loaded:
+        print(f"Loaded the demo programme: 4 tiers, {result.members} members.")
+    else:
+        print(
+            f"Demo not loaded: the database already holds a programme ({result.members} members)."
+        )
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    asyncio.run(db.migrate(_settings()))
+    print("Migrations applied.")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    settings = _settings()
+    asyncio.run(db.migrate(settings))
+    asyncio.run(_load_demo(settings))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings()
+    asyncio.run(db.migrate(settings))
+    if settings.load_demo and not settings.is_production:
+        asyncio.run(_load_demo(settings))
+    print(f"Laurel is serving GraphQL on http://{args.host}:{args.port}/graphql", flush=True)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        access_log=False,  # the app writes one structured line per request itself
+        proxy_headers=True,
+    )
+
+
+def schema_sdl() -> str:
+    from app.api.schema import schema
+
+    return schema.as_str().rstrip() + "\n"
+
+
+def cmd_schema(args: argparse.Namespace) -> None:
+    path = Path(args.output)
+    sdl = schema_sdl()
+    if args.check:
+        current = path.read_text() if path.exists() else ""
+        if current != sdl:
+            sys.exit(f"{path} is stale: run `make schema` and commit the result")
+        print(f"{path} is up to date.")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sdl)
+    print(f"Wrote {path}.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="laurel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply pending database migrations").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser(
+        "demo", help="load the demo programme into an empty database (no-op otherwise)"
+    ).set_defaults(func=cmd_demo)
+    serve = sub.add_parser("serve", help="migrate, load the demo if empty, and serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    schema = sub.add_parser("schema", help="export the GraphQL SDL")
+    schema.add_argument("--output", default=str(SCHEMA_PATH))
+    schema.add_argument("--check", action="store_true", help="fail if the file is stale")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

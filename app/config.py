@@ -1,0 +1,95 @@
+"""Settings, read from the environment (prefix ``LAUREL_``) in this one place."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite://var/laurel.sqlite3"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Everything Laurel can be configured with; the README's configuration table mirrors it."""
+
+    model_config = SettingsConfigDict(env_prefix="LAUREL_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = DEFAULT_DATABASE_URL
+    # Unset means embedded mode: no Redis, jobs run in-process.
+    redis_url: str | None = None
+    jwt_secret: str | None = Field(default=None, repr=False)
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    # Load the demo programme on start when the database is empty (development only).
+    load_demo: bool = True
+    # Largest page a client may ask for on any connection field.
+    max_page_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    # Bounds of a single manual points award.
+    max_award_points: Annotated[int, Field(ge=1)] = 1_000_000
+
+    # True when no secret was configured and a throw-away one was generated.
+    _jwt_secret_generated: bool = PrivateAttr(default=False)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in {"sqlite", "postgres", "asyncpg"}:
+            raise ValueError(
+                f"unsupported database scheme {scheme!r}: use sqlite://PATH or postgres://..."
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _blank_redis_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _jwt_secret_present(self) -> Settings:
+        if self.jwt_secret:
+            if self.env is Environment.PRODUCTION and len(self.jwt_secret) < 32:
+                raise ValueError("LAUREL_JWT_SECRET must be at least 32 characters in production")
+            return self
+        if self.env is Environment.PRODUCTION:
+            raise ValueError("LAUREL_JWT_SECRET is required when LAUREL_ENV=production")
+        # Frozen model: set through object.__setattr__ during validation only.
+        object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(32))
+        self._jwt_secret_generated = True
+        return self
+
+    @property
+    def jwt_secret_generated(self) -> bool:
+        return self._jwt_secret_generated
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def embedded(self) -> bool:
+        """True when no Redis is configured: jobs run inside the API process."""
+        return self.redis_url is None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,88 @@
+"""Database wiring: the Tortoise configuration and a connection scope for scripts and jobs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate as run_migrations
+
+from app.config import DEFAULT_DATABASE_URL, Settings
+from app.models import Member
+
+APP_LABEL = "laurel"
+
+
+def connection_name(database_url: str) -> str:
+    """The connection is named after its dialect, not "default".
+
+    Tortoise caches prepared INSERT/DELETE statements per connection name for the life of
+    the process; two databases of different dialects under one name (the test suite runs
+    SQLite and PostgreSQL in one process) would reuse each other's SQL.
+    """
+    return "sqlite" if database_url.startswith("sqlite") else "postgres"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    name = connection_name(database_url)
+    return {
+        "connections": {name: database_url},
+        "apps": {
+            APP_LABEL: {
+                "models": ["app.models"],
+                "migrations": "app.migrations",
+                "default_connection": name,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def ensure_sqlite_directory(database_url: str) -> None:
+    """SQLite creates the file but not the folder it lives in (``var/`` on a fresh clone)."""
+    if database_url.startswith("sqlite://"):
+        path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+# For Tortoise's own CLI (`tortoise makemigrations`), named in pyproject's [tool.tortoise].
+TORTOISE_ORM = tortoise_config(os.environ.get("LAUREL_DATABASE_URL", DEFAULT_DATABASE_URL))
+
+
+@asynccontextmanager
+async def connect(settings: Settings) -> AsyncIterator[TortoiseContext]:
+    """Open the ORM for the app's lifespan, a CLI command, a worker or a test; close it after.
+
+    An explicit context rather than ``RegisterTortoise``: the same scope serves every entry
+    point, and leaving it restores whatever context was current (tests open many in turn).
+    The context is also the global fallback, because uvicorn runs the lifespan in another
+    task than the requests.
+    """
+    ensure_sqlite_directory(settings.database_url)
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+        yield ctx
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply every pending migration with Tortoise's migration executor."""
+    ensure_sqlite_directory(settings.database_url)
+    async with TortoiseContext():
+        await run_migrations(config=tortoise_config(settings.database_url))
+
+
+def connection() -> BaseDBAsyncClient:
+    """The client of the open database, for the few statements written as raw SQL."""
+    return Member._meta.db
+
+
+async def ping() -> None:
+    """One round trip to the database; raises when it cannot be reached."""
+    await connection().execute_query("SELECT 1")

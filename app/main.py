@@ -1,0 +1,125 @@
+"""The ASGI application: ``create_app(settings)`` wires GraphQL, health checks and metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from app import db
+from app.api.context import Context
+from app.api.schema import build_schema
+from app.config import Settings
+from app.observability import Metrics, RequestLogMiddleware, configure_logging
+
+logger = logging.getLogger("laurel.app")
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+class LaurelGraphQL(GraphQL[Context, None]):
+    def __init__(self, *, settings: Settings, metrics: Metrics) -> None:
+        super().__init__(
+            build_schema(production=settings.is_production),
+            graphql_ide="graphiql" if not settings.is_production else None,
+            # Queries over GET are cacheable; strawberry refuses mutations over GET (CSRF).
+            allow_queries_via_get=True,
+        )
+        self.settings = settings
+        self.metrics = metrics
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        return Context(
+            request=request,
+            response=response if isinstance(response, Response) else None,
+            settings=self.settings,
+            metrics=self.metrics,
+        )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app. With no settings they are read from the environment (uvicorn --factory)."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    if settings.jwt_secret_generated:
+        logger.warning(
+            "LAUREL_JWT_SECRET is not set: using a random secret for this process only; "
+            "tokens will not survive a restart"
+        )
+    metrics = Metrics()
+    redis: Redis | None = None
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        nonlocal redis
+        async with db.connect(settings):
+            if settings.redis_url:
+                redis = Redis.from_url(
+                    settings.redis_url,
+                    socket_timeout=READINESS_TIMEOUT_SECONDS,
+                    socket_connect_timeout=READINESS_TIMEOUT_SECONDS,
+                )
+            logger.info(
+                "Laurel started",
+                extra={"fields": {"env": settings.env.value, "embedded": settings.embedded}},
+            )
+            try:
+                yield {}
+            finally:
+                if redis is not None:
+                    await redis.aclose()
+                    redis = None
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            await db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        if settings.redis_url:
+            try:
+                if redis is None:
+                    raise ConnectionError("not connected")
+                await redis.ping()
+                checks["redis"] = "ok"
+            except Exception as exc:
+                checks["redis"] = f"unreachable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return PlainTextResponse(
+            metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    graphql_app = LaurelGraphQL(settings=settings, metrics=metrics)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.add_middleware(RequestLogMiddleware, metrics=metrics)
+    return app

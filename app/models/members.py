@@ -1,0 +1,41 @@
+"""Members of the loyalty programme and their running balances."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.models.tiers import Tier
+
+
+class Member(Model):
+    """A member of the programme with running balances.
+
+    The points balance always equals the sum of the member's ledger rows; it only ever
+    changes by a single atomic UPDATE beside the ledger row that explains it.
+    """
+
+    # The first docstring line becomes the table comment, which Tortoise's SQLite migrations
+    # neither escape nor keep intact around ';': keep that line free of quotes and ';'.
+
+    id = fields.BigIntField(primary_key=True)
+    external_id = fields.CharField(max_length=128, unique=True)
+    display_name = fields.CharField(max_length=80)
+    birthday = fields.DateField(null=True)
+    joined_at = fields.DatetimeField()
+    tier: fields.ForeignKeyRelation[Tier] = fields.ForeignKeyField(
+        "laurel.Tier", related_name="members", on_delete=fields.RESTRICT
+    )
+    points_balance = fields.BigIntField(default=0)
+    growth = fields.BigIntField(default=0)
+    lifetime_points = fields.BigIntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    tier_id: int
+
+    class Meta:
+        table = "member"

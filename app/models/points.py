@@ -1,0 +1,40 @@
+"""The append-only points ledger."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+from gamification.points import LedgerKind, LedgerSource
+
+if TYPE_CHECKING:
+    from app.models.members import Member
+
+
+class PointsLedgerEntry(Model):
+    """One change to the points of one member.
+
+    Rows are never updated or deleted, and a zero delta is meaningless: migration 0002 makes
+    the database refuse both. A correction is a new row.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name="ledger", on_delete=fields.RESTRICT
+    )
+    delta = fields.BigIntField()
+    kind = fields.CharEnumField(LedgerKind, max_length=16)
+    reason = fields.CharField(max_length=200)
+    source = fields.CharEnumField(LedgerSource, max_length=32)
+    idempotency_key = fields.CharField(max_length=128)
+    balance_after = fields.BigIntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    member_id: int
+
+    class Meta:
+        table = "points_ledger"
+        unique_together = (("source", "idempotency_key"),)
+        indexes = (("member_id", "id"),)

@@ -1,0 +1,105 @@
+"""The tier ladder: versions of the rules, their tiers, and every member's tier history."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from gamification.ladder import TierRule
+
+
+class LadderVersionStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class LadderVersion(Model):
+    """A version of the ladder rules.
+
+    The published version with the latest effective date not in the future is the one in
+    force; tier-change history keeps which version applied to each change.
+    """
+
+    id = fields.IntField(primary_key=True)
+    number = fields.IntField(unique=True)
+    status = fields.CharEnumField(LadderVersionStatus, max_length=16)
+    effective_at = fields.DatetimeField(null=True)
+    published_at = fields.DatetimeField(null=True)
+    notes = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    tiers: fields.ReverseRelation[Tier]
+
+    class Meta:
+        table = "ladder_version"
+        indexes = (("status", "effective_at"),)
+
+
+class Tier(Model):
+    id = fields.IntField(primary_key=True)
+    ladder_version: fields.ForeignKeyRelation[LadderVersion] = fields.ForeignKeyField(
+        "laurel.LadderVersion", related_name="tiers", on_delete=fields.RESTRICT
+    )
+    code = fields.CharField(max_length=32)
+    name = fields.CharField(max_length=64)
+    rank = fields.SmallIntField()
+    entry_threshold = fields.BigIntField()
+    retention_threshold = fields.BigIntField()
+    multiplier = fields.DecimalField(max_digits=5, decimal_places=2)
+
+    ladder_version_id: int
+
+    class Meta:
+        table = "tier"
+        unique_together = (("ladder_version", "rank"), ("ladder_version", "code"))
+
+    def to_rule(self) -> TierRule:
+        return TierRule(
+            code=self.code,
+            name=self.name,
+            rank=self.rank,
+            entry_threshold=self.entry_threshold,
+            retention_threshold=self.retention_threshold,
+            multiplier=self.multiplier,
+        )
+
+
+class TierChangeReason(StrEnum):
+    ENROLLMENT = "enrollment"
+    PROMOTION = "promotion"
+    DEMOTION = "demotion"
+    LADDER_CHANGE = "ladder_change"
+    MANUAL = "manual"
+
+
+class TierChange(Model):
+    """One move of one member on the ladder, kept for history and analytics."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name="tier_changes", on_delete=fields.RESTRICT
+    )
+    from_tier: fields.ForeignKeyNullableRelation[Tier] = fields.ForeignKeyField(
+        "laurel.Tier", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    to_tier: fields.ForeignKeyRelation[Tier] = fields.ForeignKeyField(
+        "laurel.Tier", related_name=False, on_delete=fields.RESTRICT
+    )
+    reason = fields.CharEnumField(TierChangeReason, max_length=16)
+    ladder_version: fields.ForeignKeyRelation[LadderVersion] = fields.ForeignKeyField(
+        "laurel.LadderVersion", related_name=False, on_delete=fields.RESTRICT
+    )
+    changed_at = fields.DatetimeField()
+
+    member_id: int
+    from_tier_id: int | None
+    to_tier_id: int
+
+    class Meta:
+        table = "tier_change"
+        indexes = (("member_id", "changed_at"), ("changed_at",))
+
+
+from app.models.members import Member  # noqa: E402  (type of the relation above)

@@ -1,0 +1,106 @@
+"""The tier ladder: which tier a growth value earns, and what a valid ladder looks like."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import pairwise
+
+MAX_MULTIPLIER = Decimal("10")
+
+
+class InvalidLadder(ValueError):
+    """A ladder definition breaks one of the rules in :func:`validate_ladder`."""
+
+
+@dataclass(frozen=True, slots=True)
+class TierRule:
+    """One rung: reached at ``entry_threshold`` growth, kept down to ``retention_threshold``."""
+
+    code: str
+    name: str
+    rank: int
+    entry_threshold: int
+    retention_threshold: int
+    multiplier: Decimal
+
+
+def validate_ladder(tiers: Sequence[TierRule]) -> tuple[TierRule, ...]:
+    """Return the tiers ordered by rank, or raise :class:`InvalidLadder` saying what is wrong.
+
+    Rules: at least one tier; ranks 0..n-1 with no gaps; unique codes and names; the base
+    tier (rank 0) is entered and kept at 0; every higher tier needs strictly more growth
+    than the one below; a tier's retention threshold lies between the entry threshold of
+    the tier below and its own entry threshold (hysteresis without overlapping a lower
+    tier); multipliers are positive and at most ``MAX_MULTIPLIER``.
+    """
+    if not tiers:
+        raise InvalidLadder("a ladder needs at least one tier")
+    ordered = tuple(sorted(tiers, key=lambda t: t.rank))
+    if [t.rank for t in ordered] != list(range(len(ordered))):
+        raise InvalidLadder("tier ranks must be 0, 1, 2, ... without gaps or repeats")
+    for label, values in (("code", [t.code for t in ordered]), ("name", [t.name for t in ordered])):
+        if any(not v.strip() for v in values):
+            raise InvalidLadder(f"every tier needs a {label}")
+        if len(set(values)) != len(values):
+            raise InvalidLadder(f"tier {label}s must be unique")
+    base = ordered[0]
+    if base.entry_threshold != 0 or base.retention_threshold != 0:
+        raise InvalidLadder(f"the base tier {base.name!r} must have entry and retention 0")
+    for lower, upper in pairwise(ordered):
+        if upper.entry_threshold <= lower.entry_threshold:
+            raise InvalidLadder(
+                f"{upper.name!r} must need more growth to enter than {lower.name!r}"
+            )
+        if not lower.entry_threshold <= upper.retention_threshold <= upper.entry_threshold:
+            raise InvalidLadder(
+                f"{upper.name!r} retention threshold must lie between "
+                f"{lower.entry_threshold} and {upper.entry_threshold}"
+            )
+    for tier in ordered:
+        if not Decimal(0) < tier.multiplier <= MAX_MULTIPLIER:
+            raise InvalidLadder(
+                f"{tier.name!r} multiplier must be above 0 and at most {MAX_MULTIPLIER}"
+            )
+    return ordered
+
+
+def tier_for_growth(tiers: Sequence[TierRule], growth: int) -> TierRule:
+    """The highest tier whose entry threshold ``growth`` reaches (the base tier at least).
+
+    ``tiers`` must be a validated ladder (see :func:`validate_ladder`).
+    """
+    reached = tiers[0]
+    for tier in tiers:
+        if growth >= tier.entry_threshold:
+            reached = tier
+    return reached
+
+
+@dataclass(frozen=True, slots=True)
+class TierProgress:
+    """What a member sees: where they are, what is next and how far it is."""
+
+    current: TierRule
+    next: TierRule | None
+    growth: int
+    growth_needed: int
+    percent: float
+
+
+def tier_progress(tiers: Sequence[TierRule], *, current: TierRule, growth: int) -> TierProgress:
+    """Progress from ``current`` towards the next tier up (100% at the top of the ladder)."""
+    above = [t for t in tiers if t.rank == current.rank + 1]
+    if not above:
+        return TierProgress(current, None, growth, 0, 100.0)
+    target = above[0]
+    span = target.entry_threshold - current.entry_threshold
+    done = min(max(growth - current.entry_threshold, 0), span)
+    return TierProgress(
+        current=current,
+        next=target,
+        growth=growth,
+        growth_needed=max(target.entry_threshold - growth, 0),
+        percent=round(100.0 * done / span, 1),
+    )

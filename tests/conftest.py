@@ -1,0 +1,137 @@
+"""Fixtures: a clean database per test on SQLite and PostgreSQL, the app, an HTTP client.
+
+``settings`` is parametrised over both backends; every test that touches the database
+runs twice. Each backend is migrated once per session with the real migrations, then
+reset per test (SQLite: a fresh copy of the migrated file; PostgreSQL: TRUNCATE of every
+table in a database created for this session).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from app import db
+from app.config import Settings
+from app.main import create_app
+from tests import backing_services as services
+
+
+def _make_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=None,
+        jwt_secret="test-secret-" + "x" * 32,
+        load_demo=False,
+        log_level="WARNING",
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "laurel.sqlite3"
+    asyncio.run(db.migrate(_make_settings(f"sqlite://{path}")))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    problem = services.postgres_problem()
+    if problem:
+        services.unavailable("PostgreSQL", problem)
+    import asyncpg
+
+    name = f"laurel_test_{uuid.uuid4().hex[:12]}"
+    admin_url = services.POSTGRES_URL
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    base, _, _ = admin_url.rpartition("/")
+    url = f"{base}/{name}"
+    try:
+        asyncio.run(db.migrate(_make_settings(url)))
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate_postgres(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'tortoise_migrations'"
+        )
+        names = ", ".join(f'"{r["tablename"]}"' for r in tables)
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of the test's backend."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "laurel.sqlite3"
+        shutil.copyfile(template, path)
+        return f"sqlite://{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    asyncio.run(_truncate_postgres(url))
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return _make_settings(database_url)
+
+
+@pytest.fixture
+async def orm(settings: Settings) -> AsyncIterator[None]:
+    """The ORM connected to the test database, for tests that call services directly."""
+    async with db.connect(settings):
+        yield
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The real ASGI app with its lifespan running (which connects the ORM)."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://laurel.test") as http:
+        yield http
+
+
+@pytest.fixture
+def redis_url() -> str:
+    problem = services.redis_problem()
+    if problem:
+        services.unavailable("Redis", problem)
+    return services.REDIS_URL

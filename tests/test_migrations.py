@@ -1,0 +1,52 @@
+"""The migrations build a schema that defends the ledger, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from tortoise.exceptions import IntegrityError, OperationalError
+
+from app import db
+from app.models import PointsLedgerEntry
+from app.services.points import award_points
+from gamification.points import LedgerKind, LedgerSource
+from tests import factories
+
+
+async def test_migrating_again_is_a_no_op(settings):
+    await db.migrate(settings)
+    await db.migrate(settings)
+
+
+@pytest.mark.usefixtures("orm")
+async def test_ledger_rows_cannot_be_updated_or_deleted():
+    member = await factories.member()
+    award = await award_points(
+        member_id=member.id,
+        amount=10,
+        reason="Welcome",
+        idempotency_key="k",
+        max_amount=100,
+        now=factories.now(),
+    )
+
+    with pytest.raises((IntegrityError, OperationalError), match="append-only"):
+        await PointsLedgerEntry.filter(id=award.entry.id).update(delta=1000)
+    with pytest.raises((IntegrityError, OperationalError), match="append-only"):
+        await PointsLedgerEntry.filter(id=award.entry.id).delete()
+
+    assert (await PointsLedgerEntry.get(id=award.entry.id)).delta == 10
+
+
+@pytest.mark.usefixtures("orm")
+async def test_a_zero_delta_ledger_row_is_refused_by_the_database():
+    member = await factories.member()
+    with pytest.raises((IntegrityError, OperationalError)):
+        await PointsLedgerEntry.create(
+            member_id=member.id,
+            delta=0,
+            kind=LedgerKind.ADJUST,
+            reason="nothing",
+            source=LedgerSource.MANUAL,
+            idempotency_key="zero",
+            balance_after=0,
+        )

@@ -1,0 +1,1 @@
+"""Background work: arq jobs that call app services, and their schedule."""
