@@ -12,9 +12,7 @@ import os
 
 import pytest
 
-POSTGRES_URL = os.environ.get(
-    "LAUREL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("LAUREL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LAUREL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRED = os.environ.get("LAUREL_REQUIRE_SERVICES") == "1"
 

@@ -14,6 +14,7 @@ from app.models import LadderVersion, Member
 from app.services.ladder import publish_ladder
 from app.services.members import enroll_member
 from gamification.ladder import TierRule
+from tests.operations import payload
 
 LADDER = (
     TierRule("member", "Member", 0, 0, 0, Decimal("1.00")),
@@ -52,8 +53,18 @@ async def member(**overrides: Any) -> Member:
 async def graphql(
     client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """POST one operation; assert HTTP 200 and return the JSON body."""
+    """POST an ad-hoc document; assert HTTP 200 and return the JSON body."""
     response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def operation(client: httpx.AsyncClient, name: str, **variables: Any) -> dict[str, Any]:
+    """Send a client operation from graphql/operations/; assert it ran without errors."""
+    response = await client.post("/graphql", json=payload(name, **variables))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body["errors"]
+    data: dict[str, Any] = body["data"]
+    return data

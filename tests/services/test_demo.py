@@ -33,8 +33,10 @@ async def test_demo_balances_are_backed_by_the_ledger_and_tiers_match_growth():
         assert tiers[member.tier_id].code == tier_for_growth(DEMO_LADDER, member.growth).code
         assert 0 <= member.points_balance <= member.lifetime_points
     # Every tier is populated, most members at the bottom: a plausible programme.
-    counts = {code: sum(tiers[m.tier_id].code == code for m in members) for code in
-              ("member", "silver", "gold", "platinum")}
+    counts = {
+        code: sum(tiers[m.tier_id].code == code for m in members)
+        for code in ("member", "silver", "gold", "platinum")
+    }
     assert counts["member"] > counts["silver"] > counts["gold"] > counts["platinum"] > 0
     assert await TierChange.filter(member_id=members[0].id).exists()
 
