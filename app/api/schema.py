@@ -7,14 +7,15 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 from strawberry.tools import merge_types
 
 from app.api.errors import UserInputError
@@ -32,6 +33,11 @@ MAX_TOKENS = 4000
 # Distinct documents kept parsed and validated; a client app sends a few dozen.
 DOCUMENT_CACHE_SIZE = 512
 
+# The limit rules are built once. QueryDepthLimiter and MaxAliasesLimiter build a new rule
+# class per request, and the validation cache is keyed by the rule classes: with them,
+# every request missed the cache and was validated from scratch (bench/graphql_caches.py).
+LIMIT_RULES = [depth_limit_rule(MAX_QUERY_DEPTH, None, None), alias_limit_rule(MAX_ALIASES)]
+
 
 def _mask_unexpected(error: GraphQLError) -> bool:
     """In production, hide everything but errors meant for clients (bad input, bad queries)."""
@@ -44,11 +50,10 @@ def _mask_unexpected(error: GraphQLError) -> bool:
 def build_schema(*, production: bool) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         OperationObserver,
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: AddValidationRules(LIMIT_RULES),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
     ]
     if production:
         extensions.append(lambda: MaskErrors(should_mask_error=_mask_unexpected))

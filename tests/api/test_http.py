@@ -140,3 +140,21 @@ def test_operation_labels_are_bounded():
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 async def test_plain_endpoints_answer_get(client, path):
     assert (await client.get(path)).status_code == 200
+
+
+async def test_a_repeated_document_is_validated_once(client):
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from app.api.schema import DOCUMENT_CACHE_SIZE
+
+    cache = _get_validate_cache(DOCUMENT_CACHE_SIZE)
+    query = {"query": "query Ladder { tierLadder { name rank } }"}
+    await client.post("/graphql", json=query)
+    before = cache.cache_info()
+
+    for _ in range(3):
+        await client.post("/graphql", json=query)
+
+    after = cache.cache_info()
+    # Stock QueryDepthLimiter/MaxAliasesLimiter made every request a miss (see schema.py).
+    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
