@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     max_page_size: Annotated[int, Field(ge=1, le=1000)] = 100
     # Bounds of a single manual points award.
     max_award_points: Annotated[int, Field(ge=1)] = 1_000_000
+    # Tier evaluations run at local midnight on this day of every month.
+    evaluation_day_of_month: Annotated[int, Field(ge=1, le=28)] = 1
+    # How old a reported event may be (back-fill of late reports).
+    event_backfill_days: Annotated[int, Field(ge=0, le=3650)] = 30
 
     # True when no secret was configured and a throw-away one was generated.
     _jwt_secret_generated: bool = PrivateAttr(default=False)

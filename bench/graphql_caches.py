@@ -40,6 +40,7 @@ from app.api.schema import (
     Mutation,
     Query,
     build_schema,
+    schema_config,
 )
 from app.config import Settings
 from app.observability import Metrics
@@ -52,7 +53,9 @@ DOCUMENT = (
 
 def variants() -> dict[str, strawberry.Schema]:
     def schema(*extensions: object) -> strawberry.Schema:
-        return strawberry.Schema(query=Query, mutation=Mutation, extensions=list(extensions))
+        return strawberry.Schema(
+            query=Query, mutation=Mutation, extensions=list(extensions), config=schema_config()
+        )
 
     return {
         "as served (caches + limits)": build_schema(production=False),

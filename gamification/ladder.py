@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
@@ -24,6 +24,13 @@ class TierRule:
     entry_threshold: int
     retention_threshold: int
     multiplier: Decimal
+    # Minimum member facts to enter besides growth, e.g. (("events:purchase", 2),).
+    requirements: tuple[tuple[str, int], ...] = ()
+    # What the tier unlocks, as members read it in the tier-up notification.
+    benefits: tuple[str, ...] = ()
+
+    def requirements_met(self, facts: Mapping[str, int]) -> bool:
+        return all(facts.get(key, 0) >= minimum for key, minimum in self.requirements)
 
 
 def validate_ladder(tiers: Sequence[TierRule]) -> tuple[TierRule, ...]:
@@ -76,6 +83,22 @@ def tier_for_growth(tiers: Sequence[TierRule], growth: int) -> TierRule:
         if growth >= tier.entry_threshold:
             reached = tier
     return reached
+
+
+def promotion_target(
+    tiers: Sequence[TierRule], *, current: TierRule, growth: int, facts: Mapping[str, int]
+) -> TierRule:
+    """The tier a member belongs in now: never below ``current`` (events do not demote),
+    the highest whose entry threshold and requirements are met, possibly several rungs up."""
+    target = current
+    for tier in tiers:
+        if (
+            tier.rank > target.rank
+            and growth >= tier.entry_threshold
+            and tier.requirements_met(facts)
+        ):
+            target = tier
+    return target
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ class LedgerSource(StrEnum):
 
     MANUAL = "manual"
     DEMO = "demo"
+    EVENT = "event"
+    REVERSAL = "reversal"
 
 
 def check_award(

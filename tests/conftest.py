@@ -9,6 +9,7 @@ table in a database created for this session).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -70,8 +71,10 @@ def postgres_database() -> Iterator[str]:
 
 
 async def _truncate_postgres(url: str) -> None:
+    """Empty every table, then put back the rows the data migrations seed."""
     import asyncpg
 
+    seeded = importlib.import_module("app.migrations.0003_seed_event_types")
     conn = await asyncpg.connect(url)
     try:
         tables = await conn.fetch(
@@ -80,6 +83,8 @@ async def _truncate_postgres(url: str) -> None:
         )
         names = ", ".join(f'"{r["tablename"]}"' for r in tables)
         await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        for statement in seeded.seed_sql("postgres"):
+            await conn.execute(statement)
     finally:
         await conn.close()
 

@@ -10,10 +10,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from app.models import LadderVersion, Member
+from app.models import Badge, GrowthTask, LadderVersion, Member
+from app.services.events import EventPolicy, Recorded, record_event
 from app.services.ladder import publish_ladder
 from app.services.members import enroll_member
+from gamification.badges import BadgeMetric
+from gamification.calendar import Window
 from gamification.ladder import TierRule
+from gamification.tasks import Condition
 from tests.operations import payload
 
 LADDER = (
@@ -22,6 +26,7 @@ LADDER = (
     TierRule("gold", "Gold", 2, 5_000, 4_000, Decimal("1.25")),
 )
 ZONE = ZoneInfo("Asia/Shanghai")
+POLICY = EventPolicy(zone=ZONE)
 _serial = itertools.count(1)
 
 
@@ -48,6 +53,57 @@ async def member(**overrides: Any) -> Member:
     fields.update(overrides)
     enrollment = await enroll_member(now=now(), zone=ZONE, **fields)
     return enrollment.member
+
+
+async def task(**overrides: Any) -> GrowthTask:
+    n = next(_serial)
+    fields: dict[str, Any] = {
+        "code": f"task-{n}",
+        "name": f"Task {n}",
+        "event_type": "check_in",
+        "condition": Condition.COUNT,
+        "target": 1,
+        "window": Window.LIFETIME,
+        "per_window_limit": 1,
+        "reward_points": 10,
+    }
+    fields.update(overrides)
+    return await GrowthTask.create(**fields)
+
+
+async def badge(**overrides: Any) -> Badge:
+    n = next(_serial)
+    fields: dict[str, Any] = {
+        "code": f"badge-{n}",
+        "name": f"Badge {n}",
+        "metric": BadgeMetric.TASKS_COMPLETED,
+        "thresholds": [1],
+    }
+    fields.update(overrides)
+    return await Badge.create(**fields)
+
+
+async def event(
+    member: Member,
+    type: str = "check_in",
+    *,
+    at: datetime | None = None,
+    amount: str | Decimal = "0",
+    key: str | None = None,
+    dry_run: bool = False,
+    **extra: Any,
+) -> Recorded:
+    return await record_event(
+        member_id=member.id,
+        type=type,
+        occurred_at=at or now(),
+        amount=Decimal(amount),
+        idempotency_key=key or f"evt-{next(_serial)}",
+        dry_run=dry_run,
+        policy=POLICY,
+        now=extra.pop("now", None) or now(),
+        **extra,
+    )
 
 
 async def graphql(

@@ -50,3 +50,20 @@ async def test_a_zero_delta_ledger_row_is_refused_by_the_database():
             idempotency_key="zero",
             balance_after=0,
         )
+
+
+async def test_the_models_need_no_migration_that_is_not_written(settings):
+    from tortoise.migrations.autodetector import MigrationAutodetector
+
+    async with db.connect(settings) as ctx:
+        config = db.tortoise_config(settings.database_url)
+        detector = MigrationAutodetector(ctx.apps, config["apps"])
+        writers = await detector.changes()
+    assert [w.name for w in writers] == [], "run `make migrations` and commit the result"
+
+
+async def test_the_event_catalogue_is_seeded(orm):
+    from app.models import EventType
+
+    codes = set(await EventType.all().values_list("code", flat=True))
+    assert {"check_in", "purchase", "share", "referral", "review", "profile_completed"} <= codes

@@ -16,16 +16,19 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from app.api.activity.mutations import ActivityMutations
 from app.api.errors import UserInputError
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
 from app.api.observability import OperationObserver
+from app.api.scalars import SCALAR_MAP
 from app.api.tiers.queries import TierQueries
 
 Query = merge_types("Query", (MemberQueries, TierQueries))
-Mutation = merge_types("Mutation", (MemberMutations,))
+Mutation = merge_types("Mutation", (MemberMutations, ActivityMutations))
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
@@ -57,7 +60,16 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     ]
     if production:
         extensions.append(lambda: MaskErrors(should_mask_error=_mask_unexpected))
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=schema_config(production=production),
+    )
+
+
+def schema_config(*, production: bool = False) -> StrawberryConfig:
+    return StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=production)
 
 
 # The contract as exported to graphql/schema.graphql (production and development agree).

@@ -1,14 +1,39 @@
 """Tortoise models, one module per domain. Tortoise discovers them through this package."""
 
+from app.models.activity import Event, EventType, Notification, OutboxMessage
 from app.models.members import Member
 from app.models.points import PointsLedgerEntry
+from app.models.tasks import (
+    Badge,
+    GrowthTask,
+    MemberActiveDay,
+    MemberBadge,
+    MemberFact,
+    Season,
+    TaskCompletion,
+    TaskProgressRow,
+    TaskStatus,
+)
 from app.models.tiers import LadderVersion, LadderVersionStatus, Tier, TierChange, TierChangeReason
 
 __all__ = [
+    "Badge",
+    "Event",
+    "EventType",
+    "GrowthTask",
     "LadderVersion",
     "LadderVersionStatus",
     "Member",
+    "MemberActiveDay",
+    "MemberBadge",
+    "MemberFact",
+    "Notification",
+    "OutboxMessage",
     "PointsLedgerEntry",
+    "Season",
+    "TaskCompletion",
+    "TaskProgressRow",
+    "TaskStatus",
     "Tier",
     "TierChange",
     "TierChangeReason",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from app.models.enums import ENUM_DESCRIPTION as _ENUM
 from gamification.points import LedgerKind, LedgerSource
 
 if TYPE_CHECKING:
@@ -25,9 +26,9 @@ class PointsLedgerEntry(Model):
         "laurel.Member", related_name="ledger", on_delete=fields.RESTRICT
     )
     delta = fields.BigIntField()
-    kind = fields.CharEnumField(LedgerKind, max_length=16)
+    kind = fields.CharEnumField(LedgerKind, max_length=16, description=_ENUM)
     reason = fields.CharField(max_length=200)
-    source = fields.CharEnumField(LedgerSource, max_length=32)
+    source = fields.CharEnumField(LedgerSource, max_length=32, description=_ENUM)
     idempotency_key = fields.CharField(max_length=128)
     balance_after = fields.BigIntField()
     created_at = fields.DatetimeField(auto_now_add=True)

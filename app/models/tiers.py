@@ -7,6 +7,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
+from app.models.enums import ENUM_DESCRIPTION as _ENUM
+from gamification.engine import GrowthWeights
 from gamification.ladder import TierRule
 
 
@@ -24,13 +26,26 @@ class LadderVersion(Model):
 
     id = fields.IntField(primary_key=True)
     number = fields.IntField(unique=True)
-    status = fields.CharEnumField(LadderVersionStatus, max_length=16)
+    status = fields.CharEnumField(LadderVersionStatus, max_length=16, description=_ENUM)
     effective_at = fields.DatetimeField(null=True)
     published_at = fields.DatetimeField(null=True)
     notes = fields.CharField(max_length=500, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    # How activity turns into growth under this version (see gamification.engine).
+    weight_spend = fields.DecimalField(max_digits=8, decimal_places=4, default=1)
+    weight_active_day = fields.IntField(default=10)
+    weight_task_completed = fields.IntField(default=20)
+    weight_referral = fields.IntField(default=50)
 
     tiers: fields.ReverseRelation[Tier]
+
+    def growth_weights(self) -> GrowthWeights:
+        return GrowthWeights(
+            spend=self.weight_spend,
+            active_day=self.weight_active_day,
+            task_completed=self.weight_task_completed,
+            referral=self.weight_referral,
+        )
 
     class Meta:
         table = "ladder_version"
@@ -48,6 +63,10 @@ class Tier(Model):
     entry_threshold = fields.BigIntField()
     retention_threshold = fields.BigIntField()
     multiplier = fields.DecimalField(max_digits=5, decimal_places=2)
+    # [[fact key, minimum], ...] besides growth, e.g. [["events:purchase", 2]].
+    requirements = fields.JSONField(default=list)
+    # What the tier unlocks, in words members read.
+    benefits = fields.JSONField(default=list)
 
     ladder_version_id: int
 
@@ -63,6 +82,8 @@ class Tier(Model):
             entry_threshold=self.entry_threshold,
             retention_threshold=self.retention_threshold,
             multiplier=self.multiplier,
+            requirements=tuple((str(k), int(v)) for k, v in self.requirements),
+            benefits=tuple(self.benefits),
         )
 
 
@@ -87,7 +108,7 @@ class TierChange(Model):
     to_tier: fields.ForeignKeyRelation[Tier] = fields.ForeignKeyField(
         "laurel.Tier", related_name=False, on_delete=fields.RESTRICT
     )
-    reason = fields.CharEnumField(TierChangeReason, max_length=16)
+    reason = fields.CharEnumField(TierChangeReason, max_length=16, description=_ENUM)
     ladder_version: fields.ForeignKeyRelation[LadderVersion] = fields.ForeignKeyField(
         "laurel.LadderVersion", related_name=False, on_delete=fields.RESTRICT
     )

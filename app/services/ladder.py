@@ -82,6 +82,8 @@ async def publish_ladder(
                 entry_threshold=rule.entry_threshold,
                 retention_threshold=rule.retention_threshold,
                 multiplier=rule.multiplier,
+                requirements=[[key, minimum] for key, minimum in rule.requirements],
+                benefits=list(rule.benefits),
             )
             for rule in ordered
         ],

@@ -41,8 +41,9 @@ async def test_a_back_end_enrolls_a_member_and_reads_it_back(client):
     assert member["displayName"] == "Ada Lovelace"
     assert member["birthday"] == "1990-02-03"
     assert member["tier"] == {"code": "member", "name": "Member", "rank": 0}
-    assert member["tierProgress"]["nextTier"]["code"] == "silver"
-    assert member["tierProgress"]["growthNeeded"] == 1000
+    assert member["tierProgress"]["next"]["code"] == "silver"
+    assert member["tierProgress"]["growthToNext"] == 1000
+    assert member["tierProgress"]["atRisk"] is False
     by_id = await operation(client, "Member", id=member["id"])
     by_external = await operation(client, "MemberByExternalId", externalId="crm-1")
     assert by_id["member"] == by_external["memberByExternalId"] == member

@@ -6,19 +6,32 @@ from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.api.context import Context
 from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import decode_cursor, encode_id
 from app.api.pagination import Connection, check_page_size
+from app.api.scalars import Amount
 from app.api.tiers.types import TierType
 from app.models import Member, PointsLedgerEntry
 from app.services.points import ledger_page
+from app.services.progress import (
+    available_tasks,
+    next_evaluation_at,
+    notifications_page,
+    visible_badges,
+)
+from gamification.badges import LEVEL_NAMES
+from gamification.calendar import Window
 from gamification.ladder import tier_progress
 from gamification.points import LedgerKind as LedgerKindEnum
+from gamification.tasks import Condition
 
 LedgerKind = strawberry.enum(LedgerKindEnum, name="LedgerKind")
+TaskCondition = strawberry.enum(Condition, name="TaskCondition")
+TaskWindow = strawberry.enum(Window, name="TaskWindow")
 
 
 @strawberry.type(name="LedgerEntry", description="One row of the append-only points ledger.")
@@ -42,11 +55,64 @@ class LedgerEntryType:
         )
 
 
-@strawberry.type(name="TierProgress")
+@strawberry.type(name="TierProgress", description="Where the member stands on the ladder.")
 class TierProgressType:
-    next_tier: TierType | None = strawberry.field(description="Null at the top of the ladder.")
-    growth_needed: int = strawberry.field(description="Growth still missing for the next tier.")
+    current: TierType
+    next: TierType | None = strawberry.field(description="Null at the top of the ladder.")
+    growth: int
+    growth_to_next: int = strawberry.field(description="Growth still missing for the next tier.")
     percent: float = strawberry.field(description="From this tier's entry to the next, 0-100.")
+    next_evaluation_at: datetime = strawberry.field(
+        description="When tiers are next evaluated (demotion is only ever decided then)."
+    )
+    at_risk: bool = strawberry.field(
+        description="True when growth is below what keeps the current tier."
+    )
+    retention_gap: int = strawberry.field(
+        description="Growth still missing to keep the current tier (0 when safe)."
+    )
+
+
+@strawberry.type(name="MemberTask", description="A task the member can work on now.")
+class MemberTaskType:
+    code: str
+    name: str
+    description: str
+    event_type: str
+    condition: TaskCondition  # type: ignore[valid-type]
+    target: int
+    window: TaskWindow  # type: ignore[valid-type]
+    progress: Amount = strawberry.field(  # type: ignore[valid-type]
+        description="Towards target: events, amount, or days, as the condition counts."
+    )
+    window_ends_at: datetime | None = strawberry.field(description="Null for lifetime tasks.")
+    completions_in_window: int
+    remaining_cap: int | None = strawberry.field(description="Null when unlimited.")
+    reward_points: int
+    reward_growth: int
+
+
+@strawberry.type(name="MemberBadge", description="A badge with the member's level in it.")
+class MemberBadgeType:
+    code: str
+    name: str
+    level: int = strawberry.field(description="Levels earned; 0 when not yet earned.")
+    levels: int = strawberry.field(description="How many levels the badge has.")
+    level_name: str | None = strawberry.field(description="bronze, silver, gold, ...")
+    value: int = strawberry.field(description="The member's count towards the badge.")
+    next_threshold: int | None = strawberry.field(description="Null when fully earned.")
+    hidden: bool
+
+
+@strawberry.type(name="Notification")
+class NotificationType:
+    id: strawberry.ID
+    kind: str
+    title: str
+    body: str
+    data: JSON
+    created_at: datetime
+    read: bool
 
 
 @strawberry.type(name="Member")
@@ -84,19 +150,103 @@ class MemberType:
             raise RuntimeError(f"member {self.pk} has no tier {self.tier_id}")
         return TierType.from_model(tier)
 
-    @strawberry.field(description="Distance to the next tier of the ladder in force.")
+    @strawberry.field(description="Tier, next tier, distance and risk, under the ladder in force.")
     async def tier_progress(self, info: Info[Context, None]) -> TierProgressType:
-        tiers = await info.context.ladder.tiers()
-        current = await info.context.tier_by_id.load(self.tier_id)
+        ctx = info.context
+        tiers = await ctx.ladder.tiers()
+        held = await ctx.tier_by_id.load(self.tier_id)
+        rank = held.rank if held is not None else 0
+        current = next((t for t in tiers if t.rank == rank), tiers[0])
         rules = [t.to_rule() for t in tiers]
-        rank = current.rank if current is not None else 0
-        at = next((r for r in rules if r.rank == rank), rules[0])
-        progress = tier_progress(rules, current=at, growth=self.growth)
-        next_tier = next((t for t in tiers if progress.next and t.rank == progress.next.rank), None)
+        progress = tier_progress(rules, current=current.to_rule(), growth=self.growth)
+        upcoming = next((t for t in tiers if progress.next and t.rank == progress.next.rank), None)
+        gap = max(current.retention_threshold - self.growth, 0)
         return TierProgressType(
-            next_tier=TierType.from_model(next_tier) if next_tier else None,
-            growth_needed=progress.growth_needed,
+            current=TierType.from_model(current),
+            next=TierType.from_model(upcoming) if upcoming else None,
+            growth=self.growth,
+            growth_to_next=progress.growth_needed,
             percent=progress.percent,
+            next_evaluation_at=next_evaluation_at(
+                now=ctx.now,
+                zone=ctx.settings.zone,
+                day_of_month=ctx.settings.evaluation_day_of_month,
+            ),
+            at_risk=gap > 0,
+            retention_gap=gap,
+        )
+
+    @strawberry.field(description="Tasks available now, with progress in their current window.")
+    async def tasks(self, info: Info[Context, None]) -> list[MemberTaskType]:
+        ctx = info.context
+        held = await ctx.tier_by_id.load(self.tier_id)
+        member = await Member.get(id=self.pk)
+        views = await available_tasks(
+            member=member, tier_rank=held.rank if held else 0, now=ctx.now, zone=ctx.settings.zone
+        )
+        return [
+            MemberTaskType(
+                code=v.rule.code,
+                name=v.rule.name,
+                description=v.description,
+                event_type=v.rule.event_type,
+                condition=v.rule.condition,
+                target=v.rule.target,
+                window=v.rule.window,
+                progress=v.progress,
+                window_ends_at=v.window_ends_at,
+                completions_in_window=v.completions_in_window,
+                remaining_cap=v.remaining_cap,
+                reward_points=v.rule.reward_points,
+                reward_growth=v.rule.reward_growth,
+            )
+            for v in views
+        ]
+
+    @strawberry.field(description="Visible badges (hidden ones once earned), with progress.")
+    async def badges(self) -> list[MemberBadgeType]:
+        member = await Member.get(id=self.pk)
+        return [
+            MemberBadgeType(
+                code=p.badge.code,
+                name=p.badge.name,
+                level=p.level,
+                levels=len(p.badge.thresholds),
+                level_name=LEVEL_NAMES[p.level - 1]
+                if p.level and len(p.badge.thresholds) > 1
+                else None,
+                value=p.value,
+                next_threshold=p.next_threshold,
+                hidden=p.badge.hidden,
+            )
+            for p in await visible_badges(member=member)
+        ]
+
+    @strawberry.field(description="The member's inbox, newest first.")
+    async def notifications(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        unread_only: bool = False,
+    ) -> Connection[NotificationType]:
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        rows, has_next = await notifications_page(
+            member_id=self.pk, first=first, before_id=decode_cursor(after), unread_only=unread_only
+        )
+        return Connection[NotificationType].build(
+            rows,
+            has_next=has_next,
+            key=lambda n: n.id,
+            node=lambda n: NotificationType(
+                id=strawberry.ID(encode_id("Notification", n.id)),
+                kind=n.kind,
+                title=n.title,
+                body=n.body,
+                data=n.data,
+                created_at=n.created_at,
+                read=n.read_at is not None,
+            ),
         )
 
     @strawberry.field(description="The points ledger, newest first.")

@@ -1,0 +1,74 @@
+"""recordEvent: how a brand back end reports member activity."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.activity.types import EventRecorded, RecordEventInput, RecordEventResult
+from app.api.context import Context
+from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
+from app.api.ids import decode_id
+from app.api.members.types import MemberType
+from app.api.permissions import Role, require_role
+from app.models import Member
+from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
+from app.services.events import EventPolicy, record_event
+
+
+@strawberry.type
+class ActivityMutations:
+    @strawberry.mutation(
+        description="Report a member activity. Returns what it earned; with dryRun, what it "
+        "would earn, writing nothing."
+    )
+    async def record_event(
+        self, info: Info[Context, None], input: RecordEventInput, dry_run: bool = False
+    ) -> RecordEventResult:
+        require_role(info, Role.SERVICE, Role.ADMIN)
+        ctx = info.context
+        if input.attributes is not None and not isinstance(input.attributes, dict):
+            return ValidationFailed.single("attributes", "must be a JSON object")
+        member_pk = None
+        if input.member_id is not None:
+            member_pk = decode_id(input.member_id, kind="Member")
+            if member_pk is None:
+                return ValidationFailed.single("memberId", "is not a valid Member id")
+        settings = ctx.settings
+        try:
+            recorded = await record_event(
+                member_id=member_pk,
+                external_member_id=input.external_member_id,
+                type=input.type,
+                occurred_at=input.occurred_at,
+                amount=Decimal(input.amount),  # the default (0) skips the scalar parser
+                attributes=input.attributes or {},
+                idempotency_key=input.idempotency_key,
+                dry_run=dry_run,
+                policy=EventPolicy(
+                    zone=settings.zone,
+                    backfill_window=timedelta(days=settings.event_backfill_days),
+                ),
+                now=ctx.now,
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            key = input.member_id if error.kind == "Member" and input.member_id else error.key
+            return NotFoundType.from_error(error, id=str(key))
+        except IdempotencyConflict as error:
+            return IdempotencyConflictType.from_error(error)
+        member = await (
+            Member.get(id=member_pk)
+            if member_pk is not None
+            else Member.get(external_id=input.external_member_id)
+        )
+        return EventRecorded.build(
+            recorded.outcome,
+            duplicate=recorded.duplicate,
+            dry_run=recorded.dry_run,
+            member=MemberType.from_model(member),
+        )

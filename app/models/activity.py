@@ -1,0 +1,90 @@
+"""Member activity: the event catalogue, recorded events, and the outbox after them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from app.models.members import Member
+
+
+class EventType(Model):
+    """An entry of the event catalogue of the programme."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name = fields.CharField(max_length=64)
+    base_points = fields.IntField(default=0)
+    points_per_unit = fields.DecimalField(max_digits=10, decimal_places=4, default=0)
+    counts_as_spend = fields.BooleanField(default=False)
+    counts_as_referral = fields.BooleanField(default=False)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "event_type"
+
+
+class Event(Model):
+    """One reported member activity and the outcome it had, stored so retries replay it."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name="events", on_delete=fields.RESTRICT
+    )
+    type = fields.CharField(max_length=32)
+    occurred_at = fields.DatetimeField()
+    amount = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    attributes = fields.JSONField(default=dict)
+    idempotency_key = fields.CharField(max_length=128, unique=True)
+    payload_hash = fields.CharField(max_length=64)
+    outcome = fields.JSONField(default=dict)
+    points = fields.BigIntField(default=0)
+    growth = fields.BigIntField(default=0)
+    reversed_amount = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    reversed_points = fields.BigIntField(default=0)
+    reversed_growth = fields.BigIntField(default=0)
+    recorded_at = fields.DatetimeField()
+
+    member_id: int
+
+    class Meta:
+        table = "event"
+        indexes = (("member_id", "occurred_at"),)
+
+
+class OutboxMessage(Model):
+    """Work to do after a commit (leaderboards, pushes), written in the same transaction."""
+
+    id = fields.BigIntField(primary_key=True)
+    topic = fields.CharField(max_length=64)
+    payload = fields.JSONField()
+    created_at = fields.DatetimeField()
+    processed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox"
+        indexes = (("processed_at", "id"),)
+
+
+class Notification(Model):
+    """A message in the inbox of a member."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name="notifications", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharField(max_length=32)
+    title = fields.CharField(max_length=200)
+    body = fields.TextField()
+    data = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField()
+    read_at = fields.DatetimeField(null=True)
+
+    member_id: int
+
+    class Meta:
+        table = "notification"
+        indexes = (("member_id", "id"),)

@@ -1,0 +1,477 @@
+"""Recording member activity: one event, all its consequences, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from app.models import (
+    Badge,
+    Event,
+    EventType,
+    GrowthTask,
+    Member,
+    MemberActiveDay,
+    MemberBadge,
+    MemberFact,
+    Notification,
+    OutboxMessage,
+    PointsLedgerEntry,
+    TaskCompletion,
+    TaskProgressRow,
+    TaskStatus,
+    Tier,
+    TierChange,
+    TierChangeReason,
+)
+from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
+from app.services.ladder import ladder_in_force
+from gamification.badges import BadgeRule
+from gamification.calendar import Season as SeasonSpan
+from gamification.calendar import local_day, window_for
+from gamification.engine import (
+    Event as EngineEvent,
+)
+from gamification.engine import (
+    EventTypeRule,
+    MemberSnapshot,
+    Outcome,
+    process_event,
+)
+from gamification.events import check_event, payload_hash
+from gamification.points import LedgerKind, LedgerSource
+from gamification.tasks import TaskProgress, TaskRule
+
+
+@dataclass(frozen=True, slots=True)
+class EventPolicy:
+    """Programme settings that shape how events are accepted and counted."""
+
+    zone: ZoneInfo
+    backfill_window: timedelta = timedelta(days=30)
+    growth_window: timedelta = timedelta(days=365)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    outcome: dict[str, Any]
+    duplicate: bool
+    dry_run: bool
+    event_id: int | None
+
+
+class _DryRun(Exception):
+    def __init__(self, outcome: dict[str, Any]) -> None:
+        self.outcome = outcome
+
+
+async def record_event(
+    *,
+    member_id: int | None = None,
+    external_member_id: str | None = None,
+    type: str,
+    occurred_at: datetime,
+    amount: Decimal = Decimal(0),
+    attributes: Mapping[str, Any] | None = None,
+    idempotency_key: str,
+    dry_run: bool = False,
+    policy: EventPolicy,
+    now: datetime,
+) -> Recorded:
+    """Record an event exactly once and apply what the engine decides.
+
+    The same key with the same payload returns the stored outcome (``duplicate``); with a
+    different payload it is an :class:`IdempotencyConflict`. The event row's unique key is
+    claimed first in the transaction, so concurrent retries wait for the first and then
+    replay it. A dry run does all the work and rolls it back.
+    """
+    attributes = dict(attributes or {})
+    member = await _resolve_member(member_id, external_member_id)
+    event_type = await EventType.get_or_none(code=type, active=True)
+    if event_type is None:
+        raise NotFound("EventType", type)
+    problems = check_event(
+        amount=amount,
+        occurred_at=occurred_at,
+        attributes=attributes,
+        idempotency_key=idempotency_key,
+        joined_at=member.joined_at,
+        now=now,
+        backfill_window=policy.backfill_window,
+    )
+    if problems:
+        raise InvalidInput(problems)
+    fingerprint = payload_hash(
+        member_id=member.id,
+        type=type,
+        occurred_at=occurred_at,
+        amount=amount,
+        attributes=attributes,
+    )
+    existing = await Event.get_or_none(idempotency_key=idempotency_key)
+    if existing is not None:
+        return _replay(existing, fingerprint, dry_run=dry_run)
+    try:
+        async with in_transaction() as conn:
+            # Lock the member first: every event of one member queues here (SQLite
+            # serialises all write transactions anyway), so the snapshot _apply reads
+            # cannot go stale. Locking after the event insert would deadlock, as the
+            # insert's foreign key takes a share lock on the same row.
+            locked = await Member.filter(id=member.id).select_for_update().using_db(conn).get()
+            event = await Event.create(
+                member_id=member.id,
+                type=type,
+                occurred_at=occurred_at,
+                amount=amount,
+                attributes=attributes,
+                idempotency_key=idempotency_key,
+                payload_hash=fingerprint,
+                recorded_at=now,
+                using_db=conn,
+            )
+            outcome = await _apply(
+                conn, member=locked, event=event, event_type=event_type, policy=policy, now=now
+            )
+            if dry_run:
+                raise _DryRun(outcome)
+    except _DryRun as rolled_back:
+        return Recorded(rolled_back.outcome, duplicate=False, dry_run=True, event_id=None)
+    except IntegrityError:
+        existing = await Event.get_or_none(idempotency_key=idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint, dry_run=dry_run)
+    return Recorded(outcome, duplicate=False, dry_run=False, event_id=event.id)
+
+
+async def _resolve_member(member_id: int | None, external_id: str | None) -> Member:
+    if (member_id is None) == (external_id is None):
+        raise InvalidInput.single("memberId", "give exactly one of memberId and externalMemberId")
+    if member_id is not None:
+        member = await Member.get_or_none(id=member_id)
+        if member is None:
+            raise NotFound("Member", member_id)
+        return member
+    member = await Member.get_or_none(external_id=external_id)
+    if member is None:
+        raise NotFound("Member", external_id)
+    return member
+
+
+def _replay(event: Event, fingerprint: str, *, dry_run: bool) -> Recorded:
+    if event.payload_hash != fingerprint:
+        raise IdempotencyConflict(event.idempotency_key)
+    return Recorded(event.outcome, duplicate=True, dry_run=dry_run, event_id=event.id)
+
+
+def task_rule(task: GrowthTask) -> TaskRule:
+    season = task.season
+    return TaskRule(
+        id=task.id,
+        code=task.code,
+        name=task.name,
+        event_type=task.event_type,
+        condition=task.condition,
+        target=task.target,
+        window=task.window,
+        per_window_limit=task.per_window_limit,
+        cap=task.cap,
+        min_tier_rank=task.min_tier_rank,
+        max_tier_rank=task.max_tier_rank,
+        starts_at=task.starts_at,
+        ends_at=task.ends_at,
+        season=SeasonSpan(season.id, season.starts_at, season.ends_at) if season else None,
+        reward_points=task.reward_points,
+        reward_growth=task.reward_growth,
+        reward_badge=task.reward_badge,
+    )
+
+
+def badge_rule(badge: Badge) -> BadgeRule:
+    return BadgeRule(
+        code=badge.code,
+        name=badge.name,
+        metric=badge.metric,
+        thresholds=tuple(int(t) for t in badge.thresholds),
+        subject=badge.subject,
+        hidden=badge.hidden,
+    )
+
+
+async def _apply(
+    conn: BaseDBAsyncClient,
+    *,
+    member: Member,
+    event: Event,
+    event_type: EventType,
+    policy: EventPolicy,
+    now: datetime,
+) -> dict[str, Any]:
+    version = await ladder_in_force(now=now, using_db=conn)
+    if version is None:
+        raise NotFound("LadderVersion", "in force")
+    tiers = await Tier.filter(ladder_version_id=version.id).using_db(conn).order_by("rank")
+    held_tier = await Tier.get(id=member.tier_id).using_db(conn)
+    current = next((t for t in tiers if t.rank == held_tier.rank), tiers[0])
+
+    tasks = [
+        task_rule(t)
+        for t in await GrowthTask.filter(event_type=event.type, status=TaskStatus.ACTIVE)
+        .using_db(conn)
+        .select_related("season")
+    ]
+    keys = {
+        span.key
+        for task in tasks
+        if (
+            span := window_for(task.window, event.occurred_at, zone=policy.zone, season=task.season)
+        )
+    }
+    progress_rows = (
+        await TaskProgressRow.filter(
+            member_id=member.id, task_id__in=[t.id for t in tasks], window_key__in=keys
+        ).using_db(conn)
+        if tasks
+        else []
+    )
+    by_key = {(r.task_id, r.window_key): r for r in progress_rows}
+    facts = {f.key: f.value for f in await MemberFact.filter(member_id=member.id).using_db(conn)}
+    badges = await Badge.all().using_db(conn)
+    held: dict[int, int] = {}
+    for award in await MemberBadge.filter(member_id=member.id).using_db(conn):
+        held[award.badge_id] = max(held.get(award.badge_id, 0), award.level)
+    day = local_day(event.occurred_at, zone=policy.zone)
+    first_of_day = (
+        not await MemberActiveDay.filter(member_id=member.id, day=day).using_db(conn).exists()
+    )
+    if first_of_day:
+        await MemberActiveDay.create(member_id=member.id, day=day, using_db=conn)
+
+    outcome = process_event(
+        event=EngineEvent(type=event.type, occurred_at=event.occurred_at, amount=event.amount),
+        event_type=EventTypeRule(
+            code=event_type.code,
+            name=event_type.name,
+            base_points=event_type.base_points,
+            points_per_unit=event_type.points_per_unit,
+            counts_as_spend=event_type.counts_as_spend,
+            counts_as_referral=event_type.counts_as_referral,
+        ),
+        member=MemberSnapshot(
+            tier_rank=current.rank, growth=member.growth, lifetime_points=member.lifetime_points
+        ),
+        ladder=[t.to_rule() for t in tiers],
+        weights=version.growth_weights(),
+        tasks=tasks,
+        progress={key: _progress(row) for key, row in by_key.items()},
+        completions_so_far={t.id: facts.get(f"task:{t.code}", 0) for t in tasks},
+        facts=facts,
+        badges=[badge_rule(b) for b in badges],
+        held_badges={b.code: held.get(b.id, 0) for b in badges},
+        first_event_of_day=first_of_day,
+        multiplier=current.multiplier * seasonal_multiplier(member=member, at=event.occurred_at),
+        zone=policy.zone,
+        now=now,
+        growth_window=policy.growth_window,
+    )
+    await _write(
+        conn,
+        member=member,
+        event=event,
+        outcome=outcome,
+        progress_rows=by_key,
+        badges={b.code: b for b in badges},
+        tiers={t.rank: t for t in tiers},
+        version_id=version.id,
+        now=now,
+    )
+    return _summary(outcome)
+
+
+def seasonal_multiplier(*, member: Member, at: datetime) -> Decimal:
+    """The seam for seasonal multipliers (the seasons issue switches them on); 1 until then."""
+    return Decimal(1)
+
+
+def _progress(row: TaskProgressRow) -> TaskProgress:
+    return TaskProgress(
+        task_id=row.task_id,
+        window_key=row.window_key,
+        count=row.count,
+        total=row.total,
+        days=row.days,
+        streak=row.streak,
+        last_day=row.last_day,
+        completions=row.completions,
+    )
+
+
+async def _write(
+    conn: BaseDBAsyncClient,
+    *,
+    member: Member,
+    event: Event,
+    outcome: Outcome,
+    progress_rows: dict[tuple[int, str], TaskProgressRow],
+    badges: dict[str, Badge],
+    tiers: dict[int, Tier],
+    version_id: int,
+    now: datetime,
+) -> None:
+    points = outcome.points
+    if points or outcome.growth:
+        await (
+            Member.filter(id=member.id)
+            .using_db(conn)
+            .update(
+                points_balance=F("points_balance") + points,
+                lifetime_points=F("lifetime_points") + points,
+                growth=F("growth") + outcome.growth,
+            )
+        )
+    if outcome.ledger:
+        balance = (
+            await Member.filter(id=member.id)
+            .using_db(conn)
+            .first()
+            .values_list("points_balance", flat=True)
+        )
+        running = int(balance) - points  # type: ignore[arg-type]
+        rows = []
+        for n, line in enumerate(outcome.ledger, start=1):
+            running += line.delta
+            rows.append(
+                PointsLedgerEntry(
+                    member_id=member.id,
+                    delta=line.delta,
+                    kind=LedgerKind.EARN,
+                    reason=line.reason[:200],
+                    source=LedgerSource.EVENT,
+                    idempotency_key=f"{event.id}:{n}",
+                    balance_after=running,
+                )
+            )
+        await PointsLedgerEntry.bulk_create(rows, using_db=conn)
+    for state in outcome.progress:
+        row = progress_rows.get((state.task_id, state.window_key))
+        values = {
+            "count": state.count,
+            "total": state.total,
+            "days": state.days,
+            "streak": state.streak,
+            "last_day": state.last_day,
+            "completions": state.completions,
+            "updated_at": now,
+        }
+        if row is None:
+            await TaskProgressRow.create(
+                member_id=member.id,
+                task_id=state.task_id,
+                window_key=state.window_key,
+                using_db=conn,
+                **values,
+            )
+        else:
+            await TaskProgressRow.filter(id=row.id).using_db(conn).update(**values)
+    if outcome.completions:
+        await TaskCompletion.bulk_create(
+            [
+                TaskCompletion(
+                    member_id=member.id,
+                    task_id=c.task.id,
+                    window_key=c.window_key,
+                    event_id=event.id,
+                    points=c.points,
+                    growth=c.growth,
+                    completed_at=now,
+                )
+                for c in outcome.completions
+            ],
+            using_db=conn,
+        )
+    for key, value in outcome.facts.items():
+        updated = (
+            await MemberFact.filter(member_id=member.id, key=key).using_db(conn).update(value=value)
+        )
+        if not updated:
+            await MemberFact.create(member_id=member.id, key=key, value=value, using_db=conn)
+    if outcome.badges:
+        await MemberBadge.bulk_create(
+            [
+                MemberBadge(
+                    member_id=member.id,
+                    badge_id=badges[a.badge.code].id,
+                    level=a.level,
+                    earned_at=now,
+                )
+                for a in outcome.badges
+            ],
+            using_db=conn,
+        )
+    if outcome.promotion is not None:
+        to_tier = tiers[outcome.promotion.to_tier.rank]
+        await Member.filter(id=member.id).using_db(conn).update(tier_id=to_tier.id)
+        await TierChange.create(
+            member_id=member.id,
+            from_tier_id=member.tier_id,
+            to_tier_id=to_tier.id,
+            reason=TierChangeReason.PROMOTION,
+            ladder_version_id=version_id,
+            changed_at=now,
+            using_db=conn,
+        )
+    if outcome.notices:
+        await Notification.bulk_create(
+            [
+                Notification(
+                    member_id=member.id,
+                    kind=n.kind.value,
+                    title=n.title,
+                    body=n.body,
+                    data=dict(n.data),
+                    created_at=now,
+                )
+                for n in outcome.notices
+            ],
+            using_db=conn,
+        )
+    summary = _summary(outcome)
+    await OutboxMessage.create(
+        topic="event.recorded",
+        payload={"member_id": member.id, "event_id": event.id, **summary},
+        created_at=now,
+        using_db=conn,
+    )
+    await (
+        Event.filter(id=event.id)
+        .using_db(conn)
+        .update(outcome=summary, points=points, growth=outcome.growth)
+    )
+
+
+def _summary(outcome: Outcome) -> dict[str, Any]:
+    """The outcome as stored on the event and returned to callers (JSON-safe)."""
+    promotion = outcome.promotion
+    return {
+        "points": outcome.points,
+        "growth": outcome.growth,
+        "tasksCompleted": [
+            {"code": c.task.code, "name": c.task.name, "points": c.points, "growth": c.growth}
+            for c in outcome.completions
+        ],
+        "badgesEarned": [
+            {"code": a.badge.code, "name": a.badge.name, "level": a.level} for a in outcome.badges
+        ],
+        "tierChange": (
+            {"from": promotion.from_tier.code, "to": promotion.to_tier.code} if promotion else None
+        ),
+    }
