@@ -1,4 +1,4 @@
-"""The demo programme: a four-tier ladder and 200 members with plausible histories.
+"""The demo programme: a four-tier ladder, growth tasks, badges and 200 members.
 
 Loaded by ``make run`` into an empty database (and by ``laurel demo``); loading again is a
 no-op. Every member's balance is backed by ledger rows, so the demo obeys the same
@@ -16,6 +16,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.models import (
+    Badge,
+    GrowthTask,
     LadderVersion,
     Member,
     PointsLedgerEntry,
@@ -24,14 +26,126 @@ from app.models import (
     TierChangeReason,
 )
 from app.services.ladder import publish_ladder
+from gamification.badges import BadgeMetric
+from gamification.calendar import Window
 from gamification.ladder import TierRule, tier_for_growth
 from gamification.points import LedgerKind, LedgerSource
+from gamification.tasks import Condition
 
 DEMO_LADDER = (
-    TierRule("member", "Member", 0, 0, 0, Decimal("1.00")),
-    TierRule("silver", "Silver", 1, 1_000, 800, Decimal("1.10")),
-    TierRule("gold", "Gold", 2, 5_000, 4_000, Decimal("1.25")),
-    TierRule("platinum", "Platinum", 3, 20_000, 16_000, Decimal("1.50")),
+    TierRule("member", "Member", 0, 0, 0, Decimal("1.00"), benefits=("Member prices",)),
+    TierRule(
+        "silver",
+        "Silver",
+        1,
+        1_000,
+        800,
+        Decimal("1.10"),
+        benefits=("Free shipping", "10% more points"),
+    ),
+    TierRule(
+        "gold",
+        "Gold",
+        2,
+        5_000,
+        4_000,
+        Decimal("1.25"),
+        requirements=(("events:purchase", 2),),
+        benefits=("Free shipping", "25% more points", "Priority service"),
+    ),
+    TierRule(
+        "platinum",
+        "Platinum",
+        3,
+        20_000,
+        16_000,
+        Decimal("1.50"),
+        requirements=(("events:purchase", 5),),
+        benefits=(
+            "Free express shipping",
+            "50% more points",
+            "Priority service",
+            "Exclusive events",
+        ),
+    ),
+)
+
+# The growth tasks of the demo: (code, name, event type, condition, target, window,
+# per-window limit, cap, reward points, reward growth, reward badge).
+DEMO_TASKS = (
+    (
+        "daily-check-in",
+        "Daily check-in",
+        "check_in",
+        Condition.COUNT,
+        1,
+        Window.DAY,
+        1,
+        None,
+        5,
+        0,
+        None,
+    ),
+    (
+        "check-in-streak-7",
+        "Check in 7 days in a row",
+        "check_in",
+        Condition.STREAK,
+        7,
+        Window.LIFETIME,
+        None,
+        None,
+        100,
+        50,
+        "on-fire",
+    ),
+    (
+        "spend-500-week",
+        "Spend 500 in a week",
+        "purchase",
+        Condition.SUM,
+        500,
+        Window.WEEK,
+        1,
+        None,
+        200,
+        0,
+        None,
+    ),
+    (
+        "refer-3",
+        "Refer 3 friends",
+        "referral",
+        Condition.COUNT,
+        3,
+        Window.LIFETIME,
+        1,
+        1,
+        300,
+        100,
+        None,
+    ),
+    (
+        "complete-profile",
+        "Complete your profile",
+        "profile_completed",
+        Condition.COUNT,
+        1,
+        Window.LIFETIME,
+        1,
+        1,
+        50,
+        0,
+        None,
+    ),
+)
+# (code, name, metric, subject, thresholds, hidden)
+DEMO_BADGES = (
+    ("on-fire", "On fire", BadgeMetric.TASK_COMPLETED, "check-in-streak-7", [1], False),
+    ("task-master", "Task master", BadgeMetric.TASKS_COMPLETED, None, [5, 25, 100], False),
+    ("big-spender", "Big spender", BadgeMetric.EVENTS, "purchase", [5, 20, 50], False),
+    ("streaker", "Streaker", BadgeMetric.STREAK_DAYS, None, [3, 7, 30], False),
+    ("top-tier", "Top tier", BadgeMetric.TIER_REACHED, None, [3], True),
 )
 DEMO_MEMBER_COUNT = 200
 _FIRST = "Ada Bo Chen Dana Eli Fang Gus Hana Ivo Jun Kai Lea Mei Nia Oto Pia Qi Rui Sol Tao".split()
@@ -62,7 +176,56 @@ async def load_demo(*, now: datetime, seed: int = 2026) -> DemoLoad:
         stored = await _load_members(
             conn, rng=rng, version=version, tiers=tiers, launch=launch, now=now
         )
+        await _load_tasks_and_badges(conn)
     return DemoLoad(loaded=True, members=len(stored))
+
+
+async def _load_tasks_and_badges(conn: BaseDBAsyncClient) -> None:
+    await GrowthTask.bulk_create(
+        [
+            GrowthTask(
+                code=code,
+                name=name,
+                event_type=event_type,
+                condition=condition,
+                target=target,
+                window=window,
+                per_window_limit=per_window,
+                cap=cap,
+                reward_points=points,
+                reward_growth=growth,
+                reward_badge=badge,
+            )
+            for (
+                code,
+                name,
+                event_type,
+                condition,
+                target,
+                window,
+                per_window,
+                cap,
+                points,
+                growth,
+                badge,
+            ) in DEMO_TASKS
+        ],
+        using_db=conn,
+    )
+    await Badge.bulk_create(
+        [
+            Badge(
+                code=code,
+                name=name,
+                metric=metric,
+                subject=subject,
+                thresholds=thresholds,
+                hidden=hidden,
+            )
+            for code, name, metric, subject, thresholds, hidden in DEMO_BADGES
+        ],
+        using_db=conn,
+    )
 
 
 async def _load_members(

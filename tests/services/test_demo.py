@@ -50,3 +50,15 @@ async def test_loading_the_demo_again_changes_nothing():
     assert not again.loaded
     assert await Member.all().count() == before
     assert len(await tiers_in_force(now=factories.now())) == 4
+
+
+async def test_the_demo_tasks_work_end_to_end():
+    from app.models import Member as MemberModel
+    from tests.factories import event
+
+    await load_demo(now=factories.now())
+    member = await MemberModel.get(external_id="demo-0001")
+
+    checked_in = await event(member, "check_in")
+
+    assert [t["code"] for t in checked_in.outcome["tasksCompleted"]] == ["daily-check-in"]
