@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_award_points: Annotated[int, Field(ge=1)] = 1_000_000
     # Tier evaluations run at local midnight on this day of every month.
     evaluation_day_of_month: Annotated[int, Field(ge=1, le=28)] = 1
+    # May a reversal take a balance below zero (points already spent)? Otherwise it takes
+    # what is there and records the rest as not recovered.
+    allow_points_debt: bool = False
     # How old a reported event may be (back-fill of late reports).
     event_backfill_days: Annotated[int, Field(ge=0, le=3650)] = 30
 

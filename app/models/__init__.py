@@ -1,6 +1,6 @@
 """Tortoise models, one module per domain. Tortoise discovers them through this package."""
 
-from app.models.activity import Event, EventType, Notification, OutboxMessage
+from app.models.activity import Event, EventReversal, EventType, Notification, OutboxMessage
 from app.models.members import Member
 from app.models.points import PointsLedgerEntry
 from app.models.tasks import (
@@ -19,6 +19,7 @@ from app.models.tiers import LadderVersion, LadderVersionStatus, Tier, TierChang
 __all__ = [
     "Badge",
     "Event",
+    "EventReversal",
     "EventType",
     "GrowthTask",
     "LadderVersion",

@@ -88,3 +88,24 @@ class Notification(Model):
     class Meta:
         table = "notification"
         indexes = (("member_id", "id"),)
+
+
+class EventReversal(Model):
+    """A return or cancellation of (part of) an event, and what it took back."""
+
+    id = fields.BigIntField(primary_key=True)
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "laurel.Event", related_name="reversals", on_delete=fields.RESTRICT
+    )
+    reversal_key = fields.CharField(max_length=200, unique=True)
+    amount = fields.DecimalField(max_digits=14, decimal_places=2)
+    points = fields.BigIntField()
+    growth = fields.BigIntField()
+    points_not_recovered = fields.BigIntField(default=0)
+    reason = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField()
+
+    event_id: int
+
+    class Meta:
+        table = "event_reversal"

@@ -224,3 +224,25 @@ async def test_unread_only_filters_the_inbox(client):
     edges = unread["member"]["notifications"]["edges"]
     assert [e["node"]["kind"] for e in edges] == ["task_completed"]
     assert edges[0]["node"]["read"] is False
+
+
+async def test_a_return_over_http_takes_back_points(client):
+    member = await factories.member()
+    member_id = encode_id("Member", member.id)
+    await record(client, **event_input(member_id, "purchase", amount="60", idempotencyKey="o-9"))
+
+    data = await operation(
+        client, "ReverseEvent", idempotencyKey="o-9", reason="Returned one item", amount=20
+    )
+    again = await operation(
+        client, "ReverseEvent", idempotencyKey="o-9", reason="Returned one item", amount=20
+    )
+    unknown = await operation(client, "ReverseEvent", idempotencyKey="nope", reason="x")
+
+    result = data["reverseEvent"]
+    assert result["__typename"] == "EventReversed"
+    assert (result["amount"], result["pointsTaken"]) == ("20.00", 20)
+    assert result["member"]["pointsBalance"] == 40
+    assert again["reverseEvent"]["duplicate"] is True
+    assert again["reverseEvent"]["member"]["pointsBalance"] == 40
+    assert unknown["reverseEvent"]["__typename"] == "NotFound"

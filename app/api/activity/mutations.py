@@ -8,15 +8,23 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
-from app.api.activity.types import EventRecorded, RecordEventInput, RecordEventResult
+from app.api.activity.types import (
+    EventRecorded,
+    EventReversed,
+    RecordEventInput,
+    RecordEventResult,
+    ReverseEventResult,
+)
 from app.api.context import Context
 from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import decode_id
 from app.api.members.types import MemberType
 from app.api.permissions import Role, require_role
+from app.api.scalars import Amount
 from app.models import Member
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 from app.services.events import EventPolicy, record_event
+from app.services.reversals import reverse_event
 
 
 @strawberry.type
@@ -70,5 +78,44 @@ class ActivityMutations:
             recorded.outcome,
             duplicate=recorded.duplicate,
             dry_run=recorded.dry_run,
+            member=MemberType.from_model(member),
+        )
+
+    @strawberry.mutation(
+        description="Take back what an event earned, in full or for part of its amount "
+        "(a return). Never demotes; never overdraws unless the programme allows debt."
+    )
+    async def reverse_event(
+        self,
+        info: Info[Context, None],
+        idempotency_key: str,
+        reason: str,
+        amount: Amount | None = None,  # type: ignore[valid-type]
+        reversal_key: str | None = None,
+    ) -> ReverseEventResult:
+        require_role(info, Role.SERVICE, Role.ADMIN)
+        ctx = info.context
+        try:
+            result = await reverse_event(
+                idempotency_key=idempotency_key,
+                reason=reason,
+                amount=Decimal(amount) if amount is not None else None,
+                reversal_key=reversal_key,
+                allow_debt=ctx.settings.allow_points_debt,
+                now=ctx.now,
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=idempotency_key)
+        reversal = result.reversal
+        event = await reversal.event
+        member = await Member.get(id=event.member_id)
+        return EventReversed(
+            amount=reversal.amount,
+            points_taken=reversal.points,
+            growth_taken=reversal.growth,
+            points_not_recovered=reversal.points_not_recovered,
+            duplicate=result.duplicate,
             member=MemberType.from_model(member),
         )

@@ -87,3 +87,21 @@ RecordEventResult = Annotated[
     EventRecorded | ValidationFailed | NotFoundType | IdempotencyConflictType,
     strawberry.union("RecordEventResult"),
 ]
+
+
+@strawberry.type(description="What a return or cancellation took back.")
+class EventReversed:
+    amount: Amount  # type: ignore[valid-type]
+    points_taken: int
+    growth_taken: int
+    points_not_recovered: int = strawberry.field(
+        description="Points the member had already spent, not taken (no debt allowed)."
+    )
+    duplicate: bool = strawberry.field(description="True when this reversal was made before.")
+    member: MemberType
+
+
+ReverseEventResult = Annotated[
+    EventReversed | ValidationFailed | NotFoundType,
+    strawberry.union("ReverseEventResult"),
+]
