@@ -10,7 +10,7 @@ from enum import StrEnum
 class BadgeMetric(StrEnum):
     TASKS_COMPLETED = "tasks_completed"  # all tasks together
     TASK_COMPLETED = "task_completed"  # one task, named by subject
-    STREAK_DAYS = "streak_days"  # the longest streak reached in any streak task
+    STREAK_DAYS = "streak_days"  # the longest run of consecutive active local days
     TIER_REACHED = "tier_reached"  # the highest tier rank ever held
     LIFETIME_POINTS = "lifetime_points"
     EVENTS = "events"  # events of one type, named by subject

@@ -21,7 +21,6 @@ from gamification.badges import BadgeMetric, BadgeRule
 from gamification.calendar import local_day, window_for
 from gamification.ladder import TierRule, promotion_target
 from gamification.tasks import (
-    Condition,
     TaskProgress,
     TaskRule,
     advance,
@@ -193,6 +192,7 @@ def process_event(
             new_facts[key] = value
 
     bump(f"events:{event.type}")
+    _extend_activity_streak(facts, new_facts, day=day.toordinal())
 
     touched: list[TaskProgress] = []
     done: list[Completion] = []
@@ -211,8 +211,6 @@ def process_event(
         if task.per_window_limit is not None and state.completions >= task.per_window_limit:
             continue
         state = advance(state, amount=event.amount, day=day)
-        if task.condition is Condition.STREAK:
-            raise_to(BadgeMetric.STREAK_DAYS.value, state.streak)
         if is_met(task, state):
             state = restart_after_completion(state)
             points = _points(task.reward_points * multiplier)
@@ -283,6 +281,25 @@ def process_event(
         facts=new_facts,
         notices=tuple(notices),
     )
+
+
+# Member facts behind the STREAK_DAYS badge metric: the run of consecutive active local
+# days, independent of any task (a streak task restarts its own count when it completes).
+STREAK_CURRENT = "activity_streak:current"
+STREAK_LAST_DAY = "activity_streak:last_day"  # a date as its proleptic ordinal
+
+
+def _extend_activity_streak(
+    facts: Mapping[str, int], new_facts: dict[str, int], *, day: int
+) -> None:
+    last = facts.get(STREAK_LAST_DAY, 0)
+    if day <= last:  # the same day, or a late event for a day already judged
+        return
+    current = facts.get(STREAK_CURRENT, 0) + 1 if day == last + 1 else 1
+    new_facts[STREAK_LAST_DAY] = day
+    new_facts[STREAK_CURRENT] = current
+    if current > facts.get(BadgeMetric.STREAK_DAYS.value, 0):
+        new_facts[BadgeMetric.STREAK_DAYS.value] = current
 
 
 def _reward_text(points: int, growth: int) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 MAX_MULTIPLIER = Decimal("10")
 
@@ -127,3 +129,51 @@ def tier_progress(tiers: Sequence[TierRule], *, current: TierRule, growth: int) 
         growth_needed=max(target.entry_threshold - growth, 0),
         percent=round(100.0 * done / span, 1),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TierStatus:
+    """Everything a member may know about their tier (the transparency rule)."""
+
+    progress: TierProgress
+    next_evaluation_at: datetime
+    at_risk: bool
+    retention_gap: int
+
+
+def tier_status(
+    tiers: Sequence[TierRule],
+    *,
+    current: TierRule,
+    growth: int,
+    now: datetime,
+    zone: ZoneInfo,
+    evaluation_day_of_month: int,
+) -> TierStatus:
+    """Progress to the next tier, and whether the current one is kept at the next evaluation.
+
+    A tier is at risk when growth is below its retention threshold; the gap is what the
+    member still needs before ``next_evaluation_at`` to keep it.
+    """
+    gap = max(current.retention_threshold - growth, 0)
+    return TierStatus(
+        progress=tier_progress(tiers, current=current, growth=growth),
+        next_evaluation_at=next_evaluation_at(
+            now=now, zone=zone, day_of_month=evaluation_day_of_month
+        ),
+        at_risk=gap > 0,
+        retention_gap=gap,
+    )
+
+
+def next_evaluation_at(*, now: datetime, zone: ZoneInfo, day_of_month: int) -> datetime:
+    """The next scheduled evaluation: local midnight on ``day_of_month`` (1-28), in UTC."""
+    if not 1 <= day_of_month <= 28:
+        raise ValueError("evaluations run on a day of the month from 1 to 28")
+    local = now.astimezone(zone)
+    year, month = local.year, local.month
+    at = datetime.combine(date(year, month, day_of_month), time(0), tzinfo=zone)
+    if at <= now:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        at = datetime.combine(date(year, month, day_of_month), time(0), tzinfo=zone)
+    return at.astimezone(UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -106,17 +106,6 @@ async def visible_badges(*, member: Member) -> list[BadgeProgress]:
             continue
         result.append(badge_progress(badge_rule(badge), facts=facts, held_level=level))
     return result
-
-
-def next_evaluation_at(*, now: datetime, zone: ZoneInfo, day_of_month: int) -> datetime:
-    """The next scheduled tier evaluation: local midnight on ``day_of_month`` (1-28)."""
-    local = now.astimezone(zone)
-    candidate = date(local.year, local.month, day_of_month)
-    at = datetime.combine(candidate, time(0), tzinfo=zone)
-    if at <= now:
-        year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-        at = datetime.combine(date(year, month, day_of_month), time(0), tzinfo=zone)
-    return at
 
 
 async def notifications_page(

@@ -19,13 +19,12 @@ from app.models import Member, PointsLedgerEntry
 from app.services.points import ledger_page
 from app.services.progress import (
     available_tasks,
-    next_evaluation_at,
     notifications_page,
     visible_badges,
 )
 from gamification.badges import LEVEL_NAMES
 from gamification.calendar import Window
-from gamification.ladder import tier_progress
+from gamification.ladder import tier_status
 from gamification.points import LedgerKind as LedgerKindEnum
 from gamification.tasks import Condition
 
@@ -157,23 +156,25 @@ class MemberType:
         held = await ctx.tier_by_id.load(self.tier_id)
         rank = held.rank if held is not None else 0
         current = next((t for t in tiers if t.rank == rank), tiers[0])
-        rules = [t.to_rule() for t in tiers]
-        progress = tier_progress(rules, current=current.to_rule(), growth=self.growth)
+        status = tier_status(
+            [t.to_rule() for t in tiers],
+            current=current.to_rule(),
+            growth=self.growth,
+            now=ctx.now,
+            zone=ctx.settings.zone,
+            evaluation_day_of_month=ctx.settings.evaluation_day_of_month,
+        )
+        progress = status.progress
         upcoming = next((t for t in tiers if progress.next and t.rank == progress.next.rank), None)
-        gap = max(current.retention_threshold - self.growth, 0)
         return TierProgressType(
             current=TierType.from_model(current),
             next=TierType.from_model(upcoming) if upcoming else None,
             growth=self.growth,
             growth_to_next=progress.growth_needed,
             percent=progress.percent,
-            next_evaluation_at=next_evaluation_at(
-                now=ctx.now,
-                zone=ctx.settings.zone,
-                day_of_month=ctx.settings.evaluation_day_of_month,
-            ),
-            at_risk=gap > 0,
-            retention_gap=gap,
+            next_evaluation_at=status.next_evaluation_at,
+            at_risk=status.at_risk,
+            retention_gap=status.retention_gap,
         )
 
     @strawberry.field(description="Tasks available now, with progress in their current window.")
