@@ -91,3 +91,45 @@ def test_progress_reads_as_a_member_would_expect():
     assert progress.next == GOLD
     assert progress.growth_needed == 2000
     assert progress.percent == 50.0
+
+
+def test_status_shows_the_next_evaluation_and_the_gap_to_keep_the_tier():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from gamification.ladder import tier_status
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    # 2026-11-30 20:00 UTC is already 1 December 04:00 in Shanghai: past this month's run.
+    now = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+
+    status = tier_status(
+        (MEMBER, SILVER, GOLD),
+        current=SILVER,
+        growth=700,
+        now=now,
+        zone=shanghai,
+        evaluation_day_of_month=1,
+    )
+
+    assert status.next_evaluation_at == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    assert status.at_risk and status.retention_gap == 100  # 800 keeps Silver
+    safe = tier_status(
+        (MEMBER, SILVER, GOLD),
+        current=SILVER,
+        growth=800,
+        now=now,
+        zone=shanghai,
+        evaluation_day_of_month=1,
+    )
+    assert not safe.at_risk and safe.retention_gap == 0
+
+
+def test_evaluation_day_must_exist_in_every_month():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from gamification.ladder import next_evaluation_at
+
+    with pytest.raises(ValueError, match="1 to 28"):
+        next_evaluation_at(now=datetime.now(UTC), zone=ZoneInfo("UTC"), day_of_month=31)
