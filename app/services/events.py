@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,19 +33,25 @@ from app.models import (
     TierChange,
     TierChangeReason,
 )
-from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
+from app.services.errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    ProgrammeNotConfigured,
+)
 from app.services.ladder import ladder_in_force
 from gamification.badges import BadgeRule
 from gamification.calendar import Season as SeasonSpan
 from gamification.calendar import local_day, window_for
 from gamification.engine import (
-    Event as EngineEvent,
-)
-from gamification.engine import (
+    STREAK_LAST_DAY,
     EventTypeRule,
     MemberSnapshot,
     Outcome,
     process_event,
+)
+from gamification.engine import (
+    Event as EngineEvent,
 )
 from gamification.events import check_event, payload_hash
 from gamification.points import LedgerKind, LedgerSource
@@ -89,45 +95,43 @@ async def record_event(
 ) -> Recorded:
     """Record an event exactly once and apply what the engine decides.
 
-    The same key with the same payload returns the stored outcome (``duplicate``); with a
-    different payload it is an :class:`IdempotencyConflict`. The event row's unique key is
-    claimed first in the transaction, so concurrent retries wait for the first and then
-    replay it. A dry run does all the work and rolls it back.
+    Everything happens in one transaction that starts by locking the member row: every
+    event of one member queues there (SQLite serialises all write transactions anyway), so
+    the snapshot the engine reads cannot go stale. The event row, with its unique
+    idempotency key, is inserted once the outcome is known; a concurrent or repeated event
+    under the same key fails that insert, rolls back, and replays the stored outcome. The
+    same key with a different payload is an :class:`IdempotencyConflict`. A dry run does
+    all the work and rolls it back.
     """
+    if (member_id is None) == (external_member_id is None):
+        raise InvalidInput.single("memberId", "give exactly one of memberId and externalMemberId")
     attributes = dict(attributes or {})
-    member = await _resolve_member(member_id, external_member_id)
-    event_type = await EventType.get_or_none(code=type, active=True)
-    if event_type is None:
-        raise NotFound("EventType", type)
-    problems = check_event(
-        amount=amount,
-        occurred_at=occurred_at,
-        attributes=attributes,
-        idempotency_key=idempotency_key,
-        joined_at=member.joined_at,
-        now=now,
-        backfill_window=policy.backfill_window,
-    )
-    if problems:
-        raise InvalidInput(problems)
-    fingerprint = payload_hash(
-        member_id=member.id,
-        type=type,
-        occurred_at=occurred_at,
-        amount=amount,
-        attributes=attributes,
-    )
-    existing = await Event.get_or_none(idempotency_key=idempotency_key)
-    if existing is not None:
-        return _replay(existing, fingerprint, dry_run=dry_run)
+    fingerprint = ""
     try:
         async with in_transaction() as conn:
-            # Lock the member first: every event of one member queues here (SQLite
-            # serialises all write transactions anyway), so the snapshot _apply reads
-            # cannot go stale. Locking after the event insert would deadlock, as the
-            # insert's foreign key takes a share lock on the same row.
-            locked = await Member.filter(id=member.id).select_for_update().using_db(conn).get()
-            event = await Event.create(
+            member = await _lock_member(conn, member_id, external_member_id)
+            event_type = await EventType.get_or_none(code=type, active=True).using_db(conn)
+            if event_type is None:
+                raise NotFound("EventType", type)
+            problems = check_event(
+                amount=amount,
+                occurred_at=occurred_at,
+                attributes=attributes,
+                idempotency_key=idempotency_key,
+                joined_at=member.joined_at,
+                now=now,
+                backfill_window=policy.backfill_window,
+            )
+            if problems:
+                raise InvalidInput(problems)
+            fingerprint = payload_hash(
+                member_id=member.id,
+                type=type,
+                occurred_at=occurred_at,
+                amount=amount,
+                attributes=attributes,
+            )
+            event = Event(
                 member_id=member.id,
                 type=type,
                 occurred_at=occurred_at,
@@ -136,14 +140,14 @@ async def record_event(
                 idempotency_key=idempotency_key,
                 payload_hash=fingerprint,
                 recorded_at=now,
-                using_db=conn,
             )
             outcome = await _apply(
-                conn, member=locked, event=event, event_type=event_type, policy=policy, now=now
+                conn, member=member, event=event, event_type=event_type, policy=policy, now=now
             )
             if dry_run:
                 raise _DryRun(outcome)
     except _DryRun as rolled_back:
+        # A key recorded before never gets here: saving the event raised IntegrityError.
         return Recorded(rolled_back.outcome, duplicate=False, dry_run=True, event_id=None)
     except IntegrityError:
         existing = await Event.get_or_none(idempotency_key=idempotency_key)
@@ -153,17 +157,17 @@ async def record_event(
     return Recorded(outcome, duplicate=False, dry_run=False, event_id=event.id)
 
 
-async def _resolve_member(member_id: int | None, external_id: str | None) -> Member:
-    if (member_id is None) == (external_id is None):
-        raise InvalidInput.single("memberId", "give exactly one of memberId and externalMemberId")
-    if member_id is not None:
-        member = await Member.get_or_none(id=member_id)
-        if member is None:
-            raise NotFound("Member", member_id)
-        return member
-    member = await Member.get_or_none(external_id=external_id)
+async def _lock_member(
+    conn: BaseDBAsyncClient, member_id: int | None, external_id: str | None
+) -> Member:
+    query = (
+        Member.filter(id=member_id)
+        if member_id is not None
+        else Member.filter(external_id=external_id)
+    )
+    member = await query.select_for_update().using_db(conn).first()
     if member is None:
-        raise NotFound("Member", external_id)
+        raise NotFound("Member", member_id if member_id is not None else external_id)
     return member
 
 
@@ -216,11 +220,14 @@ async def _apply(
     policy: EventPolicy,
     now: datetime,
 ) -> dict[str, Any]:
+    """Read the member's snapshot, run the engine, write its outcome (event row included)."""
     version = await ladder_in_force(now=now, using_db=conn)
     if version is None:
-        raise NotFound("LadderVersion", "in force")
+        raise ProgrammeNotConfigured()
     tiers = await Tier.filter(ladder_version_id=version.id).using_db(conn).order_by("rank")
-    held_tier = await Tier.get(id=member.tier_id).using_db(conn)
+    held_tier = next((t for t in tiers if t.id == member.tier_id), None)
+    if held_tier is None:  # the member's tier belongs to an older ladder version
+        held_tier = await Tier.get(id=member.tier_id).using_db(conn)
     current = next((t for t in tiers if t.rank == held_tier.rank), tiers[0])
 
     tasks = [
@@ -243,18 +250,14 @@ async def _apply(
         if tasks
         else []
     )
-    by_key = {(r.task_id, r.window_key): r for r in progress_rows}
     facts = {f.key: f.value for f in await MemberFact.filter(member_id=member.id).using_db(conn)}
     badges = await Badge.all().using_db(conn)
     held: dict[int, int] = {}
-    for award in await MemberBadge.filter(member_id=member.id).using_db(conn):
-        held[award.badge_id] = max(held.get(award.badge_id, 0), award.level)
+    if badges:
+        for award in await MemberBadge.filter(member_id=member.id).using_db(conn):
+            held[award.badge_id] = max(held.get(award.badge_id, 0), award.level)
     day = local_day(event.occurred_at, zone=policy.zone)
-    first_of_day = (
-        not await MemberActiveDay.filter(member_id=member.id, day=day).using_db(conn).exists()
-    )
-    if first_of_day:
-        await MemberActiveDay.create(member_id=member.id, day=day, using_db=conn)
+    first_of_day = await _first_event_of_day(conn, member_id=member.id, day=day, facts=facts)
 
     outcome = process_event(
         event=EngineEvent(type=event.type, occurred_at=event.occurred_at, amount=event.amount),
@@ -272,7 +275,7 @@ async def _apply(
         ladder=[t.to_rule() for t in tiers],
         weights=version.growth_weights(),
         tasks=tasks,
-        progress={key: _progress(row) for key, row in by_key.items()},
+        progress={(r.task_id, r.window_key): _progress(r) for r in progress_rows},
         completions_so_far={t.id: facts.get(f"task:{t.code}", 0) for t in tasks},
         facts=facts,
         badges=[badge_rule(b) for b in badges],
@@ -283,18 +286,42 @@ async def _apply(
         now=now,
         growth_window=policy.growth_window,
     )
+    summary = _summary(outcome)
+    if first_of_day:
+        await MemberActiveDay.create(member_id=member.id, day=day, using_db=conn)
+    event.outcome = summary
+    event.points = outcome.points
+    event.growth = outcome.growth
+    # Claims the idempotency key: a duplicate fails here and the transaction rolls back.
+    await event.save(using_db=conn)
     await _write(
         conn,
         member=member,
         event=event,
         outcome=outcome,
-        progress_rows=by_key,
         badges={b.code: b for b in badges},
         tiers={t.rank: t for t in tiers},
         version_id=version.id,
         now=now,
     )
-    return _summary(outcome)
+    return summary
+
+
+async def _first_event_of_day(
+    conn: BaseDBAsyncClient, *, member_id: int, day: date, facts: Mapping[str, int]
+) -> bool:
+    """Whether this is the member's first event on its local day.
+
+    The activity streak facts answer it without a query for every event that is not
+    back-filled; an event for an earlier day asks the table of active days.
+    """
+    last = facts.get(STREAK_LAST_DAY)
+    if last is None or day.toordinal() > last:
+        return True
+    if day.toordinal() == last:
+        return False
+    seen = await MemberActiveDay.filter(member_id=member_id, day=day).using_db(conn).exists()
+    return not seen
 
 
 def seasonal_multiplier(*, member: Member, at: datetime) -> Decimal:
@@ -321,7 +348,6 @@ async def _write(
     member: Member,
     event: Event,
     outcome: Outcome,
-    progress_rows: dict[tuple[int, str], TaskProgressRow],
     badges: dict[str, Badge],
     tiers: dict[int, Tier],
     version_id: int,
@@ -339,13 +365,8 @@ async def _write(
             )
         )
     if outcome.ledger:
-        balance = (
-            await Member.filter(id=member.id)
-            .using_db(conn)
-            .first()
-            .values_list("points_balance", flat=True)
-        )
-        running = int(balance) - points  # type: ignore[arg-type]
+        # The balance was read under the member lock, so it is current.
+        running = member.points_balance
         rows = []
         for n, line in enumerate(outcome.ledger, start=1):
             running += line.delta
@@ -361,27 +382,35 @@ async def _write(
                 )
             )
         await PointsLedgerEntry.bulk_create(rows, using_db=conn)
-    for state in outcome.progress:
-        row = progress_rows.get((state.task_id, state.window_key))
-        values = {
-            "count": state.count,
-            "total": state.total,
-            "days": state.days,
-            "streak": state.streak,
-            "last_day": state.last_day,
-            "completions": state.completions,
-            "updated_at": now,
-        }
-        if row is None:
-            await TaskProgressRow.create(
-                member_id=member.id,
-                task_id=state.task_id,
-                window_key=state.window_key,
-                using_db=conn,
-                **values,
-            )
-        else:
-            await TaskProgressRow.filter(id=row.id).using_db(conn).update(**values)
+    if outcome.progress:
+        await TaskProgressRow.bulk_create(
+            [
+                TaskProgressRow(
+                    member_id=member.id,
+                    task_id=state.task_id,
+                    window_key=state.window_key,
+                    count=state.count,
+                    total=state.total,
+                    days=state.days,
+                    streak=state.streak,
+                    last_day=state.last_day,
+                    completions=state.completions,
+                    updated_at=now,
+                )
+                for state in outcome.progress
+            ],
+            on_conflict=("member_id", "task_id", "window_key"),
+            update_fields=(
+                "count",
+                "total",
+                "days",
+                "streak",
+                "last_day",
+                "completions",
+                "updated_at",
+            ),
+            using_db=conn,
+        )
     if outcome.completions:
         await TaskCompletion.bulk_create(
             [
@@ -398,12 +427,13 @@ async def _write(
             ],
             using_db=conn,
         )
-    for key, value in outcome.facts.items():
-        updated = (
-            await MemberFact.filter(member_id=member.id, key=key).using_db(conn).update(value=value)
+    if outcome.facts:
+        await MemberFact.bulk_create(
+            [MemberFact(member_id=member.id, key=k, value=v) for k, v in outcome.facts.items()],
+            on_conflict=("member_id", "key"),
+            update_fields=("value",),
+            using_db=conn,
         )
-        if not updated:
-            await MemberFact.create(member_id=member.id, key=key, value=value, using_db=conn)
     if outcome.badges:
         await MemberBadge.bulk_create(
             [
@@ -444,17 +474,11 @@ async def _write(
             ],
             using_db=conn,
         )
-    summary = _summary(outcome)
     await OutboxMessage.create(
         topic="event.recorded",
-        payload={"member_id": member.id, "event_id": event.id, **summary},
+        payload={"member_id": member.id, "event_id": event.id, **event.outcome},
         created_at=now,
         using_db=conn,
-    )
-    await (
-        Event.filter(id=event.id)
-        .using_db(conn)
-        .update(outcome=summary, points=points, growth=outcome.growth)
     )
 
 
