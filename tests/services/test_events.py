@@ -279,3 +279,17 @@ async def test_200_concurrent_distinct_events_lose_no_points():
     stored = await Member.get(id=member.id)
     assert stored.points_balance == 600
     assert await balance_mismatches() == []
+
+
+async def test_a_monthly_task_restarts_at_local_month_start():
+    member = await factories.member(joined_at=NOON - timedelta(days=60))
+    await factories.task(code="reviews", event_type="review", target=2, window=Window.MONTH)
+    # 31 October 23:30 in Shanghai is still October there, though 15:30 UTC.
+    october = datetime(2026, 10, 31, 23, 30, tzinfo=ZONE)
+    november = datetime(2026, 11, 1, 0, 30, tzinfo=ZONE)
+
+    first = await event(member, "review", at=october, now=NOON)
+    second = await event(member, "review", at=november, now=NOON)
+    third = await event(member, "review", at=november + timedelta(days=3), now=NOON)
+
+    assert [len(x.outcome["tasksCompleted"]) for x in (first, second, third)] == [0, 0, 1]
