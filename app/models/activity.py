@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
+from gamification.engine import EventTypeRule
+
 if TYPE_CHECKING:
     from app.models.members import Member
 
@@ -25,6 +27,16 @@ class EventType(Model):
 
     class Meta:
         table = "event_type"
+
+    def to_rule(self) -> EventTypeRule:
+        return EventTypeRule(
+            code=self.code,
+            name=self.name,
+            base_points=self.base_points,
+            points_per_unit=self.points_per_unit,
+            counts_as_spend=self.counts_as_spend,
+            counts_as_referral=self.counts_as_referral,
+        )
 
 
 class Event(Model):

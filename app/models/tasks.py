@@ -9,9 +9,10 @@ from tortoise import fields
 from tortoise.models import Model
 
 from app.models.enums import ENUM_DESCRIPTION as _ENUM
-from gamification.badges import BadgeMetric
+from gamification.badges import BadgeMetric, BadgeRule
+from gamification.calendar import Season as SeasonSpan
 from gamification.calendar import Window
-from gamification.tasks import Condition
+from gamification.tasks import Condition, TaskProgress, TaskRule
 
 if TYPE_CHECKING:
     from app.models.activity import Event
@@ -72,6 +73,29 @@ class GrowthTask(Model):
         table = "growth_task"
         indexes = (("event_type", "status"),)
 
+    def to_rule(self) -> TaskRule:
+        """The task as the engine reads it (the season must be fetched with it)."""
+        season = self.season
+        return TaskRule(
+            id=self.id,
+            code=self.code,
+            name=self.name,
+            event_type=self.event_type,
+            condition=self.condition,
+            target=self.target,
+            window=self.window,
+            per_window_limit=self.per_window_limit,
+            cap=self.cap,
+            min_tier_rank=self.min_tier_rank,
+            max_tier_rank=self.max_tier_rank,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            season=SeasonSpan(season.id, season.starts_at, season.ends_at) if season else None,
+            reward_points=self.reward_points,
+            reward_growth=self.reward_growth,
+            reward_badge=self.reward_badge,
+        )
+
 
 class TaskProgressRow(Model):
     """Progress of one member on one task in one window."""
@@ -98,6 +122,18 @@ class TaskProgressRow(Model):
     class Meta:
         table = "task_progress"
         unique_together = (("member_id", "task_id", "window_key"),)
+
+    def to_progress(self) -> TaskProgress:
+        return TaskProgress(
+            task_id=self.task_id,
+            window_key=self.window_key,
+            count=self.count,
+            total=self.total,
+            days=self.days,
+            streak=self.streak,
+            last_day=self.last_day,
+            completions=self.completions,
+        )
 
 
 class TaskCompletion(Model):
@@ -140,6 +176,16 @@ class Badge(Model):
 
     class Meta:
         table = "badge"
+
+    def to_rule(self) -> BadgeRule:
+        return BadgeRule(
+            code=self.code,
+            name=self.name,
+            metric=self.metric,
+            thresholds=tuple(int(t) for t in self.thresholds),
+            subject=self.subject,
+            hidden=self.hidden,
+        )
 
 
 class MemberBadge(Model):

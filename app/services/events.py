@@ -40,12 +40,9 @@ from app.services.errors import (
     ProgrammeNotConfigured,
 )
 from app.services.ladder import ladder_in_force
-from gamification.badges import BadgeRule
-from gamification.calendar import Season as SeasonSpan
 from gamification.calendar import local_day, window_for
 from gamification.engine import (
     STREAK_LAST_DAY,
-    EventTypeRule,
     MemberSnapshot,
     Outcome,
     process_event,
@@ -55,7 +52,6 @@ from gamification.engine import (
 )
 from gamification.events import check_event, payload_hash
 from gamification.points import LedgerKind, LedgerSource
-from gamification.tasks import TaskProgress, TaskRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,40 +173,6 @@ def _replay(event: Event, fingerprint: str, *, dry_run: bool) -> Recorded:
     return Recorded(event.outcome, duplicate=True, dry_run=dry_run, event_id=event.id)
 
 
-def task_rule(task: GrowthTask) -> TaskRule:
-    season = task.season
-    return TaskRule(
-        id=task.id,
-        code=task.code,
-        name=task.name,
-        event_type=task.event_type,
-        condition=task.condition,
-        target=task.target,
-        window=task.window,
-        per_window_limit=task.per_window_limit,
-        cap=task.cap,
-        min_tier_rank=task.min_tier_rank,
-        max_tier_rank=task.max_tier_rank,
-        starts_at=task.starts_at,
-        ends_at=task.ends_at,
-        season=SeasonSpan(season.id, season.starts_at, season.ends_at) if season else None,
-        reward_points=task.reward_points,
-        reward_growth=task.reward_growth,
-        reward_badge=task.reward_badge,
-    )
-
-
-def badge_rule(badge: Badge) -> BadgeRule:
-    return BadgeRule(
-        code=badge.code,
-        name=badge.name,
-        metric=badge.metric,
-        thresholds=tuple(int(t) for t in badge.thresholds),
-        subject=badge.subject,
-        hidden=badge.hidden,
-    )
-
-
 async def _apply(
     conn: BaseDBAsyncClient,
     *,
@@ -231,7 +193,7 @@ async def _apply(
     current = next((t for t in tiers if t.rank == held_tier.rank), tiers[0])
 
     tasks = [
-        task_rule(t)
+        t.to_rule()
         for t in await GrowthTask.filter(event_type=event.type, status=TaskStatus.ACTIVE)
         .using_db(conn)
         .select_related("season")
@@ -261,24 +223,17 @@ async def _apply(
 
     outcome = process_event(
         event=EngineEvent(type=event.type, occurred_at=event.occurred_at, amount=event.amount),
-        event_type=EventTypeRule(
-            code=event_type.code,
-            name=event_type.name,
-            base_points=event_type.base_points,
-            points_per_unit=event_type.points_per_unit,
-            counts_as_spend=event_type.counts_as_spend,
-            counts_as_referral=event_type.counts_as_referral,
-        ),
+        event_type=event_type.to_rule(),
         member=MemberSnapshot(
             tier_rank=current.rank, growth=member.growth, lifetime_points=member.lifetime_points
         ),
         ladder=[t.to_rule() for t in tiers],
         weights=version.growth_weights(),
         tasks=tasks,
-        progress={(r.task_id, r.window_key): _progress(r) for r in progress_rows},
+        progress={(r.task_id, r.window_key): r.to_progress() for r in progress_rows},
         completions_so_far={t.id: facts.get(f"task:{t.code}", 0) for t in tasks},
         facts=facts,
-        badges=[badge_rule(b) for b in badges],
+        badges=[b.to_rule() for b in badges],
         held_badges={b.code: held.get(b.id, 0) for b in badges},
         first_event_of_day=first_of_day,
         multiplier=current.multiplier * seasonal_multiplier(member=member, at=event.occurred_at),
@@ -327,19 +282,6 @@ async def _first_event_of_day(
 def seasonal_multiplier(*, member: Member, at: datetime) -> Decimal:
     """The seam for seasonal multipliers (the seasons issue switches them on); 1 until then."""
     return Decimal(1)
-
-
-def _progress(row: TaskProgressRow) -> TaskProgress:
-    return TaskProgress(
-        task_id=row.task_id,
-        window_key=row.window_key,
-        count=row.count,
-        total=row.total,
-        days=row.days,
-        streak=row.streak,
-        last_day=row.last_day,
-        completions=row.completions,
-    )
 
 
 async def _write(

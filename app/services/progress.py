@@ -10,14 +10,12 @@ from zoneinfo import ZoneInfo
 from app.models import (
     Badge,
     GrowthTask,
-    Member,
     MemberBadge,
     MemberFact,
     Notification,
     TaskProgressRow,
     TaskStatus,
 )
-from app.services.events import badge_rule, task_rule
 from gamification.badges import BadgeProgress, badge_progress
 from gamification.calendar import window_for
 from gamification.tasks import TaskProgress, TaskRule
@@ -34,7 +32,7 @@ class TaskView:
 
 
 async def available_tasks(
-    *, member: Member, tier_rank: int, now: datetime, zone: ZoneInfo
+    *, member_id: int, tier_rank: int, now: datetime, zone: ZoneInfo
 ) -> list[TaskView]:
     """Active tasks the member can still complete now, with progress in the current window."""
     tasks = (
@@ -42,11 +40,11 @@ async def available_tasks(
     )
     facts = {
         f.key: f.value
-        for f in await MemberFact.filter(member_id=member.id, key__startswith="task:")
+        for f in await MemberFact.filter(member_id=member_id, key__startswith="task:")
     }
     candidates = []
     for task in tasks:
-        rule = task_rule(task)
+        rule = task.to_rule()
         if not rule.is_scheduled_at(now) or not rule.admits_tier(tier_rank):
             continue
         done = facts.get(f"task:{rule.code}", 0)
@@ -57,7 +55,7 @@ async def available_tasks(
             continue
         candidates.append((rule, task.description, span, done))
     rows = await TaskProgressRow.filter(
-        member_id=member.id,
+        member_id=member_id,
         task_id__in=[c[0].id for c in candidates],
         window_key__in={c[2].key for c in candidates},
     )
@@ -65,18 +63,7 @@ async def available_tasks(
     views = []
     for rule, description, span, done in candidates:
         row = by_key.get((rule.id, span.key))
-        state = TaskProgress(rule.id, span.key)
-        if row is not None:
-            state = TaskProgress(
-                rule.id,
-                span.key,
-                row.count,
-                row.total,
-                row.days,
-                row.streak,
-                row.last_day,
-                row.completions,
-            )
+        state = row.to_progress() if row is not None else TaskProgress(rule.id, span.key)
         if rule.per_window_limit is not None and state.completions >= rule.per_window_limit:
             continue
         views.append(
@@ -92,19 +79,19 @@ async def available_tasks(
     return views
 
 
-async def visible_badges(*, member: Member) -> list[BadgeProgress]:
+async def visible_badges(*, member_id: int, lifetime_points: int) -> list[BadgeProgress]:
     """Every badge that is not hidden, plus hidden ones the member has earned."""
-    facts = {f.key: f.value for f in await MemberFact.filter(member_id=member.id)}
-    facts.setdefault("lifetime_points", member.lifetime_points)
+    facts = {f.key: f.value for f in await MemberFact.filter(member_id=member_id)}
+    facts.setdefault("lifetime_points", lifetime_points)
     held: dict[int, int] = {}
-    for award in await MemberBadge.filter(member_id=member.id):
+    for award in await MemberBadge.filter(member_id=member_id):
         held[award.badge_id] = max(held.get(award.badge_id, 0), award.level)
     result = []
     for badge in await Badge.all().order_by("id"):
         level = held.get(badge.id, 0)
         if badge.hidden and level == 0:
             continue
-        result.append(badge_progress(badge_rule(badge), facts=facts, held_level=level))
+        result.append(badge_progress(badge.to_rule(), facts=facts, held_level=level))
     return result
 
 

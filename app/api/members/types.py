@@ -181,9 +181,11 @@ class MemberType:
     async def tasks(self, info: Info[Context, None]) -> list[MemberTaskType]:
         ctx = info.context
         held = await ctx.tier_by_id.load(self.tier_id)
-        member = await Member.get(id=self.pk)
         views = await available_tasks(
-            member=member, tier_rank=held.rank if held else 0, now=ctx.now, zone=ctx.settings.zone
+            member_id=self.pk,
+            tier_rank=held.rank if held else 0,
+            now=ctx.now,
+            zone=ctx.settings.zone,
         )
         return [
             MemberTaskType(
@@ -206,7 +208,6 @@ class MemberType:
 
     @strawberry.field(description="Visible badges (hidden ones once earned), with progress.")
     async def badges(self) -> list[MemberBadgeType]:
-        member = await Member.get(id=self.pk)
         return [
             MemberBadgeType(
                 code=p.badge.code,
@@ -220,7 +221,7 @@ class MemberType:
                 next_threshold=p.next_threshold,
                 hidden=p.badge.hidden,
             )
-            for p in await visible_badges(member=member)
+            for p in await visible_badges(member_id=self.pk, lifetime_points=self.lifetime_points)
         ]
 
     @strawberry.field(description="The member's inbox, newest first.")
