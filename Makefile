@@ -5,13 +5,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+ROLE ?= admin
+MEMBER ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test worker schema schema-check migrations migrate demo bench lint clean
+.PHONY: help run test token worker schema schema-check migrations migrate demo bench lint clean
 
 help:
 	@echo "make run         serve GraphQL on http://127.0.0.1:8000/graphql (SQLite, demo data)"
 	@echo "make test        run the whole test suite"
+	@echo "make token       mint a development token: ROLE=member|marketer|admin|service [MEMBER=demo-0001]"
 	@echo "make worker      run an arq worker against LAUREL_REDIS_URL"
 	@echo "make schema      regenerate graphql/schema.graphql"
 	@echo "make migrations  create a migration from model changes"
@@ -32,6 +35,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+token: $(STAMP)
+	@$(BIN)/laurel token --role $(ROLE) $(if $(MEMBER),--member $(MEMBER))
 
 worker: $(STAMP)
 	@test -n "$$LAUREL_REDIS_URL" || { echo "make worker needs LAUREL_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"; exit 2; }

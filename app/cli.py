@@ -63,6 +63,42 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
+async def _member_id(settings: Settings, external_id: str) -> int:
+    from app.models import Member
+
+    async with db.connect(settings):
+        member = await Member.get_or_none(external_id=external_id)
+    if member is None:
+        sys.exit(f"laurel: no member with external id {external_id!r}")
+    return member.id
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from datetime import timedelta
+
+    from app.auth import Role, mint_token
+
+    settings = _settings()
+    if settings.is_production:
+        sys.exit("laurel: refusing to mint tokens in production; use your identity provider")
+    role = Role(args.role)
+    member_id = None
+    if role is Role.MEMBER:
+        if not args.member:
+            sys.exit("laurel: a member token needs --member EXTERNAL_ID (e.g. demo-0001)")
+        member_id = asyncio.run(_member_id(settings, args.member))
+    print(
+        mint_token(
+            settings=settings,
+            role=role,
+            subject=args.member or f"dev-{role.value}",
+            member_id=member_id,
+            now=datetime.now(UTC),
+            ttl=timedelta(hours=args.hours),
+        )
+    )
+
+
 def schema_sdl() -> str:
     from app.api.schema import schema
 
@@ -96,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
+    token = sub.add_parser("token", help="mint a development token (never in production)")
+    token.add_argument("--role", required=True, choices=["member", "marketer", "admin", "service"])
+    token.add_argument("--member", help="external id of the member a member token is for")
+    token.add_argument("--hours", type=float, default=12)
+    token.set_defaults(func=cmd_token)
     schema = sub.add_parser("schema", help="export the GraphQL SDL")
     schema.add_argument("--output", default=str(SCHEMA_PATH))
     schema.add_argument("--check", action="store_true", help="fail if the file is stale")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
@@ -18,6 +19,19 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+def _development_secret(path: Path) -> str:
+    try:
+        secret = path.read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    if len(secret) < 32:
+        secret = secrets.token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secret + "\n")
+        path.chmod(0o600)
+    return secret
+
+
 class Settings(BaseSettings):
     """Everything Laurel can be configured with; the README's configuration table mirrors it."""
 
@@ -28,6 +42,12 @@ class Settings(BaseSettings):
     # Unset means embedded mode: no Redis, jobs run in-process.
     redis_url: str | None = None
     jwt_secret: str | None = Field(default=None, repr=False)
+    # HS256 signs and checks tokens with jwt_secret; RS256 checks them with a public key
+    # (PEM) of the identity provider that issues them.
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "laurel"
+    jwt_audience: str = "laurel-api"
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     # Load the demo programme on start when the database is empty (development only).
@@ -44,7 +64,9 @@ class Settings(BaseSettings):
     # How old a reported event may be (back-fill of late reports).
     event_backfill_days: Annotated[int, Field(ge=0, le=3650)] = 30
 
-    # True when no secret was configured and a throw-away one was generated.
+    # Where development keeps its generated JWT secret (git-ignored).
+    dev_secret_file: Path = Path("var/dev-jwt-secret")
+    # True when no secret was configured and the development one is used.
     _jwt_secret_generated: bool = PrivateAttr(default=False)
 
     @field_validator("timezone")
@@ -72,15 +94,23 @@ class Settings(BaseSettings):
         return value or None
 
     @model_validator(mode="after")
+    def _rs256_needs_a_key(self) -> Settings:
+        if self.jwt_algorithm == "RS256" and not self.jwt_public_key:
+            raise ValueError("LAUREL_JWT_PUBLIC_KEY (PEM) is required with RS256")
+        return self
+
+    @model_validator(mode="after")
     def _jwt_secret_present(self) -> Settings:
         if self.jwt_secret:
             if self.env is Environment.PRODUCTION and len(self.jwt_secret) < 32:
                 raise ValueError("LAUREL_JWT_SECRET must be at least 32 characters in production")
             return self
-        if self.env is Environment.PRODUCTION:
+        if self.env is Environment.PRODUCTION and self.jwt_algorithm == "HS256":
             raise ValueError("LAUREL_JWT_SECRET is required when LAUREL_ENV=production")
-        # Frozen model: set through object.__setattr__ during validation only.
-        object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(32))
+        # Development: one generated secret kept in var/, so that the server and
+        # `laurel token` (another process) agree on it. Frozen model: set through
+        # object.__setattr__ during validation only.
+        object.__setattr__(self, "jwt_secret", _development_secret(self.dev_secret_file))
         self._jwt_secret_generated = True
         return self
 

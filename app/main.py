@@ -17,6 +17,7 @@ from strawberry.asgi import GraphQL
 
 from app import db
 from app.api.context import Context
+from app.api.permissions import BearerAuthMiddleware
 from app.api.schema import build_schema
 from app.config import Settings
 from app.observability import Metrics, RequestLogMiddleware, configure_logging
@@ -44,6 +45,7 @@ class LaurelGraphQL(GraphQL[Context, None]):
             response=response if isinstance(response, Response) else None,
             settings=self.settings,
             metrics=self.metrics,
+            principal=getattr(request.state, "principal", None),
         )
 
 
@@ -53,8 +55,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure_logging(settings.log_level)
     if settings.jwt_secret_generated:
         logger.warning(
-            "LAUREL_JWT_SECRET is not set: using a random secret for this process only; "
-            "tokens will not survive a restart"
+            f"LAUREL_JWT_SECRET is not set: using the development secret in "
+            f"{settings.dev_secret_file} (`make token ROLE=admin` mints tokens for it)"
         )
     metrics = Metrics()
     redis: Redis | None = None
@@ -121,5 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    # Added last = outermost: every request is logged, refused tokens included.
+    app.add_middleware(BearerAuthMiddleware, settings=settings)
     app.add_middleware(RequestLogMiddleware, metrics=metrics)
     return app

@@ -42,6 +42,7 @@ from app.api.schema import (
     build_schema,
     schema_config,
 )
+from app.auth import Principal, Role
 from app.config import Settings
 from app.observability import Metrics
 from app.services.demo import load_demo
@@ -80,7 +81,13 @@ async def rate(schema: strawberry.Schema, settings: Settings, seconds: float) ->
     count = 0
     started = time.perf_counter()
     while (elapsed := time.perf_counter() - started) < seconds:
-        context = Context(request=None, response=None, settings=settings, metrics=metrics)  # type: ignore[arg-type]
+        context = Context(
+            request=None,  # type: ignore[arg-type]
+            response=None,
+            settings=settings,
+            metrics=metrics,
+            principal=Principal(subject="bench", role=Role.MARKETER),
+        )
         result = await schema.execute(
             DOCUMENT, {"first": 10}, context_value=context, operation_name="Members"
         )

@@ -56,6 +56,7 @@ from tortoise.transactions import in_transaction
 
 from app import db
 from app.api.ids import encode_id
+from app.auth import Role, mint_token
 from app.config import Settings
 from app.models import Member
 from app.services.demo import load_demo
@@ -64,6 +65,7 @@ from app.services.ladder import base_tier
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = (ROOT / "graphql/operations/activity.graphql").read_text()
+BENCH_JWT_SECRET = "bench-" + "x" * 40
 ADMIN_URL = os.environ.get("LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 MEMBER_COUNT = 10_000
@@ -364,8 +366,8 @@ class UvicornServer:
             "LAUREL_DATABASE_URL": database_url,
             "LAUREL_LOAD_DEMO": "false",
             "LAUREL_LOG_LEVEL": "WARNING",
-            # A fixed secret keeps the "random secret" warning out of the output.
-            "LAUREL_JWT_SECRET": "bench-" + "x" * 40,
+            # The bench signs its service token with the same secret.
+            "LAUREL_JWT_SECRET": BENCH_JWT_SECRET,
         }
         self.env.pop("LAUREL_REDIS_URL", None)  # embedded mode: no Redis in the way
         self.log: IO[bytes] = log_path.open("wb")
@@ -465,8 +467,18 @@ def http_sender(client: httpx.AsyncClient) -> Send:
 @asynccontextmanager
 async def http_client(base_url: str, concurrency: int) -> AsyncIterator[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    token = mint_token(
+        settings=Settings(jwt_secret=BENCH_JWT_SECRET),
+        role=Role.SERVICE,
+        subject="bench",
+        now=datetime.now(UTC),
+    )
     async with httpx.AsyncClient(
-        base_url=base_url, http2=False, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS
+        base_url=base_url,
+        http2=False,
+        limits=limits,
+        timeout=REQUEST_TIMEOUT_SECONDS,
+        headers={"Authorization": f"Bearer {token}"},
     ) as client:
         yield client
 

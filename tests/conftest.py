@@ -20,9 +20,11 @@ import pytest
 from starlette.applications import Starlette
 
 from app import db
+from app.auth import Role
 from app.config import Settings
 from app.main import create_app
 from tests import backing_services as services
+from tests.factories import bearer
 
 
 def _make_settings(database_url: str, **overrides: object) -> Settings:
@@ -128,9 +130,13 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
 
 
 @pytest.fixture
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: Starlette, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client signed in as an admin (role tests sign in as others themselves)."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://laurel.test") as http:
+    headers = bearer(settings, Role.ADMIN)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://laurel.test", headers=headers
+    ) as http:
         yield http
 
 

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from app.auth import Role, mint_token
+from app.config import Settings
 from app.models import Badge, GrowthTask, LadderVersion, Member
 from app.services.events import EventPolicy, Recorded, record_event
 from app.services.ladder import publish_ladder
@@ -104,6 +106,14 @@ async def event(
         now=extra.pop("now", None) or now(),
         **extra,
     )
+
+
+def bearer(settings: Settings, role: Role, *, member_id: int | None = None) -> dict[str, str]:
+    """Authorization headers for a freshly minted token of ``role``."""
+    token = mint_token(
+        settings=settings, role=role, subject=f"test-{role.value}", member_id=member_id, now=now()
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def graphql(

@@ -9,20 +9,24 @@ from app.config import DEFAULT_DATABASE_URL, Environment, Settings
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
+def clean_environment(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # the development secret is written under ./var
     for name in ("ENV", "DATABASE_URL", "REDIS_URL", "JWT_SECRET", "TIMEZONE"):
         monkeypatch.delenv(f"LAUREL_{name}", raising=False)
 
 
-def test_defaults_are_an_embedded_development_setup():
+def test_defaults_are_an_embedded_development_setup(tmp_path):
     settings = Settings()
     assert settings.env is Environment.DEVELOPMENT
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.embedded and settings.redis_url is None
     assert settings.timezone == "Asia/Shanghai"
-    # A random secret is generated, and flagged so the app can warn about it.
+    # A random secret is generated and kept in var/, so that `laurel token` (another
+    # process) signs what the server accepts; it is flagged so the app warns about it.
     assert settings.jwt_secret and settings.jwt_secret_generated
-    assert Settings().jwt_secret != settings.jwt_secret
+    assert Settings().jwt_secret == settings.jwt_secret
+    assert (tmp_path / "var" / "dev-jwt-secret").read_text().strip() == settings.jwt_secret
+    assert (tmp_path / "var" / "dev-jwt-secret").stat().st_mode & 0o077 == 0
 
 
 def test_values_come_from_laurel_variables(monkeypatch):
@@ -63,6 +67,12 @@ def test_production_requires_a_jwt_secret(monkeypatch):
 def test_bad_values_are_refused_with_a_clear_message(monkeypatch, name, value, complaint):
     monkeypatch.setenv(f"LAUREL_{name}", value)
     with pytest.raises(ValidationError, match=complaint):
+        Settings()
+
+
+def test_rs256_needs_a_public_key(monkeypatch):
+    monkeypatch.setenv("LAUREL_JWT_ALGORITHM", "RS256")
+    with pytest.raises(ValidationError, match="LAUREL_JWT_PUBLIC_KEY"):
         Settings()
 
 

@@ -68,6 +68,7 @@ def serve_until_answered(port: int, env: dict[str, str]) -> tuple[float, list[st
 def test_serve_answers_the_ladder_within_a_minute_and_keeps_its_data(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith("LAUREL_")}
     env["LAUREL_DATABASE_URL"] = f"sqlite://{tmp_path / 'var' / 'laurel.sqlite3'}"
+    env["LAUREL_DEV_SECRET_FILE"] = str(tmp_path / "var" / "dev-jwt-secret")
 
     elapsed, ladder, output = serve_until_answered(free_port(), env)
 

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from app.api.tiers.dataloaders import LadderInForce, tier_by_id_loader
+from app.auth import Principal
 from app.config import Settings
 from app.models import Tier
 
@@ -22,6 +23,8 @@ class Context:
     response: Response | None
     settings: Settings
     metrics: Any
+    # The authenticated caller (None: anonymous), set by BearerAuthMiddleware.
+    principal: Principal | None = None
     # One clock reading per request, so every field of a response agrees on "now".
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     tier_by_id: DataLoader[int, Tier | None] = field(default_factory=tier_by_id_loader)

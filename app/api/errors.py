@@ -8,14 +8,33 @@ from graphql import GraphQLError
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 
 
-class UserInputError(GraphQLError):
-    """Bad arguments to a query field. Shown to clients even in production."""
+class ClientError(GraphQLError):
+    """An error about the request itself, shown to clients even in production."""
+
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str, **extensions: object) -> None:
+        super().__init__(message, extensions={"code": self.code, **extensions})
+
+
+class UserInputError(ClientError):
+    """Bad arguments to a query field."""
+
+    code = "BAD_USER_INPUT"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
-        extensions: dict[str, object] = {"code": "BAD_USER_INPUT"}
         if field:
-            extensions["field"] = field
-        super().__init__(message, extensions=extensions)
+            super().__init__(message, field=field)
+        else:
+            super().__init__(message)
+
+
+class Unauthenticated(ClientError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ClientError):
+    code = "FORBIDDEN"
 
 
 @strawberry.type

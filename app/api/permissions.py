@@ -1,24 +1,88 @@
-"""The one place operations declare who may call them."""
+"""Who may call what: the bearer-token middleware and the checks resolvers make.
+
+Roles: a member (bound to one member) reads and acts only on itself; marketers and admins
+read every member; service callers (brand back ends) report activity and enroll members;
+admins award points. Anyone may read the tier ladder.
+"""
 
 from __future__ import annotations
 
-from enum import StrEnum
+import json
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.types import Info
 
+from app.api.errors import Forbidden, Unauthenticated
+from app.auth import InvalidToken, Principal, Role, decode_token
+from app.config import Settings
 
-class Role(StrEnum):
-    MEMBER = "member"
-    MARKETER = "marketer"
-    ADMIN = "admin"
-    SERVICE = "service"
+STAFF = (Role.MARKETER, Role.ADMIN, Role.SERVICE)
 
 
-def require_role(info: Info, *roles: Role) -> None:
-    """Refuse the call unless the caller holds one of ``roles``.
+def require_role(info: Info, *roles: Role) -> Principal:
+    """The caller, when it holds one of ``roles``; a GraphQL error otherwise."""
+    principal: Principal | None = info.context.principal
+    if principal is None:
+        raise Unauthenticated("sign in: send an Authorization: Bearer <token> header")
+    if principal.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Forbidden(f"the {principal.role.value} role may not do this (needs {allowed})")
+    return principal
 
-    Authentication arrives with the auth issue: until then no caller is identified and
-    every operation is open (the README says not to expose this build). Resolvers call
-    this seam already, so turning authentication on changes this function only.
+
+def require_member_access(info: Info, member_id: int) -> Principal:
+    """Staff see every member; a member only itself."""
+    principal = require_role(info, Role.MEMBER, *STAFF)
+    if principal.role is Role.MEMBER and principal.member_id != member_id:
+        raise Forbidden("a member may only read and act on itself")
+    return principal
+
+
+class BearerAuthMiddleware:
+    """Turns the Authorization header into ``request.state.principal`` (None: anonymous).
+
+    A token that is present but invalid gets a 401 at once: better a clear refusal than
+    silently treating the caller as anonymous.
     """
-    del info, roles
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope.get("headers") or []).get(b"authorization")
+        principal = None
+        if header is not None:
+            scheme, _, token = header.decode("latin-1").partition(" ")
+            try:
+                if scheme.lower() != "bearer" or not token.strip():
+                    raise InvalidToken("use the Bearer scheme: Authorization: Bearer <token>")
+                principal = decode_token(token.strip(), settings=self.settings)
+            except InvalidToken as exc:
+                if scope["type"] == "http":
+                    await _unauthorized(send, str(exc))
+                    return
+                principal = None
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+async def _unauthorized(send: Send, message: str) -> None:
+    body = json.dumps(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b'Bearer error="invalid_token"'),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

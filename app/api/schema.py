@@ -20,7 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.api.activity.mutations import ActivityMutations
-from app.api.errors import UserInputError
+from app.api.errors import ClientError
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
 from app.api.observability import OperationObserver
@@ -47,7 +47,7 @@ def _mask_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:  # parse and validation errors: about the query, not our internals
         return False
-    return not isinstance(original, UserInputError)
+    return not isinstance(original, ClientError)
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:

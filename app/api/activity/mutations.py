@@ -19,8 +19,9 @@ from app.api.context import Context
 from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import decode_id
 from app.api.members.types import MemberType
-from app.api.permissions import Role, require_role
+from app.api.permissions import require_role
 from app.api.scalars import Amount
+from app.auth import Role
 from app.models import Member
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 from app.services.events import EventPolicy, record_event

@@ -18,6 +18,8 @@ from app.api.members.types import (
     MemberType,
     PointsAwarded,
 )
+from app.api.permissions import require_role
+from app.auth import Role
 from app.models import Member
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 from app.services.members import enroll_member
@@ -38,6 +40,7 @@ class MemberMutations:
         birthday: date | None = None,
         joined_at: datetime | None = None,
     ) -> EnrollMemberResult:
+        require_role(info, Role.SERVICE, Role.ADMIN)
         ctx = info.context
         try:
             enrollment = await enroll_member(
@@ -66,6 +69,7 @@ class MemberMutations:
         reason: str,
         idempotency_key: str,
     ) -> AwardPointsResult:
+        require_role(info, Role.ADMIN)
         ctx = info.context
         pk = decode_id(member_id, kind="Member")
         if pk is None:

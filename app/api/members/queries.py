@@ -9,26 +9,45 @@ from app.api.context import Context
 from app.api.ids import decode_cursor, require_id
 from app.api.members.types import MemberType
 from app.api.pagination import Connection, check_page_size
+from app.api.permissions import STAFF, require_member_access, require_role
+from app.auth import Role
 from app.models import Member
 from app.services.members import members_page
 
 
 @strawberry.type
 class MemberQueries:
+    @strawberry.field(description="The signed-in member (member tokens only).")
+    async def me(self, info: Info[Context, None]) -> MemberType | None:
+        principal = require_role(info, Role.MEMBER)
+        member = await Member.get_or_none(id=principal.member_id)
+        return MemberType.from_model(member) if member else None
+
     @strawberry.field(description="A member by id; null when there is none.")
-    async def member(self, id: strawberry.ID) -> MemberType | None:
-        member = await Member.get_or_none(id=require_id(id, kind="Member", argument="id"))
+    async def member(self, info: Info[Context, None], id: strawberry.ID) -> MemberType | None:
+        pk = require_id(id, kind="Member", argument="id")
+        require_member_access(info, pk)
+        member = await Member.get_or_none(id=pk)
         return MemberType.from_model(member) if member else None
 
     @strawberry.field(description="A member by the brand's own id; null when there is none.")
-    async def member_by_external_id(self, external_id: str) -> MemberType | None:
+    async def member_by_external_id(
+        self, info: Info[Context, None], external_id: str
+    ) -> MemberType | None:
+        require_role(info, Role.MEMBER, *STAFF)
         member = await Member.get_or_none(external_id=external_id)
-        return MemberType.from_model(member) if member else None
+        if member is None:
+            # A member token learns nothing about other external ids, not even existence.
+            require_role(info, *STAFF)
+            return None
+        require_member_access(info, member.id)
+        return MemberType.from_model(member)
 
-    @strawberry.field(description="Members in enrollment order.")
+    @strawberry.field(description="Members in enrollment order (staff only).")
     async def members(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[MemberType]:
+        require_role(info, *STAFF)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         rows, has_next = await members_page(first=first, after_id=decode_cursor(after))
         return Connection[MemberType].build(

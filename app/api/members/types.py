@@ -13,6 +13,7 @@ from app.api.context import Context
 from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import decode_cursor, encode_id
 from app.api.pagination import Connection, check_page_size
+from app.api.permissions import require_member_access
 from app.api.scalars import Amount
 from app.api.tiers.types import TierType
 from app.models import Member, PointsLedgerEntry
@@ -151,6 +152,7 @@ class MemberType:
 
     @strawberry.field(description="Tier, next tier, distance and risk, under the ladder in force.")
     async def tier_progress(self, info: Info[Context, None]) -> TierProgressType:
+        require_member_access(info, self.pk)
         ctx = info.context
         tiers = await ctx.ladder.tiers()
         held = await ctx.tier_by_id.load(self.tier_id)
@@ -179,6 +181,7 @@ class MemberType:
 
     @strawberry.field(description="Tasks available now, with progress in their current window.")
     async def tasks(self, info: Info[Context, None]) -> list[MemberTaskType]:
+        require_member_access(info, self.pk)
         ctx = info.context
         held = await ctx.tier_by_id.load(self.tier_id)
         views = await available_tasks(
@@ -207,7 +210,8 @@ class MemberType:
         ]
 
     @strawberry.field(description="Visible badges (hidden ones once earned), with progress.")
-    async def badges(self) -> list[MemberBadgeType]:
+    async def badges(self, info: Info[Context, None]) -> list[MemberBadgeType]:
+        require_member_access(info, self.pk)
         return [
             MemberBadgeType(
                 code=p.badge.code,
@@ -232,6 +236,7 @@ class MemberType:
         after: str | None = None,
         unread_only: bool = False,
     ) -> Connection[NotificationType]:
+        require_member_access(info, self.pk)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         rows, has_next = await notifications_page(
             member_id=self.pk, first=first, before_id=decode_cursor(after), unread_only=unread_only
@@ -255,6 +260,7 @@ class MemberType:
     async def ledger(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[LedgerEntryType]:
+        require_member_access(info, self.pk)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         rows, has_next = await ledger_page(
             member_id=self.pk, first=first, before_id=decode_cursor(after)

@@ -1,0 +1,227 @@
+"""Who may call what: every client operation under every kind of caller, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import jwt
+import pytest
+
+from app.api.ids import encode_id
+from app.auth import Role, mint_token
+from app.models import Event, Member, PointsLedgerEntry
+from tests import factories
+from tests.factories import bearer
+from tests.operations import documents, payload
+
+CALLERS = ("anonymous", "member", "other-member", "marketer", "admin", "service")
+EVERYONE = set(CALLERS)
+SELF_AND_STAFF = {"member", "marketer", "admin", "service"}
+STAFF = {"marketer", "admin", "service"}
+
+# Which callers each operation in graphql/operations/ allows; all others are refused.
+ALLOWED = {
+    "TierLadder": EVERYONE,
+    "Me": {"member", "other-member"},
+    "Member": SELF_AND_STAFF,
+    "MemberByExternalId": SELF_AND_STAFF,
+    "MemberLedger": SELF_AND_STAFF,
+    "MemberProgress": SELF_AND_STAFF,
+    "Members": STAFF,
+    "EnrollMember": {"admin", "service"},
+    "AwardPoints": {"admin"},
+    "RecordEvent": {"admin", "service"},
+    "ReverseEvent": {"admin", "service"},
+}
+
+
+def variables(name: str, member: Member) -> dict[str, object]:
+    member_id = encode_id("Member", member.id)
+    return {
+        "TierLadder": {},
+        "Me": {},
+        "Member": {"id": member_id},
+        "MemberByExternalId": {"externalId": member.external_id},
+        "MemberLedger": {"id": member_id, "first": 5},
+        "MemberProgress": {"id": member_id},
+        "Members": {"first": 5},
+        "EnrollMember": {"externalId": "new-one", "displayName": "New"},
+        "AwardPoints": {
+            "memberId": member_id,
+            "amount": 5,
+            "reason": "Goodwill",
+            "idempotencyKey": "aw-1",
+        },
+        "RecordEvent": {
+            "input": {
+                "memberId": member_id,
+                "type": "check_in",
+                "occurredAt": factories.now().isoformat(),
+                "idempotencyKey": "ev-1",
+            }
+        },
+        "ReverseEvent": {"idempotencyKey": "seeded-event", "reason": "Returned"},
+    }[name]
+
+
+def test_the_table_covers_every_client_operation():
+    assert set(ALLOWED) == set(documents())
+
+
+def headers_for(caller: str, settings, member: Member, other: Member) -> dict[str, str]:
+    if caller == "anonymous":
+        return {}
+    if caller == "member":
+        return bearer(settings, Role.MEMBER, member_id=member.id)
+    if caller == "other-member":
+        return bearer(settings, Role.MEMBER, member_id=other.id)
+    return bearer(settings, Role(caller))
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_each_operation_allows_exactly_the_callers_in_the_table(app, settings, caller):
+    member = await factories.member()
+    other = await factories.member()
+    await factories.event(member, "purchase", amount="10", key="seeded-event")
+    transport = httpx.ASGITransport(app=app)
+    headers = headers_for(caller, settings, member, other)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+        for name, allowed in ALLOWED.items():
+            ledger_before = await PointsLedgerEntry.all().count()
+            events_before = await Event.all().count()
+            response = await c.post("/graphql", json=payload(name, **variables(name, member)))
+            assert response.status_code == 200, response.text
+            body = response.json()
+            codes = {e.get("extensions", {}).get("code") for e in body.get("errors", [])}
+            if caller in allowed:
+                assert "errors" not in body, (name, caller, body)
+            else:
+                expected = "UNAUTHENTICATED" if caller == "anonymous" else "FORBIDDEN"
+                assert codes == {expected}, (name, caller, body)
+                assert await PointsLedgerEntry.all().count() == ledger_before, name
+                assert await Event.all().count() == events_before, name
+
+
+async def test_a_member_cannot_read_another_member_nor_probe_external_ids(app, settings):
+    member = await factories.member()
+    other = await factories.member()
+    transport = httpx.ASGITransport(app=app)
+    headers = bearer(settings, Role.MEMBER, member_id=other.id)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+        body = (
+            await c.post(
+                "/graphql",
+                json={
+                    "query": "query($id: ID!) { member(id: $id) { ledger { edges { cursor } } } }",
+                    "variables": {"id": encode_id("Member", member.id)},
+                },
+            )
+        ).json()
+        unknown = (
+            await c.post(
+                "/graphql",
+                json=payload("MemberByExternalId", externalId="no-such-member"),
+            )
+        ).json()
+    assert body["data"] == {"member": None}
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # Asking about an external id that does not exist tells a member nothing either.
+    assert unknown["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        pytest.param(lambda s, t: t[:-3] + "abc", id="bad-signature"),
+        pytest.param(
+            lambda s, t: jwt.encode(
+                {**jwt.decode(t, options={"verify_signature": False})}, key="", algorithm="none"
+            ),
+            id="alg-none",
+        ),
+        pytest.param(
+            lambda s, t: mint_token(
+                settings=s,
+                role=Role.ADMIN,
+                subject="x",
+                now=factories.now() - timedelta(days=2),
+                ttl=timedelta(hours=1),
+            ),
+            id="expired",
+        ),
+        pytest.param(
+            lambda s, t: jwt.encode(
+                {**jwt.decode(t, options={"verify_signature": False}), "aud": "someone-else"},
+                s.jwt_secret,
+                algorithm="HS256",
+            ),
+            id="wrong-audience",
+        ),
+        pytest.param(
+            lambda s, t: jwt.encode(
+                {**jwt.decode(t, options={"verify_signature": False}), "iss": "mallory"},
+                s.jwt_secret,
+                algorithm="HS256",
+            ),
+            id="wrong-issuer",
+        ),
+        pytest.param(
+            lambda s, t: jwt.encode(
+                {**jwt.decode(t, options={"verify_signature": False}), "role": "root"},
+                s.jwt_secret,
+                algorithm="HS256",
+            ),
+            id="unknown-role",
+        ),
+        pytest.param(
+            lambda s, t: jwt.encode(
+                {**jwt.decode(t, options={"verify_signature": False}), "role": "member"},
+                s.jwt_secret,
+                algorithm="HS256",
+            ),
+            id="member-without-member-id",
+        ),
+    ],
+)
+async def test_untrustworthy_tokens_are_refused_with_401(app, settings, mangle):
+    token = bearer(settings, Role.ADMIN)["Authorization"].removeprefix("Bearer ")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        response = await c.post(
+            "/graphql",
+            json=payload("Members", first=1),
+            headers={"Authorization": f"Bearer {mangle(settings, token)}"},
+        )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_rs256_tokens_are_checked_with_the_public_key(settings):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from app.auth import InvalidToken, decode_token
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    rs = settings.model_copy(update={"jwt_algorithm": "RS256", "jwt_public_key": public})
+    claims = {
+        "sub": "crm",
+        "role": "service",
+        "iss": rs.jwt_issuer,
+        "aud": rs.jwt_audience,
+        "exp": factories.now() + timedelta(minutes=5),
+    }
+
+    principal = decode_token(jwt.encode(claims, key, algorithm="RS256"), settings=rs)
+
+    assert principal.role is Role.SERVICE
+    # An HS256 token signed with the public key as secret (algorithm confusion) is refused.
+    with pytest.raises(InvalidToken):
+        decode_token(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"), settings=rs)
