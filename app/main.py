@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from strawberry.asgi import GraphQL
 
 from app import db
 from app.api.context import Context
+from app.api.limits import BodySizeLimitMiddleware
 from app.api.permissions import BearerAuthMiddleware
 from app.api.schema import build_schema
 from app.config import Settings
@@ -36,6 +38,16 @@ class LaurelGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.metrics = metrics
+
+    def decode_json(self, data: str | bytes) -> object:
+        # JSON over HTTP is UTF-8 (RFC 8259). json.loads would guess UTF-16/32 from stray
+        # bytes and raise UnicodeDecodeError, a 500; a JSONDecodeError is strawberry's 400.
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise json.JSONDecodeError("request body is not UTF-8", "", exc.start) from None
+        return json.loads(data)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -124,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.metrics = metrics
     # Added last = outermost: every request is logged, refused tokens included.
+    app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(BearerAuthMiddleware, settings=settings)
     app.add_middleware(RequestLogMiddleware, metrics=metrics)
     return app

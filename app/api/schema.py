@@ -8,6 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
+    DisableIntrospection,
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
@@ -31,8 +32,8 @@ Query = merge_types("Query", (MemberQueries, TierQueries))
 Mutation = merge_types("Mutation", (MemberMutations, ActivityMutations))
 
 MAX_QUERY_DEPTH = 10
-MAX_ALIASES = 30
-MAX_TOKENS = 4000
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
 # Distinct documents kept parsed and validated; a client app sends a few dozen.
 DOCUMENT_CACHE_SIZE = 512
 
@@ -60,16 +61,18 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     ]
     if production:
         extensions.append(lambda: MaskErrors(should_mask_error=_mask_unexpected))
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        config=schema_config(production=production),
+        config=schema_config(),
     )
 
 
-def schema_config(*, production: bool = False) -> StrawberryConfig:
-    return StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=production)
+def schema_config() -> StrawberryConfig:
+    # No "did you mean" suggestions: they map the schema for anyone, introspection or not.
+    return StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=True)
 
 
 # The contract as exported to graphql/schema.graphql (production and development agree).
