@@ -11,10 +11,13 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
+from app.api.members.dataloaders import member_badges_loader, member_tasks_loader
 from app.api.tiers.dataloaders import LadderInForce, tier_by_id_loader
 from app.auth import Principal
 from app.config import Settings
 from app.models import Tier
+from app.services.progress import MemberPoints, MemberRank, TaskView
+from gamification.badges import BadgeProgress
 
 
 @dataclass
@@ -28,7 +31,12 @@ class Context:
     # One clock reading per request, so every field of a response agrees on "now".
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     tier_by_id: DataLoader[int, Tier | None] = field(default_factory=tier_by_id_loader)
+    member_badges: DataLoader[MemberPoints, list[BadgeProgress]] = field(
+        default_factory=member_badges_loader
+    )
     ladder: LadderInForce = field(init=False)
+    member_tasks: DataLoader[MemberRank, list[TaskView]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.ladder = LadderInForce(now=self.now)
+        self.member_tasks = member_tasks_loader(now=self.now, zone=self.settings.zone)

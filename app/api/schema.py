@@ -22,14 +22,16 @@ from strawberry.tools import merge_types
 
 from app.api.activity.mutations import ActivityMutations
 from app.api.errors import ClientError
+from app.api.marketing.mutations import MarketingMutations
+from app.api.marketing.queries import MarketingQueries
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
 from app.api.observability import OperationObserver
 from app.api.scalars import SCALAR_MAP
 from app.api.tiers.queries import TierQueries
 
-Query = merge_types("Query", (MemberQueries, TierQueries))
-Mutation = merge_types("Mutation", (MemberMutations, ActivityMutations))
+Query = merge_types("Query", (MemberQueries, TierQueries, MarketingQueries))
+Mutation = merge_types("Mutation", (MemberMutations, ActivityMutations, MarketingMutations))
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 15

@@ -1,6 +1,7 @@
 """Tortoise models, one module per domain. Tortoise discovers them through this package."""
 
 from app.models.activity import Event, EventReversal, EventType, Notification, OutboxMessage
+from app.models.audit import AuditEntry
 from app.models.members import Member
 from app.models.points import PointsLedgerEntry
 from app.models.tasks import (
@@ -17,6 +18,7 @@ from app.models.tasks import (
 from app.models.tiers import LadderVersion, LadderVersionStatus, Tier, TierChange, TierChangeReason
 
 __all__ = [
+    "AuditEntry",
     "Badge",
     "Event",
     "EventReversal",

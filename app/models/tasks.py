@@ -28,6 +28,7 @@ class Season(Model):
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     description = fields.TextField(default="")
+    archived_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "season"

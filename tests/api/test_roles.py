@@ -10,7 +10,7 @@ import pytest
 
 from app.api.ids import encode_id
 from app.auth import Role, mint_token
-from app.models import Event, Member, PointsLedgerEntry
+from app.models import AuditEntry, Event, GrowthTask, Member, PointsLedgerEntry, Season
 from tests import factories
 from tests.factories import bearer
 from tests.operations import documents, payload
@@ -33,11 +33,21 @@ ALLOWED = {
     "AwardPoints": {"admin"},
     "RecordEvent": {"admin", "service"},
     "ReverseEvent": {"admin", "service"},
+    "CreateSeason": {"marketer", "admin"},
+    "UpdateSeason": {"marketer", "admin"},
+    "ArchiveSeason": {"marketer", "admin"},
+    "CreateGrowthTask": {"marketer", "admin"},
+    "UpdateGrowthTask": {"marketer", "admin"},
+    "SetGrowthTaskStatus": {"marketer", "admin"},
+    "Seasons": {"marketer", "admin"},
+    "GrowthTasks": {"marketer", "admin"},
+    "AuditLog": {"admin"},
 }
 
 
-def variables(name: str, member: Member) -> dict[str, object]:
+def variables(name: str, member: Member, season: Season, task: GrowthTask) -> dict[str, object]:
     member_id = encode_id("Member", member.id)
+    now = factories.now()
     return {
         "TierLadder": {},
         "Me": {},
@@ -62,11 +72,46 @@ def variables(name: str, member: Member) -> dict[str, object]:
             }
         },
         "ReverseEvent": {"idempotencyKey": "seeded-event", "reason": "Returned"},
+        "CreateSeason": {
+            "input": {
+                "code": "spring",
+                "name": "Spring Festival",
+                "startsAt": now.isoformat(),
+                "endsAt": (now + timedelta(days=14)).isoformat(),
+            }
+        },
+        "UpdateSeason": {"id": encode_id("Season", season.id), "input": {"name": "Summer!"}},
+        "ArchiveSeason": {"id": encode_id("Season", season.id)},
+        "CreateGrowthTask": {
+            "input": {
+                "code": "share-5",
+                "name": "Share 5 times",
+                "eventType": "share",
+                "condition": "COUNT",
+                "target": 5,
+            }
+        },
+        "UpdateGrowthTask": {"id": encode_id("GrowthTask", task.id), "input": {"target": 3}},
+        "SetGrowthTaskStatus": {"id": encode_id("GrowthTask", task.id), "status": "PAUSED"},
+        "Seasons": {},
+        "GrowthTasks": {},
+        "AuditLog": {},
     }[name]
 
 
 def test_the_table_covers_every_client_operation():
     assert set(ALLOWED) == set(documents())
+
+
+async def counts() -> tuple[int, ...]:
+    """Rows of every table a refused operation must leave alone."""
+    return (
+        await PointsLedgerEntry.all().count(),
+        await Event.all().count(),
+        await Member.all().count(),
+        await AuditEntry.all().count(),
+        await Season.filter(archived_at__isnull=True).count(),
+    )
 
 
 def headers_for(caller: str, settings, member: Member, other: Member) -> dict[str, str]:
@@ -84,13 +129,21 @@ async def test_each_operation_allows_exactly_the_callers_in_the_table(app, setti
     member = await factories.member()
     other = await factories.member()
     await factories.event(member, "purchase", amount="10", key="seeded-event")
+    season = await Season.create(
+        code="summer",
+        name="Summer",
+        starts_at=factories.now(),
+        ends_at=factories.now() + timedelta(days=30),
+    )
+    task = await factories.task()
     transport = httpx.ASGITransport(app=app)
     headers = headers_for(caller, settings, member, other)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
         for name, allowed in ALLOWED.items():
-            ledger_before = await PointsLedgerEntry.all().count()
-            events_before = await Event.all().count()
-            response = await c.post("/graphql", json=payload(name, **variables(name, member)))
+            before = await counts()
+            response = await c.post(
+                "/graphql", json=payload(name, **variables(name, member, season, task))
+            )
             assert response.status_code == 200, response.text
             body = response.json()
             codes = {e.get("extensions", {}).get("code") for e in body.get("errors", [])}
@@ -99,8 +152,7 @@ async def test_each_operation_allows_exactly_the_callers_in_the_table(app, setti
             else:
                 expected = "UNAUTHENTICATED" if caller == "anonymous" else "FORBIDDEN"
                 assert codes == {expected}, (name, caller, body)
-                assert await PointsLedgerEntry.all().count() == ledger_before, name
-                assert await Event.all().count() == events_before, name
+                assert await counts() == before, name
 
 
 async def test_a_member_cannot_read_another_member_nor_probe_external_ids(app, settings):

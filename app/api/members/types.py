@@ -18,11 +18,7 @@ from app.api.scalars import Amount
 from app.api.tiers.types import TierType
 from app.models import Member, PointsLedgerEntry
 from app.services.points import ledger_page
-from app.services.progress import (
-    available_tasks,
-    notifications_page,
-    visible_badges,
-)
+from app.services.progress import MemberPoints, MemberRank, notifications_page
 from gamification.badges import LEVEL_NAMES
 from gamification.calendar import Window
 from gamification.ladder import tier_status
@@ -184,12 +180,7 @@ class MemberType:
         require_member_access(info, self.pk)
         ctx = info.context
         held = await ctx.tier_by_id.load(self.tier_id)
-        views = await available_tasks(
-            member_id=self.pk,
-            tier_rank=held.rank if held else 0,
-            now=ctx.now,
-            zone=ctx.settings.zone,
-        )
+        views = await ctx.member_tasks.load(MemberRank(self.pk, held.rank if held else 0))
         return [
             MemberTaskType(
                 code=v.rule.code,
@@ -212,6 +203,7 @@ class MemberType:
     @strawberry.field(description="Visible badges (hidden ones once earned), with progress.")
     async def badges(self, info: Info[Context, None]) -> list[MemberBadgeType]:
         require_member_access(info, self.pk)
+        found = await info.context.member_badges.load(MemberPoints(self.pk, self.lifetime_points))
         return [
             MemberBadgeType(
                 code=p.badge.code,
@@ -225,7 +217,7 @@ class MemberType:
                 next_threshold=p.next_threshold,
                 hidden=p.badge.hidden,
             )
-            for p in await visible_badges(member_id=self.pk, lifetime_points=self.lifetime_points)
+            for p in found
         ]
 
     @strawberry.field(description="The member's inbox, newest first.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -26,8 +27,11 @@ class LadderInForce:
     def __init__(self, *, now: datetime) -> None:
         self._now = now
         self._tiers: list[Tier] | None = None
+        # Resolvers of a page ask concurrently; without it each would read the ladder.
+        self._reading = asyncio.Lock()
 
     async def tiers(self) -> list[Tier]:
-        if self._tiers is None:
-            self._tiers = await tiers_in_force(now=self._now)
+        async with self._reading:
+            if self._tiers is None:
+                self._tiers = await tiers_in_force(now=self._now)
         return self._tiers

@@ -1,0 +1,169 @@
+"""Marketer mutations: seasons and growth tasks (validated and audited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.context import Context
+from app.api.errors import NotFoundType, ValidationFailed
+from app.api.ids import decode_id
+from app.api.marketing.types import (
+    CreateGrowthTaskInput,
+    CreateSeasonInput,
+    GrowthTaskResult,
+    GrowthTaskSaved,
+    GrowthTaskType,
+    SeasonResult,
+    SeasonSaved,
+    SeasonType,
+    TaskStatus,
+    UpdateGrowthTaskInput,
+    UpdateSeasonInput,
+)
+from app.api.permissions import require_role
+from app.auth import Role
+from app.services import catalogue
+from app.services.audit import Actor
+from app.services.errors import InvalidInput, NotFound
+
+MARKETING = (Role.MARKETER, Role.ADMIN)
+
+
+def _actor(info: Info[Context, None]) -> Actor:
+    principal = require_role(info, *MARKETING)
+    return Actor(subject=principal.subject, role=principal.role.value)
+
+
+def _given(input: object) -> dict[str, Any]:
+    """The fields a partial-update input actually carries (UNSET ones are left out)."""
+    return {name: value for name, value in vars(input).items() if value is not strawberry.UNSET}
+
+
+def _season_id(value: strawberry.ID | None, *, field: str = "seasonId") -> int | None:
+    if value is None:
+        return None
+    pk = decode_id(value, kind="Season")
+    if pk is None:
+        raise InvalidInput.single(field, "is not a valid Season id")
+    return pk
+
+
+@strawberry.type
+class MarketingMutations:
+    @strawberry.mutation(description="Create a season (marketers, admins).")
+    async def create_season(
+        self, info: Info[Context, None], input: CreateSeasonInput
+    ) -> SeasonResult:
+        actor = _actor(info)
+        try:
+            season = await catalogue.create_season(
+                code=input.code,
+                name=input.name,
+                starts_at=input.starts_at,
+                ends_at=input.ends_at,
+                description=input.description,
+                actor=actor,
+                now=info.context.now,
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        return SeasonSaved(season=SeasonType.from_model(season))
+
+    @strawberry.mutation(description="Change a season's fields (those given).")
+    async def update_season(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateSeasonInput
+    ) -> SeasonResult:
+        actor = _actor(info)
+        pk = decode_id(id, kind="Season")
+        if pk is None:
+            return ValidationFailed.single("id", "is not a valid Season id")
+        changes = _given(input)
+        nulls = sorted(name for name, value in changes.items() if value is None)
+        if nulls:
+            return ValidationFailed.single(nulls[0], "cannot be null")
+        try:
+            season = await catalogue.update_season(
+                season_id=pk, changes=changes, actor=actor, now=info.context.now
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=id)
+        return SeasonSaved(season=SeasonType.from_model(season))
+
+    @strawberry.mutation(description="Archive a season and its tasks (idempotent).")
+    async def archive_season(self, info: Info[Context, None], id: strawberry.ID) -> SeasonResult:
+        actor = _actor(info)
+        pk = decode_id(id, kind="Season")
+        if pk is None:
+            return ValidationFailed.single("id", "is not a valid Season id")
+        try:
+            season = await catalogue.archive_season(season_id=pk, actor=actor, now=info.context.now)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=id)
+        return SeasonSaved(season=SeasonType.from_model(season))
+
+    @strawberry.mutation(description="Create a growth task (marketers, admins).")
+    async def create_growth_task(
+        self, info: Info[Context, None], input: CreateGrowthTaskInput
+    ) -> GrowthTaskResult:
+        actor = _actor(info)
+        fields = vars(input).copy()
+        try:
+            fields["season_id"] = _season_id(input.season_id)
+            task = await catalogue.create_task(
+                definition=catalogue.TaskDefinition(**fields), actor=actor, now=info.context.now
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
+
+    @strawberry.mutation(description="Change a growth task's fields (those given).")
+    async def update_growth_task(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateGrowthTaskInput
+    ) -> GrowthTaskResult:
+        actor = _actor(info)
+        pk = decode_id(id, kind="GrowthTask")
+        if pk is None:
+            return ValidationFailed.single("id", "is not a valid GrowthTask id")
+        changes = _given(input)
+        required = ("code", "name", "event_type", "condition", "target", "window",
+                    "description", "reward_points", "reward_growth")  # fmt: skip
+        nulls = sorted(name for name in required if name in changes and changes[name] is None)
+        if nulls:
+            return ValidationFailed.single(nulls[0], "cannot be null")
+        try:
+            if "season_id" in changes:
+                changes["season_id"] = _season_id(changes["season_id"])
+            task = await catalogue.update_task(
+                task_id=pk, changes=changes, actor=actor, now=info.context.now
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=id)
+        return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
+
+    @strawberry.mutation(description="Pause, resume (ACTIVE) or archive a growth task.")
+    async def set_growth_task_status(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        status: TaskStatus,  # type: ignore[valid-type]
+    ) -> GrowthTaskResult:
+        actor = _actor(info)
+        pk = decode_id(id, kind="GrowthTask")
+        if pk is None:
+            return ValidationFailed.single("id", "is not a valid GrowthTask id")
+        try:
+            task = await catalogue.set_task_status(
+                task_id=pk, status=status, actor=actor, now=info.context.now
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=id)
+        return GrowthTaskSaved(task=GrowthTaskType.from_model(task))

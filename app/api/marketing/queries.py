@@ -1,0 +1,88 @@
+"""Marketer and admin reads: seasons, growth tasks, the audit log."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.context import Context
+from app.api.ids import decode_cursor
+from app.api.marketing.mutations import MARKETING
+from app.api.marketing.types import (
+    AuditEntryType,
+    AuditFilter,
+    GrowthTaskType,
+    SeasonType,
+    TaskStatus,
+)
+from app.api.pagination import Connection, check_page_size
+from app.api.permissions import require_role
+from app.auth import Role
+from app.models import GrowthTask, Season
+from app.services.audit import audit_page
+
+
+@strawberry.type
+class MarketingQueries:
+    @strawberry.field(description="Seasons, newest first (marketers, admins).")
+    async def seasons(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> Connection[SeasonType]:
+        require_role(info, *MARKETING)
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        query = Season.all().order_by("-id")
+        if not include_archived:
+            query = query.filter(archived_at__isnull=True)
+        if (before := decode_cursor(after)) is not None:
+            query = query.filter(id__lt=before)
+        rows = await query.limit(first + 1)
+        return Connection[SeasonType].build(
+            rows[:first], has_next=len(rows) > first, key=lambda s: s.id,
+            node=SeasonType.from_model,
+        )  # fmt: skip
+
+    @strawberry.field(description="Growth tasks in creation order (marketers, admins).")
+    async def growth_tasks(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        status: TaskStatus | None = None,  # type: ignore[valid-type]
+    ) -> Connection[GrowthTaskType]:
+        require_role(info, *MARKETING)
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        query = GrowthTask.all().order_by("id")
+        if status is not None:
+            query = query.filter(status=status)
+        if (after_id := decode_cursor(after)) is not None:
+            query = query.filter(id__gt=after_id)
+        rows = await query.limit(first + 1)
+        return Connection[GrowthTaskType].build(
+            rows[:first], has_next=len(rows) > first, key=lambda t: t.id,
+            node=GrowthTaskType.from_model,
+        )  # fmt: skip
+
+    @strawberry.field(description="Every marketer and admin change, newest first (admins).")
+    async def audit_log(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        filter: AuditFilter | None = None,
+    ) -> Connection[AuditEntryType]:
+        require_role(info, Role.ADMIN)
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        rows, has_next = await audit_page(
+            first=first,
+            before_id=decode_cursor(after),
+            action=filter.action if filter else None,
+            target_type=filter.target_type if filter else None,
+            target_id=filter.target_id if filter else None,
+        )
+        return Connection[AuditEntryType].build(
+            rows, has_next=has_next, key=lambda e: e.id, node=AuditEntryType.from_model
+        )

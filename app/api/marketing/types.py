@@ -1,0 +1,202 @@
+"""GraphQL types of what marketers define, and of the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.api.errors import NotFoundType, ValidationFailed
+from app.api.ids import encode_id
+from app.api.members.types import TaskCondition, TaskWindow
+from app.models import AuditEntry, GrowthTask, Season
+from app.models import TaskStatus as TaskStatusEnum
+from gamification.calendar import Window
+
+TaskStatus = strawberry.enum(TaskStatusEnum, name="TaskStatus")
+
+
+@strawberry.type(name="Season", description="A time-boxed campaign with its own tasks.")
+class SeasonType:
+    id: strawberry.ID
+    code: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime = strawberry.field(description="Exclusive: the season is over then.")
+    description: str
+    archived: bool
+
+    @classmethod
+    def from_model(cls, season: Season) -> SeasonType:
+        return cls(
+            id=strawberry.ID(encode_id("Season", season.id)),
+            code=season.code,
+            name=season.name,
+            starts_at=season.starts_at,
+            ends_at=season.ends_at,
+            description=season.description,
+            archived=season.archived_at is not None,
+        )
+
+
+@strawberry.type(name="GrowthTask", description="A task as marketers define it.")
+class GrowthTaskType:
+    id: strawberry.ID
+    code: str
+    name: str
+    description: str
+    event_type: str
+    condition: TaskCondition  # type: ignore[valid-type]
+    target: int
+    window: TaskWindow  # type: ignore[valid-type]
+    per_window_limit: int | None
+    cap: int | None
+    min_tier_rank: int | None
+    max_tier_rank: int | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    season_id: strawberry.ID | None
+    reward_points: int
+    reward_growth: int
+    reward_badge: str | None
+    status: TaskStatus  # type: ignore[valid-type]
+
+    @classmethod
+    def from_model(cls, task: GrowthTask) -> GrowthTaskType:
+        return cls(
+            id=strawberry.ID(encode_id("GrowthTask", task.id)),
+            code=task.code,
+            name=task.name,
+            description=task.description,
+            event_type=task.event_type,
+            condition=task.condition,
+            target=task.target,
+            window=task.window,
+            per_window_limit=task.per_window_limit,
+            cap=task.cap,
+            min_tier_rank=task.min_tier_rank,
+            max_tier_rank=task.max_tier_rank,
+            starts_at=task.starts_at,
+            ends_at=task.ends_at,
+            season_id=strawberry.ID(encode_id("Season", task.season_id))
+            if task.season_id
+            else None,
+            reward_points=task.reward_points,
+            reward_growth=task.reward_growth,
+            reward_badge=task.reward_badge,
+            status=task.status,
+        )
+
+
+@strawberry.type(name="AuditEntry", description="One change by a marketer or an admin.")
+class AuditEntryType:
+    id: strawberry.ID
+    actor: str
+    actor_role: str
+    action: str
+    target_type: str
+    target_id: str
+    before: JSON | None
+    after: JSON | None
+    at: datetime
+
+    @classmethod
+    def from_model(cls, entry: AuditEntry) -> AuditEntryType:
+        return cls(
+            id=strawberry.ID(encode_id("AuditEntry", entry.id)),
+            actor=entry.actor,
+            actor_role=entry.actor_role,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            before=entry.before,
+            after=entry.after,
+            at=entry.at,
+        )
+
+
+@strawberry.input
+class CreateSeasonInput:
+    code: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    description: str = ""
+
+
+@strawberry.input(description="Only the fields given change.")
+class UpdateSeasonInput:
+    code: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    starts_at: datetime | None = strawberry.UNSET
+    ends_at: datetime | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateGrowthTaskInput:
+    code: str
+    name: str
+    event_type: str
+    condition: TaskCondition  # type: ignore[valid-type]
+    target: int
+    window: TaskWindow = Window.LIFETIME  # type: ignore[valid-type]
+    description: str = ""
+    per_window_limit: int | None = 1
+    cap: int | None = None
+    min_tier_rank: int | None = None
+    max_tier_rank: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    season_id: strawberry.ID | None = None
+    reward_points: int = 0
+    reward_growth: int = 0
+    reward_badge: str | None = None
+
+
+@strawberry.input(description="Only the fields given change; null clears an optional one.")
+class UpdateGrowthTaskInput:
+    code: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    event_type: str | None = strawberry.UNSET
+    condition: TaskCondition | None = strawberry.UNSET  # type: ignore[valid-type]
+    target: int | None = strawberry.UNSET
+    window: TaskWindow | None = strawberry.UNSET  # type: ignore[valid-type]
+    description: str | None = strawberry.UNSET
+    per_window_limit: int | None = strawberry.UNSET
+    cap: int | None = strawberry.UNSET
+    min_tier_rank: int | None = strawberry.UNSET
+    max_tier_rank: int | None = strawberry.UNSET
+    starts_at: datetime | None = strawberry.UNSET
+    ends_at: datetime | None = strawberry.UNSET
+    season_id: strawberry.ID | None = strawberry.UNSET
+    reward_points: int | None = strawberry.UNSET
+    reward_growth: int | None = strawberry.UNSET
+    reward_badge: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class AuditFilter:
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+
+
+@strawberry.type
+class SeasonSaved:
+    season: SeasonType
+
+
+@strawberry.type
+class GrowthTaskSaved:
+    task: GrowthTaskType
+
+
+SeasonResult = Annotated[
+    SeasonSaved | ValidationFailed | NotFoundType, strawberry.union("SeasonResult")
+]
+GrowthTaskResult = Annotated[
+    GrowthTaskSaved | ValidationFailed | NotFoundType, strawberry.union("GrowthTaskResult")
+]

@@ -1,0 +1,39 @@
+"""Per-request loaders of members' tasks and badges, three statements each for a whole page.
+
+They batch but do not cache: mutations in one document run in turn and change progress,
+so a member read again after a mutation must be read afresh (the tier loader can cache,
+tiers never change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from strawberry.dataloader import DataLoader
+
+from app.services.progress import (
+    MemberPoints,
+    MemberRank,
+    TaskView,
+    available_tasks_by_member,
+    visible_badges_by_member,
+)
+from gamification.badges import BadgeProgress
+
+
+def member_tasks_loader(*, now: datetime, zone: ZoneInfo) -> DataLoader[MemberRank, list[TaskView]]:
+    async def load(keys: Sequence[MemberRank]) -> list[list[TaskView]]:
+        found = await available_tasks_by_member(members=keys, now=now, zone=zone)
+        return [found[k] for k in keys]
+
+    return DataLoader(load_fn=load, cache=False)
+
+
+def member_badges_loader() -> DataLoader[MemberPoints, list[BadgeProgress]]:
+    async def load(keys: Sequence[MemberPoints]) -> list[list[BadgeProgress]]:
+        found = await visible_badges_by_member(members=keys)
+        return [found[k] for k in keys]
+
+    return DataLoader(load_fn=load, cache=False)

@@ -1,0 +1,249 @@
+"""What marketers define: seasons and growth tasks. Validated, audited, one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.models import Badge, EventType, GrowthTask, Season, TaskStatus
+from app.services import audit
+from app.services.audit import Actor
+from app.services.errors import InvalidInput, NotFound
+from app.services.ladder import tiers_in_force
+from gamification.calendar import Window
+from gamification.catalogue import SeasonBounds, check_season, check_task
+from gamification.tasks import Condition
+
+SEASON_FIELDS = ("code", "name", "starts_at", "ends_at", "description", "archived_at")
+TASK_FIELDS = (
+    "code", "name", "description", "event_type", "condition", "target", "window",
+    "per_window_limit", "cap", "min_tier_rank", "max_tier_rank", "starts_at", "ends_at",
+    "season_id", "reward_points", "reward_growth", "reward_badge", "status",
+)  # fmt: skip
+
+
+async def create_season(
+    *,
+    code: str,
+    name: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    description: str = "",
+    actor: Actor,
+    now: datetime,
+) -> Season:
+    problems = check_season(
+        code=code, name=name, starts_at=starts_at, ends_at=ends_at, description=description
+    )
+    if problems:
+        raise InvalidInput(problems)
+    try:
+        async with in_transaction() as conn:
+            season = await Season.create(
+                code=code,
+                name=name.strip(),
+                starts_at=starts_at,
+                ends_at=ends_at,
+                description=description,
+                using_db=conn,
+            )
+            await audit.record(
+                conn, actor=actor, action="season.create", target_type="Season",
+                target_id=season.id, before=None, after=audit.snapshot(season, SEASON_FIELDS),
+                now=now,
+            )  # fmt: skip
+    except IntegrityError:
+        raise InvalidInput.single("code", f"{code!r} is already used by another season") from None
+    return season
+
+
+async def update_season(
+    *, season_id: int, changes: dict[str, Any], actor: Actor, now: datetime
+) -> Season:
+    """Change some of a season's fields (code, name, startsAt, endsAt, description)."""
+    async with in_transaction() as conn:
+        season = await Season.filter(id=season_id).select_for_update().using_db(conn).first()
+        if season is None:
+            raise NotFound("Season", season_id)
+        if season.archived_at is not None:
+            raise InvalidInput.single("id", "an archived season cannot be changed")
+        before = audit.snapshot(season, SEASON_FIELDS)
+        merged_values = {
+            "code": changes.get("code", season.code),
+            "name": changes.get("name", season.name),
+            "starts_at": changes.get("starts_at", season.starts_at),
+            "ends_at": changes.get("ends_at", season.ends_at),
+            "description": changes.get("description", season.description),
+        }
+        problems = check_season(**merged_values)
+        if problems:
+            raise InvalidInput(problems)
+        for name, value in merged_values.items():
+            setattr(season, name, value)
+        try:
+            await season.save(using_db=conn)
+        except IntegrityError:
+            raise InvalidInput.single("code", "is already used by another season") from None
+        await audit.record(
+            conn, actor=actor, action="season.update", target_type="Season", target_id=season.id,
+            before=before, after=audit.snapshot(season, SEASON_FIELDS), now=now,
+        )  # fmt: skip
+    return season
+
+
+async def archive_season(*, season_id: int, actor: Actor, now: datetime) -> Season:
+    """Archive a season and archive its tasks with it; archiving twice changes nothing."""
+    async with in_transaction() as conn:
+        season = await Season.filter(id=season_id).select_for_update().using_db(conn).first()
+        if season is None:
+            raise NotFound("Season", season_id)
+        if season.archived_at is not None:
+            return season
+        before = audit.snapshot(season, SEASON_FIELDS)
+        season.archived_at = now
+        await season.save(using_db=conn)
+        await (
+            GrowthTask.filter(season_id=season.id).using_db(conn).update(status=TaskStatus.ARCHIVED)
+        )
+        await audit.record(
+            conn, actor=actor, action="season.archive", target_type="Season",
+            target_id=season.id, before=before, after=audit.snapshot(season, SEASON_FIELDS),
+            now=now,
+        )  # fmt: skip
+    return season
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDefinition:
+    code: str
+    name: str
+    event_type: str
+    condition: Condition
+    target: int
+    window: Window = Window.LIFETIME
+    description: str = ""
+    per_window_limit: int | None = 1
+    cap: int | None = None
+    min_tier_rank: int | None = None
+    max_tier_rank: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    season_id: int | None = None
+    reward_points: int = 0
+    reward_growth: int = 0
+    reward_badge: str | None = None
+
+
+async def _check_task(definition: TaskDefinition, *, now: datetime) -> None:
+    season = None
+    if definition.season_id is not None:
+        season = await Season.get_or_none(id=definition.season_id)
+        if season is None or season.archived_at is not None:
+            raise InvalidInput.single("seasonId", "is not an active season")
+    problems = check_task(
+        code=definition.code,
+        name=definition.name,
+        description=definition.description,
+        event_type_known=await EventType.filter(code=definition.event_type).exists(),
+        condition=definition.condition,
+        target=definition.target,
+        window=definition.window,
+        per_window_limit=definition.per_window_limit,
+        cap=definition.cap,
+        min_tier_rank=definition.min_tier_rank,
+        max_tier_rank=definition.max_tier_rank,
+        tier_count=len(await tiers_in_force(now=now)),
+        starts_at=definition.starts_at,
+        ends_at=definition.ends_at,
+        season=SeasonBounds(season.starts_at, season.ends_at) if season else None,
+        reward_points=definition.reward_points,
+        reward_growth=definition.reward_growth,
+        reward_badge_known=(
+            await Badge.filter(code=definition.reward_badge).exists()
+            if definition.reward_badge
+            else None
+        ),
+    )
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def create_task(*, definition: TaskDefinition, actor: Actor, now: datetime) -> GrowthTask:
+    await _check_task(definition, now=now)
+    fields = {name: getattr(definition, name) for name in TaskDefinition.__slots__}
+    try:
+        async with in_transaction() as conn:
+            task = await GrowthTask.create(**fields, using_db=conn)
+            await audit.record(
+                conn, actor=actor, action="task.create", target_type="GrowthTask",
+                target_id=task.id, before=None, after=audit.snapshot(task, TASK_FIELDS), now=now,
+            )  # fmt: skip
+    except IntegrityError:
+        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
+    return task
+
+
+async def update_task(
+    *, task_id: int, changes: dict[str, Any], actor: Actor, now: datetime
+) -> GrowthTask:
+    """Change some fields of a task (any of TaskDefinition's); progress already made stays."""
+    unknown = set(changes) - set(TaskDefinition.__slots__)
+    if unknown:
+        raise InvalidInput.single(sorted(unknown)[0], "cannot be changed")
+    task = await GrowthTask.get_or_none(id=task_id)
+    if task is None:
+        raise NotFound("GrowthTask", task_id)
+    if task.status is TaskStatus.ARCHIVED:
+        raise InvalidInput.single("id", "an archived task cannot be changed")
+    current = {name: getattr(task, name) for name in TaskDefinition.__slots__}
+    definition = TaskDefinition(**{**current, **changes})
+    await _check_task(definition, now=now)
+    async with in_transaction() as conn:
+        before = audit.snapshot(task, TASK_FIELDS)
+        for name, value in changes.items():
+            setattr(task, name, value)
+        try:
+            await task.save(using_db=conn)
+        except IntegrityError:
+            raise InvalidInput.single("code", "is already used by another task") from None
+        await audit.record(
+            conn, actor=actor, action="task.update", target_type="GrowthTask", target_id=task.id,
+            before=before, after=audit.snapshot(task, TASK_FIELDS), now=now,
+        )  # fmt: skip
+    return task
+
+
+# Which status a task may move to from which: archived is final.
+_TRANSITIONS = {
+    TaskStatus.ACTIVE: {TaskStatus.PAUSED, TaskStatus.ARCHIVED},
+    TaskStatus.PAUSED: {TaskStatus.ACTIVE, TaskStatus.ARCHIVED},
+    TaskStatus.ARCHIVED: set(),
+}
+
+
+async def set_task_status(
+    *, task_id: int, status: TaskStatus, actor: Actor, now: datetime
+) -> GrowthTask:
+    """Pause, resume or archive a task. Setting the status it has changes nothing."""
+    async with in_transaction() as conn:
+        task = await GrowthTask.filter(id=task_id).select_for_update().using_db(conn).first()
+        if task is None:
+            raise NotFound("GrowthTask", task_id)
+        if task.status is status:
+            return task
+        if status not in _TRANSITIONS[task.status]:
+            raise InvalidInput.single(
+                "status", f"a {task.status.value} task cannot become {status.value}"
+            )
+        before = audit.snapshot(task, TASK_FIELDS)
+        task.status = status
+        await task.save(using_db=conn)
+        await audit.record(
+            conn, actor=actor, action=f"task.{status.value}", target_type="GrowthTask",
+            target_id=task.id, before=before, after=audit.snapshot(task, TASK_FIELDS), now=now,
+        )  # fmt: skip
+    return task
