@@ -11,7 +11,10 @@ from tortoise.transactions import in_transaction
 
 from app.db import connection
 from app.models import Member, PointsLedgerEntry
+from app.services import audit
+from app.services.audit import Actor
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
+from gamification.adjustments import check_adjustment
 from gamification.points import LedgerKind, LedgerSource, check_award
 
 
@@ -31,6 +34,7 @@ async def award_points(
     idempotency_key: str,
     max_amount: int,
     now: datetime,
+    actor: Actor | None = None,
 ) -> Award:
     """Add ``amount`` points to a member, exactly once per idempotency key.
 
@@ -38,25 +42,84 @@ async def award_points(
     takes serialises concurrent awards on PostgreSQL; SQLite serialises write transactions),
     and the ledger row records the balance that UPDATE produced. The unique (source, key)
     constraint turns a repeated or concurrent duplicate into a rollback of the whole award.
+    With an ``actor`` (a person, not a test or a script) the award is audited.
     """
     problems = check_award(
         amount=amount, reason=reason, idempotency_key=idempotency_key, max_amount=max_amount
     )
     if problems:
         raise InvalidInput(problems)
+    return await _manual_entry(
+        member_id=member_id,
+        delta=amount,
+        kind=LedgerKind.EARN,
+        reason=reason.strip(),
+        idempotency_key=idempotency_key,
+        allow_debt=False,
+        actor=actor,
+        action="points.award",
+        now=now,
+    )
+
+
+async def adjust_points(
+    *,
+    member_id: int,
+    delta: int,
+    reason: str,
+    idempotency_key: str,
+    max_amount: int,
+    allow_debt: bool,
+    actor: Actor,
+    now: datetime,
+) -> Award:
+    """An admin's correction, up or down, with a mandatory reason; audited.
+
+    A correction down never takes the balance below zero unless the programme allows
+    debt: the UPDATE only matches while the balance covers it.
+    """
+    problems = check_adjustment(
+        delta=delta, reason=reason, idempotency_key=idempotency_key, max_amount=max_amount
+    )
+    if problems:
+        raise InvalidInput(problems)
+    return await _manual_entry(
+        member_id=member_id,
+        delta=delta,
+        kind=LedgerKind.ADJUST,
+        reason=reason.strip(),
+        idempotency_key=idempotency_key,
+        allow_debt=allow_debt,
+        actor=actor,
+        action="points.adjust",
+        now=now,
+    )
+
+
+async def _manual_entry(
+    *,
+    member_id: int,
+    delta: int,
+    kind: LedgerKind,
+    reason: str,
+    idempotency_key: str,
+    allow_debt: bool,
+    actor: Actor | None,
+    action: str,
+    now: datetime,
+) -> Award:
     try:
         async with in_transaction() as conn:
-            updated = (
-                await Member.filter(id=member_id)
-                .using_db(conn)
-                .update(
-                    points_balance=F("points_balance") + amount,
-                    lifetime_points=F("lifetime_points") + amount,
-                    updated_at=now,
-                )
-            )
-            if not updated:
-                raise NotFound("Member", member_id)
+            target = Member.filter(id=member_id).using_db(conn)
+            if delta < 0 and not allow_debt:
+                target = target.filter(points_balance__gte=-delta)
+            changes = {"points_balance": F("points_balance") + delta}
+            if kind is LedgerKind.EARN:
+                changes["lifetime_points"] = F("lifetime_points") + delta
+            if not await target.update(**changes):
+                if not await Member.filter(id=member_id).using_db(conn).exists():
+                    raise NotFound("Member", member_id)
+                raise InvalidInput.single("delta", "would take the balance below zero")
             # Read inside the transaction, under the lock the UPDATE holds.
             balance = (
                 await Member.filter(id=member_id)
@@ -66,21 +129,37 @@ async def award_points(
             )
             entry = await PointsLedgerEntry.create(
                 member_id=member_id,
-                delta=amount,
-                kind=LedgerKind.EARN,
-                reason=reason.strip(),
+                delta=delta,
+                kind=kind,
+                reason=reason,
                 source=LedgerSource.MANUAL,
                 idempotency_key=idempotency_key,
                 balance_after=balance,
                 using_db=conn,
             )
+            if actor is not None:
+                await audit.record(
+                    conn,
+                    actor=actor,
+                    action=action,
+                    target_type="Member",
+                    target_id=member_id,
+                    before={"points_balance": int(balance) - delta},  # type: ignore[arg-type]
+                    after={"points_balance": balance, "delta": delta, "reason": reason},
+                    now=now,
+                )
     except IntegrityError:
         first = await PointsLedgerEntry.get_or_none(
             source=LedgerSource.MANUAL, idempotency_key=idempotency_key
         )
         if first is None:
             raise
-        if (first.member_id, first.delta, first.reason) != (member_id, amount, reason.strip()):
+        if (first.member_id, first.delta, first.kind, first.reason) != (
+            member_id,
+            delta,
+            kind,
+            reason,
+        ):
             raise IdempotencyConflict(idempotency_key) from None
         return Award(first, replayed=True)
     return Award(entry, replayed=False)

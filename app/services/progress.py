@@ -52,8 +52,9 @@ async def available_tasks_by_member(
 ) -> dict[MemberRank, list[TaskView]]:
     """Active tasks each member can still complete now, with progress in the current window.
 
-    Three statements, however many members there are: the active tasks with their seasons, the members' ``task:`` facts (completions, which
-    caps count) and their progress rows in the running tasks' current windows.
+    Three statements, however many members there are: the active tasks with their
+    seasons, the members' ``task:`` facts (completions, which caps count) and their
+    progress rows in the running tasks' current windows.
     """
     keys = set(members)
     tasks = (
@@ -125,7 +126,8 @@ async def visible_badges_by_member(
 ) -> dict[MemberPoints, list[BadgeProgress]]:
     """Every badge that is not hidden, plus hidden ones the member has earned, per member.
 
-    Three statements, however many members there are: the badges, the members' facts that badges read, and the badge levels they hold.
+    Three statements, however many members there are: the badges, the members' facts
+    that badges read, and the badge levels they hold.
     """
     keys = set(members)
     badges = [(badge.id, badge.to_rule()) for badge in await Badge.all().order_by("id")]
@@ -162,3 +164,14 @@ async def notifications_page(
         query = query.filter(id__lt=before_id)
     rows = await query.limit(first + 1)
     return rows[:first], len(rows) > first
+
+
+async def mark_read(*, member_id: int, ids: list[int] | None, now: datetime) -> int:
+    """Mark a member's unread notifications read (the given ids, or all): one UPDATE.
+
+    Ids of other members' notifications match nothing, so they are silently left alone.
+    """
+    query = Notification.filter(member_id=member_id, read_at__isnull=True)
+    if ids is not None:
+        query = query.filter(id__in=ids)
+    return await query.update(read_at=now)

@@ -42,6 +42,8 @@ ALLOWED = {
     "Seasons": {"marketer", "admin"},
     "GrowthTasks": {"marketer", "admin"},
     "AuditLog": {"admin"},
+    "AdjustPoints": {"admin"},
+    "MarkNotificationsRead": {"member", "other-member"},
 }
 
 
@@ -96,6 +98,13 @@ def variables(name: str, member: Member, season: Season, task: GrowthTask) -> di
         "Seasons": {},
         "GrowthTasks": {},
         "AuditLog": {},
+        "AdjustPoints": {
+            "memberId": member_id,
+            "delta": 3,
+            "reason": "Goodwill gesture",
+            "idempotencyKey": "adj-1",
+        },
+        "MarkNotificationsRead": {"all": True},
     }[name]
 
 

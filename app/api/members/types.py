@@ -280,6 +280,23 @@ class MemberEnrolled:
     )
 
 
+@strawberry.type(description="The correction was written, or had been under this key.")
+class PointsAdjusted:
+    entry: LedgerEntryType
+    member: MemberType
+    replayed: bool
+
+
+@strawberry.type
+class NotificationsMarked:
+    marked: int = strawberry.field(description="Notifications newly marked as read.")
+    unread: int = strawberry.field(description="Unread notifications left.")
+
+
+AdjustPointsResult = Annotated[
+    PointsAdjusted | ValidationFailed | NotFoundType | IdempotencyConflictType,
+    strawberry.union("AdjustPointsResult"),
+]
 AwardPointsResult = Annotated[
     PointsAwarded | ValidationFailed | NotFoundType | IdempotencyConflictType,
     strawberry.union("AwardPointsResult"),
