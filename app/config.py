@@ -12,6 +12,9 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite://var/laurel.sqlite3"
+# The client operations in the repository. An installed package (the Docker image) has no
+# repository around it: the image sets LAUREL_OPERATIONS_DIR to its copy instead.
+DEFAULT_OPERATIONS_DIR = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
 
 class Environment(StrEnum):
@@ -56,6 +59,9 @@ class Settings(BaseSettings):
     max_page_size: Annotated[int, Field(ge=1, le=1000)] = 100
     # Bounds of a single manual points award.
     max_award_points: Annotated[int, Field(ge=1)] = 1_000_000
+    # A published ladder version takes effect no sooner than this many days later, so
+    # that members are told in advance.
+    ladder_notice_days: Annotated[int, Field(ge=0, le=365)] = 14
     # Tier evaluations run at local midnight on this day of every month.
     evaluation_day_of_month: Annotated[int, Field(ge=1, le=28)] = 1
     # May a reversal take a balance below zero (points already spent)? Otherwise it takes
@@ -63,6 +69,10 @@ class Settings(BaseSettings):
     allow_points_debt: bool = False
     # How old a reported event may be (back-fill of late reports).
     event_backfill_days: Annotated[int, Field(ge=0, le=3650)] = 30
+    # Run only the documents of operations_dir (persisted queries); refuse any other.
+    trusted_documents: bool = False
+    # The client operations, served by hash whether or not trusted_documents is on.
+    operations_dir: Path = DEFAULT_OPERATIONS_DIR
 
     # Where development keeps its generated JWT secret (git-ignored).
     dev_secret_file: Path = Path("var/dev-jwt-secret")

@@ -26,6 +26,7 @@ class LedgerSource(StrEnum):
     DEMO = "demo"
     EVENT = "event"
     REVERSAL = "reversal"
+    REDEMPTION = "redemption"
 
 
 def check_award(

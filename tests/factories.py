@@ -12,7 +12,7 @@ import httpx
 
 from app.auth import Role, mint_token
 from app.config import Settings
-from app.models import Badge, GrowthTask, LadderVersion, Member
+from app.models import Badge, GrowthTask, LadderVersion, Member, Reward
 from app.services.events import EventPolicy, Recorded, record_event
 from app.services.ladder import publish_ladder
 from app.services.members import enroll_member
@@ -83,6 +83,13 @@ async def badge(**overrides: Any) -> Badge:
     }
     fields.update(overrides)
     return await Badge.create(**fields)
+
+
+async def reward(**overrides: Any) -> Reward:
+    n = next(_serial)
+    fields: dict[str, Any] = {"code": f"reward-{n}", "name": f"Reward {n}", "points_cost": 100}
+    fields.update(overrides)
+    return await Reward.create(**fields)
 
 
 async def event(

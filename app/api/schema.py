@@ -27,11 +27,17 @@ from app.api.marketing.queries import MarketingQueries
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
 from app.api.observability import OperationObserver
+from app.api.rewards.mutations import RewardMutations
+from app.api.rewards.queries import RewardQueries
 from app.api.scalars import SCALAR_MAP
+from app.api.tiers.mutations import LadderMutations
 from app.api.tiers.queries import TierQueries
 
-Query = merge_types("Query", (MemberQueries, TierQueries, MarketingQueries))
-Mutation = merge_types("Mutation", (MemberMutations, ActivityMutations, MarketingMutations))
+Query = merge_types("Query", (MemberQueries, TierQueries, MarketingQueries, RewardQueries))
+Mutation = merge_types(
+    "Mutation",
+    (MemberMutations, ActivityMutations, MarketingMutations, LadderMutations, RewardMutations),
+)
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 15

@@ -4,6 +4,7 @@ from app.models.activity import Event, EventReversal, EventType, Notification, O
 from app.models.audit import AuditEntry
 from app.models.members import Member
 from app.models.points import PointsLedgerEntry
+from app.models.rewards import Redemption, Reward
 from app.models.tasks import (
     Badge,
     GrowthTask,
@@ -33,6 +34,8 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "PointsLedgerEntry",
+    "Redemption",
+    "Reward",
     "Season",
     "TaskCompletion",
     "TaskProgressRow",

@@ -10,7 +10,18 @@ import pytest
 
 from app.api.ids import encode_id
 from app.auth import Role, mint_token
-from app.models import AuditEntry, Event, GrowthTask, Member, PointsLedgerEntry, Season
+from app.models import (
+    AuditEntry,
+    Event,
+    GrowthTask,
+    LadderVersion,
+    LadderVersionStatus,
+    Member,
+    PointsLedgerEntry,
+    Redemption,
+    Reward,
+    Season,
+)
 from tests import factories
 from tests.factories import bearer
 from tests.operations import documents, payload
@@ -44,10 +55,26 @@ ALLOWED = {
     "AuditLog": {"admin"},
     "AdjustPoints": {"admin"},
     "MarkNotificationsRead": {"member", "other-member"},
+    "CreateLadderDraft": {"admin"},
+    "PublishLadderVersion": {"admin"},
+    "LadderVersions": {"admin"},
+    "RewardsScreen": {"member", "other-member"},
+    "Rewards": SELF_AND_STAFF | {"other-member"},
+    "RedeemPoints": {"member", "other-member"},
+    "CreateReward": {"marketer", "admin"},
+    "UpdateReward": {"marketer", "admin"},
+    "ArchiveReward": {"marketer", "admin"},
 }
 
 
-def variables(name: str, member: Member, season: Season, task: GrowthTask) -> dict[str, object]:
+def variables(
+    name: str,
+    member: Member,
+    season: Season,
+    task: GrowthTask,
+    reward: Reward,
+    draft: LadderVersion,
+) -> dict[str, object]:
     member_id = encode_id("Member", member.id)
     now = factories.now()
     return {
@@ -105,6 +132,29 @@ def variables(name: str, member: Member, season: Season, task: GrowthTask) -> di
             "idempotencyKey": "adj-1",
         },
         "MarkNotificationsRead": {"all": True},
+        "CreateLadderDraft": {
+            "tiers": [
+                {
+                    "code": "base",
+                    "name": "Base",
+                    "rank": 0,
+                    "entryThreshold": 0,
+                    "retentionThreshold": 0,
+                    "multiplier": "1",
+                },
+            ]
+        },
+        "PublishLadderVersion": {
+            "id": encode_id("LadderVersion", draft.id),
+            "effectiveAt": (now + timedelta(days=30)).isoformat(),
+        },
+        "LadderVersions": {},
+        "RewardsScreen": {},
+        "Rewards": {"includeArchived": True},
+        "RedeemPoints": {"rewardId": encode_id("Reward", reward.id)},
+        "CreateReward": {"input": {"code": "mug", "name": "Mug", "pointsCost": 500}},
+        "UpdateReward": {"id": encode_id("Reward", reward.id), "input": {"stock": 9}},
+        "ArchiveReward": {"id": encode_id("Reward", reward.id)},
     }[name]
 
 
@@ -120,6 +170,8 @@ async def counts() -> tuple[int, ...]:
         await Member.all().count(),
         await AuditEntry.all().count(),
         await Season.filter(archived_at__isnull=True).count(),
+        await Redemption.all().count(),
+        await Reward.filter(archived_at__isnull=True).count(),
     )
 
 
@@ -145,13 +197,16 @@ async def test_each_operation_allows_exactly_the_callers_in_the_table(app, setti
         ends_at=factories.now() + timedelta(days=30),
     )
     task = await factories.task()
+    reward = await Reward.create(code="tote", name="Tote bag", points_cost=1, stock=5)
+    draft = await LadderVersion.create(number=99, status=LadderVersionStatus.DRAFT)
     transport = httpx.ASGITransport(app=app)
     headers = headers_for(caller, settings, member, other)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
         for name, allowed in ALLOWED.items():
             before = await counts()
             response = await c.post(
-                "/graphql", json=payload(name, **variables(name, member, season, task))
+                "/graphql",
+                json=payload(name, **variables(name, member, season, task, reward, draft)),
             )
             assert response.status_code == 200, response.text
             body = response.json()

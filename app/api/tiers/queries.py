@@ -6,7 +6,12 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
-from app.api.tiers.types import TierType
+from app.api.ids import decode_cursor
+from app.api.pagination import Connection, check_page_size
+from app.api.permissions import require_role
+from app.api.tiers.types import LadderVersionType, TierType
+from app.auth import Role
+from app.models import LadderVersion, Tier
 
 
 @strawberry.type
@@ -14,3 +19,24 @@ class TierQueries:
     @strawberry.field(description="The tiers of the ladder in force, lowest first.")
     async def tier_ladder(self, info: Info[Context, None]) -> list[TierType]:
         return [TierType.from_model(t) for t in await info.context.ladder.tiers()]
+
+    @strawberry.field(description="Every ladder version, newest first (admins).")
+    async def ladder_versions(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> Connection[LadderVersionType]:
+        require_role(info, Role.ADMIN)
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        query = LadderVersion.all().order_by("-number")
+        if (before := decode_cursor(after)) is not None:
+            query = query.filter(number__lt=before)
+        rows = await query.limit(first + 1)
+        page = rows[:first]
+        tiers: dict[int, list[Tier]] = {v.id: [] for v in page}
+        for tier in await Tier.filter(ladder_version_id__in=list(tiers)).order_by("rank"):
+            tiers[tier.ladder_version_id].append(tier)
+        return Connection[LadderVersionType].build(
+            page,
+            has_next=len(rows) > first,
+            key=lambda v: v.number,
+            node=lambda v: LadderVersionType.from_model(v, tiers[v.id]),
+        )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import strawberry
 
-from app.models import Tier
+from app.api.ids import encode_id
+from app.models import LadderVersion, Tier
 
 
 @strawberry.type(name="Tier", description="One rung of the tier ladder.")
@@ -29,4 +31,27 @@ class TierType:
             entry_threshold=tier.entry_threshold,
             retention_threshold=tier.retention_threshold,
             multiplier=tier.multiplier,
+        )
+
+
+@strawberry.type(name="LadderVersion", description="A version of the ladder rules.")
+class LadderVersionType:
+    id: strawberry.ID
+    number: int
+    status: str = strawberry.field(description="draft or published")
+    effective_at: datetime | None
+    published_at: datetime | None
+    notes: str
+    tiers: list[TierType]
+
+    @classmethod
+    def from_model(cls, version: LadderVersion, tiers: list[Tier]) -> LadderVersionType:
+        return cls(
+            id=strawberry.ID(encode_id("LadderVersion", version.id)),
+            number=version.number,
+            status=version.status.value,
+            effective_at=version.effective_at,
+            published_at=version.published_at,
+            notes=version.notes,
+            tiers=[TierType.from_model(t) for t in tiers],
         )

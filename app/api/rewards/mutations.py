@@ -1,0 +1,135 @@
+"""Reward mutations: marketers define the catalogue (audited); members redeem points."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
+
+from app.api.context import Context
+from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
+from app.api.ids import decode_id, encode_id
+from app.api.members.types import MemberType
+from app.api.permissions import require_role
+from app.api.rewards.types import (
+    CreateRewardInput,
+    InsufficientPointsType,
+    OutOfStockType,
+    RedeemPointsResult,
+    RedemptionType,
+    RewardRedeemed,
+    RewardResult,
+    RewardSaved,
+    RewardType,
+    UpdateRewardInput,
+)
+from app.auth import Role
+from app.models import Member
+from app.services import rewards
+from app.services.audit import Actor
+from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
+from app.services.redemptions import InsufficientPoints, OutOfStock, redeem_reward
+
+CATALOGUE_EDITORS = (Role.MARKETER, Role.ADMIN)
+# Fields a reward always has: an update may leave them out but not clear them.
+REQUIRED = ("code", "name", "points_cost", "description", "active")
+
+
+def _actor(info: Info[Context, None]) -> Actor:
+    principal = require_role(info, *CATALOGUE_EDITORS)
+    return Actor(subject=principal.subject, role=principal.role.value)
+
+
+@strawberry.type
+class RewardMutations:
+    @strawberry.mutation(description="Add a reward to the catalogue (marketers, admins).")
+    async def create_reward(
+        self, info: Info[Context, None], input: CreateRewardInput
+    ) -> RewardResult:
+        actor = _actor(info)
+        try:
+            reward = await rewards.create_reward(
+                definition=rewards.RewardDefinition(**vars(input)),
+                actor=actor,
+                now=info.context.now,
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        return RewardSaved(reward=RewardType.from_model(reward))
+
+    @strawberry.mutation(description="Change a reward's fields (those given).")
+    async def update_reward(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateRewardInput
+    ) -> RewardResult:
+        actor = _actor(info)
+        pk = decode_id(id, kind="Reward")
+        if pk is None:
+            return ValidationFailed.single("id", "is not a valid Reward id")
+        changes = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
+        nulls = sorted(name for name in REQUIRED if name in changes and changes[name] is None)
+        if nulls:
+            return ValidationFailed.single(to_camel_case(nulls[0]), "cannot be null")
+        try:
+            reward = await rewards.update_reward(
+                reward_id=pk, changes=changes, actor=actor, now=info.context.now
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=id)
+        return RewardSaved(reward=RewardType.from_model(reward))
+
+    @strawberry.mutation(description="Withdraw a reward for good (idempotent).")
+    async def archive_reward(self, info: Info[Context, None], id: strawberry.ID) -> RewardResult:
+        actor = _actor(info)
+        pk = decode_id(id, kind="Reward")
+        if pk is None:
+            return ValidationFailed.single("id", "is not a valid Reward id")
+        try:
+            reward = await rewards.archive_reward(reward_id=pk, actor=actor, now=info.context.now)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=id)
+        return RewardSaved(reward=RewardType.from_model(reward))
+
+    @strawberry.mutation(
+        description="Spend points on a reward (the signed-in member). Never overdraws the "
+        "balance nor oversells the stock. With an idempotency key, a retry returns the first "
+        "redemption and spends nothing more."
+    )
+    async def redeem_points(
+        self,
+        info: Info[Context, None],
+        reward_id: strawberry.ID,
+        idempotency_key: str | None = None,
+    ) -> RedeemPointsResult:
+        principal = require_role(info, Role.MEMBER)
+        assert principal.member_id is not None  # member tokens always carry one
+        pk = decode_id(reward_id, kind="Reward")
+        if pk is None:
+            return ValidationFailed.single("rewardId", "is not a valid Reward id")
+        try:
+            redeemed = await redeem_reward(
+                member_id=principal.member_id,
+                reward_id=pk,
+                idempotency_key=idempotency_key,
+                now=info.context.now,
+            )
+        except InsufficientPoints as error:
+            return InsufficientPointsType(
+                message=str(error), balance=error.balance, cost=error.cost
+            )
+        except OutOfStock as error:
+            return OutOfStockType(message=str(error), reward_id=reward_id)
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            missing = reward_id if error.kind == "Reward" else encode_id(error.kind, error.key)
+            return NotFoundType.from_error(error, id=missing)
+        except IdempotencyConflict as error:
+            return IdempotencyConflictType.from_error(error)
+        member = await Member.get(id=principal.member_id)
+        return RewardRedeemed(
+            redemption=RedemptionType.from_model(redeemed.redemption, redeemed.reward),
+            member=MemberType.from_model(member),
+            replayed=redeemed.replayed,
+        )

@@ -1,0 +1,44 @@
+"""The rewards catalogue as members and staff read it."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.context import Context
+from app.api.ids import decode_cursor
+from app.api.pagination import Connection, check_page_size
+from app.api.permissions import STAFF, require_role
+from app.api.rewards.types import RewardType
+from app.auth import Role
+from app.services.rewards import rewards_page
+
+
+@strawberry.type
+class RewardQueries:
+    @strawberry.field(
+        description="Rewards in catalogue order. A member sees those it can redeem now "
+        "(active, open, offered to its tier; sold-out ones included); staff see every "
+        "reward, archived ones with includeArchived."
+    )
+    async def rewards(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> Connection[RewardType]:
+        principal = require_role(info, Role.MEMBER, *STAFF)
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        is_member = principal.role is Role.MEMBER
+        assert not is_member or principal.member_id is not None  # member tokens carry one
+        rows, has_next = await rewards_page(
+            first=first,
+            after_id=decode_cursor(after),
+            now=info.context.now,
+            member_id=principal.member_id if is_member else None,
+            include_archived=include_archived and not is_member,
+        )
+        return Connection[RewardType].build(
+            rows, has_next=has_next, key=lambda r: r.id, node=RewardType.from_model
+        )
