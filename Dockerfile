@@ -8,14 +8,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/laurel
 
-# pyproject lists its packages explicitly, so only these are installed; graphql/ (SDL and
-# client operations) is not needed at runtime. README.md is pyproject's `readme`.
+# pyproject lists its packages explicitly, so only these are installed; README.md is
+# pyproject's `readme`.
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY gamification ./gamification
 COPY workers ./workers
 RUN pip install . \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin laurel
+
+# The client operations are data, not a package, for LAUREL_TRUSTED_DOCUMENTS: the
+# installed app sits in site-packages, with no repository around it to find them in.
+COPY graphql/operations ./graphql/operations
+ENV LAUREL_OPERATIONS_DIR=/srv/laurel/graphql/operations
 
 USER laurel
 

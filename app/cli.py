@@ -1,4 +1,4 @@
-"""The ``laurel`` command: migrate, load the demo, serve, export the schema."""
+"""The ``laurel`` command: migrate, load the demo, serve, export the schema and documents."""
 
 from __future__ import annotations
 
@@ -119,6 +119,18 @@ def cmd_schema(args: argparse.Namespace) -> None:
     print(f"Wrote {path}.")
 
 
+def cmd_documents(args: argparse.Namespace) -> None:
+    import json
+
+    from app.api.trusted import DocumentRegistry
+
+    directory = Path(args.dir) if args.dir else _settings().operations_dir
+    manifest = DocumentRegistry.load(directory).manifest()
+    if not manifest:
+        sys.exit(f"laurel: no named operation in {directory}/*.graphql")
+    print(json.dumps(manifest, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laurel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--output", default=str(SCHEMA_PATH))
     schema.add_argument("--check", action="store_true", help="fail if the file is stale")
     schema.set_defaults(func=cmd_schema)
+    documents = sub.add_parser(
+        "documents", help="print the trusted documents' manifest: {sha256: [operation names]}"
+    )
+    documents.add_argument(
+        "--dir",
+        help="the operations directory (default: LAUREL_OPERATIONS_DIR, or the repository's)",
+    )
+    documents.set_defaults(func=cmd_documents)
     return parser
 
 

@@ -8,28 +8,35 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 
 from app import db
 from app.api.context import Context
 from app.api.limits import BodySizeLimitMiddleware
 from app.api.permissions import BearerAuthMiddleware
 from app.api.schema import build_schema
+from app.api.trusted import DocumentRefused, DocumentRegistry
 from app.config import Settings
-from app.observability import Metrics, RequestLogMiddleware, configure_logging
+from app.observability import Metrics, RequestLogMiddleware, configure_logging, request_record
 
 logger = logging.getLogger("laurel.app")
 READINESS_TIMEOUT_SECONDS = 2.0
 
 
 class LaurelGraphQL(GraphQL[Context, None]):
-    def __init__(self, *, settings: Settings, metrics: Metrics) -> None:
+    def __init__(
+        self, *, settings: Settings, metrics: Metrics, documents: DocumentRegistry
+    ) -> None:
         super().__init__(
             build_schema(production=settings.is_production),
             graphql_ide="graphiql" if not settings.is_production else None,
@@ -38,6 +45,40 @@ class LaurelGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.metrics = metrics
+        self.documents = documents
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except DocumentRefused as refused:
+            # Raised by parse_http_body, before any response is started and before
+            # strawberry parses anything: no operation runs, so the operation observer
+            # never sees it; count it here.
+            label = self.metrics.operation_label(refused.operation_name)
+            self.metrics.operations.labels(label, "refused").inc()
+            record = request_record.get()
+            if record is not None:
+                record.update(operation=label, outcome="refused", errors=[refused.message])
+            response = JSONResponse(refused.response_body(), status_code=refused.status_code)
+            await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # strawberry takes any GET without `query` that accepts */* for a browser (and
+        # answers 404 in production): a GET naming a persisted query by hash is a request.
+        return (
+            super().should_render_graphql_ide(request) and "extensions" not in request.query_params
+        )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # The one place every HTTP request (GET or POST) passes with its query, hash and
+        # operation name, before the parser: a persisted query gets its registered text.
+        data = await super().parse_http_body(request)
+        trusted_only = self.settings.trusted_documents
+        if isinstance(data, list):  # batches are off (strawberry refuses them first)
+            return [self.documents.admit(item, trusted_only=trusted_only) for item in data]
+        return self.documents.admit(data, trusted_only=trusted_only)
 
     def decode_json(self, data: str | bytes) -> object:
         # JSON over HTTP is UTF-8 (RFC 8259). json.loads would guess UTF-16/32 from stray
@@ -71,6 +112,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             f"{settings.dev_secret_file} (`make token ROLE=admin` mints tokens for it)"
         )
     metrics = Metrics()
+    # Read at start: operations added to graphql/operations/ are served after a restart.
+    documents = DocumentRegistry.load(settings.operations_dir)
+    if settings.trusted_documents and not len(documents):
+        raise RuntimeError(
+            f"LAUREL_TRUSTED_DOCUMENTS is on but {settings.operations_dir} holds no named "
+            "operation: nothing could run (set LAUREL_OPERATIONS_DIR)"
+        )
     redis: Redis | None = None
 
     @asynccontextmanager
@@ -85,7 +133,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 )
             logger.info(
                 "Laurel started",
-                extra={"fields": {"env": settings.env.value, "embedded": settings.embedded}},
+                extra={
+                    "fields": {
+                        "env": settings.env.value,
+                        "embedded": settings.embedded,
+                        "trusted_documents": settings.trusted_documents,
+                        "documents": len(documents),
+                    }
+                },
             )
             try:
                 yield {}
@@ -123,7 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
-    graphql_app = LaurelGraphQL(settings=settings, metrics=metrics)
+    graphql_app = LaurelGraphQL(settings=settings, metrics=metrics, documents=documents)
     app = Starlette(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),

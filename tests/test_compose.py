@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import posixpath
 import re
 import shlex
 import tomllib
@@ -256,3 +257,28 @@ def test_the_image_installs_the_project_and_runs_as_a_non_root_user() -> None:
     # pip runs as root; the last USER, which the container runs as, is not root
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert keywords.index("USER") > install
+
+
+def test_the_image_carries_the_client_operations_for_trusted_documents() -> None:
+    # Given the image's working directory, copies and environment
+    instructions = dockerfile_instructions()
+    (workdir,) = [rest for keyword, rest in instructions if keyword == "WORKDIR"]
+    destinations = {
+        source: destination
+        for keyword, rest in instructions
+        if keyword == "COPY"
+        for *sources, destination in [rest.split()]
+        for source in sources
+    }
+    environment = dict(
+        assignment.split("=", 1)
+        for keyword, rest in instructions
+        if keyword == "ENV"
+        for assignment in rest.split()
+    )
+
+    # Then LAUREL_OPERATIONS_DIR names the copy of graphql/operations: the installed app
+    # sits in site-packages, where the repository-relative default finds nothing
+    copied_to = posixpath.normpath(posixpath.join(workdir, destinations["graphql/operations"]))
+    assert environment["LAUREL_OPERATIONS_DIR"] == copied_to
+    assert any((ROOT / "graphql" / "operations").glob("*.graphql"))
