@@ -72,10 +72,18 @@ async def publish_ladder(
         notes=notes,
         using_db=using_db,
     )
+    await store_tiers(version_id=version.id, rules=ordered, using_db=using_db)
+    return version
+
+
+async def store_tiers(
+    *, version_id: int, rules: Sequence[TierRule], using_db: BaseDBAsyncClient
+) -> None:
+    """Write a validated ladder's tiers under a version, in one statement."""
     await Tier.bulk_create(
         [
             Tier(
-                ladder_version_id=version.id,
+                ladder_version_id=version_id,
                 code=rule.code,
                 name=rule.name,
                 rank=rule.rank,
@@ -85,8 +93,7 @@ async def publish_ladder(
                 requirements=[[key, minimum] for key, minimum in rule.requirements],
                 benefits=list(rule.benefits),
             )
-            for rule in ordered
+            for rule in rules
         ],
         using_db=using_db,
     )
-    return version

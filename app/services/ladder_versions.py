@@ -13,6 +13,7 @@ from app.models import LadderVersion, LadderVersionStatus, Tier
 from app.services import audit
 from app.services.audit import Actor
 from app.services.errors import InvalidInput, NotFound
+from app.services.ladder import store_tiers
 from gamification.engine import GrowthWeights
 from gamification.ladder import InvalidLadder, TierRule, validate_ladder
 
@@ -45,23 +46,7 @@ async def create_draft(
             weight_referral=weights.referral,
             using_db=conn,
         )
-        await Tier.bulk_create(
-            [
-                Tier(
-                    ladder_version_id=version.id,
-                    code=rule.code,
-                    name=rule.name,
-                    rank=rule.rank,
-                    entry_threshold=rule.entry_threshold,
-                    retention_threshold=rule.retention_threshold,
-                    multiplier=rule.multiplier,
-                    requirements=[[key, minimum] for key, minimum in rule.requirements],
-                    benefits=list(rule.benefits),
-                )
-                for rule in ordered
-            ],
-            using_db=conn,
-        )
+        await store_tiers(version_id=version.id, rules=ordered, using_db=conn)
         await audit.record(
             conn, actor=actor, action="ladder.draft", target_type="LadderVersion",
             target_id=version.id, before=None,
