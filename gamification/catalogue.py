@@ -1,11 +1,15 @@
-"""Rules for what marketers define: seasons and growth tasks."""
+"""Rules for what marketers define: seasons, growth tasks, badges and event types."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from itertools import pairwise
 
+from gamification.badges import LEVEL_NAMES, BadgeMetric
 from gamification.calendar import Window
 from gamification.problems import Problem
 from gamification.tasks import Condition
@@ -15,6 +19,15 @@ MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_REWARD_POINTS = 1_000_000
 MAX_TARGET = 1_000_000_000
+EVENT_TYPE_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
+MAX_EVENT_TYPE_NAME_LENGTH = 64
+MAX_BASE_POINTS = 100_000
+MAX_POINTS_PER_UNIT = Decimal(1000)
+POINTS_PER_UNIT_PLACES = 4
+MAX_BADGE_LEVELS = len(LEVEL_NAMES)
+MAX_THRESHOLD = 1_000_000_000
+# The metrics whose badge names what it counts in ``subject``, and what that names.
+SUBJECT_OF = {BadgeMetric.TASK_COMPLETED: "a growth task", BadgeMetric.EVENTS: "an event type"}
 
 
 def _check_code(code: str, problems: list[Problem]) -> None:
@@ -123,4 +136,65 @@ def check_task(
         problems.append(Problem("rewardGrowth", f"must be between 0 and {MAX_REWARD_POINTS}"))
     if reward_badge_known is False:
         problems.append(Problem("rewardBadge", "is not a badge"))
+    return problems
+
+
+def check_badge(
+    *,
+    code: str,
+    name: str,
+    description: str,
+    metric: BadgeMetric,
+    subject: str | None,
+    subject_known: bool | None,
+    thresholds: Sequence[int],
+) -> list[Problem]:
+    """Everything wrong with a badge definition, in field order.
+
+    ``subject_known`` says whether ``subject`` names what ``metric`` counts (None when the
+    metric takes no subject). Empty ``thresholds`` make a badge only a task can give.
+    """
+    problems: list[Problem] = []
+    _check_code(code, problems)
+    _check_text("name", name, MAX_NAME_LENGTH, problems)
+    _check_text("description", description, MAX_DESCRIPTION_LENGTH, problems)
+    needed = SUBJECT_OF.get(metric)
+    if needed is None:
+        if subject is not None:
+            problems.append(Problem("subject", f"must be null for {metric.name}"))
+    elif not subject:
+        problems.append(Problem("subject", f"{metric.name} needs {needed} code"))
+    elif not subject_known:
+        problems.append(Problem("subject", f"is not {needed} code"))
+    if len(thresholds) > MAX_BADGE_LEVELS:
+        problems.append(Problem("thresholds", f"a badge has at most {MAX_BADGE_LEVELS} levels"))
+    elif any(not 1 <= t <= MAX_THRESHOLD for t in thresholds):
+        problems.append(Problem("thresholds", f"must each be between 1 and {MAX_THRESHOLD}"))
+    elif any(b <= a for a, b in pairwise(thresholds)):
+        problems.append(Problem("thresholds", "must be strictly ascending"))
+    return problems
+
+
+def check_event_type(
+    *,
+    code: str,
+    name: str,
+    base_points: int,
+    points_per_unit: Decimal,
+) -> list[Problem]:
+    """Everything wrong with an event catalogue entry, in field order."""
+    problems: list[Problem] = []
+    if not EVENT_TYPE_CODE.match(code):
+        problems.append(
+            Problem("code", "must be 2-32 characters: lowercase letters, digits, - and _")
+        )
+    _check_text("name", name, MAX_EVENT_TYPE_NAME_LENGTH, problems)
+    if not 0 <= base_points <= MAX_BASE_POINTS:
+        problems.append(Problem("basePoints", f"must be between 0 and {MAX_BASE_POINTS}"))
+    if not points_per_unit.is_finite() or not 0 <= points_per_unit <= MAX_POINTS_PER_UNIT:
+        problems.append(Problem("pointsPerUnit", f"must be between 0 and {MAX_POINTS_PER_UNIT}"))
+    elif points_per_unit != points_per_unit.quantize(Decimal(1).scaleb(-POINTS_PER_UNIT_PLACES)):
+        problems.append(
+            Problem("pointsPerUnit", f"must have at most {POINTS_PER_UNIT_PLACES} decimal places")
+        )
     return problems

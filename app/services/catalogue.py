@@ -1,9 +1,13 @@
-"""What marketers define: seasons and growth tasks. Validated, audited, one transaction."""
+"""What marketers define: seasons, growth tasks, badges, event types.
+
+Validated, audited, one transaction.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -14,8 +18,15 @@ from app.services import audit
 from app.services.audit import Actor
 from app.services.errors import InvalidInput, NotFound
 from app.services.ladder import tiers_in_force
+from gamification.badges import BadgeMetric
 from gamification.calendar import Window
-from gamification.catalogue import SeasonBounds, check_season, check_task
+from gamification.catalogue import (
+    SeasonBounds,
+    check_badge,
+    check_event_type,
+    check_season,
+    check_task,
+)
 from gamification.tasks import Condition
 
 SEASON_FIELDS = ("code", "name", "starts_at", "ends_at", "description", "archived_at")
@@ -23,6 +34,16 @@ TASK_FIELDS = (
     "code", "name", "description", "event_type", "condition", "target", "window",
     "per_window_limit", "cap", "min_tier_rank", "max_tier_rank", "starts_at", "ends_at",
     "season_id", "reward_points", "reward_growth", "reward_badge", "status",
+)  # fmt: skip
+BADGE_FIELDS = ("code", "name", "description", "metric", "subject", "thresholds", "hidden")
+EVENT_TYPE_FIELDS = (
+    "code", "name", "base_points", "points_per_unit", "counts_as_spend", "counts_as_referral",
+    "active",
+)  # fmt: skip
+# What may change after creation: codes are what tasks, badges and events refer to.
+BADGE_CHANGEABLE = ("name", "description", "metric", "subject", "thresholds", "hidden")
+EVENT_TYPE_CHANGEABLE = (
+    "name", "base_points", "points_per_unit", "counts_as_spend", "counts_as_referral",
 )  # fmt: skip
 
 
@@ -247,3 +268,167 @@ async def set_task_status(
             target_id=task.id, before=before, after=audit.snapshot(task, TASK_FIELDS), now=now,
         )  # fmt: skip
     return task
+
+
+async def _subject_known(metric: BadgeMetric, subject: str | None) -> bool | None:
+    if not subject:
+        return None
+    if metric is BadgeMetric.TASK_COMPLETED:
+        return await GrowthTask.filter(code=subject).exists()
+    if metric is BadgeMetric.EVENTS:
+        return await EventType.filter(code=subject).exists()
+    return None
+
+
+async def _check_badge(values: dict[str, Any]) -> None:
+    problems = check_badge(
+        code=values["code"],
+        name=values["name"],
+        description=values["description"],
+        metric=values["metric"],
+        subject=values["subject"],
+        subject_known=await _subject_known(values["metric"], values["subject"]),
+        thresholds=values["thresholds"],
+    )
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def create_badge(
+    *,
+    code: str,
+    name: str,
+    metric: BadgeMetric,
+    thresholds: list[int],
+    subject: str | None = None,
+    description: str = "",
+    hidden: bool = False,
+    actor: Actor,
+    now: datetime,
+) -> Badge:
+    values: dict[str, Any] = {
+        "code": code, "name": name, "description": description, "metric": metric,
+        "subject": subject, "thresholds": list(thresholds), "hidden": hidden,
+    }  # fmt: skip
+    await _check_badge(values)
+    values["name"] = name.strip()
+    try:
+        async with in_transaction() as conn:
+            badge = await Badge.create(**values, using_db=conn)
+            await audit.record(
+                conn, actor=actor, action="badge.create", target_type="Badge",
+                target_id=badge.id, before=None, after=audit.snapshot(badge, BADGE_FIELDS),
+                now=now,
+            )  # fmt: skip
+    except IntegrityError:
+        raise InvalidInput.single("code", f"{code!r} is already used by another badge") from None
+    return badge
+
+
+async def update_badge(
+    *, badge_id: int, changes: dict[str, Any], actor: Actor, now: datetime
+) -> Badge:
+    """Change some of a badge's fields; levels members already hold stay theirs."""
+    unknown = set(changes) - set(BADGE_CHANGEABLE)
+    if unknown:
+        raise InvalidInput.single(sorted(unknown)[0], "cannot be changed")
+    async with in_transaction() as conn:
+        badge = await Badge.filter(id=badge_id).select_for_update().using_db(conn).first()
+        if badge is None:
+            raise NotFound("Badge", badge_id)
+        before = audit.snapshot(badge, BADGE_FIELDS)
+        merged = {name: getattr(badge, name) for name in BADGE_FIELDS} | changes
+        await _check_badge(merged)
+        for name, value in changes.items():
+            setattr(badge, name, value.strip() if name == "name" else value)
+        await badge.save(using_db=conn)
+        await audit.record(
+            conn, actor=actor, action="badge.update", target_type="Badge", target_id=badge.id,
+            before=before, after=audit.snapshot(badge, BADGE_FIELDS), now=now,
+        )  # fmt: skip
+    return badge
+
+
+def _check_event_type(values: dict[str, Any]) -> None:
+    problems = check_event_type(
+        code=values["code"],
+        name=values["name"],
+        base_points=values["base_points"],
+        points_per_unit=values["points_per_unit"],
+    )
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def create_event_type(
+    *,
+    code: str,
+    name: str,
+    base_points: int = 0,
+    points_per_unit: Decimal = Decimal(0),
+    counts_as_spend: bool = False,
+    counts_as_referral: bool = False,
+    actor: Actor,
+    now: datetime,
+) -> EventType:
+    values: dict[str, Any] = {
+        "code": code, "name": name, "base_points": base_points,
+        "points_per_unit": points_per_unit, "counts_as_spend": counts_as_spend,
+        "counts_as_referral": counts_as_referral,
+    }  # fmt: skip
+    _check_event_type(values)
+    values["name"] = name.strip()
+    try:
+        async with in_transaction() as conn:
+            event_type = await EventType.create(**values, using_db=conn)
+            await audit.record(
+                conn, actor=actor, action="eventType.create", target_type="EventType",
+                target_id=event_type.id, before=None,
+                after=audit.snapshot(event_type, EVENT_TYPE_FIELDS), now=now,
+            )  # fmt: skip
+    except IntegrityError:
+        raise InvalidInput.single(
+            "code", f"{code!r} is already used by another event type"
+        ) from None
+    return event_type
+
+
+async def update_event_type(
+    *,
+    changes: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    event_type_id: int | None = None,
+    code: str | None = None,
+) -> EventType:
+    """Change some fields of an event type (named by id or by code); events recorded stay."""
+    unknown = set(changes) - set(EVENT_TYPE_CHANGEABLE) - {"active"}
+    if unknown:
+        raise InvalidInput.single(sorted(unknown)[0], "cannot be changed")
+    async with in_transaction() as conn:
+        query = EventType.filter(id=event_type_id) if code is None else EventType.filter(code=code)
+        event_type = await query.select_for_update().using_db(conn).first()
+        if event_type is None:
+            raise NotFound("EventType", code if code is not None else event_type_id)
+        if all(getattr(event_type, name) == value for name, value in changes.items()):
+            return event_type
+        before = audit.snapshot(event_type, EVENT_TYPE_FIELDS)
+        _check_event_type({name: getattr(event_type, name) for name in EVENT_TYPE_FIELDS} | changes)
+        for name, value in changes.items():
+            setattr(event_type, name, value.strip() if name == "name" else value)
+        await event_type.save(using_db=conn)
+        await audit.record(
+            conn, actor=actor, action="eventType.update", target_type="EventType",
+            target_id=event_type.id, before=before,
+            after=audit.snapshot(event_type, EVENT_TYPE_FIELDS), now=now,
+        )  # fmt: skip
+    return event_type
+
+
+async def set_event_type_active(
+    *, event_type_id: int, active: bool, actor: Actor, now: datetime
+) -> EventType:
+    """Stop (or resume) accepting events of a type. Setting what it has changes nothing."""
+    return await update_event_type(
+        event_type_id=event_type_id, changes={"active": active}, actor=actor, now=now
+    )

@@ -1,15 +1,17 @@
-"""Marketers define seasons and growth tasks over HTTP; every change is audited."""
+"""Marketers define seasons, tasks, badges and event types over HTTP; every change is audited."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
 
 from app.api.ids import encode_id
 from app.auth import Role
-from app.models import AuditEntry, GrowthTask, Season
+from app.models import AuditEntry, Badge, EventType, GrowthTask, Season
+from app.services.errors import NotFound
 from tests import factories
 from tests.factories import bearer, operation
 
@@ -183,3 +185,202 @@ async def test_updating_a_task_changes_only_the_given_fields(marketer):
     assert result["task"]["eventType"] == "referral"
     stored = await GrowthTask.get(id=task.id)
     assert (stored.target, stored.cap) == (5, None)
+
+
+def badge_input(**overrides):
+    fields = {
+        "code": "sharer",
+        "name": "Sharer",
+        "description": "Share the app",
+        "metric": "EVENTS",
+        "subject": "share",
+        "thresholds": [1, 10, 50],
+    }
+    return fields | overrides
+
+
+async def test_a_marketer_creates_and_updates_a_badge(marketer):
+    created = (await operation(marketer, "CreateBadge", input=badge_input()))["createBadge"]
+    badge_id = created["badge"]["id"]
+    updated = (
+        await operation(
+            marketer, "UpdateBadge", id=badge_id,
+            input={"metric": "STREAK_DAYS", "subject": None, "thresholds": [3, 7], "hidden": True},
+        )
+    )["updateBadge"]  # fmt: skip
+    listed = (await operation(marketer, "Badges"))["badges"]
+
+    assert created["__typename"] == "BadgeSaved"
+    assert (created["badge"]["metric"], created["badge"]["thresholds"]) == ("EVENTS", [1, 10, 50])
+    assert updated["badge"] | {"id": badge_id} == {
+        "id": badge_id, "code": "sharer", "name": "Sharer", "description": "Share the app",
+        "metric": "STREAK_DAYS", "subject": None, "thresholds": [3, 7], "hidden": True,
+    }  # fmt: skip
+    assert [e["node"]["code"] for e in listed["edges"]] == ["sharer"]
+    stored = await Badge.get(code="sharer")
+    assert (stored.to_rule().key, stored.to_rule().thresholds) == ("streak_days", (3, 7))
+
+
+async def test_a_task_reward_badge_has_no_thresholds(marketer):
+    result = (
+        await operation(
+            marketer, "CreateBadge",
+            input=badge_input(metric="TASKS_COMPLETED", subject=None, thresholds=[]),
+        )
+    )["createBadge"]  # fmt: skip
+    assert result["__typename"] == "BadgeSaved" and result["badge"]["thresholds"] == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"code": "Bad Code!"}, "code"),
+        ({"name": " "}, "name"),
+        ({"subject": None}, "subject"),
+        ({"subject": "teleport"}, "subject"),
+        ({"metric": "TASK_COMPLETED", "subject": "no-such-task"}, "subject"),
+        ({"metric": "LIFETIME_POINTS", "subject": "share"}, "subject"),
+        ({"thresholds": [5, 5]}, "thresholds"),
+        ({"thresholds": [10, 5]}, "thresholds"),
+        ({"thresholds": [0, 5]}, "thresholds"),
+        ({"thresholds": [1, 2, 3, 4, 5, 6]}, "thresholds"),
+    ],
+)
+async def test_a_bad_badge_is_refused_with_the_field(marketer, overrides, field):
+    result = (await operation(marketer, "CreateBadge", input=badge_input(**overrides)))[
+        "createBadge"
+    ]
+    assert result["__typename"] == "ValidationFailed"
+    assert [p["field"] for p in result["problems"]] == [field]
+    assert await Badge.all().count() == 0
+    assert await AuditEntry.all().count() == 0
+
+
+async def test_a_task_completed_badge_names_an_existing_task(marketer):
+    await factories.task(code="daily")
+    result = (
+        await operation(
+            marketer, "CreateBadge",
+            input=badge_input(metric="TASK_COMPLETED", subject="daily", thresholds=[1]),
+        )
+    )["createBadge"]  # fmt: skip
+    assert result["__typename"] == "BadgeSaved"
+
+
+async def test_a_badge_code_is_unique_and_a_bad_update_changes_nothing(marketer):
+    first = (await operation(marketer, "CreateBadge", input=badge_input()))["createBadge"]
+    again = (await operation(marketer, "CreateBadge", input=badge_input()))["createBadge"]
+    bad = (
+        await operation(
+            marketer, "UpdateBadge", id=first["badge"]["id"], input={"metric": "TIER_REACHED"}
+        )
+    )["updateBadge"]
+
+    assert [p["field"] for p in again["problems"]] == ["code"]
+    assert [p["field"] for p in bad["problems"]] == ["subject"]
+    assert (await Badge.get(code="sharer")).metric.value == "events"
+    assert await AuditEntry.filter(action="badge.update").count() == 0
+
+
+async def test_badge_changes_are_audited(marketer, client):
+    created = (await operation(marketer, "CreateBadge", input=badge_input()))["createBadge"]
+    await operation(marketer, "UpdateBadge", id=created["badge"]["id"], input={"name": "Herald"})
+
+    log = (await operation(client, "AuditLog", filter={"targetType": "Badge"}))["auditLog"]
+
+    entries = [e["node"] for e in log["edges"]]
+    assert [e["action"] for e in entries] == ["badge.update", "badge.create"]
+    assert (entries[0]["before"]["name"], entries[0]["after"]["name"]) == ("Sharer", "Herald")
+    assert entries[1]["before"] is None and entries[1]["after"]["thresholds"] == [1, 10, 50]
+
+
+def event_type_input(**overrides):
+    fields = {"code": "new_type", "name": "New type", "basePoints": 7, "pointsPerUnit": "0.5"}
+    return fields | overrides
+
+
+async def test_a_new_event_type_is_recorded_at_once_and_a_deactivated_one_is_refused(
+    marketer,
+):
+    await factories.ladder()
+    member = await factories.member()
+    created = (await operation(marketer, "CreateEventType", input=event_type_input()))[
+        "createEventType"
+    ]
+    recorded = await factories.event(member, "new_type", amount="10")
+    off = (
+        await operation(marketer, "SetEventTypeActive", id=created["eventType"]["id"], active=False)
+    )["setEventTypeActive"]
+    listed = (await operation(marketer, "EventTypes"))["eventTypes"]
+    everything = (await operation(marketer, "EventTypes", includeInactive=True))["eventTypes"]
+
+    assert created["__typename"] == "EventTypeSaved"
+    assert Decimal(created["eventType"]["pointsPerUnit"]) == Decimal("0.5")
+    assert recorded.outcome["points"] == 12  # 7 base + 0.5 per unit x 10
+    assert off["eventType"]["active"] is False
+    with pytest.raises(NotFound):
+        await factories.event(member, "new_type")
+    assert "new_type" not in [e["node"]["code"] for e in listed["edges"]]
+    assert "new_type" in [e["node"]["code"] for e in everything["edges"]]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"code": "Bad Code!"}, "code"),
+        ({"code": "x" * 33}, "code"),
+        ({"name": " "}, "name"),
+        ({"basePoints": -1}, "basePoints"),
+        ({"basePoints": 100_001}, "basePoints"),
+        ({"pointsPerUnit": "-0.1"}, "pointsPerUnit"),
+        ({"pointsPerUnit": "1000.5"}, "pointsPerUnit"),
+        ({"pointsPerUnit": "0.00001"}, "pointsPerUnit"),
+    ],
+)
+async def test_a_bad_event_type_is_refused_with_the_field(marketer, overrides, field):
+    before = await EventType.all().count()
+    result = (await operation(marketer, "CreateEventType", input=event_type_input(**overrides)))[
+        "createEventType"
+    ]
+    assert result["__typename"] == "ValidationFailed"
+    assert [p["field"] for p in result["problems"]] == [field]
+    assert await EventType.all().count() == before
+    assert await AuditEntry.all().count() == 0
+
+
+async def test_an_event_type_code_is_unique(marketer):
+    again = (await operation(marketer, "CreateEventType", input=event_type_input(code="share")))[
+        "createEventType"
+    ]
+    assert [p["field"] for p in again["problems"]] == ["code"]
+
+
+async def test_updating_an_event_type_by_code_or_id_is_audited(marketer, client):
+    share = await EventType.get(code="share")
+    by_code = (await operation(marketer, "UpdateEventType", code="share", input={"basePoints": 4}))[
+        "updateEventType"
+    ]
+    by_id = (
+        await operation(
+            marketer, "UpdateEventType", id=encode_id("EventType", share.id),
+            input={"countsAsReferral": True},
+        )
+    )["updateEventType"]  # fmt: skip
+    missing = (
+        await operation(marketer, "UpdateEventType", code="teleport", input={"basePoints": 4})
+    )["updateEventType"]
+    bad = (await operation(marketer, "UpdateEventType", code="share", input={"basePoints": -4}))[
+        "updateEventType"
+    ]
+    await operation(marketer, "SetEventTypeActive", id=by_id["eventType"]["id"], active=False)
+
+    log = (await operation(client, "AuditLog", filter={"targetType": "EventType"}))["auditLog"]
+
+    assert by_code["eventType"]["basePoints"] == 4
+    assert (by_id["eventType"]["basePoints"], by_id["eventType"]["countsAsReferral"]) == (4, True)
+    assert missing["__typename"] == "NotFound"
+    assert [p["field"] for p in bad["problems"]] == ["basePoints"]
+    entries = [e["node"] for e in log["edges"]]
+    assert [e["action"] for e in entries] == ["eventType.update"] * 3
+    assert (entries[0]["before"]["active"], entries[0]["after"]["active"]) == (True, False)
+    assert (entries[2]["before"]["base_points"], entries[2]["after"]["base_points"]) == (2, 4)

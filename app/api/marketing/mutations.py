@@ -1,4 +1,4 @@
-"""Marketer mutations: seasons and growth tasks (validated and audited)."""
+"""Marketer mutations: seasons, growth tasks, badges, event types (validated, audited)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ from app.api.context import Context
 from app.api.errors import NotFoundType, ValidationFailed
 from app.api.ids import decode_id
 from app.api.marketing.types import (
+    BadgeResult,
+    BadgeSaved,
+    BadgeType,
+    CreateBadgeInput,
+    CreateEventTypeInput,
     CreateGrowthTaskInput,
     CreateSeasonInput,
+    EventTypeResult,
+    EventTypeSaved,
+    EventTypeType,
     GrowthTaskResult,
     GrowthTaskSaved,
     GrowthTaskType,
@@ -20,6 +28,8 @@ from app.api.marketing.types import (
     SeasonSaved,
     SeasonType,
     TaskStatus,
+    UpdateBadgeInput,
+    UpdateEventTypeInput,
     UpdateGrowthTaskInput,
     UpdateSeasonInput,
 )
@@ -49,6 +59,12 @@ def _season_id(value: strawberry.ID | None, *, field: str = "seasonId") -> int |
     if pk is None:
         raise InvalidInput.single(field, "is not a valid Season id")
     return pk
+
+
+def _null_field(changes: dict[str, Any], *, nullable: tuple[str, ...] = ()) -> str | None:
+    """The first given field set to null that cannot be, if any."""
+    nulls = sorted(k for k, v in changes.items() if v is None and k not in nullable)
+    return nulls[0] if nulls else None
 
 
 @strawberry.type
@@ -167,3 +183,91 @@ class MarketingMutations:
         except NotFound as error:
             return NotFoundType.from_error(error, id=id)
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
+
+    @strawberry.mutation(description="Create a badge (marketers, admins).")
+    async def create_badge(self, info: Info[Context, None], input: CreateBadgeInput) -> BadgeResult:
+        actor = _actor(info)
+        try:
+            badge = await catalogue.create_badge(**vars(input), actor=actor, now=info.context.now)
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        return BadgeSaved(badge=BadgeType.from_model(badge))
+
+    @strawberry.mutation(description="Change a badge's fields (those given; not its code).")
+    async def update_badge(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateBadgeInput
+    ) -> BadgeResult:
+        actor = _actor(info)
+        pk = decode_id(id, kind="Badge")
+        if pk is None:
+            return ValidationFailed.single("id", "is not a valid Badge id")
+        changes = _given(input)
+        if (null := _null_field(changes, nullable=("subject",))) is not None:
+            return ValidationFailed.single(null, "cannot be null")
+        try:
+            badge = await catalogue.update_badge(
+                badge_id=pk, changes=changes, actor=actor, now=info.context.now
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=id)
+        return BadgeSaved(badge=BadgeType.from_model(badge))
+
+    @strawberry.mutation(description="Add an event type to the catalogue (marketers, admins).")
+    async def create_event_type(
+        self, info: Info[Context, None], input: CreateEventTypeInput
+    ) -> EventTypeResult:
+        actor = _actor(info)
+        try:
+            event_type = await catalogue.create_event_type(
+                **vars(input), actor=actor, now=info.context.now
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
+
+    @strawberry.mutation(
+        description="Change an event type's fields (those given), named by id or by code."
+    )
+    async def update_event_type(
+        self,
+        info: Info[Context, None],
+        input: UpdateEventTypeInput,
+        id: strawberry.ID | None = None,
+        code: str | None = None,
+    ) -> EventTypeResult:
+        actor = _actor(info)
+        if (id is None) == (code is None):
+            return ValidationFailed.single("id", "give either id or code")
+        pk = None
+        if id is not None and (pk := decode_id(id, kind="EventType")) is None:
+            return ValidationFailed.single("id", "is not a valid EventType id")
+        changes = _given(input)
+        if (null := _null_field(changes)) is not None:
+            return ValidationFailed.single(null, "cannot be null")
+        try:
+            event_type = await catalogue.update_event_type(
+                event_type_id=pk, code=code, changes=changes, actor=actor, now=info.context.now
+            )
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=id if id is not None else code or "")
+        return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
+
+    @strawberry.mutation(description="Stop or resume accepting events of a type (idempotent).")
+    async def set_event_type_active(
+        self, info: Info[Context, None], id: strawberry.ID, active: bool
+    ) -> EventTypeResult:
+        actor = _actor(info)
+        pk = decode_id(id, kind="EventType")
+        if pk is None:
+            return ValidationFailed.single("id", "is not a valid EventType id")
+        try:
+            event_type = await catalogue.set_event_type_active(
+                event_type_id=pk, active=active, actor=actor, now=info.context.now
+            )
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=id)
+        return EventTypeSaved(event_type=EventTypeType.from_model(event_type))

@@ -1,4 +1,4 @@
-"""Marketer and admin reads: seasons, growth tasks, the audit log."""
+"""Marketer and admin reads: seasons, growth tasks, badges, event types, the audit log."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from app.api.marketing.mutations import MARKETING
 from app.api.marketing.types import (
     AuditEntryType,
     AuditFilter,
+    BadgeType,
+    EventTypeType,
     GrowthTaskType,
     SeasonType,
     TaskStatus,
@@ -18,7 +20,7 @@ from app.api.marketing.types import (
 from app.api.pagination import Connection, check_page_size
 from app.api.permissions import require_role
 from app.auth import Role
-from app.models import GrowthTask, Season
+from app.models import Badge, EventType, GrowthTask, Season
 from app.services.audit import audit_page
 
 
@@ -64,6 +66,42 @@ class MarketingQueries:
         return Connection[GrowthTaskType].build(
             rows[:first], has_next=len(rows) > first, key=lambda t: t.id,
             node=GrowthTaskType.from_model,
+        )  # fmt: skip
+
+    @strawberry.field(description="Badges in creation order (marketers, admins).")
+    async def badges(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> Connection[BadgeType]:
+        require_role(info, *MARKETING)
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        query = Badge.all().order_by("id")
+        if (after_id := decode_cursor(after)) is not None:
+            query = query.filter(id__gt=after_id)
+        rows = await query.limit(first + 1)
+        return Connection[BadgeType].build(
+            rows[:first], has_next=len(rows) > first, key=lambda b: b.id,
+            node=BadgeType.from_model,
+        )  # fmt: skip
+
+    @strawberry.field(description="The event catalogue in creation order (marketers, admins).")
+    async def event_types(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        include_inactive: bool = False,
+    ) -> Connection[EventTypeType]:
+        require_role(info, *MARKETING)
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        query = EventType.all().order_by("id")
+        if not include_inactive:
+            query = query.filter(active=True)
+        if (after_id := decode_cursor(after)) is not None:
+            query = query.filter(id__gt=after_id)
+        rows = await query.limit(first + 1)
+        return Connection[EventTypeType].build(
+            rows[:first], has_next=len(rows) > first, key=lambda e: e.id,
+            node=EventTypeType.from_model,
         )  # fmt: skip
 
     @strawberry.field(description="Every marketer and admin change, newest first (admins).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
@@ -11,11 +12,17 @@ from strawberry.scalars import JSON
 from app.api.errors import NotFoundType, ValidationFailed
 from app.api.ids import encode_id
 from app.api.members.types import TaskCondition, TaskWindow
-from app.models import AuditEntry, GrowthTask, Season
+from app.models import AuditEntry, Badge, EventType, GrowthTask, Season
 from app.models import TaskStatus as TaskStatusEnum
+from gamification.badges import BadgeMetric as BadgeMetricEnum
 from gamification.calendar import Window
 
 TaskStatus = strawberry.enum(TaskStatusEnum, name="TaskStatus")
+BadgeMetric = strawberry.enum(
+    BadgeMetricEnum,
+    name="BadgeMetric",
+    description="What a badge counts: TASK_COMPLETED and EVENTS name a task or event type.",
+)
 
 
 @strawberry.type(name="Season", description="A time-boxed campaign with its own tasks.")
@@ -87,6 +94,60 @@ class GrowthTaskType:
             reward_growth=task.reward_growth,
             reward_badge=task.reward_badge,
             status=task.status,
+        )
+
+
+@strawberry.type(name="Badge", description="A badge as marketers define it.")
+class BadgeType:
+    id: strawberry.ID
+    code: str
+    name: str
+    description: str
+    metric: BadgeMetric  # type: ignore[valid-type]
+    subject: str | None = strawberry.field(
+        description="The task code (TASK_COMPLETED) or event type code (EVENTS) counted."
+    )
+    thresholds: list[int] = strawberry.field(
+        description="Ascending, one per level; empty: only a task reward gives it."
+    )
+    hidden: bool
+
+    @classmethod
+    def from_model(cls, badge: Badge) -> BadgeType:
+        return cls(
+            id=strawberry.ID(encode_id("Badge", badge.id)),
+            code=badge.code,
+            name=badge.name,
+            description=badge.description,
+            metric=badge.metric,
+            subject=badge.subject,
+            thresholds=[int(t) for t in badge.thresholds],
+            hidden=badge.hidden,
+        )
+
+
+@strawberry.type(name="EventType", description="An entry of the event catalogue.")
+class EventTypeType:
+    id: strawberry.ID
+    code: str
+    name: str
+    base_points: int = strawberry.field(description="Flat points per event.")
+    points_per_unit: Decimal = strawberry.field(description="Points per unit of amount.")
+    counts_as_spend: bool
+    counts_as_referral: bool
+    active: bool = strawberry.field(description="Inactive types are refused by recordEvent.")
+
+    @classmethod
+    def from_model(cls, event_type: EventType) -> EventTypeType:
+        return cls(
+            id=strawberry.ID(encode_id("EventType", event_type.id)),
+            code=event_type.code,
+            name=event_type.name,
+            base_points=event_type.base_points,
+            points_per_unit=event_type.points_per_unit,
+            counts_as_spend=event_type.counts_as_spend,
+            counts_as_referral=event_type.counts_as_referral,
+            active=event_type.active,
         )
 
 
@@ -178,6 +239,46 @@ class UpdateGrowthTaskInput:
 
 
 @strawberry.input
+class CreateBadgeInput:
+    code: str
+    name: str
+    metric: BadgeMetric  # type: ignore[valid-type]
+    thresholds: list[int]
+    subject: str | None = None
+    description: str = ""
+    hidden: bool = False
+
+
+@strawberry.input(description="Only the fields given change; null clears subject.")
+class UpdateBadgeInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    metric: BadgeMetric | None = strawberry.UNSET  # type: ignore[valid-type]
+    subject: str | None = strawberry.UNSET
+    thresholds: list[int] | None = strawberry.UNSET
+    hidden: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateEventTypeInput:
+    code: str
+    name: str
+    base_points: int = 0
+    points_per_unit: Decimal = Decimal(0)
+    counts_as_spend: bool = False
+    counts_as_referral: bool = False
+
+
+@strawberry.input(description="Only the fields given change (the code never does).")
+class UpdateEventTypeInput:
+    name: str | None = strawberry.UNSET
+    base_points: int | None = strawberry.UNSET
+    points_per_unit: Decimal | None = strawberry.UNSET
+    counts_as_spend: bool | None = strawberry.UNSET
+    counts_as_referral: bool | None = strawberry.UNSET
+
+
+@strawberry.input
 class AuditFilter:
     action: str | None = None
     target_type: str | None = None
@@ -199,4 +300,22 @@ SeasonResult = Annotated[
 ]
 GrowthTaskResult = Annotated[
     GrowthTaskSaved | ValidationFailed | NotFoundType, strawberry.union("GrowthTaskResult")
+]
+
+
+@strawberry.type
+class BadgeSaved:
+    badge: BadgeType
+
+
+@strawberry.type
+class EventTypeSaved:
+    event_type: EventTypeType
+
+
+BadgeResult = Annotated[
+    BadgeSaved | ValidationFailed | NotFoundType, strawberry.union("BadgeResult")
+]
+EventTypeResult = Annotated[
+    EventTypeSaved | ValidationFailed | NotFoundType, strawberry.union("EventTypeResult")
 ]
