@@ -67,3 +67,17 @@ async def test_the_event_catalogue_is_seeded(orm):
 
     codes = set(await EventType.all().values_list("code", flat=True))
     assert {"check_in", "purchase", "share", "referral", "review", "profile_completed"} <= codes
+
+
+@pytest.mark.usefixtures("orm")
+async def test_a_benefit_is_granted_at_most_once_per_source():
+    from app.models import Benefit, BenefitGrant
+    from gamification.benefits import BenefitKind, GrantSource
+
+    member = await factories.member()
+    perk = await Benefit.create(code="ship", name="Ship", kind=BenefitKind.FREE_SHIPPING)
+    grant = {"member": member, "benefit": perk, "source": GrantSource.SEASON, "source_ref": "7"}
+    await BenefitGrant.create(**grant, valid_from=factories.now())
+
+    with pytest.raises(IntegrityError):
+        await BenefitGrant.create(**grant, valid_from=factories.now())

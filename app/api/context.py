@@ -11,11 +11,16 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
-from app.api.members.dataloaders import member_badges_loader, member_tasks_loader
+from app.api.members.dataloaders import (
+    member_badges_loader,
+    member_benefits_loader,
+    member_tasks_loader,
+)
 from app.api.tiers.dataloaders import LadderInForce, tier_by_id_loader
 from app.auth import Principal
 from app.config import Settings
-from app.models import Tier
+from app.models import BenefitGrant, Tier
+from app.services.benefits import MemberGrants
 from app.services.progress import MemberPoints, MemberRank, TaskView
 from gamification.badges import BadgeProgress
 
@@ -36,7 +41,9 @@ class Context:
     )
     ladder: LadderInForce = field(init=False)
     member_tasks: DataLoader[MemberRank, list[TaskView]] = field(init=False)
+    member_benefits: DataLoader[MemberGrants, list[BenefitGrant]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.ladder = LadderInForce(now=self.now)
         self.member_tasks = member_tasks_loader(now=self.now, zone=self.settings.zone)
+        self.member_benefits = member_benefits_loader(now=self.now)

@@ -21,6 +21,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.api.activity.mutations import ActivityMutations
+from app.api.benefits.mutations import BenefitMutations
+from app.api.benefits.queries import BenefitQueries
 from app.api.errors import ClientError
 from app.api.marketing.mutations import MarketingMutations
 from app.api.marketing.queries import MarketingQueries
@@ -33,10 +35,19 @@ from app.api.scalars import SCALAR_MAP
 from app.api.tiers.mutations import LadderMutations
 from app.api.tiers.queries import TierQueries
 
-Query = merge_types("Query", (MemberQueries, TierQueries, MarketingQueries, RewardQueries))
+Query = merge_types(
+    "Query", (MemberQueries, TierQueries, MarketingQueries, RewardQueries, BenefitQueries)
+)
 Mutation = merge_types(
     "Mutation",
-    (MemberMutations, ActivityMutations, MarketingMutations, LadderMutations, RewardMutations),
+    (
+        MemberMutations,
+        ActivityMutations,
+        MarketingMutations,
+        LadderMutations,
+        RewardMutations,
+        BenefitMutations,
+    ),
 )
 
 MAX_QUERY_DEPTH = 10

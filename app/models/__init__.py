@@ -2,6 +2,7 @@
 
 from app.models.activity import Event, EventReversal, EventType, Notification, OutboxMessage
 from app.models.audit import AuditEntry
+from app.models.benefits import Benefit, BenefitGrant, SeasonalBenefit, TierBenefit
 from app.models.members import Member
 from app.models.points import PointsLedgerEntry
 from app.models.rewards import Redemption, Reward
@@ -21,6 +22,8 @@ from app.models.tiers import LadderVersion, LadderVersionStatus, Tier, TierChang
 __all__ = [
     "AuditEntry",
     "Badge",
+    "Benefit",
+    "BenefitGrant",
     "Event",
     "EventReversal",
     "EventType",
@@ -37,10 +40,12 @@ __all__ = [
     "Redemption",
     "Reward",
     "Season",
+    "SeasonalBenefit",
     "TaskCompletion",
     "TaskProgressRow",
     "TaskStatus",
     "Tier",
+    "TierBenefit",
     "TierChange",
     "TierChangeReason",
 ]

@@ -12,7 +12,11 @@ from app.api.ids import encode_id
 from app.auth import Role, mint_token
 from app.models import (
     AuditEntry,
+    Badge,
+    Benefit,
+    BenefitGrant,
     Event,
+    EventType,
     GrowthTask,
     LadderVersion,
     LadderVersionStatus,
@@ -21,7 +25,10 @@ from app.models import (
     Redemption,
     Reward,
     Season,
+    SeasonalBenefit,
+    TierBenefit,
 )
+from gamification.benefits import BenefitKind, GrantSource, GrantStatus
 from tests import factories
 from tests.factories import bearer
 from tests.operations import documents, payload
@@ -52,6 +59,13 @@ ALLOWED = {
     "SetGrowthTaskStatus": {"marketer", "admin"},
     "Seasons": {"marketer", "admin"},
     "GrowthTasks": {"marketer", "admin"},
+    "CreateBadge": {"marketer", "admin"},
+    "UpdateBadge": {"marketer", "admin"},
+    "Badges": {"marketer", "admin"},
+    "CreateEventType": {"marketer", "admin"},
+    "UpdateEventType": {"marketer", "admin"},
+    "SetEventTypeActive": {"marketer", "admin"},
+    "EventTypes": {"marketer", "admin"},
     "AuditLog": {"admin"},
     "AdjustPoints": {"admin"},
     "MarkNotificationsRead": {"member", "other-member"},
@@ -64,6 +78,18 @@ ALLOWED = {
     "CreateReward": {"marketer", "admin"},
     "UpdateReward": {"marketer", "admin"},
     "ArchiveReward": {"marketer", "admin"},
+    "MemberBenefits": SELF_AND_STAFF,
+    # Another member's grant is a NotFound result, not a refusal.
+    "UseBenefit": {"member", "other-member"},
+    "BenefitsCatalogue": {"marketer", "admin"},
+    "TierBenefits": {"marketer", "admin"},
+    "SeasonalBenefits": {"marketer", "admin"},
+    "CreateBenefit": {"marketer", "admin"},
+    "UpdateBenefit": {"marketer", "admin"},
+    "SetTierBenefits": {"marketer", "admin"},
+    "AttachSeasonalBenefit": {"marketer", "admin"},
+    "DetachSeasonalBenefit": {"marketer", "admin"},
+    "ArchiveBenefit": {"marketer", "admin"},
 }
 
 
@@ -74,6 +100,10 @@ def variables(
     task: GrowthTask,
     reward: Reward,
     draft: LadderVersion,
+    badge: Badge,
+    event_type: EventType,
+    benefit: Benefit,
+    grant: BenefitGrant,
 ) -> dict[str, object]:
     member_id = encode_id("Member", member.id)
     now = factories.now()
@@ -124,6 +154,21 @@ def variables(
         "SetGrowthTaskStatus": {"id": encode_id("GrowthTask", task.id), "status": "PAUSED"},
         "Seasons": {},
         "GrowthTasks": {},
+        "CreateBadge": {
+            "input": {
+                "code": "sharer",
+                "name": "Sharer",
+                "metric": "EVENTS",
+                "subject": "share",
+                "thresholds": [1, 10],
+            }
+        },
+        "UpdateBadge": {"id": encode_id("Badge", badge.id), "input": {"hidden": True}},
+        "Badges": {},
+        "CreateEventType": {"input": {"code": "review", "name": "Review", "basePoints": 5}},
+        "UpdateEventType": {"code": "share", "input": {"basePoints": 3}},
+        "SetEventTypeActive": {"id": encode_id("EventType", event_type.id), "active": False},
+        "EventTypes": {"includeInactive": True},
         "AuditLog": {},
         "AdjustPoints": {
             "memberId": member_id,
@@ -155,6 +200,26 @@ def variables(
         "CreateReward": {"input": {"code": "mug", "name": "Mug", "pointsCost": 500}},
         "UpdateReward": {"id": encode_id("Reward", reward.id), "input": {"stock": 9}},
         "ArchiveReward": {"id": encode_id("Reward", reward.id)},
+        "MemberBenefits": {"id": member_id},
+        "UseBenefit": {"grantId": encode_id("BenefitGrant", grant.id)},
+        "BenefitsCatalogue": {"includeArchived": True},
+        "TierBenefits": {},
+        "SeasonalBenefits": {"seasonId": encode_id("Season", season.id)},
+        "CreateBenefit": {
+            "input": {"code": "ship", "name": "Free shipping", "kind": "FREE_SHIPPING", "value": {}}
+        },
+        "UpdateBenefit": {"id": encode_id("Benefit", benefit.id), "input": {"name": "15% off"}},
+        "SetTierBenefits": {"tierCode": "gold", "benefitCodes": [benefit.code]},
+        "AttachSeasonalBenefit": {
+            "seasonId": encode_id("Season", season.id),
+            "benefitId": encode_id("Benefit", benefit.id),
+            "tierCodes": ["gold"],
+        },
+        "DetachSeasonalBenefit": {
+            "seasonId": encode_id("Season", season.id),
+            "benefitId": encode_id("Benefit", benefit.id),
+        },
+        "ArchiveBenefit": {"id": encode_id("Benefit", benefit.id)},
     }[name]
 
 
@@ -172,6 +237,12 @@ async def counts() -> tuple[int, ...]:
         await Season.filter(archived_at__isnull=True).count(),
         await Redemption.all().count(),
         await Reward.filter(archived_at__isnull=True).count(),
+        await Badge.all().count(),
+        await EventType.filter(active=True).count(),
+        await Benefit.filter(archived_at__isnull=True).count(),
+        await TierBenefit.all().count(),
+        await SeasonalBenefit.all().count(),
+        await BenefitGrant.filter(status=GrantStatus.ACTIVE).count(),
     )
 
 
@@ -199,6 +270,18 @@ async def test_each_operation_allows_exactly_the_callers_in_the_table(app, setti
     task = await factories.task()
     reward = await Reward.create(code="tote", name="Tote bag", points_cost=1, stock=5)
     draft = await LadderVersion.create(number=99, status=LadderVersionStatus.DRAFT)
+    badge = await factories.badge()
+    event_type = await EventType.create(code="legacy", name="Legacy")
+    benefit = await Benefit.create(
+        code="ten-off", name="10% off", kind=BenefitKind.DISCOUNT, value={"percent": 10}
+    )
+    grant = await BenefitGrant.create(
+        member=member,
+        benefit=benefit,
+        source=GrantSource.MANUAL,
+        source_ref="test",
+        valid_from=factories.now() - timedelta(hours=1),
+    )
     transport = httpx.ASGITransport(app=app)
     headers = headers_for(caller, settings, member, other)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
@@ -206,7 +289,12 @@ async def test_each_operation_allows_exactly_the_callers_in_the_table(app, setti
             before = await counts()
             response = await c.post(
                 "/graphql",
-                json=payload(name, **variables(name, member, season, task, reward, draft)),
+                json=payload(
+                    name,
+                    **variables(
+                        name, member, season, task, reward, draft, badge, event_type, benefit, grant
+                    ),
+                ),
             )
             assert response.status_code == 200, response.text
             body = response.json()

@@ -1,4 +1,5 @@
-"""Per-request loaders of members' tasks and badges, three statements each for a whole page.
+"""Per-request loaders of members' tasks, badges and benefit grants, a few statements each
+for a whole page.
 
 They batch but do not cache: mutations in one document run in turn and change progress,
 so a member read again after a mutation must be read afresh (the tier loader can cache,
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from strawberry.dataloader import DataLoader
 
+from app.models import BenefitGrant
+from app.services.benefits import MemberGrants, grants_by_member
 from app.services.progress import (
     MemberPoints,
     MemberRank,
@@ -36,4 +39,13 @@ def member_badges_loader() -> DataLoader[MemberPoints, list[BadgeProgress]]:
         found = await visible_badges_by_member(members=keys)
         return [found[k] for k in keys]
 
+    return DataLoader(load_fn=load, cache=False)
+
+
+def member_benefits_loader(*, now: datetime) -> DataLoader[MemberGrants, list[BenefitGrant]]:
+    async def load(keys: Sequence[MemberGrants]) -> list[list[BenefitGrant]]:
+        found = await grants_by_member(keys=keys, now=now)
+        return [found[k] for k in keys]
+
+    # No cache: a grant used by a mutation earlier in the document must read as used.
     return DataLoader(load_fn=load, cache=False)

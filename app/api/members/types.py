@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.api.benefits.types import BenefitGrantStatus, BenefitGrantType
 from app.api.context import Context
 from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import decode_cursor, encode_id
@@ -17,9 +18,11 @@ from app.api.permissions import require_member_access
 from app.api.scalars import Amount
 from app.api.tiers.types import TierType
 from app.models import Member, PointsLedgerEntry
+from app.services.benefits import MemberGrants
 from app.services.points import ledger_page
 from app.services.progress import MemberPoints, MemberRank, notifications_page
 from gamification.badges import LEVEL_NAMES
+from gamification.benefits import GrantStatus
 from gamification.calendar import Window
 from gamification.ladder import tier_status
 from gamification.points import LedgerKind as LedgerKindEnum
@@ -219,6 +222,20 @@ class MemberType:
             )
             for p in found
         ]
+
+    @strawberry.field(
+        description="The member's benefit grants of a status (ACTIVE unless asked; null: "
+        "all), oldest first. ACTIVE ones include those not valid yet."
+    )
+    async def benefits(
+        self,
+        info: Info[Context, None],
+        status: BenefitGrantStatus | None = GrantStatus.ACTIVE,  # type: ignore[valid-type]
+    ) -> list[BenefitGrantType]:
+        require_member_access(info, self.pk)
+        ctx = info.context
+        grants = await ctx.member_benefits.load(MemberGrants(self.pk, status))
+        return [BenefitGrantType.from_model(g, now=ctx.now) for g in grants]
 
     @strawberry.field(description="The member's inbox, newest first.")
     async def notifications(

@@ -1,0 +1,1 @@
+"""The benefits catalogue, its tier and season matrices, and members' benefit grants."""

@@ -1,0 +1,57 @@
+"""The benefits catalogue and its tier and season matrices, as the marketer console reads them."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.benefits.types import BenefitType, SeasonalBenefitType, TierBenefitsType
+from app.api.context import Context
+from app.api.ids import decode_cursor, require_id
+from app.api.pagination import Connection, check_page_size
+from app.api.permissions import require_role
+from app.auth import Role
+from app.services import benefits
+
+CATALOGUE_READERS = (Role.MARKETER, Role.ADMIN)
+
+
+@strawberry.type
+class BenefitQueries:
+    @strawberry.field(
+        description="Benefits in catalogue order (marketers, admins); archived ones with "
+        "includeArchived."
+    )
+    async def benefits_catalogue(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        include_archived: bool = False,
+    ) -> Connection[BenefitType]:
+        require_role(info, *CATALOGUE_READERS)
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        rows, has_next = await benefits.benefits_page(
+            first=first, after_id=decode_cursor(after), include_archived=include_archived
+        )
+        return Connection[BenefitType].build(
+            rows, has_next=has_next, key=lambda b: b.id, node=BenefitType.from_model
+        )
+
+    @strawberry.field(
+        description="The tier x benefit matrix: each tier of the ladder in force, lowest "
+        "first, then other tier codes that have benefits."
+    )
+    async def tier_benefits(self, info: Info[Context, None]) -> list[TierBenefitsType]:
+        require_role(info, *CATALOGUE_READERS)
+        rows = await benefits.tier_benefits(now=info.context.now)
+        return [TierBenefitsType.from_row(row) for row in rows]
+
+    @strawberry.field(description="The benefits a season gives, and to which tiers.")
+    async def seasonal_benefits(
+        self, info: Info[Context, None], season_id: strawberry.ID
+    ) -> list[SeasonalBenefitType]:
+        require_role(info, *CATALOGUE_READERS)
+        pk = require_id(season_id, kind="Season", argument="seasonId")
+        rows = await benefits.seasonal_benefits(season_id=pk)
+        return [SeasonalBenefitType.from_model(row) for row in rows]
