@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,6 +31,16 @@ from app.observability import Metrics, RequestLogMiddleware, configure_logging, 
 
 logger = logging.getLogger("laurel.app")
 READINESS_TIMEOUT_SECONDS = 2.0
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class LaurelGraphQL(GraphQL[Context, None]):
@@ -75,6 +85,10 @@ class LaurelGraphQL(GraphQL[Context, None]):
         # The one place every HTTP request (GET or POST) passes with its query, hash and
         # operation name, before the parser: a persisted query gets its registered text.
         data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            # PostgreSQL refuses NUL in text; no legitimate loyalty input carries one.
+            if _has_nul((item.query, item.variables, item.operation_name)):
+                raise HTTPException(400, "NUL characters are not allowed in a request")
         trusted_only = self.settings.trusted_documents
         if isinstance(data, list):  # batches are off (strawberry refuses them first)
             return [self.documents.admit(item, trusted_only=trusted_only) for item in data]
@@ -88,7 +102,12 @@ class LaurelGraphQL(GraphQL[Context, None]):
                 data = data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise json.JSONDecodeError("request body is not UTF-8", "", exc.start) from None
-        return json.loads(data)
+        decoded = json.loads(data)
+        # Every JSON strawberry reads (a body, GET variables) must be an object or a batch;
+        # it calls .get() on anything else, and a bare string or number was a 500.
+        if not isinstance(decoded, (dict, list)):
+            raise HTTPException(400, "Expected a JSON object")
+        return decoded
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, StringValueNode, ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -56,10 +56,24 @@ MAX_TOKENS = 2000
 # Distinct documents kept parsed and validated; a client app sends a few dozen.
 DOCUMENT_CACHE_SIZE = 512
 
+
 # The limit rules are built once. QueryDepthLimiter and MaxAliasesLimiter build a new rule
 # class per request, and the validation cache is keyed by the rule classes: with them,
 # every request missed the cache and was validated from scratch (bench/graphql_caches.py).
-LIMIT_RULES = [depth_limit_rule(MAX_QUERY_DEPTH, None, None), alias_limit_rule(MAX_ALIASES)]
+class NoNulInStrings(ValidationRule):
+    """PostgreSQL refuses NUL in text and no loyalty input carries one: refuse it in string
+    literals up front (variables are checked as the request is read, in app/main.py)."""
+
+    def enter_string_value(self, node: StringValueNode, *_args: object) -> None:
+        if "\x00" in node.value:
+            self.report_error(GraphQLError("NUL characters are not allowed", node))
+
+
+LIMIT_RULES = [
+    depth_limit_rule(MAX_QUERY_DEPTH, None, None),
+    alias_limit_rule(MAX_ALIASES),
+    NoNulInStrings,
+]
 
 
 def _mask_unexpected(error: GraphQLError) -> bool:

@@ -159,6 +159,14 @@ class TaskDefinition:
     reward_badge: str | None = None
 
 
+async def _code_exists(model: type[EventType] | type[Badge], code: str) -> bool:
+    # Tortoise refuses a filter value longer than the column (a ValidationError, a 500);
+    # no such code can exist.
+    if len(code) > model._meta.fields_map["code"].max_length:  # type: ignore[attr-defined]
+        return False
+    return await model.filter(code=code).exists()
+
+
 async def _check_task(definition: TaskDefinition, *, now: datetime) -> None:
     season = None
     if definition.season_id is not None:
@@ -169,7 +177,7 @@ async def _check_task(definition: TaskDefinition, *, now: datetime) -> None:
         code=definition.code,
         name=definition.name,
         description=definition.description,
-        event_type_known=await EventType.filter(code=definition.event_type).exists(),
+        event_type_known=await _code_exists(EventType, definition.event_type),
         condition=definition.condition,
         target=definition.target,
         window=definition.window,
@@ -184,9 +192,7 @@ async def _check_task(definition: TaskDefinition, *, now: datetime) -> None:
         reward_points=definition.reward_points,
         reward_growth=definition.reward_growth,
         reward_badge_known=(
-            await Badge.filter(code=definition.reward_badge).exists()
-            if definition.reward_badge
-            else None
+            await _code_exists(Badge, definition.reward_badge) if definition.reward_badge else None
         ),
     )
     if problems:

@@ -60,8 +60,10 @@ async def test_abusive_documents_are_refused_before_any_resolver(client, monkeyp
         b'{"query": "{ members(first: 1',
         b"[]",
         b'{"query": 42}',
+        b'"{ tierLadder { name } }"',
+        b"null",
     ],
-    ids=["random-bytes", "truncated-json", "batch-array", "wrong-type"],
+    ids=["random-bytes", "truncated-json", "batch-array", "wrong-type", "bare-string", "null"],
 )
 async def test_malformed_bodies_are_4xx(client, monkeypatch, body):
     calls = spy_on_members(monkeypatch)
@@ -106,3 +108,19 @@ async def test_production_refuses_introspection(settings):
         await http.aclose()
         await lifespan.__aexit__(None, None, None)
     assert "introspection" in response.json()["errors"][0]["message"].lower()
+
+
+async def test_nul_characters_are_refused_in_literals_and_variables(client):
+    literal = await client.post(
+        "/graphql", json={"query": '{ memberByExternalId(externalId: "a\\u0000b") { id } }'}
+    )
+    variable = await client.post(
+        "/graphql",
+        json={
+            "query": "query($x: String!) { memberByExternalId(externalId: $x) { id } }",
+            "variables": {"x": "a\x00b"},
+        },
+    )
+    assert literal.status_code == 200
+    assert "NUL" in literal.json()["errors"][0]["message"]
+    assert variable.status_code == 400

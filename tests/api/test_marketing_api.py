@@ -103,6 +103,9 @@ async def test_a_season_code_is_unique(marketer):
         ({"minTierRank": 7}, "minTierRank"),
         ({"rewardPoints": -1}, "rewardPoints"),
         ({"rewardBadge": "no-such-badge"}, "rewardBadge"),
+        # longer than the columns: looking them up was a 500 (found by test_fuzzing)
+        ({"eventType": "x" * 33}, "eventType"),
+        ({"rewardBadge": "x" * 65}, "rewardBadge"),
         ({"condition": "STREAK", "window": "DAY", "target": 3}, "target"),
     ],
 )
