@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry import UNSET
 from strawberry.types import Info
 
 from app.api.errors import Forbidden, Unauthenticated
 from app.auth import InvalidToken, Principal, Role, decode_token
 from app.config import Settings
+from app.services.audit import Actor
 
 STAFF = (Role.MARKETER, Role.ADMIN, Role.SERVICE)
+# Who edits the programme's catalogue: seasons, tasks, badges, rewards, benefits.
+CATALOGUE_EDITORS = (Role.MARKETER, Role.ADMIN)
 
 
 def require_role(info: Info, *roles: Role) -> Principal:
@@ -28,6 +32,17 @@ def require_role(info: Info, *roles: Role) -> Principal:
         allowed = ", ".join(r.value for r in roles)
         raise Forbidden(f"the {principal.role.value} role may not do this (needs {allowed})")
     return principal
+
+
+def require_actor(info: Info, *roles: Role) -> Actor:
+    """The caller as the audit log names it, when it holds one of ``roles``."""
+    principal = require_role(info, *roles)
+    return Actor(subject=principal.subject, role=principal.role.value)
+
+
+def given_fields(input: object) -> dict[str, object]:
+    """The fields a partial-update input actually carries (UNSET ones are left out)."""
+    return {name: value for name, value in vars(input).items() if value is not UNSET}
 
 
 def require_member_access(info: Info, member_id: int) -> Principal:

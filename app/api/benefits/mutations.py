@@ -28,20 +28,13 @@ from app.api.benefits.types import (
 from app.api.context import Context
 from app.api.errors import NotFoundType, ValidationFailed
 from app.api.ids import decode_id
-from app.api.permissions import require_role
+from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor, require_role
 from app.auth import Role
 from app.services import benefits
-from app.services.audit import Actor
 from app.services.errors import InvalidInput, NotFound
 
-CATALOGUE_EDITORS = (Role.MARKETER, Role.ADMIN)
 # Fields a benefit always has: an update may leave them out but not clear them.
 REQUIRED = ("code", "name", "description", "kind", "value")
-
-
-def _actor(info: Info[Context, None]) -> Actor:
-    principal = require_role(info, *CATALOGUE_EDITORS)
-    return Actor(subject=principal.subject, role=principal.role.value)
 
 
 def _not_found(error: NotFound, **given: strawberry.ID) -> NotFoundType:
@@ -58,7 +51,7 @@ class BenefitMutations:
     async def create_benefit(
         self, info: Info[Context, None], input: CreateBenefitInput
     ) -> BenefitResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         try:
             benefit = await benefits.create_benefit(
                 definition=benefits.BenefitDefinition(**vars(input)),
@@ -73,11 +66,11 @@ class BenefitMutations:
     async def update_benefit(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateBenefitInput
     ) -> BenefitResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="Benefit")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid Benefit id")
-        changes = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
+        changes = given_fields(input)
         nulls = sorted(name for name in REQUIRED if name in changes and changes[name] is None)
         if nulls:
             return ValidationFailed.single(to_camel_case(nulls[0]), "cannot be null")
@@ -95,7 +88,7 @@ class BenefitMutations:
         description="Withdraw a benefit for good (idempotent); grants members hold stay."
     )
     async def archive_benefit(self, info: Info[Context, None], id: strawberry.ID) -> BenefitResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="Benefit")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid Benefit id")
@@ -114,7 +107,7 @@ class BenefitMutations:
     async def set_tier_benefits(
         self, info: Info[Context, None], tier_code: str, benefit_codes: list[str]
     ) -> SetTierBenefitsResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         try:
             row = await benefits.set_tier_benefits(
                 tier_code=tier_code, benefit_codes=benefit_codes, actor=actor, now=info.context.now
@@ -134,7 +127,7 @@ class BenefitMutations:
         benefit_id: strawberry.ID,
         tier_codes: list[str],
     ) -> AttachSeasonalBenefitResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         season_pk = decode_id(season_id, kind="Season")
         benefit_pk = decode_id(benefit_id, kind="Benefit")
         if season_pk is None:
@@ -161,7 +154,7 @@ class BenefitMutations:
     async def detach_seasonal_benefit(
         self, info: Info[Context, None], season_id: strawberry.ID, benefit_id: strawberry.ID
     ) -> DetachSeasonalBenefitResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         season_pk = decode_id(season_id, kind="Season")
         benefit_pk = decode_id(benefit_id, kind="Benefit")
         if season_pk is None:

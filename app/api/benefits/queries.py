@@ -9,11 +9,8 @@ from app.api.benefits.types import BenefitType, SeasonalBenefitType, TierBenefit
 from app.api.context import Context
 from app.api.ids import decode_cursor, require_id
 from app.api.pagination import Connection, check_page_size
-from app.api.permissions import require_role
-from app.auth import Role
+from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.services import benefits
-
-CATALOGUE_READERS = (Role.MARKETER, Role.ADMIN)
 
 
 @strawberry.type
@@ -29,7 +26,7 @@ class BenefitQueries:
         after: str | None = None,
         include_archived: bool = False,
     ) -> Connection[BenefitType]:
-        require_role(info, *CATALOGUE_READERS)
+        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         rows, has_next = await benefits.benefits_page(
             first=first, after_id=decode_cursor(after), include_archived=include_archived
@@ -43,7 +40,7 @@ class BenefitQueries:
         "first, then other tier codes that have benefits."
     )
     async def tier_benefits(self, info: Info[Context, None]) -> list[TierBenefitsType]:
-        require_role(info, *CATALOGUE_READERS)
+        require_role(info, *CATALOGUE_EDITORS)
         rows = await benefits.tier_benefits(now=info.context.now)
         return [TierBenefitsType.from_row(row) for row in rows]
 
@@ -51,7 +48,7 @@ class BenefitQueries:
     async def seasonal_benefits(
         self, info: Info[Context, None], season_id: strawberry.ID
     ) -> list[SeasonalBenefitType]:
-        require_role(info, *CATALOGUE_READERS)
+        require_role(info, *CATALOGUE_EDITORS)
         pk = require_id(season_id, kind="Season", argument="seasonId")
         rows = await benefits.seasonal_benefits(season_id=pk)
         return [SeasonalBenefitType.from_model(row) for row in rows]

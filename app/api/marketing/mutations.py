@@ -33,23 +33,9 @@ from app.api.marketing.types import (
     UpdateGrowthTaskInput,
     UpdateSeasonInput,
 )
-from app.api.permissions import require_role
-from app.auth import Role
+from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor
 from app.services import catalogue
-from app.services.audit import Actor
 from app.services.errors import InvalidInput, NotFound
-
-MARKETING = (Role.MARKETER, Role.ADMIN)
-
-
-def _actor(info: Info[Context, None]) -> Actor:
-    principal = require_role(info, *MARKETING)
-    return Actor(subject=principal.subject, role=principal.role.value)
-
-
-def _given(input: object) -> dict[str, Any]:
-    """The fields a partial-update input actually carries (UNSET ones are left out)."""
-    return {name: value for name, value in vars(input).items() if value is not strawberry.UNSET}
 
 
 def _season_id(value: strawberry.ID | None, *, field: str = "seasonId") -> int | None:
@@ -73,7 +59,7 @@ class MarketingMutations:
     async def create_season(
         self, info: Info[Context, None], input: CreateSeasonInput
     ) -> SeasonResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         try:
             season = await catalogue.create_season(
                 code=input.code,
@@ -92,11 +78,11 @@ class MarketingMutations:
     async def update_season(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateSeasonInput
     ) -> SeasonResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="Season")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid Season id")
-        changes = _given(input)
+        changes = given_fields(input)
         nulls = sorted(name for name, value in changes.items() if value is None)
         if nulls:
             return ValidationFailed.single(nulls[0], "cannot be null")
@@ -112,7 +98,7 @@ class MarketingMutations:
 
     @strawberry.mutation(description="Archive a season and its tasks (idempotent).")
     async def archive_season(self, info: Info[Context, None], id: strawberry.ID) -> SeasonResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="Season")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid Season id")
@@ -126,7 +112,7 @@ class MarketingMutations:
     async def create_growth_task(
         self, info: Info[Context, None], input: CreateGrowthTaskInput
     ) -> GrowthTaskResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         fields = vars(input).copy()
         try:
             fields["season_id"] = _season_id(input.season_id)
@@ -141,11 +127,11 @@ class MarketingMutations:
     async def update_growth_task(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateGrowthTaskInput
     ) -> GrowthTaskResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="GrowthTask")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid GrowthTask id")
-        changes = _given(input)
+        changes = given_fields(input)
         required = ("code", "name", "event_type", "condition", "target", "window",
                     "description", "reward_points", "reward_growth")  # fmt: skip
         nulls = sorted(name for name in required if name in changes and changes[name] is None)
@@ -170,7 +156,7 @@ class MarketingMutations:
         id: strawberry.ID,
         status: TaskStatus,  # type: ignore[valid-type]
     ) -> GrowthTaskResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="GrowthTask")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid GrowthTask id")
@@ -186,7 +172,7 @@ class MarketingMutations:
 
     @strawberry.mutation(description="Create a badge (marketers, admins).")
     async def create_badge(self, info: Info[Context, None], input: CreateBadgeInput) -> BadgeResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         try:
             badge = await catalogue.create_badge(**vars(input), actor=actor, now=info.context.now)
         except InvalidInput as error:
@@ -197,11 +183,11 @@ class MarketingMutations:
     async def update_badge(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateBadgeInput
     ) -> BadgeResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="Badge")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid Badge id")
-        changes = _given(input)
+        changes = given_fields(input)
         if (null := _null_field(changes, nullable=("subject",))) is not None:
             return ValidationFailed.single(null, "cannot be null")
         try:
@@ -218,7 +204,7 @@ class MarketingMutations:
     async def create_event_type(
         self, info: Info[Context, None], input: CreateEventTypeInput
     ) -> EventTypeResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         try:
             event_type = await catalogue.create_event_type(
                 **vars(input), actor=actor, now=info.context.now
@@ -237,13 +223,13 @@ class MarketingMutations:
         id: strawberry.ID | None = None,
         code: str | None = None,
     ) -> EventTypeResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         if (id is None) == (code is None):
             return ValidationFailed.single("id", "give either id or code")
         pk = None
         if id is not None and (pk := decode_id(id, kind="EventType")) is None:
             return ValidationFailed.single("id", "is not a valid EventType id")
-        changes = _given(input)
+        changes = given_fields(input)
         if (null := _null_field(changes)) is not None:
             return ValidationFailed.single(null, "cannot be null")
         try:
@@ -260,7 +246,7 @@ class MarketingMutations:
     async def set_event_type_active(
         self, info: Info[Context, None], id: strawberry.ID, active: bool
     ) -> EventTypeResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="EventType")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid EventType id")

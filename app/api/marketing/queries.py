@@ -7,7 +7,6 @@ from strawberry.types import Info
 
 from app.api.context import Context
 from app.api.ids import decode_cursor
-from app.api.marketing.mutations import MARKETING
 from app.api.marketing.types import (
     AuditEntryType,
     AuditFilter,
@@ -18,7 +17,7 @@ from app.api.marketing.types import (
     TaskStatus,
 )
 from app.api.pagination import Connection, check_page_size
-from app.api.permissions import require_role
+from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.auth import Role
 from app.models import Badge, EventType, GrowthTask, Season
 from app.services.audit import audit_page
@@ -34,7 +33,7 @@ class MarketingQueries:
         after: str | None = None,
         include_archived: bool = False,
     ) -> Connection[SeasonType]:
-        require_role(info, *MARKETING)
+        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         query = Season.all().order_by("-id")
         if not include_archived:
@@ -55,7 +54,7 @@ class MarketingQueries:
         after: str | None = None,
         status: TaskStatus | None = None,  # type: ignore[valid-type]
     ) -> Connection[GrowthTaskType]:
-        require_role(info, *MARKETING)
+        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         query = GrowthTask.all().order_by("id")
         if status is not None:
@@ -72,7 +71,7 @@ class MarketingQueries:
     async def badges(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[BadgeType]:
-        require_role(info, *MARKETING)
+        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         query = Badge.all().order_by("id")
         if (after_id := decode_cursor(after)) is not None:
@@ -91,7 +90,7 @@ class MarketingQueries:
         after: str | None = None,
         include_inactive: bool = False,
     ) -> Connection[EventTypeType]:
-        require_role(info, *MARKETING)
+        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         query = EventType.all().order_by("id")
         if not include_inactive:

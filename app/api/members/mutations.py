@@ -26,10 +26,9 @@ from app.api.members.types import (
     PointsAdjusted,
     PointsAwarded,
 )
-from app.api.permissions import require_role
+from app.api.permissions import require_actor, require_role
 from app.auth import Role
 from app.models import Member, Notification
-from app.services.audit import Actor
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 from app.services.members import enroll_member
 from app.services.points import adjust_points, award_points
@@ -79,7 +78,7 @@ class MemberMutations:
         reason: str,
         idempotency_key: str,
     ) -> AwardPointsResult:
-        principal = require_role(info, Role.ADMIN)
+        actor = require_actor(info, Role.ADMIN)
         ctx = info.context
         pk = decode_id(member_id, kind="Member")
         if pk is None:
@@ -92,7 +91,7 @@ class MemberMutations:
                 idempotency_key=idempotency_key,
                 max_amount=ctx.settings.max_award_points,
                 now=ctx.now,
-                actor=Actor(subject=principal.subject, role=principal.role.value),
+                actor=actor,
             )
         except InvalidInput as error:
             return ValidationFailed.from_error(error)
@@ -119,7 +118,7 @@ class MemberMutations:
         reason: str,
         idempotency_key: str,
     ) -> AdjustPointsResult:
-        principal = require_role(info, Role.ADMIN)
+        actor = require_actor(info, Role.ADMIN)
         ctx = info.context
         pk = decode_id(member_id, kind="Member")
         if pk is None:
@@ -132,7 +131,7 @@ class MemberMutations:
                 idempotency_key=idempotency_key,
                 max_amount=ctx.settings.max_award_points,
                 allow_debt=ctx.settings.allow_points_debt,
-                actor=Actor(subject=principal.subject, role=principal.role.value),
+                actor=actor,
                 now=ctx.now,
             )
         except InvalidInput as error:

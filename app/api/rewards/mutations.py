@@ -10,7 +10,7 @@ from app.api.context import Context
 from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import decode_id, encode_id
 from app.api.members.types import MemberType
-from app.api.permissions import require_role
+from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor, require_role
 from app.api.rewards.types import (
     CreateRewardInput,
     InsufficientPointsType,
@@ -26,18 +26,11 @@ from app.api.rewards.types import (
 from app.auth import Role
 from app.models import Member
 from app.services import rewards
-from app.services.audit import Actor
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 from app.services.redemptions import InsufficientPoints, OutOfStock, redeem_reward
 
-CATALOGUE_EDITORS = (Role.MARKETER, Role.ADMIN)
 # Fields a reward always has: an update may leave them out but not clear them.
 REQUIRED = ("code", "name", "points_cost", "description", "active")
-
-
-def _actor(info: Info[Context, None]) -> Actor:
-    principal = require_role(info, *CATALOGUE_EDITORS)
-    return Actor(subject=principal.subject, role=principal.role.value)
 
 
 @strawberry.type
@@ -46,7 +39,7 @@ class RewardMutations:
     async def create_reward(
         self, info: Info[Context, None], input: CreateRewardInput
     ) -> RewardResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         try:
             reward = await rewards.create_reward(
                 definition=rewards.RewardDefinition(**vars(input)),
@@ -61,11 +54,11 @@ class RewardMutations:
     async def update_reward(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateRewardInput
     ) -> RewardResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="Reward")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid Reward id")
-        changes = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
+        changes = given_fields(input)
         nulls = sorted(name for name in REQUIRED if name in changes and changes[name] is None)
         if nulls:
             return ValidationFailed.single(to_camel_case(nulls[0]), "cannot be null")
@@ -81,7 +74,7 @@ class RewardMutations:
 
     @strawberry.mutation(description="Withdraw a reward for good (idempotent).")
     async def archive_reward(self, info: Info[Context, None], id: strawberry.ID) -> RewardResult:
-        actor = _actor(info)
+        actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = decode_id(id, kind="Reward")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid Reward id")

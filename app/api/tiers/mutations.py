@@ -12,12 +12,11 @@ from strawberry.types import Info
 from app.api.context import Context
 from app.api.errors import NotFoundType, ValidationFailed
 from app.api.ids import decode_id
-from app.api.permissions import require_role
+from app.api.permissions import require_actor
 from app.api.tiers.types import LadderVersionType
 from app.auth import Role
 from app.models import Tier
 from app.services import ladder_versions
-from app.services.audit import Actor
 from app.services.errors import InvalidInput, NotFound
 from gamification.engine import GrowthWeights
 from gamification.ladder import TierRule
@@ -79,7 +78,7 @@ class LadderMutations:
         weights: GrowthWeightsInput | None = None,
         notes: str = "",
     ) -> LadderVersionResult:
-        principal = require_role(info, Role.ADMIN)
+        actor = require_actor(info, Role.ADMIN)
         w = weights or GrowthWeightsInput()
         try:
             version = await ladder_versions.create_draft(
@@ -103,7 +102,7 @@ class LadderMutations:
                     referral=w.referral,
                 ),
                 notes=notes,
-                actor=Actor(subject=principal.subject, role=principal.role.value),
+                actor=actor,
                 now=info.context.now,
             )
         except InvalidInput as error:
@@ -117,7 +116,7 @@ class LadderMutations:
     async def publish_ladder_version(
         self, info: Info[Context, None], id: strawberry.ID, effective_at: datetime
     ) -> LadderVersionResult:
-        principal = require_role(info, Role.ADMIN)
+        actor = require_actor(info, Role.ADMIN)
         pk = decode_id(id, kind="LadderVersion")
         if pk is None:
             return ValidationFailed.single("id", "is not a valid LadderVersion id")
@@ -126,7 +125,7 @@ class LadderMutations:
                 version_id=pk,
                 effective_at=effective_at,
                 notice=timedelta(days=info.context.settings.ladder_notice_days),
-                actor=Actor(subject=principal.subject, role=principal.role.value),
+                actor=actor,
                 now=info.context.now,
             )
         except InvalidInput as error:
