@@ -27,6 +27,7 @@ USER laurel
 EXPOSE 8000
 
 # uvicorn trusts X-Forwarded-* only from 127.0.0.1 unless told otherwise; docker-compose.yml
-# widens that for the proxy in front of it.
+# widens that for the proxy in front of it. WebSocket messages are held to the HTTP body
+# limit (100 KiB).
 CMD ["uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", "8000", \
-     "--proxy-headers", "--no-access-log"]
+     "--proxy-headers", "--no-access-log", "--ws-max-size", "102400"]

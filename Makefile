@@ -9,7 +9,7 @@ ROLE ?= admin
 MEMBER ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test token worker schema schema-check migrations migrate demo bench lint clean
+.PHONY: help run test token worker schema schema-check migrations migrate demo bench lint clean rebuild-leaderboard
 
 help:
 	@echo "make run         serve GraphQL on http://127.0.0.1:8000/graphql (SQLite, demo data)"
@@ -19,6 +19,7 @@ help:
 	@echo "make schema      regenerate graphql/schema.graphql"
 	@echo "make migrations  create a migration from model changes"
 	@echo "make bench       run the benchmarks in bench/"
+	@echo "make rebuild-leaderboard BOARD=code [PERIOD=week:2026-W48]  rebuild a board's Redis index"
 	@echo "make lint        ruff and mypy"
 
 # The virtualenv is rebuilt when pyproject.toml changes; dev extras are always installed so
@@ -59,8 +60,12 @@ demo: $(STAMP)
 	$(BIN)/laurel demo
 
 bench: $(STAMP)
-	@set -e; scripts="$(wildcard bench/*.py)"; [ -n "$$scripts" ] || { echo "no benchmarks in bench/ yet"; exit 0; }; \
+	@set -e; scripts="$(filter-out bench/_%,$(wildcard bench/*.py))"; [ -n "$$scripts" ] || { echo "no benchmarks in bench/ yet"; exit 0; }; \
 	for script in $$scripts; do echo "== $$script"; $(BIN)/python $$script; done
+
+rebuild-leaderboard: $(STAMP)
+	@test -n "$(BOARD)" || { echo "usage: make rebuild-leaderboard BOARD=code [PERIOD=key]"; exit 2; }
+	$(BIN)/laurel rebuild-leaderboard $(BOARD) $(if $(PERIOD),--period $(PERIOD))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

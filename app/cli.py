@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app import db
@@ -48,6 +49,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app.api.limits import MAX_BODY_BYTES
+
     settings = _settings()
     asyncio.run(db.migrate(settings))
     if settings.load_demo and not settings.is_production:
@@ -60,6 +63,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=args.port,
         access_log=False,  # the app writes one structured line per request itself
         proxy_headers=True,
+        # A WebSocket message is held to the limit of an HTTP body.
+        ws_max_size=MAX_BODY_BYTES,
     )
 
 
@@ -74,8 +79,6 @@ async def _member_id(settings: Settings, external_id: str) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> None:
-    from datetime import timedelta
-
     from app.auth import Role, mint_token
 
     settings = _settings()
@@ -131,6 +134,113 @@ def cmd_documents(args: argparse.Namespace) -> None:
     print(json.dumps(manifest, indent=2))
 
 
+class ProgressBar:
+    """A plain-text progress bar on stderr, redrawn in place."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        filled = int(self.WIDTH * share)
+        elapsed = time.monotonic() - self.started
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {done:,}/{total:,} {elapsed:5.1f}s")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+
+
+async def _rebuild_leaderboard(settings: Settings, code: str, period_key: str | None) -> None:
+    from redis.asyncio import Redis
+
+    from app.models import Leaderboard
+    from app.services.leaderboard_index import RebuildBusy, RedisBoardIndex
+    from gamification.leaderboards import Period, period_key_at
+
+    if not settings.redis_url:
+        sys.exit("laurel: rebuild-leaderboard needs LAUREL_REDIS_URL (embedded mode has no index)")
+    async with db.connect(settings):
+        board = await Leaderboard.get_or_none(code=code).select_related("season")
+        if board is None:
+            sys.exit(f"laurel: no leaderboard with code {code!r}")
+        key = period_key or period_key_at(
+            Period(board.period), datetime.now(UTC), zone=settings.zone, season_id=board.season_id
+        )
+        redis = Redis.from_url(settings.redis_url)
+        index = RedisBoardIndex(
+            redis,
+            prefix=settings.redis_prefix,
+            zone=settings.zone,
+            retention=timedelta(days=settings.leaderboard_retention_days),
+        )
+        bar = ProgressBar(f"{code} {key}")
+        try:
+            count = await index.rebuild(board, key, progress=bar)
+        except RebuildBusy:
+            sys.exit(f"laurel: {code} {key} is being rebuilt already")
+        finally:
+            bar.close()
+            await redis.aclose()
+    print(f"Rebuilt {code} for {key}: {count:,} members in {time.monotonic() - bar.started:.1f}s.")
+
+
+def cmd_rebuild_leaderboard(args: argparse.Namespace) -> None:
+    asyncio.run(_rebuild_leaderboard(_settings(), args.code, args.period))
+
+
+async def _jobs(settings: Settings, args: argparse.Namespace) -> None:
+    from app.models import JobRun
+    from app.schedule import JOBS, SCHEDULE, run_job
+
+    async with db.connect(settings):
+        if args.action == "list":
+            for job in SCHEDULE:
+                at = job.runs_daily_at(settings)
+                when = f"daily from {at:%H:%M}" if at else "every minute"
+                last = await JobRun.filter(name=job.name).order_by("-id").first()
+                state = (
+                    f"last {last.slot}: {last.status.value}, attempt {last.attempts}"
+                    + (f", {last.result}" if last.result else "")
+                    + (f", {last.error}" if last.error else "")
+                    if last
+                    else "never run"
+                )
+                print(f"{job.name:24} {when:22} {state}")
+                print(f"{'':24} {job.description}")
+            return
+        job = JOBS.get(args.name or "")
+        if job is None:
+            sys.exit(f"laurel: no job {args.name!r}; `laurel jobs list` names them")
+        # By hand: a slot of its own unless one is named, so it runs even if today's is done.
+        slot = args.slot or f"manual:{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
+        started, batches = time.monotonic(), 0
+
+        def progress() -> None:
+            nonlocal batches
+            batches += 1
+            elapsed = time.monotonic() - started
+            sys.stderr.write(f"\r{job.name}: {batches:,} batches done, {elapsed:5.1f}s")
+            sys.stderr.flush()
+
+        result = await run_job(
+            job, settings=settings, clock=lambda: datetime.now(UTC), slot=slot, on_batch=progress
+        )
+        if batches:
+            sys.stderr.write("\n")
+        print(
+            f"{job.name} {slot}: " + ("already done or running" if result is None else str(result))
+        )
+
+
+def cmd_jobs(args: argparse.Namespace) -> None:
+    asyncio.run(_jobs(_settings(), args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laurel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="the operations directory (default: LAUREL_OPERATIONS_DIR, or the repository's)",
     )
     documents.set_defaults(func=cmd_documents)
+    rebuild = sub.add_parser(
+        "rebuild-leaderboard", help="recompute a board's Redis index from the database"
+    )
+    rebuild.add_argument("code", help="the board's code")
+    rebuild.add_argument(
+        "--period",
+        help="the period key, e.g. day:2026-11-25, week:2026-W48 (default: the current one)",
+    )
+    rebuild.set_defaults(func=cmd_rebuild_leaderboard)
+    jobs = sub.add_parser("jobs", help="list the scheduled jobs, or run one now")
+    jobs.add_argument("action", choices=["list", "run"])
+    jobs.add_argument("name", nargs="?", help="the job to run (see `laurel jobs list`)")
+    jobs.add_argument("--slot", help="re-run this slot (default: a manual slot of its own)")
+    jobs.set_defaults(func=cmd_jobs)
     return parser
 
 

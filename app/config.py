@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     # Unset means embedded mode: no Redis, jobs run in-process.
     redis_url: str | None = None
+    # Prepended to every Redis key and channel Laurel uses: environments (or test runs)
+    # can share one Redis without hearing each other.
+    redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "laurel:"
     jwt_secret: str | None = Field(default=None, repr=False)
     # HS256 signs and checks tokens with jwt_secret; RS256 checks them with a public key
     # (PEM) of the identity provider that issues them.
@@ -62,13 +66,46 @@ class Settings(BaseSettings):
     # A published ladder version takes effect no sooner than this many days later, so
     # that members are told in advance.
     ladder_notice_days: Annotated[int, Field(ge=0, le=365)] = 14
-    # Tier evaluations run at local midnight on this day of every month.
-    evaluation_day_of_month: Annotated[int, Field(ge=1, le=28)] = 1
+    # Tier evaluations run at local midnight on this day of every month (29-31: the last
+    # day of shorter months).
+    evaluation_day_of_month: Annotated[int, Field(ge=1, le=31)] = 1
+    # Members below retention are warned this many days before an evaluation (0: never).
+    evaluation_warning_days: Annotated[int, Field(ge=0, le=27)] = 7
+    # Demotion waits this many days after the evaluation date.
+    evaluation_grace_days: Annotated[int, Field(ge=0, le=27)] = 0
+    # The local time the daily evaluation job runs (warnings, then demotions when due).
+    evaluation_time: time = time(0, 30)
+    # Benefits of the tier a member drops from stay usable this many days (0: end at once).
+    demoted_benefits_keep_days: Annotated[int, Field(ge=0, le=365)] = 0
     # May a reversal take a balance below zero (points already spent)? Otherwise it takes
     # what is there and records the rest as not recovered.
     allow_points_debt: bool = False
     # How old a reported event may be (back-fill of late reports).
     event_backfill_days: Annotated[int, Field(ge=0, le=3650)] = 30
+    # Relay committed changes (outbox rows) to live updates from the API process. Every
+    # node may: one relays at a time (a PostgreSQL advisory lock); turn it off on nodes
+    # that should only serve.
+    relay_outbox: bool = True
+    # How often the relay looks for rows other processes committed (its own it sees at once).
+    outbox_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # Live updates (subscriptions): open subscriptions allowed per WebSocket, and how long
+    # a socket may stay open without its connection_init (then it is closed).
+    max_subscriptions_per_connection: Annotated[int, Field(ge=1, le=100)] = 5
+    websocket_init_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    # Leaderboard index (Redis): how long a finished period's board stays in Redis after the
+    # period ends (then reads and rebuilds go to the database), and how long a read waits
+    # for Redis before it answers from the database instead.
+    leaderboard_retention_days: Annotated[int, Field(ge=1, le=3650)] = 35
+    leaderboard_read_timeout_seconds: Annotated[float, Field(gt=0, le=5)] = 0.1
+    # Points expire this many days after they were credited, first in first out (unset:
+    # never).
+    points_expire_after_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    # How long a birthday gift stays usable, from the local birthday on.
+    birthday_gift_days: Annotated[int, Field(ge=1, le=366)] = 30
+    # Read notifications (and relayed outbox rows) older than this are deleted nightly.
+    notification_retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    # Embedded mode (no Redis): run the job schedule inside the API process.
+    run_jobs_in_process: bool = True
     # Run only the documents of operations_dir (persisted queries); refuse any other.
     trusted_documents: bool = False
     # The client operations, served by hash whether or not trusted_documents is on.

@@ -71,11 +71,37 @@ async def connect(settings: Settings) -> AsyncIterator[TortoiseContext]:
         yield ctx
 
 
+async def open_for_process(settings: Settings) -> TortoiseContext:
+    """Open the ORM as this process's global context, not bound to the calling task.
+
+    For long-lived processes whose start and stop run in different tasks (the arq
+    worker's startup and shutdown hooks): a context entered with ``async with`` must be
+    left in the same task. Close it with ``await context.close_connections()``.
+    """
+    ensure_sqlite_directory(settings.database_url)
+    context = TortoiseContext()
+    # Current only while it initialises (in this task); the global fallback it sets stays.
+    with context:
+        await context.init(
+            config=tortoise_config(settings.database_url), _enable_global_fallback=True
+        )
+    return context
+
+
 async def migrate(settings: Settings) -> None:
     """Apply every pending migration with Tortoise's migration executor."""
     ensure_sqlite_directory(settings.database_url)
     async with TortoiseContext():
         await run_migrations(config=tortoise_config(settings.database_url))
+
+
+def sql(conn: BaseDBAsyncClient, statement: str) -> str:
+    """``statement`` written with ``?`` placeholders, in the connection's dialect
+    (PostgreSQL numbers them: ``$1, $2, ...``)."""
+    if conn.capabilities.dialect != "postgres":
+        return statement
+    parts = statement.split("?")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
 
 
 def connection() -> BaseDBAsyncClient:

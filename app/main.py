@@ -6,28 +6,51 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, parse
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
 from app import db
 from app.api.context import Context
 from app.api.limits import BodySizeLimitMiddleware
 from app.api.permissions import BearerAuthMiddleware
+from app.api.public_pages import (
+    BoardVersions,
+    IndexVersions,
+    LocalBoardVersions,
+    PublicPageCache,
+)
 from app.api.schema import build_schema
 from app.api.trusted import DocumentRefused, DocumentRegistry
+from app.auth import InvalidToken, Principal, decode_token
 from app.config import Settings
 from app.observability import Metrics, RequestLogMiddleware, configure_logging, request_record
+from app.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
+from app.scheduler import EmbeddedScheduler
+from app.services.board_reads import BoardReader
+from app.services.board_sql import SqlBoardReader
+from app.services.jobs import job_stats
+from app.services.leaderboard_index import BoardReads
+from app.services.outbox import backlog, oldest_waiting
+from app.services.updates import LocalBroker, RedisBroker, UpdateBroker
 
 logger = logging.getLogger("laurel.app")
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -43,7 +66,67 @@ def _has_nul(value: object) -> bool:
     return False
 
 
+class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws for subscriptions only, under the same document rules as HTTP.
+
+    Queries and mutations go over HTTP: a socket's context lives as long as the socket,
+    and its clock and DataLoader caches would go stale under them.
+    """
+
+    view: LaurelGraphQL
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if not self.connection_acknowledged:
+            await super().handle_subscribe(message)  # closes the socket (4401)
+            return
+        payload = message.get("payload") or {}
+        request = GraphQLRequestData(
+            query=payload.get("query"),
+            variables=payload.get("variables"),
+            operation_name=payload.get("operationName"),
+            extensions=payload.get("extensions"),
+            protocol="subscription",
+        )
+        try:
+            admitted = self.view.documents.admit(
+                request, trusted_only=self.view.settings.trusted_documents
+            )
+            if admitted.query is None or _has_nul((admitted.query, admitted.variables)):
+                raise DocumentRefused("BAD_REQUEST", "no usable query", operation_name=None)
+            if not _is_subscription(admitted.query, admitted.operation_name):
+                raise DocumentRefused(
+                    "BAD_REQUEST",
+                    "only subscriptions run over WebSocket; send queries and mutations "
+                    "as HTTP POST /graphql",
+                    operation_name=admitted.operation_name,
+                )
+        except DocumentRefused as refused:
+            await self.send_message(
+                {
+                    "id": message["id"],
+                    "type": "error",
+                    "payload": [{"message": refused.message, "extensions": {"code": refused.code}}],
+                }
+            )
+            return
+        message["payload"] = {**payload, "query": admitted.query}
+        await super().handle_subscribe(message)
+
+
+def _is_subscription(query: str, operation_name: str | None) -> bool:
+    """True when the operation a request names (or its only one) is a subscription; a
+    document that does not parse passes, for strawberry to report its syntax error."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return True
+    operation = get_operation_ast(document, operation_name)
+    return operation is None or operation.operation is OperationType.SUBSCRIPTION
+
+
 class LaurelGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
+
     def __init__(
         self, *, settings: Settings, metrics: Metrics, documents: DocumentRegistry
     ) -> None:
@@ -52,10 +135,53 @@ class LaurelGraphQL(GraphQL[Context, None]):
             graphql_ide="graphiql" if not settings.is_production else None,
             # Queries over GET are cacheable; strawberry refuses mutations over GET (CSRF).
             allow_queries_via_get=True,
+            # graphql-transport-ws only: the legacy graphql-ws protocol has no
+            # connection_init to authenticate in before it subscribes.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=settings.websocket_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
         self.settings = settings
         self.metrics = metrics
         self.documents = documents
+        # Set by the app's lifespan; resolvers read them through the context.
+        self.updates: UpdateBroker = LocalBroker()
+        self.boards: BoardReader = SqlBoardReader()
+        self.public_pages: PublicPageCache | None = None
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # The public top of a board: served from the cache while the board's version holds.
+        cache = self.public_pages
+        plan = cache.plan(request_data.query, request_data.operation_name) if cache else None
+        key = None
+        if cache is not None and plan is not None and request_adapter.method != "GET":
+            principal = context.principal
+            key = await cache.key(
+                plan,
+                variables=request_data.variables,
+                role=principal.role if principal else None,
+                now=context.now,
+                zone=self.settings.zone,
+            )
+            if key is not None and (data := cache.get(key, request_data.query or "")) is not None:
+                self.metrics.operations.labels(
+                    self.metrics.operation_label(request_data.operation_name), "cached"
+                ).inc()
+                return ExecutionResult(data=data, errors=None)
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if cache is not None and key is not None and not result.errors and result.data:
+            cache.put(key, request_data.query or "", result.data)
+        return result
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -117,8 +243,34 @@ class LaurelGraphQL(GraphQL[Context, None]):
             response=response if isinstance(response, Response) else None,
             settings=self.settings,
             metrics=self.metrics,
+            updates=self.updates,
+            boards=self.boards,
             principal=getattr(request.state, "principal", None),
         )
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        """Authenticate the socket from connection_init's payload
+        (``{"authorization": "Bearer <token>"}``) or, failing that, the upgrade request's
+        header. A socket with neither, or with a bad token, is closed (4403)."""
+        params = context.connection_params or {}
+        credentials = params.get("authorization") or params.get("Authorization")
+        if credentials is not None:
+            context.principal = _principal_from(credentials, self.settings)
+        if context.principal is None:
+            raise ConnectionRejectionError()
+        return None
+
+
+def _principal_from(credentials: object, settings: Settings) -> Principal | None:
+    if not isinstance(credentials, str):
+        return None
+    scheme, _, token = credentials.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        return decode_token(token.strip(), settings=settings)
+    except InvalidToken:
+        return None
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -139,17 +291,49 @@ def create_app(settings: Settings | None = None) -> Starlette:
             "operation: nothing could run (set LAUREL_OPERATIONS_DIR)"
         )
     redis: Redis | None = None
+    graphql_app = LaurelGraphQL(settings=settings, metrics=metrics, documents=documents)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         nonlocal redis
         async with db.connect(settings):
+            broker: LocalBroker | RedisBroker = LocalBroker()
             if settings.redis_url:
                 redis = Redis.from_url(
                     settings.redis_url,
                     socket_timeout=READINESS_TIMEOUT_SECONDS,
                     socket_connect_timeout=READINESS_TIMEOUT_SECONDS,
                 )
+                broker = redis_broker(settings, connect_timeout=READINESS_TIMEOUT_SECONDS)
+            graphql_app.updates = broker
+            index = redis_index(settings, redis) if redis is not None else None
+            board_reads = BoardReads(
+                sql=SqlBoardReader(),
+                index=index,
+                timeout=settings.leaderboard_read_timeout_seconds,
+            )
+            app.state.board_reads = graphql_app.boards = board_reads
+            # The cached top needs board versions: the Redis index keeps them; without it,
+            # this process's relay counts changes, which is every change only when this is
+            # the one process writing (SQLite). Otherwise nothing is cached.
+            local_versions = LocalBoardVersions()
+            versions: BoardVersions | None = None
+            if index is not None:
+                versions = IndexVersions(index, timeout=settings.leaderboard_read_timeout_seconds)
+            elif settings.relay_outbox and settings.database_url.startswith("sqlite"):
+                versions = local_versions
+            graphql_app.public_pages = PublicPageCache(versions) if versions else None
+            scheduler = None
+            if settings.embedded and settings.run_jobs_in_process:
+                scheduler = EmbeddedScheduler(settings)
+                scheduler.start()
+            relay = None
+            if settings.relay_outbox:
+                relay = OutboxRelay(
+                    sinks=relay_sinks(index=index, broker=broker, local=local_versions),
+                    poll_seconds=settings.outbox_poll_seconds,
+                )
+                relay.start()
             logger.info(
                 "Laurel started",
                 extra={
@@ -164,6 +348,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             try:
                 yield {}
             finally:
+                if relay is not None:
+                    await relay.stop()
+                if scheduler is not None:
+                    await scheduler.stop()
+                if isinstance(broker, RedisBroker):
+                    await broker.close()
                 if redis is not None:
                     await redis.aclose()
                     redis = None
@@ -193,14 +383,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
 
     async def metrics_endpoint(request: Request) -> Response:
+        try:
+            now = datetime.now(UTC)
+            metrics.outbox_backlog.set(await backlog())
+            metrics.outbox_lag.set(await oldest_waiting(now))
+            for stats in await job_stats():
+                for status, count in stats.runs.items():
+                    metrics.job_runs.labels(stats.name, status).set(count)
+                metrics.job_retries.labels(stats.name).set(stats.retries)
+                if stats.last_duration_seconds is not None:
+                    metrics.job_last_duration.labels(stats.name).set(stats.last_duration_seconds)
+        except Exception:  # the database is away: report the rest (readyz says why)
+            logger.warning("background metrics unavailable", exc_info=True)
         return PlainTextResponse(
             metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
-    graphql_app = LaurelGraphQL(settings=settings, metrics=metrics, documents=documents)
     app = Starlette(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
@@ -209,6 +411,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.graphql = graphql_app
     # Added last = outermost: every request is logged, refused tokens included.
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(BearerAuthMiddleware, settings=settings)

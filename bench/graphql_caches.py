@@ -45,7 +45,9 @@ from app.api.schema import (
 from app.auth import Principal, Role
 from app.config import Settings
 from app.observability import Metrics
+from app.services.board_sql import SqlBoardReader
 from app.services.demo import load_demo
+from app.services.updates import LocalBroker
 
 DOCUMENT = (
     Path(__file__).resolve().parent.parent / "graphql/operations/members.graphql"
@@ -86,6 +88,8 @@ async def rate(schema: strawberry.Schema, settings: Settings, seconds: float) ->
             response=None,
             settings=settings,
             metrics=metrics,
+            updates=LocalBroker(),
+            boards=SqlBoardReader(),
             principal=Principal(subject="bench", role=Role.MARKETER),
         )
         result = await schema.execute(

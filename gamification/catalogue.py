@@ -45,9 +45,14 @@ def _check_text(field: str, value: str, limit: int, problems: list[Problem]) -> 
 
 
 def _check_span(
-    starts_at: datetime | None, ends_at: datetime | None, problems: list[Problem]
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    problems: list[Problem],
+    *,
+    fields: tuple[str, str] = ("startsAt", "endsAt"),
 ) -> None:
-    for field, value in (("startsAt", starts_at), ("endsAt", ends_at)):
+    start_field, end_field = fields
+    for field, value in ((start_field, starts_at), (end_field, ends_at)):
         if value is not None and value.tzinfo is None:
             problems.append(Problem(field, "must include a time zone offset"))
     if (
@@ -57,7 +62,7 @@ def _check_span(
         and ends_at.tzinfo is not None
         and ends_at <= starts_at
     ):
-        problems.append(Problem("endsAt", "must be after startsAt"))
+        problems.append(Problem(end_field, f"must be after {start_field}"))
 
 
 def check_season(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -166,14 +167,31 @@ def tier_status(
     )
 
 
+def evaluation_date(year: int, month: int, *, day_of_month: int) -> date:
+    """The month's evaluation date: ``day_of_month``, or the month's last day when the
+    month is shorter (29, 30 and 31 mean "the last day" in short months)."""
+    if not 1 <= day_of_month <= 31:
+        raise ValueError("evaluations run on a day of the month from 1 to 31")
+    return date(year, month, min(day_of_month, calendar.monthrange(year, month)[1]))
+
+
+def next_evaluation_date(*, now: datetime, zone: ZoneInfo, day_of_month: int) -> date:
+    """The first evaluation date whose local midnight is after ``now``."""
+    local = now.astimezone(zone).date()
+    day = evaluation_date(local.year, local.month, day_of_month=day_of_month)
+    if day <= local:
+        year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+        day = evaluation_date(year, month, day_of_month=day_of_month)
+    return day
+
+
+def evaluation_starts_at(day: date, *, zone: ZoneInfo) -> datetime:
+    """The instant an evaluation date begins: local midnight, in UTC."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
 def next_evaluation_at(*, now: datetime, zone: ZoneInfo, day_of_month: int) -> datetime:
-    """The next scheduled evaluation: local midnight on ``day_of_month`` (1-28), in UTC."""
-    if not 1 <= day_of_month <= 28:
-        raise ValueError("evaluations run on a day of the month from 1 to 28")
-    local = now.astimezone(zone)
-    year, month = local.year, local.month
-    at = datetime.combine(date(year, month, day_of_month), time(0), tzinfo=zone)
-    if at <= now:
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        at = datetime.combine(date(year, month, day_of_month), time(0), tzinfo=zone)
-    return at.astimezone(UTC)
+    """The next scheduled evaluation: local midnight of its date (see
+    :func:`evaluation_date`), in UTC."""
+    day = next_evaluation_date(now=now, zone=zone, day_of_month=day_of_month)
+    return evaluation_starts_at(day, zone=zone)

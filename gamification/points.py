@@ -27,6 +27,7 @@ class LedgerSource(StrEnum):
     EVENT = "event"
     REVERSAL = "reversal"
     REDEMPTION = "redemption"
+    EXPIRY = "expiry"
 
 
 def check_award(

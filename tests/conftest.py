@@ -34,6 +34,11 @@ def _make_settings(database_url: str, **overrides: object) -> Settings:
         jwt_secret="test-secret-" + "x" * 32,
         load_demo=False,
         log_level="WARNING",
+        # The relay's polling would add statements to tests that count them; the tests
+        # of live updates turn it on.
+        relay_outbox=False,
+        # Tests run jobs themselves, at the times they choose.
+        run_jobs_in_process=False,
         **overrides,  # type: ignore[arg-type]
     )
 
@@ -112,6 +117,14 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return _make_settings(database_url)
+
+
+@pytest.fixture
+def postgres_settings(postgres_database: str) -> Settings:
+    """Settings on an emptied PostgreSQL database, for tests that are about PostgreSQL only
+    (several processes sharing one database)."""
+    asyncio.run(_truncate_postgres(postgres_database))
+    return _make_settings(postgres_database)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from graphql import OperationDefinitionNode, parse
+from graphql import OperationDefinitionNode, OperationType, parse
 
 OPERATIONS_DIR = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
@@ -26,6 +26,19 @@ def documents() -> dict[str, str]:
                 assert name not in found, f"operation {name} is defined twice"
                 found[name] = text
     return found
+
+
+@cache
+def subscriptions() -> frozenset[str]:
+    """The names of the subscription operations (they run over WebSocket, not HTTP)."""
+    return frozenset(
+        definition.name.value
+        for text in set(documents().values())
+        for definition in parse(text).definitions
+        if isinstance(definition, OperationDefinitionNode)
+        and definition.name
+        and definition.operation is OperationType.SUBSCRIPTION
+    )
 
 
 def payload(name: str, **variables: object) -> dict[str, object]:

@@ -60,3 +60,75 @@ def test_tokens_are_never_minted_in_production(monkeypatch):
 def test_a_member_token_needs_a_known_member():
     with pytest.raises(SystemExit, match="--member"):
         main(["token", "--role", "member"])
+
+
+@pytest.mark.usefixtures("environment")
+def test_rebuild_leaderboard_copies_the_board_to_redis_with_a_progress_bar(
+    monkeypatch, capsys, settings, redis_url
+):
+    import asyncio
+    import uuid
+
+    from redis.asyncio import Redis
+
+    from app import db
+    from app.services.leaderboard_index import BoardKeys
+    from tests.services.boards import board, score
+
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    monkeypatch.setenv("LAUREL_REDIS_URL", redis_url)
+    monkeypatch.setenv("LAUREL_REDIS_PREFIX", prefix)
+
+    async def given():
+        async with db.connect(settings):
+            for n in range(3):
+                await score(await factories.member(), n, seq=n + 1)
+            return await board(code="top-spenders")
+
+    created = asyncio.run(given())
+
+    main(["rebuild-leaderboard", "top-spenders"])
+
+    out, err = capsys.readouterr()
+    assert "Rebuilt top-spenders for lifetime: 3 members" in out
+    assert "3/3" in err
+
+    async def indexed() -> int:
+        redis = Redis.from_url(redis_url)
+        try:
+            keys = BoardKeys.of(prefix, created.id, "lifetime")
+            count = await redis.zcard(keys.z)
+            await redis.delete(*[k async for k in redis.scan_iter(match=prefix + "*")])
+            return count
+        finally:
+            await redis.aclose()
+
+    assert asyncio.run(indexed()) == 3
+
+
+@pytest.mark.usefixtures("environment")
+def test_jobs_are_listed_and_run_by_hand_with_progress(capsys, settings):
+    import asyncio
+
+    from app import db
+
+    async def load():
+        async with db.connect(settings):
+            await load_demo(now=factories.now())
+
+    asyncio.run(load())
+    main(["jobs", "list"])
+    listed = capsys.readouterr().out
+    for name in ("season_boundaries", "tier_evaluation", "ladder_switch", "birthday_gifts"):
+        assert name in listed
+    assert "never run" in listed
+
+    main(["jobs", "run", "birthday_gifts"])  # a batch over the demo's members
+    out, err = capsys.readouterr()
+    assert out.startswith("birthday_gifts manual:") and "'granted'" in out
+    assert "1 batches done" in err  # the progress line
+
+    main(["jobs", "list"])
+    assert "done, attempt 1" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no job"):
+        main(["jobs", "run", "nope"])

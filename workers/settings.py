@@ -6,18 +6,26 @@ Jobs are serialised as JSON, not pickle, so a job payload in Redis can never exe
 from __future__ import annotations
 
 import json
-from contextlib import AsyncExitStack
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from arq import cron
 from arq.connections import RedisSettings
+from redis.asyncio import Redis
+from tortoise.context import TortoiseContext
 
 from app import db
 from app.config import Settings
 from app.observability import configure_logging
-from workers.jobs import check_ledger_integrity
+from app.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
+from workers.jobs import (
+    SCHEDULED,
+    apply_tier_evaluation,
+    check_ledger_integrity,
+    grant_season_benefits,
+)
 
+REDIS_TIMEOUT_SECONDS = 2.0
 # arq's --check considers the worker healthy while this key is fresh.
 HEALTH_CHECK_SECONDS = 10
 
@@ -25,17 +33,34 @@ HEALTH_CHECK_SECONDS = 10
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or Settings()
     configure_logging(settings.log_level)
-    stack = AsyncExitStack()
-    await stack.enter_async_context(db.connect(settings))
     ctx["settings"] = settings
-    ctx["exit_stack"] = stack
+    # arq runs startup and shutdown in different tasks: a task-bound ``async with``
+    # context could not be left in shutdown, so the ORM is the process's global context.
+    ctx["orm"] = await db.open_for_process(settings)
+    if settings.relay_outbox and settings.redis_url:
+        # The worker relays the outbox too (one relay at a time, by a PostgreSQL lock), so
+        # API nodes may run with LAUREL_RELAY_OUTBOX=0 and only serve.
+        redis = Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS)
+        broker = redis_broker(settings, connect_timeout=REDIS_TIMEOUT_SECONDS)
+        relay = OutboxRelay(
+            sinks=relay_sinks(index=redis_index(settings, redis), broker=broker),
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        relay.start()
+        ctx["relay"] = (relay, broker, redis)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    relaying = ctx.pop("relay", None)
+    if relaying is not None:
+        relay, broker, redis = relaying
+        await relay.stop()
+        await broker.close()
+        await redis.aclose()
     # The ORM handle lives in ctx and is closed explicitly (Tortoise keeps connections).
-    stack: AsyncExitStack | None = ctx.pop("exit_stack", None)
-    if stack is not None:
-        await stack.aclose()
+    orm: TortoiseContext | None = ctx.pop("orm", None)
+    if orm is not None:
+        await orm.close_connections()
 
 
 def _dumps(value: Any) -> bytes:
@@ -50,16 +75,23 @@ _settings = Settings()
 
 
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = [check_ledger_integrity]
-    cron_jobs: ClassVar[list[Any]] = [
-        # Nightly in the programme's time zone, when traffic is lowest.
-        cron(check_ledger_integrity, hour={3}, minute={17}, unique=True),
+    functions: ClassVar[list[Any]] = [
+        check_ledger_integrity,
+        grant_season_benefits,
+        apply_tier_evaluation,
+        *SCHEDULED,
     ]
+    # Every scheduled job fires each minute and runs only when its slot is due and not yet
+    # done (app/schedule.py): a worker that was down at 03:17 still runs the nightly job
+    # when it comes back, and two workers never run one slot twice.
+    cron_jobs: ClassVar[list[Any]] = [cron(job, second={0}, unique=True) for job in SCHEDULED]
     on_startup = startup
     on_shutdown = shutdown
     job_serializer = staticmethod(_dumps)
     job_deserializer = staticmethod(_loads)
     health_check_interval = HEALTH_CHECK_SECONDS
     timezone = ZoneInfo(_settings.timezone)
+    # The queue lives under LAUREL_REDIS_PREFIX like every other Laurel key.
+    queue_name = _settings.redis_prefix + "queue"
     # Unset LAUREL_REDIS_URL leaves arq's default, localhost:6379 (`make worker` insists on it).
     redis_settings = RedisSettings.from_dsn(_settings.redis_url) if _settings.redis_url else None

@@ -14,14 +14,17 @@ from strawberry.dataloader import DataLoader
 from app.api.members.dataloaders import (
     member_badges_loader,
     member_benefits_loader,
+    member_by_id_loader,
     member_tasks_loader,
 )
 from app.api.tiers.dataloaders import LadderInForce, tier_by_id_loader
 from app.auth import Principal
 from app.config import Settings
-from app.models import BenefitGrant, Tier
+from app.models import BenefitGrant, Member, Tier
 from app.services.benefits import MemberGrants
+from app.services.board_reads import BoardReader
 from app.services.progress import MemberPoints, MemberRank, TaskView
+from app.services.updates import UpdateBroker
 from gamification.badges import BadgeProgress
 
 
@@ -31,11 +34,19 @@ class Context:
     response: Response | None
     settings: Settings
     metrics: Any
-    # The authenticated caller (None: anonymous), set by BearerAuthMiddleware.
+    # Where live updates come from (the app's broker; see app/services/updates.py).
+    updates: UpdateBroker
+    # Who answers leaderboard reads: the Redis index, or SQL (app/services/board_reads.py).
+    boards: BoardReader
+    # The authenticated caller (None: anonymous), set by BearerAuthMiddleware or, on a
+    # WebSocket, by connection_init.
     principal: Principal | None = None
+    # What a WebSocket client sent in connection_init (strawberry fills it in).
+    connection_params: dict[str, Any] | None = None
     # One clock reading per request, so every field of a response agrees on "now".
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     tier_by_id: DataLoader[int, Tier | None] = field(default_factory=tier_by_id_loader)
+    member_by_id: DataLoader[int, Member | None] = field(default_factory=member_by_id_loader)
     member_badges: DataLoader[MemberPoints, list[BadgeProgress]] = field(
         default_factory=member_badges_loader
     )

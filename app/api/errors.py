@@ -1,6 +1,8 @@
-"""Typed failures shared by every mutation, and the error raised for bad query arguments."""
+"""Typed failures shared by every mutation, and the errors raised for bad queries and refusals."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import strawberry
 from graphql import GraphQLError
@@ -34,7 +36,14 @@ class Unauthenticated(ClientError):
 
 
 class Forbidden(ClientError):
+    """A signed-in caller may not do this: an error in a query, a ``Forbidden`` result in a
+    mutation."""
+
     code = "FORBIDDEN"
+
+    def __init__(self, message: str, *, required_roles: Sequence[str]) -> None:
+        super().__init__(message)
+        self.required_roles = tuple(required_roles)
 
 
 @strawberry.type
@@ -84,3 +93,20 @@ class IdempotencyConflictType:
     @classmethod
     def from_error(cls, error: IdempotencyConflict) -> IdempotencyConflictType:
         return cls(message=str(error), idempotency_key=error.key)
+
+
+@strawberry.type(
+    name="Forbidden",
+    description="The caller is signed in but may not do this; nothing was written. A caller "
+    "without a token gets an UNAUTHENTICATED error instead: it must sign in first.",
+)
+class ForbiddenType:
+    message: str
+    required_roles: list[str] = strawberry.field(
+        description="The roles (as in a token's role claim) that may do this; for a member "
+        "acting on another member, the roles that may act on any member."
+    )
+
+    @classmethod
+    def from_error(cls, error: Forbidden) -> ForbiddenType:
+        return cls(message=error.message, required_roles=list(error.required_roles))

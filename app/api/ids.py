@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from app.api.errors import UserInputError
+from app.services.errors import InvalidInput
 
 MAX_ID_LENGTH = 200
 
@@ -32,6 +33,15 @@ def require_id(value: str, *, kind: str, argument: str) -> int:
     pk = decode_id(value, kind=kind)
     if pk is None:
         raise UserInputError(f"{argument} is not a valid {kind} id", field=argument)
+    return pk
+
+
+def input_id(value: str, *, kind: str, argument: str) -> int:
+    """The primary key inside a mutation's id argument; an ``InvalidInput`` (a
+    ``ValidationFailed`` result, through ``typed_failures``) when it is not one of ``kind``."""
+    pk = decode_id(value, kind=kind)
+    if pk is None:
+        raise InvalidInput.single(argument, f"is not a valid {kind} id")
     return pk
 
 

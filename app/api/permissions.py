@@ -3,6 +3,9 @@
 Roles: a member (bound to one member) reads and acts only on itself; marketers and admins
 read every member; service callers (brand back ends) report activity and enroll members;
 admins award points. Anyone may read the tier ladder.
+
+A refusal raises ``Unauthenticated`` (no token) or ``Forbidden`` (a signed-in caller); a
+mutation's ``typed_failures`` turns the latter into its ``Forbidden`` result.
 """
 
 from __future__ import annotations
@@ -29,8 +32,11 @@ def require_role(info: Info, *roles: Role) -> Principal:
     if principal is None:
         raise Unauthenticated("sign in: send an Authorization: Bearer <token> header")
     if principal.role not in roles:
-        allowed = ", ".join(r.value for r in roles)
-        raise Forbidden(f"the {principal.role.value} role may not do this (needs {allowed})")
+        allowed = [r.value for r in roles]
+        raise Forbidden(
+            f"the {principal.role.value} role may not do this (needs {', '.join(allowed)})",
+            required_roles=allowed,
+        )
     return principal
 
 
@@ -49,7 +55,10 @@ def require_member_access(info: Info, member_id: int) -> Principal:
     """Staff see every member; a member only itself."""
     principal = require_role(info, Role.MEMBER, *STAFF)
     if principal.role is Role.MEMBER and principal.member_id != member_id:
-        raise Forbidden("a member may only read and act on itself")
+        raise Forbidden(
+            "a member may only read and act on itself",
+            required_roles=[r.value for r in STAFF],
+        )
     return principal
 
 

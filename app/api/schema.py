@@ -21,13 +21,17 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.api.activity.mutations import ActivityMutations
+from app.api.analytics.queries import AnalyticsQueries
 from app.api.benefits.mutations import BenefitMutations
 from app.api.benefits.queries import BenefitQueries
 from app.api.errors import ClientError
+from app.api.leaderboards.mutations import LeaderboardMutations
+from app.api.leaderboards.queries import LeaderboardQueries
 from app.api.marketing.mutations import MarketingMutations
 from app.api.marketing.queries import MarketingQueries
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
+from app.api.members.updates import UPDATE_TYPES, MemberSubscriptions
 from app.api.observability import OperationObserver
 from app.api.rewards.mutations import RewardMutations
 from app.api.rewards.queries import RewardQueries
@@ -36,7 +40,16 @@ from app.api.tiers.mutations import LadderMutations
 from app.api.tiers.queries import TierQueries
 
 Query = merge_types(
-    "Query", (MemberQueries, TierQueries, MarketingQueries, RewardQueries, BenefitQueries)
+    "Query",
+    (
+        MemberQueries,
+        TierQueries,
+        MarketingQueries,
+        RewardQueries,
+        BenefitQueries,
+        LeaderboardQueries,
+        AnalyticsQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -47,8 +60,10 @@ Mutation = merge_types(
         LadderMutations,
         RewardMutations,
         BenefitMutations,
+        LeaderboardMutations,
     ),
 )
+Subscription = merge_types("Subscription", (MemberSubscriptions,))
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 15
@@ -98,6 +113,9 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
+        # The updates are reached through their interface only.
+        types=UPDATE_TYPES,
         extensions=extensions,
         config=schema_config(),
     )

@@ -3,9 +3,12 @@
 from app.models.activity import Event, EventReversal, EventType, Notification, OutboxMessage
 from app.models.audit import AuditEntry
 from app.models.benefits import Benefit, BenefitGrant, SeasonalBenefit, TierBenefit
+from app.models.jobs import JobRun, JobRunStatus
+from app.models.leaderboards import Leaderboard, LeaderboardMember, LeaderboardScore
 from app.models.members import Member
 from app.models.points import PointsLedgerEntry
 from app.models.rewards import Redemption, Reward
+from app.models.seasons import SeasonSwitch
 from app.models.tasks import (
     Badge,
     GrowthTask,
@@ -17,19 +20,34 @@ from app.models.tasks import (
     TaskProgressRow,
     TaskStatus,
 )
-from app.models.tiers import LadderVersion, LadderVersionStatus, Tier, TierChange, TierChangeReason
+from app.models.tiers import (
+    EvaluationStep,
+    LadderVersion,
+    LadderVersionStatus,
+    Tier,
+    TierChange,
+    TierChangeReason,
+    TierEvaluation,
+    TierEvaluationMember,
+)
 
 __all__ = [
     "AuditEntry",
     "Badge",
     "Benefit",
     "BenefitGrant",
+    "EvaluationStep",
     "Event",
     "EventReversal",
     "EventType",
     "GrowthTask",
+    "JobRun",
+    "JobRunStatus",
     "LadderVersion",
     "LadderVersionStatus",
+    "Leaderboard",
+    "LeaderboardMember",
+    "LeaderboardScore",
     "Member",
     "MemberActiveDay",
     "MemberBadge",
@@ -40,6 +58,7 @@ __all__ = [
     "Redemption",
     "Reward",
     "Season",
+    "SeasonSwitch",
     "SeasonalBenefit",
     "TaskCompletion",
     "TaskProgressRow",
@@ -48,4 +67,6 @@ __all__ = [
     "TierBenefit",
     "TierChange",
     "TierChangeReason",
+    "TierEvaluation",
+    "TierEvaluationMember",
 ]

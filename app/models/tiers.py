@@ -123,4 +123,70 @@ class TierChange(Model):
         indexes = (("member_id", "changed_at"), ("changed_at",))
 
 
+class TierEvaluation(Model):
+    """One evaluation of the ladder, by its date: how far it got and when it finished.
+
+    The cursor lets a run killed half-way resume where it stopped; which members it
+    demoted is kept in tier_evaluation_member, whose unique key is what keeps a member
+    from dropping twice for one date.
+    """
+
+    id = fields.IntField(primary_key=True)
+    # The local evaluation date, ISO (2026-12-01).
+    evaluation = fields.CharField(max_length=10, unique=True)
+    ladder_version: fields.ForeignKeyRelation[LadderVersion] = fields.ForeignKeyField(
+        "laurel.LadderVersion", related_name=False, on_delete=fields.RESTRICT
+    )
+    # Members with an id at or above this are still to be judged.
+    next_member_id = fields.BigIntField(default=0)
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    demoted = fields.IntField(default=0)
+
+    ladder_version_id: int
+
+    class Meta:
+        table = "tier_evaluation"
+
+
+class EvaluationStep(StrEnum):
+    WARNED = "warned"
+    DEMOTED = "demoted"
+
+
+class TierEvaluationMember(Model):
+    """What one evaluation did to one member: a warning, or a drop of one tier.
+
+    Unique per evaluation date, step and member: a warning is sent and a demotion applied
+    at most once per date, however often or concurrently the job runs.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    evaluation = fields.CharField(max_length=10)
+    step = fields.CharEnumField(EvaluationStep, max_length=8, description=_ENUM)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    from_tier: fields.ForeignKeyRelation[Tier] = fields.ForeignKeyField(
+        "laurel.Tier", related_name=False, on_delete=fields.RESTRICT
+    )
+    # The tier one below; for a warning, the tier the member would drop to.
+    to_tier: fields.ForeignKeyRelation[Tier] = fields.ForeignKeyField(
+        "laurel.Tier", related_name=False, on_delete=fields.RESTRICT
+    )
+    growth = fields.BigIntField()
+    retention_threshold = fields.BigIntField()
+    # The transaction (batch) that wrote the row: its later statements join on it.
+    batch = fields.CharField(max_length=32)
+    at = fields.DatetimeField()
+
+    member_id: int
+    from_tier_id: int
+    to_tier_id: int
+
+    class Meta:
+        table = "tier_evaluation_member"
+        unique_together = (("evaluation", "step", "member_id"),)
+
+
 from app.models.members import Member  # noqa: E402  (type of the relation above)

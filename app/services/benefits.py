@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -26,6 +27,7 @@ from app.services import audit
 from app.services.audit import Actor
 from app.services.errors import InvalidInput, NotFound
 from app.services.ladder import tiers_in_force
+from app.services.outbox import outbox_written
 from gamification.benefits import (
     UNUSABLE_MESSAGES,
     BenefitKind,
@@ -316,10 +318,73 @@ async def grant_tier_benefits(
         "JOIN benefit b ON b.id = tb.benefit_id "
         f"WHERE tb.tier_code = {tier} AND b.archived_at IS NULL "
         "ON CONFLICT (member_id, benefit_id, source, source_ref) DO NOTHING "
-        "RETURNING id",
+        "RETURNING id, benefit_id",
         [member_id, GrantSource.TIER.value, tier_code, now, GrantStatus.ACTIVE.value, tier_code],
     )
+    if rows:
+        granted = {
+            b.id: b
+            for b in await Benefit.filter(id__in=[r["benefit_id"] for r in rows]).using_db(conn)
+        }
+        await announce_grants(
+            conn,
+            member_id=member_id,
+            grants=[(r["id"], granted[r["benefit_id"]]) for r in rows],
+            source=GrantSource.TIER,
+            now=now,
+        )
     return len(rows)
+
+
+async def announce_grants(
+    conn: BaseDBAsyncClient,
+    *,
+    member_id: int,
+    grants: Sequence[tuple[int, Benefit]],
+    source: GrantSource,
+    now: datetime,
+) -> None:
+    """Tell the member of grants just made (one ``benefits.granted`` outbox row, pushed as
+    ``BenefitGranted`` updates), in the transaction that made them."""
+    await OutboxMessage.create(
+        topic="benefits.granted",
+        payload={
+            "member_id": member_id,
+            "grants": [
+                {
+                    "grant_id": grant_id,
+                    "code": benefit.code,
+                    "name": benefit.name,
+                    "kind": benefit.kind.value,
+                    "source": source.value,
+                }
+                for grant_id, benefit in grants
+            ],
+        },
+        created_at=now,
+        using_db=conn,
+    )
+
+
+async def seasonal_points_multiplier(
+    conn: BaseDBAsyncClient, *, tier_code: str, season_ids: Sequence[int]
+) -> Decimal:
+    """The largest factor of the points multipliers the running seasons ``season_ids``
+    give ``tier_code`` (1 when none does; no statement when no season runs). Seasons do
+    not stack, the best one applies."""
+    if not season_ids:
+        return Decimal(1)
+    rows = (
+        await SeasonalBenefit.filter(
+            season_id__in=list(season_ids),
+            benefit__kind=BenefitKind.POINTS_MULTIPLIER,
+            benefit__archived_at__isnull=True,
+        )
+        .using_db(conn)
+        .values_list("tier_codes", "benefit__value")
+    )
+    factors = [Decimal(str(value["factor"])) for codes, value in rows if tier_code in codes]
+    return max(factors, default=Decimal(1))
 
 
 class MemberGrants(NamedTuple):
@@ -402,4 +467,5 @@ async def use_benefit(*, member_id: int, grant_id: int, now: datetime) -> Benefi
             created_at=now,
             using_db=conn,
         )
+    outbox_written()
     return grant

@@ -33,6 +33,7 @@ from app.models import (
     TierChange,
     TierChangeReason,
 )
+from app.services.benefits import grant_tier_benefits, seasonal_points_multiplier
 from app.services.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -40,6 +41,15 @@ from app.services.errors import (
     ProgrammeNotConfigured,
 )
 from app.services.ladder import ladder_in_force
+from app.services.leaderboard_scores import (
+    apply_changes,
+    changed_keys,
+    changes_for,
+    running_seasons,
+)
+from app.services.outbox import outbox_written
+from app.services.season_switch import grant_running_season_benefits
+from gamification.calendar import Season as CalendarSeason
 from gamification.calendar import local_day, window_for
 from gamification.engine import (
     STREAK_LAST_DAY,
@@ -150,6 +160,7 @@ async def record_event(
         if existing is None:
             raise
         return _replay(existing, fingerprint, dry_run=dry_run)
+    outbox_written()
     return Recorded(outcome, duplicate=False, dry_run=False, event_id=event.id)
 
 
@@ -219,6 +230,7 @@ async def _apply(
         for award in await MemberBadge.filter(member_id=member.id).using_db(conn):
             held[award.badge_id] = max(held.get(award.badge_id, 0), award.level)
     day = local_day(event.occurred_at, zone=policy.zone)
+    seasons = await running_seasons(conn, at=event.occurred_at)
     first_of_day = await _first_event_of_day(conn, member_id=member.id, day=day, facts=facts)
 
     outcome = process_event(
@@ -236,7 +248,10 @@ async def _apply(
         badges=[b.to_rule() for b in badges],
         held_badges={b.code: held.get(b.id, 0) for b in badges},
         first_event_of_day=first_of_day,
-        multiplier=current.multiplier * seasonal_multiplier(member=member, at=event.occurred_at),
+        multiplier=current.multiplier
+        * await seasonal_points_multiplier(
+            conn, tier_code=current.code, season_ids=[s.id for s in seasons]
+        ),
         zone=policy.zone,
         now=now,
         growth_window=policy.growth_window,
@@ -257,6 +272,8 @@ async def _apply(
         badges={b.code: b for b in badges},
         tiers={t.rank: t for t in tiers},
         version_id=version.id,
+        seasons=seasons,
+        zone=policy.zone,
         now=now,
     )
     return summary
@@ -279,11 +296,6 @@ async def _first_event_of_day(
     return not seen
 
 
-def seasonal_multiplier(*, member: Member, at: datetime) -> Decimal:
-    """The seam for seasonal multipliers (the seasons issue switches them on); 1 until then."""
-    return Decimal(1)
-
-
 async def _write(
     conn: BaseDBAsyncClient,
     *,
@@ -293,6 +305,8 @@ async def _write(
     badges: dict[str, Badge],
     tiers: dict[int, Tier],
     version_id: int,
+    seasons: list[CalendarSeason],
+    zone: ZoneInfo,
     now: datetime,
 ) -> None:
     points = outcome.points
@@ -401,6 +415,12 @@ async def _write(
             changed_at=now,
             using_db=conn,
         )
+        # What the new tier unlocks, in this transaction: its own benefits and those of
+        # the seasons running now that name it (each announced as benefits.granted).
+        await grant_tier_benefits(conn, member_id=member.id, tier_code=to_tier.code, now=now)
+        await grant_running_season_benefits(
+            conn, member_id=member.id, tier_code=to_tier.code, now=now
+        )
     if outcome.notices:
         await Notification.bulk_create(
             [
@@ -416,12 +436,28 @@ async def _write(
             ],
             using_db=conn,
         )
-    await OutboxMessage.create(
+    scores = changes_for(
+        seasons=seasons,
+        at=event.occurred_at,
+        zone=zone,
+        points=outcome.points,
+        growth=outcome.growth,
+        tasks_completed=len(outcome.completions),
+    )
+    message = await OutboxMessage.create(
         topic="event.recorded",
-        payload={"member_id": member.id, "event_id": event.id, **event.outcome},
+        payload={
+            "member_id": member.id,
+            "event_id": event.id,
+            # The balance after this event (the member row is locked, so it is exact).
+            "balance": member.points_balance + outcome.points,
+            "scores": changed_keys(scores),
+            **event.outcome,
+        },
         created_at=now,
         using_db=conn,
     )
+    await apply_changes(conn, member_id=member.id, changes=scores, reached_at=now, seq=message.id)
 
 
 def _summary(outcome: Outcome) -> dict[str, Any]:

@@ -10,10 +10,11 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from app.db import connection
-from app.models import Member, PointsLedgerEntry
+from app.models import Member, OutboxMessage, PointsLedgerEntry
 from app.services import audit
 from app.services.audit import Actor
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
+from app.services.outbox import outbox_written
 from gamification.adjustments import check_adjustment
 from gamification.points import LedgerKind, LedgerSource, check_award
 
@@ -137,6 +138,18 @@ async def _manual_entry(
                 balance_after=balance,
                 using_db=conn,
             )
+            await OutboxMessage.create(
+                topic="points.adjusted",
+                payload={
+                    "member_id": member_id,
+                    "entry_id": entry.id,
+                    "delta": delta,
+                    "balance": balance,
+                    "reason": reason,
+                },
+                created_at=now,
+                using_db=conn,
+            )
             if actor is not None:
                 await audit.record(
                     conn,
@@ -162,6 +175,7 @@ async def _manual_entry(
         ):
             raise IdempotencyConflict(idempotency_key) from None
         return Award(first, replayed=True)
+    outbox_written()
     return Award(entry, replayed=False)
 
 

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from app.models import Member, Notification, OutboxMessage, PointsLedgerEntry, Redemption, Reward
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound, ServiceError
+from app.services.outbox import outbox_written
 from app.services.rewards import tier_rank_of
 from gamification.points import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
@@ -150,6 +151,7 @@ async def redeem_reward(
         if key is None or (first := await _first(member_id, key)) is None:
             raise
         return await _replay(first, reward_id=reward_id, key=key)
+    outbox_written()
     return Redeemed(redemption, reward, replayed=False)
 
 

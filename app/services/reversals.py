@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -12,6 +13,13 @@ from tortoise.transactions import in_transaction
 
 from app.models import Event, EventReversal, Member, OutboxMessage, PointsLedgerEntry
 from app.services.errors import InvalidInput, NotFound
+from app.services.leaderboard_scores import (
+    apply_changes,
+    changed_keys,
+    changes_for,
+    running_seasons,
+)
+from app.services.outbox import outbox_written
 from gamification.points import MAX_REASON_LENGTH, LedgerKind, LedgerSource
 from gamification.problems import Problem
 from gamification.reversals import plan_reversal
@@ -38,6 +46,7 @@ async def reverse_event(
     amount: Decimal | None = None,
     reversal_key: str | None = None,
     allow_debt: bool,
+    zone: ZoneInfo,
     now: datetime,
 ) -> Reversed:
     """Take back (part of) what an event earned: compensating ledger row, growth back.
@@ -128,20 +137,35 @@ async def reverse_event(
                     reversed_growth=F("reversed_growth") + plan.growth,
                 )
             )
-            await OutboxMessage.create(
+            # Taken back from the periods the event counted in.
+            scores = changes_for(
+                seasons=await running_seasons(conn, at=event.occurred_at),
+                at=event.occurred_at,
+                zone=zone,
+                points=-plan.points,
+                growth=-plan.growth,
+                tasks_completed=0,
+            )
+            message = await OutboxMessage.create(
                 topic="event.reversed",
                 payload={
                     "member_id": member.id,
                     "event_id": event.id,
                     "points": -plan.points,
                     "growth": -plan.growth,
+                    "balance": member.points_balance - plan.points,
+                    "scores": changed_keys(scores),
                 },
                 created_at=now,
                 using_db=conn,
+            )
+            await apply_changes(
+                conn, member_id=member.id, changes=scores, reached_at=now, seq=message.id
             )
     except IntegrityError:
         existing = await EventReversal.get_or_none(reversal_key=key)
         if existing is None:
             raise
         return Reversed(existing, duplicate=True)
+    outbox_written()
     return Reversed(reversal, duplicate=False)

@@ -89,8 +89,16 @@ async def test_a_member_marks_its_own_notifications_read(app, settings):
             c, "MarkNotificationsRead", ids=[encode_id("Notification", i) for i in mine]
         )
 
-    assert someone_elses["markNotificationsRead"] == {"marked": 0, "unread": len(mine)}
-    assert own["markNotificationsRead"] == {"marked": len(mine), "unread": 0}
+    assert someone_elses["markNotificationsRead"] == {
+        "__typename": "NotificationsMarked",
+        "marked": 0,
+        "unread": len(mine),
+    }
+    assert own["markNotificationsRead"] == {
+        "__typename": "NotificationsMarked",
+        "marked": len(mine),
+        "unread": 0,
+    }
     assert await Notification.filter(member_id=other.id, read_at__isnull=True).count() == len(
         theirs
     )

@@ -127,6 +127,30 @@ async def test_metrics_count_operations_and_report_the_pool(client):
     assert 'laurel_db_pool_connections{state="open"}' in text
 
 
+async def test_metrics_report_the_outbox_and_the_scheduled_jobs(client, settings):
+    from datetime import timedelta
+
+    from app.models import OutboxMessage
+    from app.schedule import JOBS, run_job
+    from app.services.jobs import claim
+
+    waiting_since = factories.now() - timedelta(seconds=90)
+    await OutboxMessage.create(topic="event.recorded", payload={}, created_at=waiting_since)
+    await run_job(JOBS["ladder_switch"], settings=settings, clock=factories.now)
+    await claim(name="grant", slot="s", now=factories.now() - timedelta(hours=1),
+                lease=timedelta(minutes=5))  # fmt: skip
+    await claim(name="grant", slot="s", now=factories.now(), lease=timedelta(minutes=5))
+
+    text = (await client.get("/metrics")).text
+
+    assert "laurel_outbox_backlog 1.0" in text
+    lag = next(line for line in text.splitlines() if line.startswith("laurel_outbox_lag_seconds "))
+    assert 90 <= float(lag.split()[1]) < 120
+    assert 'laurel_job_runs{job="ladder_switch",status="done"} 1.0' in text
+    assert 'laurel_job_retries{job="grant"} 1.0' in text
+    assert 'laurel_job_last_duration_seconds{job="ladder_switch"}' in text
+
+
 def test_operation_labels_are_bounded():
     from app.observability import MAX_OPERATION_LABELS, Metrics
 

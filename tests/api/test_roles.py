@@ -7,6 +7,7 @@ from datetime import timedelta
 import httpx
 import jwt
 import pytest
+from graphql import FieldNode, OperationDefinitionNode, OperationType, parse
 
 from app.api.ids import encode_id
 from app.auth import Role, mint_token
@@ -20,6 +21,8 @@ from app.models import (
     GrowthTask,
     LadderVersion,
     LadderVersionStatus,
+    Leaderboard,
+    LeaderboardMember,
     Member,
     PointsLedgerEntry,
     Redemption,
@@ -29,9 +32,10 @@ from app.models import (
     TierBenefit,
 )
 from gamification.benefits import BenefitKind, GrantSource, GrantStatus
+from gamification.leaderboards import Metric, Period
 from tests import factories
 from tests.factories import bearer
-from tests.operations import documents, payload
+from tests.operations import documents, payload, subscriptions
 
 CALLERS = ("anonymous", "member", "other-member", "marketer", "admin", "service")
 EVERYONE = set(CALLERS)
@@ -42,6 +46,16 @@ STAFF = {"marketer", "admin", "service"}
 ALLOWED = {
     "TierLadder": EVERYONE,
     "Me": {"member", "other-member"},
+    "Leaderboard": SELF_AND_STAFF | {"other-member"},
+    "LeaderboardTop": SELF_AND_STAFF | {"other-member"},
+    "Leaderboards": {"marketer", "admin"},
+    "ProgrammeOverview": {"marketer", "admin"},
+    "MembersAtRisk": {"marketer", "admin"},
+    "CreateLeaderboard": {"marketer", "admin"},
+    "UpdateLeaderboard": {"marketer", "admin"},
+    "ArchiveLeaderboard": {"marketer", "admin"},
+    "SetLeaderboardVisibility": {"member", "other-member"},
+    "FlagMember": {"admin"},
     "Member": SELF_AND_STAFF,
     "MemberByExternalId": SELF_AND_STAFF,
     "MemberLedger": SELF_AND_STAFF,
@@ -93,6 +107,26 @@ ALLOWED = {
 }
 
 
+def _operation(name: str) -> OperationDefinitionNode:
+    for definition in parse(documents()[name]).definitions:
+        if isinstance(definition, OperationDefinitionNode) and definition.name:
+            if definition.name.value == name:
+                return definition
+    raise KeyError(name)
+
+
+def root_field(name: str) -> str:
+    """The response key of an operation's first root field."""
+    selection = _operation(name).selection_set.selections[0]
+    assert isinstance(selection, FieldNode)
+    return (selection.alias or selection.name).value
+
+
+# A refused signed-in caller of a mutation gets a Forbidden result in data; of a query, a
+# FORBIDDEN error.
+TYPED_REFUSALS = {name for name in ALLOWED if _operation(name).operation is OperationType.MUTATION}
+
+
 def variables(
     name: str,
     member: Member,
@@ -104,12 +138,36 @@ def variables(
     event_type: EventType,
     benefit: Benefit,
     grant: BenefitGrant,
+    board: Leaderboard,
 ) -> dict[str, object]:
     member_id = encode_id("Member", member.id)
     now = factories.now()
     return {
         "TierLadder": {},
         "Me": {},
+        "Leaderboard": {"code": board.code, "first": 5},
+        "LeaderboardTop": {"code": board.code},
+        "Leaderboards": {},
+        "MembersAtRisk": {"first": 5},
+        "ProgrammeOverview": {
+            "from": (now - timedelta(days=60)).isoformat(),
+            "to": now.isoformat(),
+        },
+        "CreateLeaderboard": {
+            "input": {
+                "code": "growth-week",
+                "name": "Growth this week",
+                "metric": "GROWTH",
+                "period": "WEEK",
+            }
+        },
+        "UpdateLeaderboard": {
+            "id": encode_id("Leaderboard", board.id),
+            "input": {"name": "Top earners"},
+        },
+        "ArchiveLeaderboard": {"id": encode_id("Leaderboard", board.id)},
+        "SetLeaderboardVisibility": {"visible": False},
+        "FlagMember": {"memberId": member_id, "flagged": True, "reason": "Bot-like activity"},
         "Member": {"id": member_id},
         "MemberByExternalId": {"externalId": member.external_id},
         "MemberLedger": {"id": member_id, "first": 5},
@@ -224,7 +282,8 @@ def variables(
 
 
 def test_the_table_covers_every_client_operation():
-    assert set(ALLOWED) == set(documents())
+    # Subscriptions run over WebSocket; tests/api/test_subscriptions.py checks who may.
+    assert set(ALLOWED) == set(documents()) - subscriptions()
 
 
 async def counts() -> tuple[int, ...]:
@@ -243,6 +302,8 @@ async def counts() -> tuple[int, ...]:
         await TierBenefit.all().count(),
         await SeasonalBenefit.all().count(),
         await BenefitGrant.filter(status=GrantStatus.ACTIVE).count(),
+        await Leaderboard.filter(archived_at__isnull=True).count(),
+        await LeaderboardMember.all().count(),
     )
 
 
@@ -282,6 +343,14 @@ async def test_each_operation_allows_exactly_the_callers_in_the_table(app, setti
         source_ref="test",
         valid_from=factories.now() - timedelta(hours=1),
     )
+    board = await Leaderboard.create(
+        code="points-all",
+        name="Top earners",
+        metric=Metric.POINTS_EARNED,
+        period=Period.ALL_TIME,
+        created_at=factories.now(),
+        updated_at=factories.now(),
+    )
     transport = httpx.ASGITransport(app=app)
     headers = headers_for(caller, settings, member, other)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
@@ -292,19 +361,40 @@ async def test_each_operation_allows_exactly_the_callers_in_the_table(app, setti
                 json=payload(
                     name,
                     **variables(
-                        name, member, season, task, reward, draft, badge, event_type, benefit, grant
+                        name,
+                        member,
+                        season,
+                        task,
+                        reward,
+                        draft,
+                        badge,
+                        event_type,
+                        benefit,
+                        grant,
+                        board,
                     ),
                 ),
             )
             assert response.status_code == 200, response.text
             body = response.json()
             codes = {e.get("extensions", {}).get("code") for e in body.get("errors", [])}
+            field = root_field(name)
             if caller in allowed:
                 assert "errors" not in body, (name, caller, body)
+                if name in TYPED_REFUSALS:
+                    assert body["data"][field]["__typename"] != "Forbidden", (name, caller)
+                continue
+            if caller == "anonymous":
+                assert codes == {"UNAUTHENTICATED"}, (name, caller, body)
+            elif name in TYPED_REFUSALS:
+                role = "member" if caller == "other-member" else caller
+                refusal = body["data"][field]
+                assert "errors" not in body, (name, caller, body)
+                assert refusal["__typename"] == "Forbidden", (name, caller, body)
+                assert refusal["message"].startswith(f"the {role} role may not do this"), body
             else:
-                expected = "UNAUTHENTICATED" if caller == "anonymous" else "FORBIDDEN"
-                assert codes == {expected}, (name, caller, body)
-                assert await counts() == before, name
+                assert codes == {"FORBIDDEN"}, (name, caller, body)
+            assert await counts() == before, name
 
 
 async def test_a_member_cannot_read_another_member_nor_probe_external_ids(app, settings):

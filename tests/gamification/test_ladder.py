@@ -125,11 +125,16 @@ def test_status_shows_the_next_evaluation_and_the_gap_to_keep_the_tier():
     assert not safe.at_risk and safe.retention_gap == 0
 
 
-def test_evaluation_day_must_exist_in_every_month():
+def test_evaluation_days_past_a_months_end_mean_its_last_day():
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
     from gamification.ladder import next_evaluation_at
 
-    with pytest.raises(ValueError, match="1 to 28"):
-        next_evaluation_at(now=datetime.now(UTC), zone=ZoneInfo("UTC"), day_of_month=31)
+    utc = ZoneInfo("UTC")
+    feb = datetime(2027, 2, 10, tzinfo=UTC)
+    assert next_evaluation_at(now=feb, zone=utc, day_of_month=31) == datetime(
+        2027, 2, 28, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="1 to 31"):
+        next_evaluation_at(now=feb, zone=utc, day_of_month=32)

@@ -25,6 +25,7 @@ async def reverse(key, amount=None, *, reversal_key=None, allow_debt=False, reas
         amount=Decimal(amount) if amount is not None else None,
         reversal_key=reversal_key,
         allow_debt=allow_debt,
+        zone=factories.ZONE,
         now=factories.now(),
     )
 

@@ -16,14 +16,14 @@ from app.api.activity.types import (
     ReverseEventResult,
 )
 from app.api.context import Context
-from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
-from app.api.ids import decode_id
+from app.api.errors import ValidationFailed
+from app.api.ids import input_id
 from app.api.members.types import MemberType
 from app.api.permissions import require_role
+from app.api.results import typed_failures
 from app.api.scalars import Amount
 from app.auth import Role
 from app.models import Member
-from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 from app.services.events import EventPolicy, record_event
 from app.services.reversals import reverse_event
 
@@ -34,6 +34,7 @@ class ActivityMutations:
         description="Report a member activity. Returns what it earned; with dryRun, what it "
         "would earn, writing nothing."
     )
+    @typed_failures
     async def record_event(
         self, info: Info[Context, None], input: RecordEventInput, dry_run: bool = False
     ) -> RecordEventResult:
@@ -43,33 +44,23 @@ class ActivityMutations:
             return ValidationFailed.single("attributes", "must be a JSON object")
         member_pk = None
         if input.member_id is not None:
-            member_pk = decode_id(input.member_id, kind="Member")
-            if member_pk is None:
-                return ValidationFailed.single("memberId", "is not a valid Member id")
+            member_pk = input_id(input.member_id, kind="Member", argument="memberId")
         settings = ctx.settings
-        try:
-            recorded = await record_event(
-                member_id=member_pk,
-                external_member_id=input.external_member_id,
-                type=input.type,
-                occurred_at=input.occurred_at,
-                amount=Decimal(input.amount),  # the default (0) skips the scalar parser
-                attributes=input.attributes or {},
-                idempotency_key=input.idempotency_key,
-                dry_run=dry_run,
-                policy=EventPolicy(
-                    zone=settings.zone,
-                    backfill_window=timedelta(days=settings.event_backfill_days),
-                ),
-                now=ctx.now,
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            key = input.member_id if error.kind == "Member" and input.member_id else error.key
-            return NotFoundType.from_error(error, id=str(key))
-        except IdempotencyConflict as error:
-            return IdempotencyConflictType.from_error(error)
+        recorded = await record_event(
+            member_id=member_pk,
+            external_member_id=input.external_member_id,
+            type=input.type,
+            occurred_at=input.occurred_at,
+            amount=Decimal(input.amount),  # the default (0) skips the scalar parser
+            attributes=input.attributes or {},
+            idempotency_key=input.idempotency_key,
+            dry_run=dry_run,
+            policy=EventPolicy(
+                zone=settings.zone,
+                backfill_window=timedelta(days=settings.event_backfill_days),
+            ),
+            now=ctx.now,
+        )
         member = await (
             Member.get(id=member_pk)
             if member_pk is not None
@@ -86,6 +77,7 @@ class ActivityMutations:
         description="Take back what an event earned, in full or for part of its amount "
         "(a return). Never demotes; never overdraws unless the programme allows debt."
     )
+    @typed_failures
     async def reverse_event(
         self,
         info: Info[Context, None],
@@ -96,19 +88,15 @@ class ActivityMutations:
     ) -> ReverseEventResult:
         require_role(info, Role.SERVICE, Role.ADMIN)
         ctx = info.context
-        try:
-            result = await reverse_event(
-                idempotency_key=idempotency_key,
-                reason=reason,
-                amount=Decimal(amount) if amount is not None else None,
-                reversal_key=reversal_key,
-                allow_debt=ctx.settings.allow_points_debt,
-                now=ctx.now,
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=idempotency_key)
+        result = await reverse_event(
+            idempotency_key=idempotency_key,
+            reason=reason,
+            amount=Decimal(amount) if amount is not None else None,
+            reversal_key=reversal_key,
+            allow_debt=ctx.settings.allow_points_debt,
+            zone=ctx.settings.zone,
+            now=ctx.now,
+        )
         reversal = result.reversal
         event = await reversal.event
         member = await Member.get(id=event.member_id)

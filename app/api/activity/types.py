@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
+from app.api.errors import ForbiddenType, IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.members.types import MemberType
 from app.api.scalars import Amount
 
@@ -84,7 +84,7 @@ class EventRecorded:
 
 
 RecordEventResult = Annotated[
-    EventRecorded | ValidationFailed | NotFoundType | IdempotencyConflictType,
+    EventRecorded | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
     strawberry.union("RecordEventResult"),
 ]
 
@@ -102,6 +102,6 @@ class EventReversed:
 
 
 ReverseEventResult = Annotated[
-    EventReversed | ValidationFailed | NotFoundType,
+    EventReversed | ValidationFailed | NotFoundType | ForbiddenType,
     strawberry.union("ReverseEventResult"),
 ]

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.errors import NotFoundType, ValidationFailed
+from app.api.errors import ForbiddenType, NotFoundType, ValidationFailed
 from app.api.ids import encode_id
 from app.models import Benefit, BenefitGrant, SeasonalBenefit
 from app.services.benefits import TierBenefits
@@ -162,19 +162,21 @@ class BenefitUsed:
 
 
 BenefitResult = Annotated[
-    BenefitSaved | ValidationFailed | NotFoundType, strawberry.union("BenefitResult")
+    BenefitSaved | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union("BenefitResult"),
 ]
 SetTierBenefitsResult = Annotated[
-    TierBenefitsSet | ValidationFailed, strawberry.union("SetTierBenefitsResult")
+    TierBenefitsSet | ValidationFailed | ForbiddenType, strawberry.union("SetTierBenefitsResult")
 ]
 AttachSeasonalBenefitResult = Annotated[
-    SeasonalBenefitAttached | ValidationFailed | NotFoundType,
+    SeasonalBenefitAttached | ValidationFailed | NotFoundType | ForbiddenType,
     strawberry.union("AttachSeasonalBenefitResult"),
 ]
 DetachSeasonalBenefitResult = Annotated[
-    SeasonalBenefitDetached | ValidationFailed | NotFoundType,
+    SeasonalBenefitDetached | ValidationFailed | NotFoundType | ForbiddenType,
     strawberry.union("DetachSeasonalBenefitResult"),
 ]
 UseBenefitResult = Annotated[
-    BenefitUsed | ValidationFailed | NotFoundType, strawberry.union("UseBenefitResult")
+    BenefitUsed | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union("UseBenefitResult"),
 ]

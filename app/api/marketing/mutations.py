@@ -8,8 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
-from app.api.errors import NotFoundType, ValidationFailed
-from app.api.ids import decode_id
+from app.api.errors import ValidationFailed
+from app.api.ids import input_id
 from app.api.marketing.types import (
     BadgeResult,
     BadgeSaved,
@@ -34,17 +34,12 @@ from app.api.marketing.types import (
     UpdateSeasonInput,
 )
 from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor
+from app.api.results import typed_failures
 from app.services import catalogue
-from app.services.errors import InvalidInput, NotFound
 
 
 def _season_id(value: strawberry.ID | None, *, field: str = "seasonId") -> int | None:
-    if value is None:
-        return None
-    pk = decode_id(value, kind="Season")
-    if pk is None:
-        raise InvalidInput.single(field, "is not a valid Season id")
-    return pk
+    return None if value is None else input_id(value, kind="Season", argument=field)
 
 
 def _null_field(changes: dict[str, Any], *, nullable: tuple[str, ...] = ()) -> str | None:
@@ -56,100 +51,81 @@ def _null_field(changes: dict[str, Any], *, nullable: tuple[str, ...] = ()) -> s
 @strawberry.type
 class MarketingMutations:
     @strawberry.mutation(description="Create a season (marketers, admins).")
+    @typed_failures
     async def create_season(
         self, info: Info[Context, None], input: CreateSeasonInput
     ) -> SeasonResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        try:
-            season = await catalogue.create_season(
-                code=input.code,
-                name=input.name,
-                starts_at=input.starts_at,
-                ends_at=input.ends_at,
-                description=input.description,
-                actor=actor,
-                now=info.context.now,
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
+        season = await catalogue.create_season(
+            code=input.code,
+            name=input.name,
+            starts_at=input.starts_at,
+            ends_at=input.ends_at,
+            description=input.description,
+            actor=actor,
+            now=info.context.now,
+        )
         return SeasonSaved(season=SeasonType.from_model(season))
 
     @strawberry.mutation(description="Change a season's fields (those given).")
+    @typed_failures
     async def update_season(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateSeasonInput
     ) -> SeasonResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        pk = decode_id(id, kind="Season")
-        if pk is None:
-            return ValidationFailed.single("id", "is not a valid Season id")
+        pk = input_id(id, kind="Season", argument="id")
         changes = given_fields(input)
         nulls = sorted(name for name, value in changes.items() if value is None)
         if nulls:
             return ValidationFailed.single(nulls[0], "cannot be null")
-        try:
-            season = await catalogue.update_season(
-                season_id=pk, changes=changes, actor=actor, now=info.context.now
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id)
+        season = await catalogue.update_season(
+            season_id=pk, changes=changes, actor=actor, now=info.context.now
+        )
         return SeasonSaved(season=SeasonType.from_model(season))
 
     @strawberry.mutation(description="Archive a season and its tasks (idempotent).")
+    @typed_failures
     async def archive_season(self, info: Info[Context, None], id: strawberry.ID) -> SeasonResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        pk = decode_id(id, kind="Season")
-        if pk is None:
-            return ValidationFailed.single("id", "is not a valid Season id")
-        try:
-            season = await catalogue.archive_season(season_id=pk, actor=actor, now=info.context.now)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id)
+        pk = input_id(id, kind="Season", argument="id")
+        season = await catalogue.archive_season(season_id=pk, actor=actor, now=info.context.now)
         return SeasonSaved(season=SeasonType.from_model(season))
 
     @strawberry.mutation(description="Create a growth task (marketers, admins).")
+    @typed_failures
     async def create_growth_task(
         self, info: Info[Context, None], input: CreateGrowthTaskInput
     ) -> GrowthTaskResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         fields = vars(input).copy()
-        try:
-            fields["season_id"] = _season_id(input.season_id)
-            task = await catalogue.create_task(
-                definition=catalogue.TaskDefinition(**fields), actor=actor, now=info.context.now
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
+        fields["season_id"] = _season_id(input.season_id)
+        task = await catalogue.create_task(
+            definition=catalogue.TaskDefinition(**fields), actor=actor, now=info.context.now
+        )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
 
     @strawberry.mutation(description="Change a growth task's fields (those given).")
+    @typed_failures
     async def update_growth_task(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateGrowthTaskInput
     ) -> GrowthTaskResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        pk = decode_id(id, kind="GrowthTask")
-        if pk is None:
-            return ValidationFailed.single("id", "is not a valid GrowthTask id")
+        pk = input_id(id, kind="GrowthTask", argument="id")
         changes = given_fields(input)
         required = ("code", "name", "event_type", "condition", "target", "window",
                     "description", "reward_points", "reward_growth")  # fmt: skip
         nulls = sorted(name for name in required if name in changes and changes[name] is None)
         if nulls:
             return ValidationFailed.single(nulls[0], "cannot be null")
-        try:
-            if "season_id" in changes:
-                changes["season_id"] = _season_id(changes["season_id"])
-            task = await catalogue.update_task(
-                task_id=pk, changes=changes, actor=actor, now=info.context.now
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id)
+        if "season_id" in changes:
+            changes["season_id"] = _season_id(changes["season_id"])
+        task = await catalogue.update_task(
+            task_id=pk, changes=changes, actor=actor, now=info.context.now
+        )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
 
     @strawberry.mutation(description="Pause, resume (ACTIVE) or archive a growth task.")
+    @typed_failures
     async def set_growth_task_status(
         self,
         info: Info[Context, None],
@@ -157,65 +133,49 @@ class MarketingMutations:
         status: TaskStatus,  # type: ignore[valid-type]
     ) -> GrowthTaskResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        pk = decode_id(id, kind="GrowthTask")
-        if pk is None:
-            return ValidationFailed.single("id", "is not a valid GrowthTask id")
-        try:
-            task = await catalogue.set_task_status(
-                task_id=pk, status=status, actor=actor, now=info.context.now
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id)
+        pk = input_id(id, kind="GrowthTask", argument="id")
+        task = await catalogue.set_task_status(
+            task_id=pk, status=status, actor=actor, now=info.context.now
+        )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
 
     @strawberry.mutation(description="Create a badge (marketers, admins).")
+    @typed_failures
     async def create_badge(self, info: Info[Context, None], input: CreateBadgeInput) -> BadgeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        try:
-            badge = await catalogue.create_badge(**vars(input), actor=actor, now=info.context.now)
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
+        badge = await catalogue.create_badge(**vars(input), actor=actor, now=info.context.now)
         return BadgeSaved(badge=BadgeType.from_model(badge))
 
     @strawberry.mutation(description="Change a badge's fields (those given; not its code).")
+    @typed_failures
     async def update_badge(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateBadgeInput
     ) -> BadgeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        pk = decode_id(id, kind="Badge")
-        if pk is None:
-            return ValidationFailed.single("id", "is not a valid Badge id")
+        pk = input_id(id, kind="Badge", argument="id")
         changes = given_fields(input)
         if (null := _null_field(changes, nullable=("subject",))) is not None:
             return ValidationFailed.single(null, "cannot be null")
-        try:
-            badge = await catalogue.update_badge(
-                badge_id=pk, changes=changes, actor=actor, now=info.context.now
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id)
+        badge = await catalogue.update_badge(
+            badge_id=pk, changes=changes, actor=actor, now=info.context.now
+        )
         return BadgeSaved(badge=BadgeType.from_model(badge))
 
     @strawberry.mutation(description="Add an event type to the catalogue (marketers, admins).")
+    @typed_failures
     async def create_event_type(
         self, info: Info[Context, None], input: CreateEventTypeInput
     ) -> EventTypeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        try:
-            event_type = await catalogue.create_event_type(
-                **vars(input), actor=actor, now=info.context.now
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
+        event_type = await catalogue.create_event_type(
+            **vars(input), actor=actor, now=info.context.now
+        )
         return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
 
     @strawberry.mutation(
         description="Change an event type's fields (those given), named by id or by code."
     )
+    @typed_failures
     async def update_event_type(
         self,
         info: Info[Context, None],
@@ -226,34 +186,23 @@ class MarketingMutations:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         if (id is None) == (code is None):
             return ValidationFailed.single("id", "give either id or code")
-        pk = None
-        if id is not None and (pk := decode_id(id, kind="EventType")) is None:
-            return ValidationFailed.single("id", "is not a valid EventType id")
+        pk = None if id is None else input_id(id, kind="EventType", argument="id")
         changes = given_fields(input)
         if (null := _null_field(changes)) is not None:
             return ValidationFailed.single(null, "cannot be null")
-        try:
-            event_type = await catalogue.update_event_type(
-                event_type_id=pk, code=code, changes=changes, actor=actor, now=info.context.now
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id if id is not None else code or "")
+        event_type = await catalogue.update_event_type(
+            event_type_id=pk, code=code, changes=changes, actor=actor, now=info.context.now
+        )
         return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
 
     @strawberry.mutation(description="Stop or resume accepting events of a type (idempotent).")
+    @typed_failures
     async def set_event_type_active(
         self, info: Info[Context, None], id: strawberry.ID, active: bool
     ) -> EventTypeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        pk = decode_id(id, kind="EventType")
-        if pk is None:
-            return ValidationFailed.single("id", "is not a valid EventType id")
-        try:
-            event_type = await catalogue.set_event_type_active(
-                event_type_id=pk, active=active, actor=actor, now=info.context.now
-            )
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id)
+        pk = input_id(id, kind="EventType", argument="id")
+        event_type = await catalogue.set_event_type_active(
+            event_type_id=pk, active=active, actor=actor, now=info.context.now
+        )
         return EventTypeSaved(event_type=EventTypeType.from_model(event_type))

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.errors import NotFoundType, ValidationFailed
+from app.api.errors import ForbiddenType, NotFoundType, ValidationFailed
 from app.api.ids import encode_id
 from app.api.members.types import TaskCondition, TaskWindow
 from app.models import AuditEntry, Badge, EventType, GrowthTask, Season
@@ -296,10 +296,11 @@ class GrowthTaskSaved:
 
 
 SeasonResult = Annotated[
-    SeasonSaved | ValidationFailed | NotFoundType, strawberry.union("SeasonResult")
+    SeasonSaved | ValidationFailed | NotFoundType | ForbiddenType, strawberry.union("SeasonResult")
 ]
 GrowthTaskResult = Annotated[
-    GrowthTaskSaved | ValidationFailed | NotFoundType, strawberry.union("GrowthTaskResult")
+    GrowthTaskSaved | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union("GrowthTaskResult"),
 ]
 
 
@@ -314,8 +315,9 @@ class EventTypeSaved:
 
 
 BadgeResult = Annotated[
-    BadgeSaved | ValidationFailed | NotFoundType, strawberry.union("BadgeResult")
+    BadgeSaved | ValidationFailed | NotFoundType | ForbiddenType, strawberry.union("BadgeResult")
 ]
 EventTypeResult = Annotated[
-    EventTypeSaved | ValidationFailed | NotFoundType, strawberry.union("EventTypeResult")
+    EventTypeSaved | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union("EventTypeResult"),
 ]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from strawberry.dataloader import DataLoader
 
-from app.models import BenefitGrant
+from app.models import BenefitGrant, Member
 from app.services.benefits import MemberGrants, grants_by_member
 from app.services.progress import (
     MemberPoints,
@@ -49,3 +49,13 @@ def member_benefits_loader(*, now: datetime) -> DataLoader[MemberGrants, list[Be
 
     # No cache: a grant used by a mutation earlier in the document must read as used.
     return DataLoader(load_fn=load, cache=False)
+
+
+def member_by_id_loader() -> DataLoader[int, Member | None]:
+    """Members by id (public board entries need their display name and tier)."""
+
+    async def load(keys: Sequence[int]) -> list[Member | None]:
+        by_id = {m.id: m for m in await Member.filter(id__in=set(keys))}
+        return [by_id.get(k) for k in keys]
+
+    return DataLoader(load_fn=load)

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from app.api.benefits.types import BenefitGrantStatus, BenefitGrantType
 from app.api.context import Context
-from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
+from app.api.errors import ForbiddenType, IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import decode_cursor, encode_id
 from app.api.pagination import Connection, check_page_size
 from app.api.permissions import require_member_access
@@ -311,13 +311,17 @@ class NotificationsMarked:
 
 
 AdjustPointsResult = Annotated[
-    PointsAdjusted | ValidationFailed | NotFoundType | IdempotencyConflictType,
+    PointsAdjusted | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
     strawberry.union("AdjustPointsResult"),
 ]
 AwardPointsResult = Annotated[
-    PointsAwarded | ValidationFailed | NotFoundType | IdempotencyConflictType,
+    PointsAwarded | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
     strawberry.union("AwardPointsResult"),
 ]
+MarkNotificationsReadResult = Annotated[
+    NotificationsMarked | ValidationFailed | ForbiddenType,
+    strawberry.union("MarkNotificationsReadResult"),
+]
 EnrollMemberResult = Annotated[
-    MemberEnrolled | ValidationFailed, strawberry.union("EnrollMemberResult")
+    MemberEnrolled | ValidationFailed | ForbiddenType, strawberry.union("EnrollMemberResult")
 ]

@@ -7,10 +7,11 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
 from app.api.context import Context
-from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
-from app.api.ids import decode_id, encode_id
+from app.api.errors import ValidationFailed
+from app.api.ids import input_id
 from app.api.members.types import MemberType
 from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor, require_role
+from app.api.results import typed_failures
 from app.api.rewards.types import (
     CreateRewardInput,
     InsufficientPointsType,
@@ -26,7 +27,6 @@ from app.api.rewards.types import (
 from app.auth import Role
 from app.models import Member
 from app.services import rewards
-from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 from app.services.redemptions import InsufficientPoints, OutOfStock, redeem_reward
 
 # Fields a reward always has: an update may leave them out but not clear them.
@@ -36,52 +36,40 @@ REQUIRED = ("code", "name", "points_cost", "description", "active")
 @strawberry.type
 class RewardMutations:
     @strawberry.mutation(description="Add a reward to the catalogue (marketers, admins).")
+    @typed_failures
     async def create_reward(
         self, info: Info[Context, None], input: CreateRewardInput
     ) -> RewardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        try:
-            reward = await rewards.create_reward(
-                definition=rewards.RewardDefinition(**vars(input)),
-                actor=actor,
-                now=info.context.now,
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
+        reward = await rewards.create_reward(
+            definition=rewards.RewardDefinition(**vars(input)),
+            actor=actor,
+            now=info.context.now,
+        )
         return RewardSaved(reward=RewardType.from_model(reward))
 
     @strawberry.mutation(description="Change a reward's fields (those given).")
+    @typed_failures
     async def update_reward(
         self, info: Info[Context, None], id: strawberry.ID, input: UpdateRewardInput
     ) -> RewardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        pk = decode_id(id, kind="Reward")
-        if pk is None:
-            return ValidationFailed.single("id", "is not a valid Reward id")
+        pk = input_id(id, kind="Reward", argument="id")
         changes = given_fields(input)
         nulls = sorted(name for name in REQUIRED if name in changes and changes[name] is None)
         if nulls:
             return ValidationFailed.single(to_camel_case(nulls[0]), "cannot be null")
-        try:
-            reward = await rewards.update_reward(
-                reward_id=pk, changes=changes, actor=actor, now=info.context.now
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id)
+        reward = await rewards.update_reward(
+            reward_id=pk, changes=changes, actor=actor, now=info.context.now
+        )
         return RewardSaved(reward=RewardType.from_model(reward))
 
     @strawberry.mutation(description="Withdraw a reward for good (idempotent).")
+    @typed_failures
     async def archive_reward(self, info: Info[Context, None], id: strawberry.ID) -> RewardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        pk = decode_id(id, kind="Reward")
-        if pk is None:
-            return ValidationFailed.single("id", "is not a valid Reward id")
-        try:
-            reward = await rewards.archive_reward(reward_id=pk, actor=actor, now=info.context.now)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id)
+        pk = input_id(id, kind="Reward", argument="id")
+        reward = await rewards.archive_reward(reward_id=pk, actor=actor, now=info.context.now)
         return RewardSaved(reward=RewardType.from_model(reward))
 
     @strawberry.mutation(
@@ -89,6 +77,7 @@ class RewardMutations:
         "balance nor oversells the stock. With an idempotency key, a retry returns the first "
         "redemption and spends nothing more."
     )
+    @typed_failures
     async def redeem_points(
         self,
         info: Info[Context, None],
@@ -97,9 +86,7 @@ class RewardMutations:
     ) -> RedeemPointsResult:
         principal = require_role(info, Role.MEMBER)
         assert principal.member_id is not None  # member tokens always carry one
-        pk = decode_id(reward_id, kind="Reward")
-        if pk is None:
-            return ValidationFailed.single("rewardId", "is not a valid Reward id")
+        pk = input_id(reward_id, kind="Reward", argument="rewardId")
         try:
             redeemed = await redeem_reward(
                 member_id=principal.member_id,
@@ -113,13 +100,6 @@ class RewardMutations:
             )
         except OutOfStock as error:
             return OutOfStockType(message=str(error), reward_id=reward_id)
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            missing = reward_id if error.kind == "Reward" else encode_id(error.kind, error.key)
-            return NotFoundType.from_error(error, id=missing)
-        except IdempotencyConflict as error:
-            return IdempotencyConflictType.from_error(error)
         member = await Member.get(id=principal.member_id)
         return RewardRedeemed(
             redemption=RedemptionType.from_model(redeemed.redemption, redeemed.reward),

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from app.api.errors import IdempotencyConflictType, NotFoundType, ValidationFailed
+from app.api.errors import ForbiddenType, IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import encode_id
 from app.api.members.types import MemberType
 from app.models import Redemption, Reward
@@ -128,7 +128,7 @@ class RewardSaved:
 
 
 RewardResult = Annotated[
-    RewardSaved | ValidationFailed | NotFoundType, strawberry.union("RewardResult")
+    RewardSaved | ValidationFailed | NotFoundType | ForbiddenType, strawberry.union("RewardResult")
 ]
 RedeemPointsResult = Annotated[
     RewardRedeemed
@@ -136,6 +136,7 @@ RedeemPointsResult = Annotated[
     | OutOfStockType
     | NotFoundType
     | ValidationFailed
-    | IdempotencyConflictType,
+    | IdempotencyConflictType
+    | ForbiddenType,
     strawberry.union("RedeemPointsResult"),
 ]

@@ -10,14 +10,14 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
-from app.api.errors import NotFoundType, ValidationFailed
-from app.api.ids import decode_id
+from app.api.errors import ForbiddenType, NotFoundType, ValidationFailed
+from app.api.ids import input_id
 from app.api.permissions import require_actor
+from app.api.results import typed_failures
 from app.api.tiers.types import LadderVersionType
 from app.auth import Role
 from app.models import Tier
 from app.services import ladder_versions
-from app.services.errors import InvalidInput, NotFound
 from gamification.engine import GrowthWeights
 from gamification.ladder import TierRule
 
@@ -55,7 +55,7 @@ class LadderVersionSaved:
 
 
 LadderVersionResult = Annotated[
-    LadderVersionSaved | ValidationFailed | NotFoundType,
+    LadderVersionSaved | ValidationFailed | NotFoundType | ForbiddenType,
     strawberry.union("LadderVersionResult"),
 ]
 
@@ -71,6 +71,7 @@ async def _saved(version_id: int, version: object, told: int) -> LadderVersionSa
 @strawberry.type
 class LadderMutations:
     @strawberry.mutation(description="Store a new ladder as a draft version (admins).")
+    @typed_failures
     async def create_ladder_draft(
         self,
         info: Info[Context, None],
@@ -80,56 +81,47 @@ class LadderMutations:
     ) -> LadderVersionResult:
         actor = require_actor(info, Role.ADMIN)
         w = weights or GrowthWeightsInput()
-        try:
-            version = await ladder_versions.create_draft(
-                tiers=[
-                    TierRule(
-                        code=t.code,
-                        name=t.name,
-                        rank=t.rank,
-                        entry_threshold=t.entry_threshold,
-                        retention_threshold=t.retention_threshold,
-                        multiplier=t.multiplier,
-                        requirements=tuple((r.fact, r.minimum) for r in t.requirements),
-                        benefits=tuple(t.benefits),
-                    )
-                    for t in tiers
-                ],
-                weights=GrowthWeights(
-                    spend=w.spend,
-                    active_day=w.active_day,
-                    task_completed=w.task_completed,
-                    referral=w.referral,
-                ),
-                notes=notes,
-                actor=actor,
-                now=info.context.now,
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
+        version = await ladder_versions.create_draft(
+            tiers=[
+                TierRule(
+                    code=t.code,
+                    name=t.name,
+                    rank=t.rank,
+                    entry_threshold=t.entry_threshold,
+                    retention_threshold=t.retention_threshold,
+                    multiplier=t.multiplier,
+                    requirements=tuple((r.fact, r.minimum) for r in t.requirements),
+                    benefits=tuple(t.benefits),
+                )
+                for t in tiers
+            ],
+            weights=GrowthWeights(
+                spend=w.spend,
+                active_day=w.active_day,
+                task_completed=w.task_completed,
+                referral=w.referral,
+            ),
+            notes=notes,
+            actor=actor,
+            now=info.context.now,
+        )
         return await _saved(version.id, version, 0)
 
     @strawberry.mutation(
         description="Publish a draft, in force from effectiveAt (at least the notice period "
         "ahead); every member is notified now (admins)."
     )
+    @typed_failures
     async def publish_ladder_version(
         self, info: Info[Context, None], id: strawberry.ID, effective_at: datetime
     ) -> LadderVersionResult:
         actor = require_actor(info, Role.ADMIN)
-        pk = decode_id(id, kind="LadderVersion")
-        if pk is None:
-            return ValidationFailed.single("id", "is not a valid LadderVersion id")
-        try:
-            version, told = await ladder_versions.publish(
-                version_id=pk,
-                effective_at=effective_at,
-                notice=timedelta(days=info.context.settings.ladder_notice_days),
-                actor=actor,
-                now=info.context.now,
-            )
-        except InvalidInput as error:
-            return ValidationFailed.from_error(error)
-        except NotFound as error:
-            return NotFoundType.from_error(error, id=id)
+        pk = input_id(id, kind="LadderVersion", argument="id")
+        version, told = await ladder_versions.publish(
+            version_id=pk,
+            effective_at=effective_at,
+            notice=timedelta(days=info.context.settings.ladder_notice_days),
+            actor=actor,
+            now=info.context.now,
+        )
         return await _saved(version.id, version, told)

@@ -1,0 +1,164 @@
+"""Programme analytics for marketers and admins (set-based SQL, programme time zone)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.context import Context
+from app.api.errors import UserInputError
+from app.api.ids import decode_cursor, encode_id
+from app.api.pagination import Connection, check_page_size
+from app.api.permissions import CATALOGUE_EDITORS, require_role
+from app.services import analytics
+from gamification.analytics import Granularity as GranularityEnum
+
+Granularity = strawberry.enum(GranularityEnum, name="Granularity")
+
+
+@strawberry.type
+class TierCount:
+    rank: int
+    code: str
+    name: str
+    members: int
+
+
+@strawberry.type
+class TierMovement:
+    period: str = strawberry.field(description="2026-11-25, 2026-W48 or 2026-11.")
+    promotions: int
+    demotions: int
+
+
+@strawberry.type
+class PointsPeriod:
+    period: str
+    issued: int = strawberry.field(description="Earned and positive adjustments.")
+    spent: int = strawberry.field(description="Redeemed.")
+    expired: int
+
+
+@strawberry.type
+class PointsFlow:
+    periods: list[PointsPeriod]
+    outstanding_liability: int = strawberry.field(
+        description="Points members hold now and may still spend."
+    )
+
+
+@strawberry.type
+class MemberAtRisk:
+    member_id: strawberry.ID
+    display_name: str
+    tier_code: str
+    growth: int
+    retention_threshold: int
+    gap: int = strawberry.field(description="Growth still missing to keep the tier.")
+
+
+def _span(starts_at: datetime, ends_at: datetime) -> None:
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise UserInputError("from and to must include a time zone offset", field="from")
+
+
+@strawberry.type
+class AnalyticsQueries:
+    @strawberry.field(
+        description="Members per tier at a moment (default now), from the tier-change "
+        "history, named by the ladder in force then (marketers, admins)."
+    )
+    async def tier_distribution(
+        self, info: Info[Context, None], at: datetime | None = None
+    ) -> list[TierCount]:
+        require_role(info, *CATALOGUE_EDITORS)
+        moment = at or info.context.now
+        if moment.tzinfo is None:
+            raise UserInputError("at must include a time zone offset", field="at")
+        rows = await analytics.tier_distribution(at=moment)
+        return [TierCount(rank=r.rank, code=r.code, name=r.name, members=r.members) for r in rows]
+
+    @strawberry.field(
+        description="Promotions and demotions per local day, week or month in [from, to)."
+    )
+    async def tier_movements(
+        self,
+        info: Info[Context, None],
+        granularity: Granularity,  # type: ignore[valid-type]
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> list[TierMovement]:
+        require_role(info, *CATALOGUE_EDITORS)
+        _span(from_, to)
+        try:
+            rows = await analytics.tier_movements(
+                granularity=granularity,
+                starts_at=from_,
+                ends_at=to,
+                zone=info.context.settings.zone,
+            )
+        except ValueError as exc:
+            raise UserInputError(str(exc), field="to") from None
+        return [
+            TierMovement(period=r.period, promotions=r.promotions, demotions=r.demotions)
+            for r in rows
+        ]
+
+    @strawberry.field(
+        description="Points issued, spent and expired per local day, week or month in "
+        "[from, to), and the outstanding liability now."
+    )
+    async def points_flow(
+        self,
+        info: Info[Context, None],
+        granularity: Granularity,  # type: ignore[valid-type]
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> PointsFlow:
+        require_role(info, *CATALOGUE_EDITORS)
+        _span(from_, to)
+        try:
+            rows = await analytics.points_flow(
+                granularity=granularity,
+                starts_at=from_,
+                ends_at=to,
+                zone=info.context.settings.zone,
+            )
+        except ValueError as exc:
+            raise UserInputError(str(exc), field="to") from None
+        return PointsFlow(
+            periods=[
+                PointsPeriod(period=r.period, issued=r.issued, spent=r.spent, expired=r.expired)
+                for r in rows
+            ],
+            outstanding_liability=await analytics.outstanding_liability(),
+        )
+
+    @strawberry.field(
+        description="Members whose growth would not keep their tier at an evaluation now, "
+        "with the growth they miss, in member order (marketers, admins)."
+    )
+    async def members_at_risk(
+        self, info: Info[Context, None], first: int = 50, after: str | None = None
+    ) -> Connection[MemberAtRisk]:
+        require_role(info, *CATALOGUE_EDITORS)
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        rows, has_next = await analytics.members_at_risk(
+            now=info.context.now, after_id=decode_cursor(after), first=first
+        )
+        return Connection[MemberAtRisk].build(
+            rows,
+            has_next=has_next,
+            key=lambda r: r.member_id,
+            node=lambda r: MemberAtRisk(
+                member_id=strawberry.ID(encode_id("Member", r.member_id)),
+                display_name=r.display_name,
+                tier_code=r.tier_code,
+                growth=r.growth,
+                retention_threshold=r.retention_threshold,
+                gap=r.gap,
+            ),
+        )

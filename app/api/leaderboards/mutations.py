@@ -1,0 +1,103 @@
+"""Leaderboard mutations: marketers define boards (audited); members opt out; admins flag."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.context import Context
+from app.api.errors import ValidationFailed
+from app.api.ids import encode_id, input_id
+from app.api.leaderboards.types import (
+    CreateLeaderboardInput,
+    FlagMemberResult,
+    LeaderboardResult,
+    LeaderboardSaved,
+    LeaderboardType,
+    LeaderboardVisibilitySet,
+    MemberFlagSet,
+    SetLeaderboardVisibilityResult,
+    UpdateLeaderboardInput,
+)
+from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor, require_role
+from app.api.results import typed_failures
+from app.auth import Role
+from app.services import leaderboards
+from app.services.leaderboards import BoardDefinition
+
+
+@strawberry.type
+class LeaderboardMutations:
+    @strawberry.mutation(description="Define a board (marketers, admins).")
+    @typed_failures
+    async def create_leaderboard(
+        self, info: Info[Context, None], input: CreateLeaderboardInput
+    ) -> LeaderboardResult:
+        actor = require_actor(info, *CATALOGUE_EDITORS)
+        fields = vars(input).copy()
+        if input.season_id is not None:
+            season_id = input_id(input.season_id, kind="Season", argument="seasonId")
+            fields["season_id"] = season_id
+        board = await leaderboards.create_board(
+            definition=BoardDefinition(**fields), actor=actor, now=info.context.now
+        )
+        return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
+
+    @strawberry.mutation(
+        description="Change a board's name, description, tier filter, visibility window or "
+        "flag rule (its metric, period and season are fixed: define a new board)."
+    )
+    @typed_failures
+    async def update_leaderboard(
+        self, info: Info[Context, None], id: strawberry.ID, input: UpdateLeaderboardInput
+    ) -> LeaderboardResult:
+        actor = require_actor(info, *CATALOGUE_EDITORS)
+        pk = input_id(id, kind="Leaderboard", argument="id")
+        changes = given_fields(input)
+        for required in ("name", "description", "exclude_flagged"):
+            if required in changes and changes[required] is None:
+                return ValidationFailed.single(required, "cannot be null")
+        board = await leaderboards.update_board(
+            board_id=pk, changes=changes, actor=actor, now=info.context.now
+        )
+        return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
+
+    @strawberry.mutation(description="Withdraw a board for good (idempotent).")
+    @typed_failures
+    async def archive_leaderboard(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> LeaderboardResult:
+        actor = require_actor(info, *CATALOGUE_EDITORS)
+        pk = input_id(id, kind="Leaderboard", argument="id")
+        board = await leaderboards.archive_board(board_id=pk, actor=actor, now=info.context.now)
+        return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
+
+    @strawberry.mutation(
+        description="Show or hide the signed-in member on public boards. Hidden, it still "
+        "sees its own rank (where it would be) but appears to nobody else."
+    )
+    @typed_failures
+    async def set_leaderboard_visibility(
+        self, info: Info[Context, None], visible: bool
+    ) -> SetLeaderboardVisibilityResult:
+        principal = require_role(info, Role.MEMBER)
+        assert principal.member_id is not None  # member tokens always carry one
+        await leaderboards.set_visibility(
+            member_id=principal.member_id, visible=visible, now=info.context.now
+        )
+        return LeaderboardVisibilitySet(visible=visible)
+
+    @strawberry.mutation(
+        description="Take a member off the boards that exclude flagged members, or put it "
+        "back (admins; audited; a reason is required to flag)."
+    )
+    @typed_failures
+    async def flag_member(
+        self, info: Info[Context, None], member_id: strawberry.ID, flagged: bool, reason: str = ""
+    ) -> FlagMemberResult:
+        actor = require_actor(info, Role.ADMIN)
+        pk = input_id(member_id, kind="Member", argument="memberId")
+        await leaderboards.flag_member(
+            member_id=pk, flagged=flagged, reason=reason, actor=actor, now=info.context.now
+        )
+        return MemberFlagSet(member_id=strawberry.ID(encode_id("Member", pk)), flagged=flagged)

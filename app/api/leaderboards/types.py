@@ -1,0 +1,287 @@
+"""Leaderboard types: boards, entries with public member data only, and inputs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.context import Context
+from app.api.errors import ForbiddenType, NotFoundType, UserInputError, ValidationFailed
+from app.api.ids import encode_id
+from app.api.pagination import PageInfo, check_page_size
+from app.api.tiers.types import TierType
+from app.auth import Role
+from app.models import Leaderboard
+from app.services.board_reads import BoardView, Entry
+from gamification.leaderboards import Metric, Period
+
+LeaderboardMetric = strawberry.enum(Metric, name="LeaderboardMetric")
+LeaderboardPeriod = strawberry.enum(Period, name="LeaderboardPeriod")
+MAX_RADIUS = 25
+
+
+@strawberry.type(
+    name="LeaderboardMember",
+    description="What a board shows of a member to everyone: display name and tier.",
+)
+class LeaderboardMemberType:
+    display_name: str
+    tier: TierType | None
+
+
+@strawberry.type(name="LeaderboardEntry")
+class LeaderboardEntryType:
+    rank: int = strawberry.field(description="1-based, no gaps, no shared ranks.")
+    score: int
+    member: LeaderboardMemberType | None
+
+
+async def entry_types(
+    info: Info[Context, None], entries: list[Entry]
+) -> list[LeaderboardEntryType]:
+    """Entries with their public member data, loaded for the whole page at once (two
+    DataLoader batches), so that the page's fields resolve without awaiting one by one."""
+    ctx = info.context
+    members = await ctx.member_by_id.load_many([e.member_id for e in entries])
+    tier_ids = sorted({m.tier_id for m in members if m is not None})
+    tiers = dict(zip(tier_ids, await ctx.tier_by_id.load_many(tier_ids), strict=True))
+    found = []
+    for entry, member in zip(entries, members, strict=True):
+        public = None
+        if member is not None:
+            tier = tiers.get(member.tier_id)
+            public = LeaderboardMemberType(
+                display_name=member.display_name,
+                tier=TierType.from_model(tier) if tier else None,
+            )
+        found.append(LeaderboardEntryType(rank=entry.rank, score=entry.score, member=public))
+    return found
+
+
+@strawberry.type
+class LeaderboardEntryEdge:
+    cursor: str
+    node: LeaderboardEntryType
+
+
+@strawberry.type
+class LeaderboardEntryConnection:
+    edges: list[LeaderboardEntryEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(name="LeaderboardStanding", description="Where the signed-in member stands.")
+class LeaderboardStandingType:
+    rank: int
+    score: int
+    public: bool = strawberry.field(
+        description="False when the member opted out of public boards: others do not see "
+        "it, and the rank says where it would be."
+    )
+
+
+def encode_page_cursor(entry: Entry) -> str:
+    raw = json.dumps([entry.rank, entry.member_id, entry.score]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_cursor(value: str) -> tuple[int, int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        rank, member_id, score = json.loads(raw)
+        if not all(isinstance(v, int) for v in (rank, member_id, score)) or rank < 1:
+            raise ValueError
+    except (ValueError, TypeError):
+        raise UserInputError("after is not a cursor this field returned", field="after") from None
+    return rank, member_id, score
+
+
+@strawberry.type(name="Leaderboard")
+class LeaderboardType:
+    id: strawberry.ID
+    code: str
+    name: str
+    description: str
+    metric: LeaderboardMetric  # type: ignore[valid-type]
+    period: LeaderboardPeriod  # type: ignore[valid-type]
+    season_id: strawberry.ID | None
+    tier_code: str | None = strawberry.field(description="Only members of this tier.")
+    visible_from: datetime | None
+    visible_to: datetime | None
+    exclude_flagged: bool
+    archived: bool
+    period_key: str | None = strawberry.field(
+        description="The period shown, e.g. month:2026-11 (null in lists of boards)."
+    )
+    view: strawberry.Private[BoardView | None]
+
+    @classmethod
+    def from_model(cls, board: Leaderboard, view: BoardView | None = None) -> LeaderboardType:
+        return cls(
+            id=strawberry.ID(encode_id("Leaderboard", board.id)),
+            code=board.code,
+            name=board.name,
+            description=board.description,
+            metric=board.metric,
+            period=board.period,
+            season_id=(
+                strawberry.ID(encode_id("Season", board.season_id)) if board.season_id else None
+            ),
+            tier_code=board.tier_code,
+            visible_from=board.visible_from,
+            visible_to=board.visible_to,
+            exclude_flagged=board.exclude_flagged,
+            archived=board.archived_at is not None,
+            period_key=view.period_key if view else None,
+            view=view,
+        )
+
+    def _view(self) -> BoardView:
+        if self.view is None:
+            raise UserInputError("open the board with leaderboard(code) to read its entries")
+        return self.view
+
+    @strawberry.field(
+        description="The board from the top. The cursor continues after its "
+        "entry even when others move meanwhile."
+    )
+    async def entries(
+        self, info: Info[Context, None], first: int = 10, after: str | None = None
+    ) -> LeaderboardEntryConnection:
+        check_page_size(first, maximum=info.context.settings.max_page_size)
+        view, reader = self._view(), info.context.boards
+        offset = 0
+        if after is not None:
+            rank, member_id, score = decode_page_cursor(after)
+            offset = rank
+            # Continue after the cursor's member where it stands now, if its score held:
+            # members moving past it meanwhile neither repeat nor hide entries.
+            standing = await reader.standing(view, member_id)
+            if standing is not None and standing.on_board and standing.score == score:
+                offset = standing.rank
+        rows = await reader.page(view, offset=offset, limit=first + 1)
+        nodes = await entry_types(info, rows[:first])
+        edges = [
+            LeaderboardEntryEdge(cursor=encode_page_cursor(e), node=node)
+            for e, node in zip(rows, nodes, strict=False)
+        ]
+        return LeaderboardEntryConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
+
+    @strawberry.field(
+        description="Where the signed-in member stands; null for staff and "
+        "for a member with no score on this board."
+    )
+    async def me(self, info: Info[Context, None]) -> LeaderboardStandingType | None:
+        principal = info.context.principal
+        if principal is None or principal.role is not Role.MEMBER or principal.member_id is None:
+            return None
+        standing = await info.context.boards.standing(self._view(), principal.member_id)
+        if standing is None:
+            return None
+        return LeaderboardStandingType(
+            rank=standing.rank, score=standing.score, public=standing.on_board
+        )
+
+    @strawberry.field(
+        description="The entries around the signed-in member: `radius` above "
+        "and below (fewer at the top and bottom). Empty when it has no rank."
+    )
+    async def around(
+        self, info: Info[Context, None], radius: int = 3
+    ) -> list[LeaderboardEntryType]:
+        if not 0 <= radius <= MAX_RADIUS:
+            raise UserInputError(f"radius must be between 0 and {MAX_RADIUS}", field="radius")
+        principal = info.context.principal
+        if principal is None or principal.role is not Role.MEMBER or principal.member_id is None:
+            return []
+        view, reader = self._view(), info.context.boards
+        standing = await reader.standing(view, principal.member_id)
+        if standing is None:
+            return []
+        # An opted-out member is not on the board: its neighbours are those ranked at
+        # its would-be place.
+        start = max(standing.rank - radius, 1)
+        last = standing.rank + radius if standing.on_board else standing.rank + radius - 1
+        rows = await reader.page(view, offset=start - 1, limit=last - start + 1)
+        return await entry_types(info, rows)
+
+    @strawberry.field(description="How many members are on the board.")
+    async def size(self, info: Info[Context, None]) -> int:
+        return await info.context.boards.size(self._view())
+
+
+@strawberry.type
+class LeaderboardConnection:
+    edges: list[LeaderboardEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class LeaderboardEdge:
+    cursor: str
+    node: LeaderboardType
+
+
+@strawberry.input
+class CreateLeaderboardInput:
+    code: str
+    name: str
+    metric: LeaderboardMetric  # type: ignore[valid-type]
+    period: LeaderboardPeriod  # type: ignore[valid-type]
+    description: str = ""
+    season_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Required for (and only for) a SEASON board."
+    )
+    tier_code: str | None = None
+    visible_from: datetime | None = None
+    visible_to: datetime | None = None
+    exclude_flagged: bool = True
+
+
+@strawberry.input(description="Only the fields given change; null clears an optional one.")
+class UpdateLeaderboardInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    tier_code: str | None = strawberry.UNSET
+    visible_from: datetime | None = strawberry.UNSET
+    visible_to: datetime | None = strawberry.UNSET
+    exclude_flagged: bool | None = strawberry.UNSET
+
+
+@strawberry.type
+class LeaderboardSaved:
+    leaderboard: LeaderboardType
+
+
+@strawberry.type
+class LeaderboardVisibilitySet:
+    visible: bool
+
+
+@strawberry.type
+class MemberFlagSet:
+    member_id: strawberry.ID
+    flagged: bool
+
+
+LeaderboardResult = Annotated[
+    LeaderboardSaved | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union("LeaderboardResult"),
+]
+SetLeaderboardVisibilityResult = Annotated[
+    LeaderboardVisibilitySet | ForbiddenType, strawberry.union("SetLeaderboardVisibilityResult")
+]
+FlagMemberResult = Annotated[
+    MemberFlagSet | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union("FlagMemberResult"),
+]

@@ -1,0 +1,62 @@
+"""``typed_failures``: the one place a mutation's expected failures become its union results.
+
+A refusal of a signed-in caller becomes ``Forbidden``; a service's ``InvalidInput``,
+``NotFound`` and ``IdempotencyConflict`` become ``ValidationFailed``, ``NotFound`` and
+``IdempotencyConflict``. An anonymous caller's ``Unauthenticated`` error is left to
+propagate: the client must sign in, which no result can say better. Failures particular to
+one mutation (``InsufficientPoints``, ``OutOfStock``, …) stay in its resolver.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+from app.api.errors import (
+    Forbidden,
+    ForbiddenType,
+    IdempotencyConflictType,
+    NotFoundType,
+    ValidationFailed,
+)
+from app.api.ids import encode_id
+from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+TypedFailure = ForbiddenType | ValidationFailed | NotFoundType | IdempotencyConflictType
+
+
+def typed_failures(
+    resolver: Callable[P, Awaitable[R]],
+) -> Callable[P, Coroutine[Any, Any, R | TypedFailure]]:
+    """Wrap a mutation resolver so that its expected failures are returned, not raised.
+
+    ``functools.wraps`` keeps the resolver's name, signature and annotations, which is what
+    strawberry reads to build the field.
+    """
+
+    @functools.wraps(resolver)
+    async def resolve(*args: P.args, **kwargs: P.kwargs) -> R | TypedFailure:
+        try:
+            return await resolver(*args, **kwargs)
+        except Forbidden as error:
+            return ForbiddenType.from_error(error)
+        except InvalidInput as error:
+            return ValidationFailed.from_error(error)
+        except NotFound as error:
+            return NotFoundType.from_error(error, id=_missing_id(error))
+        except IdempotencyConflict as error:
+            return IdempotencyConflictType.from_error(error)
+
+    return resolve
+
+
+def _missing_id(error: NotFound) -> str:
+    """The id the API gives the missing thing; a key that is not a primary key (an external
+    id, a code, an idempotency key) as it is."""
+    if isinstance(error.key, int):
+        return encode_id(error.kind, error.key)
+    return str(error.key)

@@ -1,0 +1,190 @@
+"""Programme analytics, computed by the database: tier distribution at any date, tier
+movements and points flow per local day, week or month, and the points liability.
+
+Periods are bucketed by their UTC bounds, computed in Python from the programme's time
+zone (DST-correct) and passed to one grouped statement as a VALUES list; both dialects run
+the same SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from app.db import connection, sql
+from app.services.ladder import tiers_in_force
+from gamification.analytics import Bucket, Granularity, buckets
+from gamification.points import LedgerKind
+
+
+@dataclass(frozen=True, slots=True)
+class TierCount:
+    rank: int
+    code: str
+    name: str
+    members: int
+
+
+@dataclass(frozen=True, slots=True)
+class MovementRow:
+    period: str
+    promotions: int
+    demotions: int
+
+
+@dataclass(frozen=True, slots=True)
+class PointsRow:
+    period: str
+    issued: int
+    spent: int
+    expired: int
+
+
+def _values(spans: list[Bucket], *, postgres: bool) -> tuple[str, list[object]]:
+    """A CTE ``b(k, s, e)`` of the buckets, and its parameters (PostgreSQL is told the
+    bounds are timestamps: a VALUES list has no column types to infer them from)."""
+    row = "(?, ?::timestamptz, ?::timestamptz)" if postgres else "(?, ?, ?)"
+    rows = ", ".join(row for _ in spans)
+    params: list[object] = []
+    for b in spans:
+        params += [b.key, b.starts_at, b.ends_at]
+    return f"WITH b(k, s, e) AS (VALUES {rows}) ", params
+
+
+async def tier_distribution(*, at: datetime) -> list[TierCount]:
+    """Members per tier at ``at``: each member's latest tier change up to then (enrolment
+    counts as one), mapped by rank to the ladder in force at ``at``."""
+    conn = connection()
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            "SELECT t.rank AS rank, count(*) AS n FROM ("
+            "  SELECT tc.to_tier_id, ROW_NUMBER() OVER ("
+            "    PARTITION BY tc.member_id ORDER BY tc.changed_at DESC, tc.id DESC) AS latest "
+            "  FROM tier_change tc WHERE tc.changed_at <= ?"
+            ") c JOIN tier t ON t.id = c.to_tier_id WHERE c.latest = 1 GROUP BY t.rank",
+        ),
+        [at],
+    )
+    counts = {int(r["rank"]): int(r["n"]) for r in rows}
+    ladder = await tiers_in_force(now=at)
+    return [
+        TierCount(rank=t.rank, code=t.code, name=t.name, members=counts.get(t.rank, 0))
+        for t in ladder
+    ]
+
+
+async def tier_movements(
+    *, granularity: Granularity, starts_at: datetime, ends_at: datetime, zone: ZoneInfo
+) -> list[MovementRow]:
+    spans = buckets(granularity, starts_at=starts_at, ends_at=ends_at, zone=zone)
+    conn = connection()
+    cte, params = _values(spans, postgres=conn.capabilities.dialect == "postgres")
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            cte + "SELECT b.k AS k, "
+            "SUM(CASE WHEN tt.rank > ft.rank THEN 1 ELSE 0 END) AS up, "
+            "SUM(CASE WHEN tt.rank < ft.rank THEN 1 ELSE 0 END) AS down "
+            "FROM b JOIN tier_change tc ON tc.changed_at >= b.s AND tc.changed_at < b.e "
+            "JOIN tier tt ON tt.id = tc.to_tier_id JOIN tier ft ON ft.id = tc.from_tier_id "
+            "GROUP BY b.k",
+        ),
+        params,
+    )
+    found = {r["k"]: r for r in rows}
+    return [
+        MovementRow(
+            period=b.key,
+            promotions=int((found.get(b.key) or {}).get("up") or 0),
+            demotions=int((found.get(b.key) or {}).get("down") or 0),
+        )
+        for b in spans
+    ]
+
+
+async def points_flow(
+    *, granularity: Granularity, starts_at: datetime, ends_at: datetime, zone: ZoneInfo
+) -> list[PointsRow]:
+    """Points issued (earned and positive adjustments), spent (redemptions) and expired per
+    period."""
+    spans = buckets(granularity, starts_at=starts_at, ends_at=ends_at, zone=zone)
+    conn = connection()
+    cte, params = _values(spans, postgres=conn.capabilities.dialect == "postgres")
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            cte + "SELECT b.k AS k, "
+            "SUM(CASE WHEN l.delta > 0 THEN l.delta ELSE 0 END) AS issued, "
+            "SUM(CASE WHEN l.kind = ? THEN -l.delta ELSE 0 END) AS spent, "
+            "SUM(CASE WHEN l.kind = ? THEN -l.delta ELSE 0 END) AS expired "
+            "FROM b JOIN points_ledger l ON l.created_at >= b.s AND l.created_at < b.e "
+            "GROUP BY b.k",
+        ),
+        [*params, LedgerKind.SPEND.value, LedgerKind.EXPIRE.value],
+    )
+    found = {r["k"]: r for r in rows}
+    return [
+        PointsRow(
+            period=b.key,
+            issued=int((found.get(b.key) or {}).get("issued") or 0),
+            spent=int((found.get(b.key) or {}).get("spent") or 0),
+            expired=int((found.get(b.key) or {}).get("expired") or 0),
+        )
+        for b in spans
+    ]
+
+
+async def outstanding_liability() -> int:
+    """Points members hold and may still spend: the sum of balances."""
+    conn = connection()
+    rows = await conn.execute_query_dict("SELECT COALESCE(SUM(points_balance), 0) AS n FROM member")
+    return int(rows[0]["n"])
+
+
+@dataclass(frozen=True, slots=True)
+class AtRisk:
+    member_id: int
+    display_name: str
+    tier_code: str
+    growth: int
+    retention_threshold: int
+
+    @property
+    def gap(self) -> int:
+        return self.retention_threshold - self.growth
+
+
+async def members_at_risk(
+    *, now: datetime, after_id: int | None, first: int
+) -> tuple[list[AtRisk], bool]:
+    """Members whose growth would not keep their tier at an evaluation now (tier above the
+    base, growth below the retention threshold of the same rank in the ladder in force),
+    in member id order after ``after_id``; the flag says whether more follow."""
+    ladder = await tiers_in_force(now=now)
+    if not ladder:
+        return [], False
+    conn = connection()
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            "SELECT m.id, m.display_name, m.growth, ti.code, ti.retention_threshold "
+            "FROM member m JOIN tier t ON t.id = m.tier_id "
+            "JOIN tier ti ON ti.ladder_version_id = ? AND ti.rank = t.rank "
+            "WHERE t.rank > 0 AND m.growth < ti.retention_threshold AND m.id > ? "
+            "ORDER BY m.id LIMIT ?",
+        ),
+        [ladder[0].ladder_version_id, after_id or 0, first + 1],
+    )
+    found = [
+        AtRisk(
+            member_id=int(r["id"]),
+            display_name=r["display_name"],
+            tier_code=r["code"],
+            growth=int(r["growth"]),
+            retention_threshold=int(r["retention_threshold"]),
+        )
+        for r in rows
+    ]
+    return found[:first], len(found) > first

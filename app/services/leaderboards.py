@@ -1,0 +1,242 @@
+"""Leaderboard definitions (marketers, audited), member opt-out, admin flags, board lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from app.models import Leaderboard, LeaderboardMember, Member, OutboxMessage, Season
+from app.services import audit
+from app.services.audit import Actor
+from app.services.board_reads import BoardView
+from app.services.errors import InvalidInput, NotFound
+from app.services.ladder import tiers_in_force
+from app.services.outbox import outbox_written
+from gamification.calendar import Season as CalendarSeason
+from gamification.leaderboards import Metric, Period, check_board, period_key_for
+
+BOARD_FIELDS = (
+    "code", "name", "description", "metric", "period", "season_id", "tier_code",
+    "visible_from", "visible_to", "exclude_flagged", "archived_at",
+)  # fmt: skip
+# What a board is about cannot change once members compete on it: make a new board.
+FIXED_FIELDS = ("metric", "period", "season_id")
+
+
+@dataclass(frozen=True, slots=True)
+class BoardDefinition:
+    code: str
+    name: str
+    metric: Metric
+    period: Period
+    description: str = ""
+    season_id: int | None = None
+    tier_code: str | None = None
+    visible_from: datetime | None = None
+    visible_to: datetime | None = None
+    exclude_flagged: bool = True
+
+
+async def _check(fields: dict[str, Any], *, now: datetime) -> None:
+    season_id = fields.get("season_id")
+    problems = check_board(
+        code=fields["code"],
+        name=fields["name"],
+        description=fields["description"],
+        period=fields["period"],
+        has_season=season_id is not None,
+        tier_code=fields.get("tier_code"),
+        tier_codes=[t.code for t in await tiers_in_force(now=now)],
+        visible_from=fields.get("visible_from"),
+        visible_to=fields.get("visible_to"),
+    )
+    if season_id is not None and not await Season.filter(id=season_id).exists():
+        raise NotFound("Season", season_id)
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def create_board(*, definition: BoardDefinition, actor: Actor, now: datetime) -> Leaderboard:
+    fields = {name: getattr(definition, name) for name in BoardDefinition.__slots__}
+    fields["name"] = definition.name.strip()
+    await _check(fields, now=now)
+    try:
+        async with in_transaction() as conn:
+            board = await Leaderboard.create(
+                **fields, created_at=now, updated_at=now, using_db=conn
+            )
+            await audit.record(
+                conn, actor=actor, action="leaderboard.create", target_type="Leaderboard",
+                target_id=board.id, before=None, after=audit.snapshot(board, BOARD_FIELDS),
+                now=now,
+            )  # fmt: skip
+    except IntegrityError:
+        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
+    return board
+
+
+async def update_board(
+    *, board_id: int, changes: dict[str, Any], actor: Actor, now: datetime
+) -> Leaderboard:
+    """Change a board's name, description, tier filter, visibility window or flag rule."""
+    allowed = set(BoardDefinition.__slots__) - set(FIXED_FIELDS)
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        field = "seasonId" if unknown[0] == "season_id" else unknown[0]
+        raise InvalidInput.single(field, "cannot be changed: create a new board instead")
+    if isinstance(changes.get("name"), str):
+        changes = {**changes, "name": changes["name"].strip()}
+    async with in_transaction() as conn:
+        board = await Leaderboard.filter(id=board_id).select_for_update().using_db(conn).first()
+        if board is None:
+            raise NotFound("Leaderboard", board_id)
+        if board.archived_at is not None:
+            raise InvalidInput.single("id", "an archived board cannot be changed")
+        current = {name: getattr(board, name) for name in BoardDefinition.__slots__}
+        await _check({**current, **changes}, now=now)
+        before = audit.snapshot(board, BOARD_FIELDS)
+        for name, value in changes.items():
+            setattr(board, name, value)
+        board.updated_at = now
+        try:
+            await board.save(using_db=conn, update_fields=[*changes, "updated_at"])
+        except IntegrityError:
+            raise InvalidInput.single("code", "is already used by another board") from None
+        await audit.record(
+            conn, actor=actor, action="leaderboard.update", target_type="Leaderboard",
+            target_id=board.id, before=before, after=audit.snapshot(board, BOARD_FIELDS), now=now,
+        )  # fmt: skip
+        await _board_changed(conn, board, now=now)
+    outbox_written()
+    return board
+
+
+async def archive_board(*, board_id: int, actor: Actor, now: datetime) -> Leaderboard:
+    """Withdraw a board for good (idempotent); its scores stay, they are the programme's."""
+    async with in_transaction() as conn:
+        board = await Leaderboard.filter(id=board_id).select_for_update().using_db(conn).first()
+        if board is None:
+            raise NotFound("Leaderboard", board_id)
+        if board.archived_at is not None:
+            return board
+        before = audit.snapshot(board, BOARD_FIELDS)
+        board.archived_at = board.updated_at = now
+        await board.save(using_db=conn, update_fields=["archived_at", "updated_at"])
+        await audit.record(
+            conn, actor=actor, action="leaderboard.archive", target_type="Leaderboard",
+            target_id=board.id, before=before, after=audit.snapshot(board, BOARD_FIELDS), now=now,
+        )  # fmt: skip
+    return board
+
+
+async def _board_changed(conn: Any, board: Leaderboard, *, now: datetime) -> None:
+    """Tell the index a board's filters changed: its keys are rebuilt from the truth."""
+    await OutboxMessage.create(
+        topic="leaderboard.changed", payload={"board_id": board.id}, created_at=now, using_db=conn
+    )
+
+
+async def boards_page(
+    *, first: int, after_id: int | None, include_archived: bool
+) -> tuple[list[Leaderboard], bool]:
+    query = Leaderboard.all().order_by("id")
+    if not include_archived:
+        query = query.filter(archived_at__isnull=True)
+    if after_id is not None:
+        query = query.filter(id__gt=after_id)
+    rows = await query.limit(first + 1)
+    return rows[:first], len(rows) > first
+
+
+async def visible_board(code: str, *, now: datetime, staff: bool) -> Leaderboard | None:
+    """The board members may open now (live, inside its visibility window); staff see
+    every board that is not archived."""
+    query = Leaderboard.filter(code=code, archived_at__isnull=True)
+    if not staff:
+        query = query.filter(
+            Q(visible_from__isnull=True) | Q(visible_from__lte=now),
+            Q(visible_to__isnull=True) | Q(visible_to__gt=now),
+        )
+    return await query.first()
+
+
+async def board_view(
+    board: Leaderboard, *, period: str | None, now: datetime, zone: ZoneInfo
+) -> BoardView:
+    """The board in the period named (or the current one); InvalidInput on a bad name."""
+    season = None
+    if board.season_id is not None:
+        row = await Season.get(id=board.season_id)
+        season = CalendarSeason(id=row.id, starts_at=row.starts_at, ends_at=row.ends_at)
+    try:
+        key = period_key_for(board.period, at=now, zone=zone, season=season, name=period)
+    except ValueError as exc:
+        raise InvalidInput.single("period", str(exc)) from None
+    return BoardView(
+        board_id=board.id,
+        metric=board.metric,
+        period_key=key,
+        tier_code=board.tier_code,
+        exclude_flagged=board.exclude_flagged,
+    )
+
+
+async def set_visibility(*, member_id: int, visible: bool, now: datetime) -> None:
+    """A member opts out of (or back into) public boards; it still sees its own rank."""
+    await _standing_change(member_id, {"visible": visible}, now=now)
+
+
+async def flag_member(
+    *, member_id: int, flagged: bool, reason: str, actor: Actor, now: datetime
+) -> None:
+    """An admin takes a member off the boards that exclude flagged members (or back)."""
+    reason = reason.strip()
+    if flagged and not reason:
+        raise InvalidInput.single("reason", "say why the member is flagged")
+    if len(reason) > 200:
+        raise InvalidInput.single("reason", "must be at most 200 characters")
+    changes = {"flagged_at": now if flagged else None, "flag_reason": reason if flagged else ""}
+    await _standing_change(member_id, changes, now=now, actor=actor)
+
+
+async def _standing_change(
+    member_id: int, changes: dict[str, Any], *, now: datetime, actor: Actor | None = None
+) -> None:
+    async with in_transaction() as conn:
+        if not await Member.filter(id=member_id).using_db(conn).exists():
+            raise NotFound("Member", member_id)
+        row = await LeaderboardMember.filter(member_id=member_id).using_db(conn).first()
+        before = {
+            "visible": row.visible if row else True,
+            "flagged": bool(row and row.flagged_at),
+        }
+        if row is None:
+            row = await LeaderboardMember.create(
+                member_id=member_id, updated_at=now, **changes, using_db=conn
+            )
+        else:
+            for name, value in changes.items():
+                setattr(row, name, value)
+            row.updated_at = now
+            await row.save(using_db=conn, update_fields=[*changes, "updated_at"])
+        after = {"visible": row.visible, "flagged": row.flagged_at is not None}
+        if actor is not None:
+            await audit.record(
+                conn, actor=actor, action="member.flag", target_type="Member",
+                target_id=member_id, before=before, after={**after, "reason": row.flag_reason},
+                now=now,
+            )  # fmt: skip
+        if before != after:
+            await OutboxMessage.create(
+                topic="leaderboard.member_changed",
+                payload={"member_id": member_id, **after},
+                created_at=now,
+                using_db=conn,
+            )
+    outbox_written()
