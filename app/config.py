@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     birthday_gift_days: Annotated[int, Field(ge=1, le=366)] = 30
     # Read notifications (and relayed outbox rows) older than this are deleted nightly.
     notification_retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    # Finished job runs older than this are folded into per-job tallies and deleted
+    # nightly (the metrics keep counting them); a minutely job writes 1,440 runs a day.
+    job_run_retention_days: Annotated[int, Field(ge=7, le=3650)] = 7
     # Embedded mode (no Redis): run the job schedule inside the API process.
     run_jobs_in_process: bool = True
     # Run only the documents of operations_dir (persisted queries); refuse any other.

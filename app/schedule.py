@@ -76,7 +76,10 @@ async def _notification_cleanup(
     removed = await clean_up_notifications(
         now=now, keep_days=settings.notification_retention_days, heartbeat=heartbeat
     )
-    return {"removed": removed}
+    pruned = await jobs.prune_job_runs(
+        now=now, keep_days=settings.job_run_retention_days, heartbeat=heartbeat
+    )
+    return {"removed": removed, "job_runs_pruned": pruned}
 
 
 async def _ladder_switch(settings: Settings, now: datetime, heartbeat: Heartbeat) -> dict[str, Any]:
@@ -157,7 +160,8 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         "notification_cleanup",
         _notification_cleanup,
         daily_at=time(4, 5),
-        description="delete read notifications older than LAUREL_NOTIFICATION_RETENTION_DAYS",
+        description="delete read notifications and relayed outbox rows past their retention; "
+        "fold old finished job runs into tallies",
     ),
     ScheduledJob(
         "tier_evaluation",

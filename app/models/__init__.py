@@ -3,7 +3,7 @@
 from app.models.activity import Event, EventReversal, EventType, Notification, OutboxMessage
 from app.models.audit import AuditEntry
 from app.models.benefits import Benefit, BenefitGrant, SeasonalBenefit, TierBenefit
-from app.models.jobs import JobRun, JobRunStatus
+from app.models.jobs import JobRun, JobRunStatus, JobTally
 from app.models.leaderboards import Leaderboard, LeaderboardMember, LeaderboardScore
 from app.models.members import Member
 from app.models.points import PointsLedgerEntry
@@ -43,6 +43,7 @@ __all__ = [
     "GrowthTask",
     "JobRun",
     "JobRunStatus",
+    "JobTally",
     "LadderVersion",
     "LadderVersionStatus",
     "Leaderboard",

@@ -36,3 +36,17 @@ class JobRun(Model):
     class Meta:
         table = "job_run"
         unique_together = (("name", "slot"),)
+
+
+class JobTally(Model):
+    """Runs of a job by status that were pruned from job_run, so that counts never go down."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    status = fields.CharField(max_length=16)
+    runs = fields.BigIntField(default=0)
+    retries = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "job_tally"
+        unique_together = (("name", "status"),)

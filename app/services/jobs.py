@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
 
+from app.db import connection, sql
 from app.models.jobs import JobRun, JobRunStatus
 
 logger = logging.getLogger("laurel.jobs")
@@ -127,19 +129,77 @@ class JobStats:
 
 
 async def job_stats() -> list[JobStats]:
-    """Runs by status, retries and the last run's duration, per job (for /metrics)."""
-    rows = (
-        await JobRun.all()
-        .order_by("id")
-        .values("name", "status", "attempts", "started_at", "finished_at")
+    """Runs by status, retries and the last run's duration, per job (for /metrics): grouped
+    in SQL over the kept runs, plus the tallies of pruned ones."""
+    conn = connection()
+    counted = await conn.execute_query_dict(
+        "SELECT name, status, COUNT(*) AS runs, SUM(attempts - 1) AS retries "
+        "FROM job_run GROUP BY name, status "
+        "UNION ALL SELECT name, status, runs, retries FROM job_tally"
     )
-    stats: dict[str, tuple[dict[str, int], int, float | None]] = {}
-    for row in rows:
-        runs, retries, last = stats.get(row["name"], ({}, 0, None))
-        status = str(getattr(row["status"], "value", row["status"]))
-        runs[status] = runs.get(status, 0) + 1
-        retries += row["attempts"] - 1
-        if row["finished_at"] is not None:
-            last = (row["finished_at"] - row["started_at"]).total_seconds()
-        stats[row["name"]] = (runs, retries, last)
-    return [JobStats(name, *values) for name, values in sorted(stats.items())]
+    last = await conn.execute_query_dict(
+        "SELECT name, started_at, finished_at FROM job_run WHERE id IN ("
+        "SELECT MAX(id) FROM job_run WHERE finished_at IS NOT NULL GROUP BY name)"
+    )
+    runs: dict[str, dict[str, int]] = {}
+    retries: dict[str, int] = {}
+    for row in counted:
+        by_status = runs.setdefault(row["name"], {})
+        by_status[row["status"]] = by_status.get(row["status"], 0) + int(row["runs"])
+        retries[row["name"]] = retries.get(row["name"], 0) + int(row["retries"] or 0)
+    durations = {
+        row["name"]: (_aware(row["finished_at"]) - _aware(row["started_at"])).total_seconds()
+        for row in last
+    }
+    return [JobStats(name, runs[name], retries[name], durations.get(name)) for name in sorted(runs)]
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A timestamp from a raw row: asyncpg gives datetimes, SQLite gives ISO strings."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+PRUNE_BATCH = 10_000
+
+
+async def prune_job_runs(
+    *, now: datetime, keep_days: int, heartbeat: Callable[[], Awaitable[None]] | None = None
+) -> int:
+    """Fold runs that finished or last failed more than ``keep_days`` ago into
+    ``job_tally`` and delete them, in batches, each batch in one transaction (so a rerun
+    never counts a run twice). Running runs are kept whatever their age; a failed slot that
+    old is never fired again. Returns how many runs went."""
+    cutoff = now - timedelta(days=keep_days)
+    pruned = 0
+    while True:
+        async with in_transaction() as conn:
+            ids = (
+                await JobRun.filter(
+                    Q(status=JobRunStatus.DONE, finished_at__lt=cutoff)
+                    | Q(status=JobRunStatus.FAILED, heartbeat_at__lt=cutoff)
+                )
+                .order_by("id")
+                .limit(PRUNE_BATCH)
+                .using_db(conn)
+                .values_list("id", flat=True)
+            )
+            if not ids:
+                break
+            marks = ", ".join("?" for _ in ids)
+            await conn.execute_query(
+                sql(
+                    conn,
+                    "INSERT INTO job_tally (name, status, runs, retries) "
+                    "SELECT name, status, COUNT(*), SUM(attempts - 1) FROM job_run "
+                    f"WHERE id IN ({marks}) GROUP BY name, status "
+                    "ON CONFLICT (name, status) DO UPDATE SET "
+                    "runs = job_tally.runs + excluded.runs, "
+                    "retries = job_tally.retries + excluded.retries",
+                ),
+                list(ids),
+            )
+            pruned += await JobRun.filter(id__in=ids).using_db(conn).delete()
+        if heartbeat is not None:
+            await heartbeat()
+    return pruned

@@ -10,7 +10,7 @@ import pytest
 from app.models import JobRun, JobRunStatus, Notification, OutboxMessage
 from app.schedule import JOBS, ScheduledJob, run_job
 from app.scheduler import EmbeddedScheduler
-from app.services.jobs import claim, run_slot
+from app.services.jobs import claim, job_stats, prune_job_runs, run_slot
 from tests import factories
 
 pytestmark = pytest.mark.usefixtures("orm")
@@ -126,9 +126,44 @@ async def test_notification_cleanup_deletes_only_old_read_notifications(settings
     result = await run_job(
         JOBS["notification_cleanup"], settings=settings, clock=lambda: NOW + timedelta(hours=3)
     )
-    assert result == {"removed": 1}
+    assert result == {"removed": 1, "job_runs_pruned": 0}
     assert sorted(
         str(r) for r in await Notification.filter(member=member).values_list("read_at", flat=True)
     ) == sorted([str(recent), "None"])
     assert await OutboxMessage.filter(processed_at__isnull=True).count() == 1
     assert await OutboxMessage.all().count() == 1
+
+
+async def test_old_finished_runs_are_pruned_but_still_counted():
+    async def fine(heartbeat):
+        return {}
+
+    async def broken(heartbeat):
+        raise RuntimeError("no")
+
+    old = NOW - timedelta(days=30)
+    for minute in range(3):
+        await run_slot(name="tick", slot=f"old-{minute}", work=fine, now=old, clock=lambda: old)
+    with pytest.raises(RuntimeError):
+        await run_slot(name="tick", slot="old-failed", work=broken, now=old, clock=lambda: old)
+    await run_slot(name="tick", slot="old-failed", work=fine, now=old, clock=lambda: old)
+    with pytest.raises(RuntimeError):
+        await run_slot(name="tick", slot="gave-up", work=broken, now=old, clock=lambda: old)
+    await claim(name="tick", slot="still-running", now=old, lease=timedelta(minutes=5))
+    await run_slot(name="tick", slot="recent", work=fine, now=NOW, clock=lambda: NOW)
+    before = await job_stats()
+    assert [(s.name, s.runs, s.retries) for s in before] == [
+        ("tick", {"done": 5, "failed": 1, "running": 1}, 1)
+    ]
+
+    # Five runs ended over a week ago; the running one and the recent one stay.
+    assert await prune_job_runs(now=NOW, keep_days=7) == 5
+    assert sorted(await JobRun.all().values_list("slot", flat=True)) == ["recent", "still-running"]
+    after = await job_stats()
+    assert [(s.name, s.runs, s.retries) for s in after] == [(s.name, s.runs, s.retries)
+                                                            for s in before]  # fmt: skip
+    assert after[0].last_duration_seconds == 0.0
+    # A rerun finds nothing to fold and counts nothing twice.
+    assert await prune_job_runs(now=NOW, keep_days=7) == 0
+    assert [(s.runs, s.retries) for s in await job_stats()] == [(s.runs, s.retries)
+                                                                 for s in before]  # fmt: skip
