@@ -9,7 +9,7 @@ the same SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from app.db import connection, sql
@@ -65,7 +65,7 @@ async def tier_distribution(*, at: datetime) -> list[TierCount]:
             "  FROM tier_change tc WHERE tc.changed_at <= ?"
             ") c JOIN tier t ON t.id = c.to_tier_id WHERE c.latest = 1 GROUP BY t.rank",
         ),
-        [at],
+        [at.astimezone(UTC)],  # SQLite compares the stored UTC text: never another offset
     )
     counts = {int(r["rank"]): int(r["n"]) for r in rows}
     ladder = await tiers_in_force(now=at)

@@ -62,6 +62,11 @@ async def test_tier_distribution_at_past_dates():
     assert counts(await tier_distribution(at=local(2026, 11, 5, 1))) == {
         "member": 1, "silver": 2, "gold": 0,
     }  # fmt: skip
+    # A quarter of an hour before C's promotion, given in local time (UTC+8): the moment is
+    # compared as a moment, not as text against the UTC the rows are stored in.
+    assert counts(await tier_distribution(at=local(2026, 11, 5, 0, 15))) == {
+        "member": 2, "silver": 1, "gold": 0,
+    }  # fmt: skip
 
 
 async def test_promotions_per_local_month_and_day():
