@@ -97,11 +97,11 @@ class PromotionActivity:
     events_after: int
 
     @property
-    def events_before_per_promotion(self) -> float | None:
+    def events_before_per_member(self) -> float | None:
         return self.events_before / self.promotions if self.promotions else None
 
     @property
-    def events_after_per_promotion(self) -> float | None:
+    def events_after_per_member(self) -> float | None:
         return self.events_after / self.promotions if self.promotions else None
 
 

@@ -216,8 +216,8 @@ async def test_activity_before_and_after_promotion():
         ("gold", 1, 0, 2, 1),
     ]
     silver = rows[0]
-    assert silver.events_before_per_promotion == 5 / 3
-    assert silver.events_after_per_promotion == 4 / 3
+    assert silver.events_before_per_member == 5 / 3
+    assert silver.events_after_per_member == 4 / 3
 
 
 async def test_promotions_whose_window_after_is_not_over_are_left_out():
@@ -228,7 +228,7 @@ async def test_promotions_whose_window_after_is_not_over_are_left_out():
     )
     assert [(r.code, r.promotions, r.still_in_window, r.events_before, r.events_after)
             for r in rows] == [("silver", 3, 0, 5, 4), ("gold", 0, 1, 0, 0)]  # fmt: skip
-    assert rows[1].events_before_per_promotion is None
+    assert rows[1].events_before_per_member is None
     # A shorter window: 7 days (A's Silver: the check-in / 15 Jul; C: check-in / 6, 7 Aug;
     # D: check-in / none; A's Gold: the share / none).
     rows = await activity_after_promotion(
@@ -245,7 +245,7 @@ async def test_empty_programme():
     now = factories.now()
     assert [r.promotions for r in await time_to_promotion(now=now)] == [0, 0]
     rows = await activity_after_promotion(starts_at=local(2026, 1, 1), ends_at=now, now=now)
-    assert [(r.code, r.promotions, r.events_before_per_promotion) for r in rows] == [
+    assert [(r.code, r.promotions, r.events_before_per_member) for r in rows] == [
         ("silver", 0, None),
         ("gold", 0, None),
     ]
