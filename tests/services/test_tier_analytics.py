@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from app.models import Member
+from app.services.analytics import tier_movements
 from app.services.evaluation import EvaluationPolicy, evaluate_tiers
 from app.services.ladder import publish_ladder
 from app.services.ladder_switch import switch_members_to_ladder_in_force
@@ -167,6 +168,12 @@ async def test_a_ladder_change_moves_members_but_is_not_a_demotion():
             "gold": (0, 0, 0, None, None),
         },
     }
+    # tierMovements counts the same way.
+    [september] = await tier_movements(
+        granularity=Granularity.MONTH, starts_at=local(2026, 9, 1), ends_at=local(2026, 10, 1),
+        zone=Z,
+    )  # fmt: skip
+    assert (september.promotions, september.demotions) == (0, 1)
 
 
 async def test_time_to_promotion_per_tier():
