@@ -22,6 +22,7 @@ from strawberry.tools import merge_types
 
 from app.api.activity.mutations import ActivityMutations
 from app.api.analytics.queries import AnalyticsQueries
+from app.api.analytics.tiers import TierAnalyticsQueries
 from app.api.benefits.mutations import BenefitMutations
 from app.api.benefits.queries import BenefitQueries
 from app.api.errors import ClientError
@@ -49,6 +50,7 @@ Query = merge_types(
         BenefitQueries,
         LeaderboardQueries,
         AnalyticsQueries,
+        TierAnalyticsQueries,
     ),
 )
 Mutation = merge_types(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from app.db import connection, sql
+from app.models import TierChangeReason
 from app.services.ladder import tiers_in_force
 from gamification.analytics import Bucket, Granularity, buckets
 from gamification.points import LedgerKind
@@ -78,6 +79,8 @@ async def tier_distribution(*, at: datetime) -> list[TierCount]:
 async def tier_movements(
     *, granularity: Granularity, starts_at: datetime, ends_at: datetime, zone: ZoneInfo
 ) -> list[MovementRow]:
+    """Tier changes to a higher (promotions) and a lower rank (demotions) per period; members
+    moved by a new ladder version are neither (as in app/services/tier_analytics.py)."""
     spans = buckets(granularity, starts_at=starts_at, ends_at=ends_at, zone=zone)
     conn = connection()
     cte, params = _values(spans, postgres=conn.capabilities.dialect == "postgres")
@@ -89,7 +92,7 @@ async def tier_movements(
             "SUM(CASE WHEN tt.rank < ft.rank THEN 1 ELSE 0 END) AS down "
             "FROM b JOIN tier_change tc ON tc.changed_at >= b.s AND tc.changed_at < b.e "
             "JOIN tier tt ON tt.id = tc.to_tier_id JOIN tier ft ON ft.id = tc.from_tier_id "
-            "GROUP BY b.k",
+            f"WHERE tc.reason <> '{TierChangeReason.LADDER_CHANGE.value}' GROUP BY b.k",
         ),
         params,
     )

@@ -51,6 +51,7 @@ ALLOWED = {
     "Leaderboards": {"marketer", "admin"},
     "ProgrammeOverview": {"marketer", "admin"},
     "MembersAtRisk": {"marketer", "admin"},
+    "TierDynamics": {"marketer", "admin"},
     "CreateLeaderboard": {"marketer", "admin"},
     "UpdateLeaderboard": {"marketer", "admin"},
     "ArchiveLeaderboard": {"marketer", "admin"},
@@ -150,6 +151,10 @@ def variables(
         "Leaderboards": {},
         "MembersAtRisk": {"first": 5},
         "ProgrammeOverview": {
+            "from": (now - timedelta(days=60)).isoformat(),
+            "to": now.isoformat(),
+        },
+        "TierDynamics": {
             "from": (now - timedelta(days=60)).isoformat(),
             "to": now.isoformat(),
         },

@@ -1,0 +1,361 @@
+"""Tier dynamics for operators: promotion and demotion rates per period and tier, time to
+promotion, and members' activity before and after a promotion.
+
+Definitions shared by every report here:
+- A tier is a rank: tiers of different ladder versions with the same rank are one tier,
+  named by the ladder in force now (a rank the current ladder lacks keeps the name of the
+  newest version that has it).
+- A promotion is a recorded tier change to a higher rank, a demotion one to a lower rank;
+  enrolments (no previous tier) are neither, and neither are ladder changes (members moved
+  by a new ladder version: a rule change, not a member's movement). Ladder changes still
+  move members between tiers, so they count in "members in the tier".
+- Elapsed days are whole days of 86,400 seconds (timestamps truncated to the second),
+  rounded down; windows of N days are N x 24 hours. Not calendar days: no time zone.
+
+Each report is one or two grouped statements; both dialects run the same SQL except for
+the two date-arithmetic expressions below.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from app.db import connection, sql
+from app.models import TierChangeReason
+from app.services.analytics import _values
+from app.services.ladder import tiers_in_force
+from gamification.analytics import Granularity, buckets, nearest_rank
+
+LADDER_CHANGE = TierChangeReason.LADDER_CHANGE.value
+
+# A promotion out of the join of a change with its two tiers (ft: from, tt: to).
+_PROMOTION = f"tt.rank > ft.rank AND tc.reason <> '{LADDER_CHANGE}'"
+
+
+@dataclass(frozen=True, slots=True)
+class TierLabel:
+    rank: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TierRate:
+    """One tier in one period: its members at the period's start and the moves out of it."""
+
+    rank: int
+    code: str
+    name: str
+    members_at_start: int
+    promotions: int
+    demotions: int
+
+    @property
+    def promotion_rate(self) -> float | None:
+        return self.promotions / self.members_at_start if self.members_at_start else None
+
+    @property
+    def demotion_rate(self) -> float | None:
+        return self.demotions / self.members_at_start if self.members_at_start else None
+
+
+@dataclass(frozen=True, slots=True)
+class RatePeriod:
+    period: str
+    tiers: tuple[TierRate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TimeToPromotion:
+    """Promotions into one tier and how long they took (nearest-rank percentiles, days)."""
+
+    rank: int
+    code: str
+    name: str
+    promotions: int
+    median_days_from_joining: int | None
+    p90_days_from_joining: int | None
+    median_days_in_previous_tier: int | None
+    p90_days_in_previous_tier: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionActivity:
+    """Promotions into one tier and the events of the promoted members around them."""
+
+    rank: int
+    code: str
+    name: str
+    promotions: int
+    still_in_window: int
+    events_before: int
+    events_after: int
+
+    @property
+    def events_before_per_member(self) -> float | None:
+        return self.events_before / self.promotions if self.promotions else None
+
+    @property
+    def events_after_per_member(self) -> float | None:
+        return self.events_after / self.promotions if self.promotions else None
+
+
+def _postgres(conn: BaseDBAsyncClient) -> bool:
+    return conn.capabilities.dialect == "postgres"
+
+
+def _whole_days(conn: BaseDBAsyncClient, later: str, earlier: str) -> str:
+    """Whole days from ``earlier`` to ``later``: seconds (each truncated) over 86,400,
+    truncated. Integer division truncates the same way on both dialects."""
+    if _postgres(conn):
+        return (
+            f"((CAST(floor(extract(epoch FROM {later})) AS BIGINT) "
+            f"- CAST(floor(extract(epoch FROM {earlier})) AS BIGINT)) / 86400)"
+        )
+    return f"((CAST(strftime('%s', {later}) AS INTEGER) - CAST(strftime('%s', {earlier}) AS INTEGER)) / 86400)"  # noqa: E501
+
+
+def _within(conn: BaseDBAsyncClient, column: str, at: str, days: int) -> tuple[str, str]:
+    """Conditions for ``column`` in (at - days, at] and in (at, at + days]. PostgreSQL
+    compares the column itself (an index on it serves the range); SQLite stores text, so it
+    compares julian days (exact for whole seconds: both sides round alike)."""
+    if _postgres(conn):
+        span = f"INTERVAL '{int(days) * 24} hours'"  # hours: a day of an interval may be 23 h
+        return (
+            f"{column} > {at} - {span} AND {column} <= {at}",
+            f"{column} > {at} AND {column} <= {at} + {span}",
+        )
+    c, a = f"julianday({column})", f"julianday({at})"
+    return (f"{c} > {a} - {int(days)} AND {c} <= {a}", f"{c} > {a} AND {c} <= {a} + {int(days)}")
+
+
+def _utc(at: datetime) -> datetime:
+    # SQLite compares the stored UTC text: parameters must be written in UTC too.
+    return at.astimezone(UTC)
+
+
+async def tier_labels(*, now: datetime, ranks: set[int]) -> list[TierLabel]:
+    """The tiers of the ladder in force at ``now`` and any other ``ranks``, by rank."""
+    labels = {t.rank: TierLabel(t.rank, t.code, t.name) for t in await tiers_in_force(now=now)}
+    missing = ranks - labels.keys()
+    if missing:
+        conn = connection()
+        rows = await conn.execute_query_dict(
+            "SELECT t.rank AS rank, t.code AS code, t.name AS name FROM tier t "
+            "JOIN ladder_version v ON v.id = t.ladder_version_id ORDER BY v.number"
+        )
+        for r in rows:  # newest version last: its name wins
+            if int(r["rank"]) in missing:
+                labels[int(r["rank"])] = TierLabel(int(r["rank"]), r["code"], r["name"])
+    return [labels[rank] for rank in sorted(labels)]
+
+
+async def _members_by_rank_before(at: datetime) -> dict[int, int]:
+    """Members per rank just before ``at``: each member's latest change before it."""
+    conn = connection()
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            "SELECT t.rank AS rank, count(*) AS n FROM ("
+            "  SELECT tc.to_tier_id, ROW_NUMBER() OVER ("
+            "    PARTITION BY tc.member_id ORDER BY tc.changed_at DESC, tc.id DESC) AS latest "
+            "  FROM tier_change tc WHERE tc.changed_at < ?"
+            ") c JOIN tier t ON t.id = c.to_tier_id WHERE c.latest = 1 GROUP BY t.rank",
+        ),
+        [_utc(at)],
+    )
+    return {int(r["rank"]): int(r["n"]) for r in rows}
+
+
+async def tier_rates(
+    *,
+    granularity: Granularity,
+    starts_at: datetime,
+    ends_at: datetime,
+    zone: ZoneInfo,
+    now: datetime,
+) -> list[RatePeriod]:
+    """Per local period overlapping [starts_at, ends_at) and per tier: members in the tier
+    at the period's start, promotions and demotions out of it during the period.
+
+    Members at the start of the first period come from the history (one statement); each
+    later start is the previous one plus the period's moves into the tier minus those out
+    of it, all moves counted by one grouped statement.
+    """
+    spans = buckets(granularity, starts_at=starts_at, ends_at=ends_at, zone=zone)
+    start = await _members_by_rank_before(spans[0].starts_at)
+    conn = connection()
+    cte, params = _values(spans, postgres=_postgres(conn))
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            cte + "SELECT b.k AS k, ft.rank AS from_rank, tt.rank AS to_rank, "
+            "tc.reason AS reason, count(*) AS n "
+            "FROM b JOIN tier_change tc ON tc.changed_at >= b.s AND tc.changed_at < b.e "
+            "JOIN tier tt ON tt.id = tc.to_tier_id LEFT JOIN tier ft ON ft.id = tc.from_tier_id "
+            "GROUP BY b.k, ft.rank, tt.rank, tc.reason",
+        ),
+        params,
+    )
+    moves: dict[str, list[tuple[int | None, int, bool, int]]] = defaultdict(list)
+    ranks = set(start)
+    for r in rows:
+        from_rank = None if r["from_rank"] is None else int(r["from_rank"])
+        to_rank = int(r["to_rank"])
+        moves[r["k"]].append((from_rank, to_rank, r["reason"] == LADDER_CHANGE, int(r["n"])))
+        ranks |= {to_rank} if from_rank is None else {to_rank, from_rank}
+    labels = await tier_labels(now=now, ranks=ranks)
+    found: list[RatePeriod] = []
+    members = Counter(start)
+    for span in spans:
+        up: Counter[int] = Counter()
+        down: Counter[int] = Counter()
+        flow: Counter[int] = Counter()
+        for from_rank, to_rank, ladder_change, n in moves[span.key]:
+            flow[to_rank] += n
+            if from_rank is None:
+                continue
+            flow[from_rank] -= n
+            if not ladder_change and to_rank > from_rank:
+                up[from_rank] += n
+            elif not ladder_change and to_rank < from_rank:
+                down[from_rank] += n
+        found.append(
+            RatePeriod(
+                period=span.key,
+                tiers=tuple(
+                    TierRate(
+                        rank=t.rank,
+                        code=t.code,
+                        name=t.name,
+                        members_at_start=members[t.rank],
+                        promotions=up[t.rank],
+                        demotions=down[t.rank],
+                    )
+                    for t in labels
+                ),
+            )
+        )
+        members.update(flow)
+    return found
+
+
+async def time_to_promotion(
+    *, now: datetime, starts_at: datetime | None = None, ends_at: datetime | None = None
+) -> list[TimeToPromotion]:
+    """Per tier above the lowest: promotions into it (those recorded in [starts_at, ends_at)
+    when given), with the median and 90th percentile (nearest rank) of whole days from the
+    member's joining, and from the member's previous tier change (its arrival in the tier
+    it left) to the promotion.
+
+    One statement returns the two histograms of whole days per tier; the percentiles are
+    picked from them (the histograms are small: a tier times the days it took).
+    """
+    conn = connection()
+    bounds, params = "", []
+    if starts_at is not None:
+        bounds += " AND tc.changed_at >= ?"
+        params.append(_utc(starts_at))
+    if ends_at is not None:
+        bounds += " AND tc.changed_at < ?"
+        params.append(_utc(ends_at))
+    # The previous change of the member: the latest one before this (same instant: lower id).
+    previous = (
+        "(SELECT max(x.changed_at) FROM tier_change x WHERE x.member_id = p.member_id "
+        "AND x.changed_at <= p.changed_at AND (x.changed_at < p.changed_at OR x.id < p.id))"
+    )
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            "WITH p AS (SELECT tc.id, tc.member_id, tc.changed_at, tt.rank AS r "
+            "FROM tier_change tc JOIN tier tt ON tt.id = tc.to_tier_id "
+            f"JOIN tier ft ON ft.id = tc.from_tier_id WHERE {_PROMOTION}{bounds}), "
+            f"d AS (SELECT p.r, {_whole_days(conn, 'p.changed_at', 'm.joined_at')} AS joined, "
+            f"{_whole_days(conn, 'p.changed_at', previous)} AS previous "
+            "FROM p JOIN member m ON m.id = p.member_id) "
+            "SELECT 'joined' AS basis, r, joined AS days, count(*) AS n FROM d GROUP BY r, joined "
+            "UNION ALL SELECT 'previous' AS basis, r, previous AS days, count(*) AS n FROM d "
+            "WHERE previous IS NOT NULL GROUP BY r, previous",
+        ),
+        params,
+    )
+    since: dict[str, dict[int, Counter[int]]] = {
+        "joined": defaultdict(Counter),
+        "previous": defaultdict(Counter),
+    }
+    for r in rows:
+        since[r["basis"]][int(r["r"])][int(r["days"])] += int(r["n"])
+    joined, previous_tier = since["joined"], since["previous"]
+    labels = await tier_labels(now=now, ranks=set(joined))
+    lowest = labels[0].rank if labels else 0
+    return [
+        TimeToPromotion(
+            rank=t.rank,
+            code=t.code,
+            name=t.name,
+            promotions=joined[t.rank].total(),
+            median_days_from_joining=nearest_rank(joined[t.rank], 50),
+            p90_days_from_joining=nearest_rank(joined[t.rank], 90),
+            median_days_in_previous_tier=nearest_rank(previous_tier[t.rank], 50),
+            p90_days_in_previous_tier=nearest_rank(previous_tier[t.rank], 90),
+        )
+        for t in labels
+        if t.rank > lowest or joined[t.rank]
+    ]
+
+
+async def activity_after_promotion(
+    *, starts_at: datetime, ends_at: datetime, now: datetime, days: int = 30
+) -> list[PromotionActivity]:
+    """Per tier above the lowest: promotions into it recorded in [starts_at, ends_at), and
+    the promoted members' events (by when they occurred) in the ``days`` before the
+    promotion, (at - days, at], and in the ``days`` after, (at, at + days]. The event that
+    caused a promotion occurred at or before it: it counts as before.
+
+    Only promotions whose window after is over at ``now`` are counted; the others are
+    reported as ``still_in_window``. A member promoted twice into a tier counts twice.
+    """
+    conn = connection()
+    before, after = _within(conn, "e.occurred_at", "p.at", days)
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            "WITH p AS (SELECT tc.member_id, tc.changed_at AS at, tt.rank AS r, "
+            "CASE WHEN tc.changed_at <= ? THEN 1 ELSE 0 END AS done "
+            "FROM tier_change tc JOIN tier tt ON tt.id = tc.to_tier_id "
+            "JOIN tier ft ON ft.id = tc.from_tier_id "
+            f"WHERE tc.changed_at >= ? AND tc.changed_at < ? AND {_PROMOTION}) "
+            "SELECT p.r AS r, SUM(p.done) AS done, count(*) AS n, "
+            "SUM(CASE WHEN p.done = 1 THEN (SELECT count(*) FROM event e "
+            f"WHERE e.member_id = p.member_id AND {before}) ELSE 0 END) AS events_before, "
+            "SUM(CASE WHEN p.done = 1 THEN (SELECT count(*) FROM event e "
+            f"WHERE e.member_id = p.member_id AND {after}) ELSE 0 END) AS events_after "
+            "FROM p GROUP BY p.r",
+        ),
+        [_utc(now - timedelta(days=days)), _utc(starts_at), _utc(ends_at)],
+    )
+    found = {int(r["r"]): r for r in rows}
+    labels = await tier_labels(now=now, ranks=set(found))
+    lowest = labels[0].rank if labels else 0
+
+    def number(rank: int, column: str) -> int:
+        return int((found.get(rank) or {}).get(column) or 0)
+
+    return [
+        PromotionActivity(
+            rank=t.rank,
+            code=t.code,
+            name=t.name,
+            promotions=number(t.rank, "done"),
+            still_in_window=number(t.rank, "n") - number(t.rank, "done"),
+            events_before=number(t.rank, "events_before"),
+            events_after=number(t.rank, "events_after"),
+        )
+        for t in labels
+        if t.rank > lowest or t.rank in found
+    ]
