@@ -51,6 +51,8 @@ ALLOWED = {
     "Leaderboards": {"marketer", "admin"},
     "ProgrammeOverview": {"marketer", "admin"},
     "MembersAtRisk": {"marketer", "admin"},
+    "TaskFunnel": {"marketer", "admin"},
+    "SeasonalBenefitUptake": {"marketer", "admin"},
     "CreateLeaderboard": {"marketer", "admin"},
     "UpdateLeaderboard": {"marketer", "admin"},
     "ArchiveLeaderboard": {"marketer", "admin"},
@@ -149,6 +151,8 @@ def variables(
         "LeaderboardTop": {"code": board.code},
         "Leaderboards": {},
         "MembersAtRisk": {"first": 5},
+        "TaskFunnel": {"seasonId": encode_id("Season", season.id)},
+        "SeasonalBenefitUptake": {"seasonId": encode_id("Season", season.id)},
         "ProgrammeOverview": {
             "from": (now - timedelta(days=60)).isoformat(),
             "to": now.isoformat(),
