@@ -42,6 +42,7 @@ from app.api.schema import build_schema
 from app.api.trusted import DocumentRefused, DocumentRegistry
 from app.auth import InvalidToken, Principal, decode_token
 from app.config import Settings
+from app.exports import members_at_risk_csv
 from app.observability import Metrics, RequestLogMiddleware, configure_logging, request_record
 from app.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
 from app.scheduler import EmbeddedScheduler
@@ -406,6 +407,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Route("/exports/members-at-risk.csv", members_at_risk_csv, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -186,4 +186,4 @@ class RequestLogMiddleware:
                 logger.info("request", extra={"fields": record})
 
 
-_KNOWN_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics"}
+_KNOWN_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics", "/exports/members-at-risk.csv"}

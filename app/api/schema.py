@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.api.activity.mutations import ActivityMutations
+from app.api.analytics.engagement import EngagementQueries
 from app.api.analytics.queries import AnalyticsQueries
 from app.api.analytics.tiers import TierAnalyticsQueries
 from app.api.benefits.mutations import BenefitMutations
@@ -51,6 +52,7 @@ Query = merge_types(
         LeaderboardQueries,
         AnalyticsQueries,
         TierAnalyticsQueries,
+        EngagementQueries,
     ),
 )
 Mutation = merge_types(

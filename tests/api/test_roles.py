@@ -52,6 +52,8 @@ ALLOWED = {
     "ProgrammeOverview": {"marketer", "admin"},
     "MembersAtRisk": {"marketer", "admin"},
     "TierDynamics": {"marketer", "admin"},
+    "TaskFunnel": {"marketer", "admin"},
+    "SeasonalBenefitUptake": {"marketer", "admin"},
     "CreateLeaderboard": {"marketer", "admin"},
     "UpdateLeaderboard": {"marketer", "admin"},
     "ArchiveLeaderboard": {"marketer", "admin"},
@@ -150,6 +152,8 @@ def variables(
         "LeaderboardTop": {"code": board.code},
         "Leaderboards": {},
         "MembersAtRisk": {"first": 5},
+        "TaskFunnel": {"seasonId": encode_id("Season", season.id)},
+        "SeasonalBenefitUptake": {"seasonId": encode_id("Season", season.id)},
         "ProgrammeOverview": {
             "from": (now - timedelta(days=60)).isoformat(),
             "to": now.isoformat(),

@@ -1,0 +1,130 @@
+"""Engagement analytics for marketers and admins: task funnels and seasonal benefit uptake."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from app.api.context import Context
+from app.api.ids import encode_id, require_id
+from app.api.permissions import CATALOGUE_EDITORS, require_role
+from app.services import engagement_analytics as engagement
+
+
+@strawberry.type
+class TaskFunnel:
+    task_id: strawberry.ID
+    code: str
+    name: str
+    season_id: strawberry.ID | None
+    starts_at: datetime | None = strawberry.field(
+        description="Start of the task's schedule within its season (null: always open)."
+    )
+    ends_at: datetime = strawberry.field(
+        description="End of the schedule within its season, or now if it ends later."
+    )
+    eligible: int = strawberry.field(
+        description="Members who held a tier of the task's audience at some moment in "
+        "[startsAt, endsAt) (their tier at the start, or one a tier change during it took "
+        "them to), plus members who started the task without that (a back-dated event, an "
+        "audience edited later), so that eligible >= started >= completed."
+    )
+    started: int = strawberry.field(
+        description="Members with progress counted on the task or at least one completion."
+    )
+    completed: int = strawberry.field(description="Members with at least one completion.")
+    completions: int = strawberry.field(description="Completions by all members.")
+
+    @classmethod
+    def from_row(cls, row: engagement.TaskFunnel) -> TaskFunnel:
+        return cls(
+            task_id=strawberry.ID(encode_id("GrowthTask", row.task_id)),
+            code=row.code,
+            name=row.name,
+            season_id=(
+                strawberry.ID(encode_id("Season", row.season_id))
+                if row.season_id is not None
+                else None
+            ),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            eligible=row.eligible,
+            started=row.started,
+            completed=row.completed,
+            completions=row.completions,
+        )
+
+
+@strawberry.type
+class SeasonalBenefitUptake:
+    season_id: strawberry.ID
+    season_code: str
+    benefit_id: strawberry.ID
+    benefit_code: str
+    tier_code: str | None = strawberry.field(
+        description="The tier the members held when the season ended (now, while it runs); "
+        "a grant does not record the tier it was made for."
+    )
+    granted: int = strawberry.field(description="Seasonal grants of the benefit.")
+    used: int
+    expired: int = strawberry.field(
+        description="Expired by the season job, or still marked active past their validity."
+    )
+    active: int = strawberry.field(description="Not used and still valid now.")
+
+    @classmethod
+    def from_row(cls, row: engagement.BenefitUptake) -> SeasonalBenefitUptake:
+        return cls(
+            season_id=strawberry.ID(encode_id("Season", row.season_id)),
+            season_code=row.season_code,
+            benefit_id=strawberry.ID(encode_id("Benefit", row.benefit_id)),
+            benefit_code=row.benefit_code,
+            tier_code=row.tier_code,
+            granted=row.granted,
+            used=row.used,
+            expired=row.expired,
+            active=row.active,
+        )
+
+
+@strawberry.type
+class EngagementQueries:
+    @strawberry.field(
+        description="Per growth task (of a season, or one task; every task without either), "
+        "in task order: members eligible, who started and who completed it (marketers, admins)."
+    )
+    async def task_funnel(
+        self,
+        info: Info[Context, None],
+        season_id: strawberry.ID | None = None,
+        task_id: strawberry.ID | None = None,
+    ) -> list[TaskFunnel]:
+        require_role(info, *CATALOGUE_EDITORS)
+        rows = await engagement.task_funnel(
+            now=info.context.now,
+            season_id=require_id(season_id, kind="Season", argument="seasonId")
+            if season_id is not None
+            else None,
+            task_id=require_id(task_id, kind="GrowthTask", argument="taskId")
+            if task_id is not None
+            else None,
+        )
+        return [TaskFunnel.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="Seasonal benefit grants per season (or one season), benefit and tier: "
+        "granted, used, expired and still active (marketers, admins)."
+    )
+    async def seasonal_benefit_uptake(
+        self, info: Info[Context, None], season_id: strawberry.ID | None = None
+    ) -> list[SeasonalBenefitUptake]:
+        require_role(info, *CATALOGUE_EDITORS)
+        rows = await engagement.seasonal_benefit_uptake(
+            now=info.context.now,
+            season_id=require_id(season_id, kind="Season", argument="seasonId")
+            if season_id is not None
+            else None,
+        )
+        return [SeasonalBenefitUptake.from_row(r) for r in rows]

@@ -1,0 +1,338 @@
+"""Engagement analytics, computed by the database: growth-task funnels and the uptake of
+seasonal benefits per season, benefit and tier.
+
+Tiers in the past come from the tier-change history without replaying it: the tier a
+member held at an instant is the tier their first move after it left (``from_tier``), or
+their current tier when they have not moved since. So only the moves after the instant
+are read (``tier_change (changed_at)``, then ``(member_id, changed_at)``), never a
+member's whole history; a member with no history (bulk-loaded) counts with its current
+tier from the day it joined.
+
+Indexes each statement needs (created by migration 0012): ``task_progress (task_id,
+member_id)``, ``task_completion (task_id, member_id)`` and ``benefit_grant (source,
+source_ref, benefit_id)``; the tier-change ones exist since 0001.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from app.db import connection, sql
+from app.models import Benefit, GrowthTask, Season
+from gamification.benefits import GrantSource, GrantStatus
+
+# Ranks are small integers from 0; an open end of a task's audience is one of these.
+LOWEST_RANK = -1
+HIGHEST_RANK = 32_767
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFunnel:
+    task_id: int
+    code: str
+    name: str
+    season_id: int | None
+    # The span the funnel covers: the task's schedule (within its season), up to now.
+    starts_at: datetime | None
+    ends_at: datetime
+    eligible: int
+    started: int
+    completed: int
+    completions: int
+
+
+@dataclass(frozen=True, slots=True)
+class BenefitUptake:
+    season_id: int
+    season_code: str
+    benefit_id: int
+    benefit_code: str
+    tier_code: str | None
+    granted: int
+    used: int
+    expired: int
+    active: int
+
+
+def _values(
+    conn: BaseDBAsyncClient, rows: Sequence[Sequence[object]], casts: Sequence[str]
+) -> tuple[str, list[object]]:
+    """A VALUES list of ``rows`` and its parameters. PostgreSQL is told each column's type
+    (``casts``): a VALUES list has no column types to infer them from."""
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = ", ".join(f"?::{c}" if postgres else "?" for c in casts)
+    params = [value for row in rows for value in row]
+    return "VALUES " + ", ".join(f"({marks})" for _ in rows), params
+
+
+def _utc(at: datetime) -> datetime:
+    # SQLite compares the stored UTC text: parameters must be written in UTC too.
+    return at.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    task: GrowthTask
+    starts_at: datetime | None
+    ends_at: datetime
+    low: int
+    high: int
+
+
+def _span(task: GrowthTask, *, now: datetime) -> _Span:
+    """The task's schedule within its season, cut at ``now``, and its audience's ranks."""
+    season = task.season
+    starts = [a for a in (task.starts_at, season.starts_at if season else None) if a]
+    ends = [a for a in (task.ends_at, season.ends_at if season else None) if a]
+    return _Span(
+        task=task,
+        starts_at=_utc(max(starts)) if starts else None,
+        ends_at=_utc(min([*ends, now])),
+        low=task.min_tier_rank if task.min_tier_rank is not None else LOWEST_RANK,
+        high=task.max_tier_rank if task.max_tier_rank is not None else HIGHEST_RANK,
+    )
+
+
+async def task_funnel(
+    *, now: datetime, season_id: int | None = None, task_id: int | None = None
+) -> list[TaskFunnel]:
+    """Per task (of a season, or one task; all tasks without filters), in task id order:
+
+    - eligible: members who held a tier of the task's audience at some moment of its
+      schedule up to now (the tier at its start, or one a move during it took them to),
+      plus any member who started it without (a back-dated event, an audience edited
+      later), so that eligible >= started >= completed always holds;
+    - started: members with progress counted on the task or a completion;
+    - completed: members with at least one completion; completions: all of them.
+
+    Three grouped statements, whatever the number of tasks and members.
+    """
+    query = GrowthTask.all().select_related("season").order_by("id")
+    if season_id is not None:
+        query = query.filter(season_id=season_id)
+    if task_id is not None:
+        query = query.filter(id=task_id)
+    spans = [_span(task, now=now) for task in await query]
+    if not spans:
+        return []
+    conn = connection()
+    held = await _held_at_starts(conn, spans, now=now)
+    outside = await _eligible_outside_start(conn, spans)
+    progress = await _progress(conn, [s.task.id for s in spans])
+    result = []
+    for s in spans:
+        at_start = held.get(s.starts_at, {}) if s.starts_at is not None else {}
+        in_audience = sum(n for rank, n in at_start.items() if s.low <= rank <= s.high)
+        started, completed, completions = progress.get(s.task.id, (0, 0, 0))
+        result.append(
+            TaskFunnel(
+                task_id=s.task.id,
+                code=s.task.code,
+                name=s.task.name,
+                season_id=s.task.season_id,
+                starts_at=s.starts_at,
+                ends_at=s.ends_at,
+                eligible=in_audience + outside.get(s.task.id, 0),
+                started=started,
+                completed=completed,
+                completions=completions,
+            )
+        )
+    return result
+
+
+async def _held_at_starts(
+    conn: BaseDBAsyncClient, spans: list[_Span], *, now: datetime
+) -> dict[datetime, dict[int, int]]:
+    """Members per tier rank at each distinct start (of the tasks that have started)."""
+    starts = sorted({s.starts_at for s in spans if s.starts_at is not None and s.starts_at < now})
+    if not starts:
+        return {}
+    values, params = _values(conn, list(enumerate(starts)), ("integer", "timestamptz"))
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            f"WITH st(k, s) AS ({values}), "
+            # Members who moved after s held, at s, the tier their first move left.
+            "moved AS (SELECT st.k AS k, tc.from_tier_id AS tier_id, ROW_NUMBER() OVER ("
+            "  PARTITION BY st.k, tc.member_id ORDER BY tc.changed_at, tc.id) AS n "
+            "  FROM st JOIN tier_change tc ON tc.changed_at > st.s), "
+            "held(k, tier_id) AS ("
+            "  SELECT k, tier_id FROM moved WHERE n = 1 "
+            "  UNION ALL "
+            "  SELECT st.k, m.tier_id FROM st JOIN member m ON m.joined_at <= st.s "
+            "  WHERE NOT EXISTS (SELECT 1 FROM tier_change tc "
+            "    WHERE tc.member_id = m.id AND tc.changed_at > st.s)) "
+            "SELECT h.k AS k, t.rank AS rank, count(*) AS n "
+            "FROM held h JOIN tier t ON t.id = h.tier_id GROUP BY h.k, t.rank",
+        ),
+        params,
+    )
+    found: dict[datetime, dict[int, int]] = {s: {} for s in starts}
+    for r in rows:
+        found[starts[int(r["k"])]][int(r["rank"])] = int(r["n"])
+    return found
+
+
+async def _eligible_outside_start(conn: BaseDBAsyncClient, spans: list[_Span]) -> dict[int, int]:
+    """Per task, members not in its audience at its start who joined the audience during
+    its schedule, progressed on it or completed it."""
+    starts = sorted({s.starts_at for s in spans if s.starts_at is not None})
+    key = {at: k for k, at in enumerate(starts)}
+    rows_of_t = [
+        (s.task.id, key[s.starts_at] if s.starts_at else -1, s.starts_at, s.ends_at, s.low, s.high)
+        for s in spans
+    ]
+    tasks, params = _values(
+        conn, rows_of_t, ("integer", "integer", "timestamptz", "timestamptz", "integer", "integer")
+    )
+    # A VALUES list needs a row: with no start at all, one that matches no task.
+    at_starts, more = _values(conn, list(enumerate(starts)) or [(-2, None)],
+                              ("integer", "timestamptz"))  # fmt: skip
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            f"WITH t(id, k, s, e, lo, hi) AS ({tasks}), st(k, s) AS ({at_starts}), "
+            # The tier held at each start, as in _held_at_starts (0: not yet a member).
+            "moved AS (SELECT st.k AS k, tc.member_id AS member_id, "
+            "  COALESCE(tc.from_tier_id, 0) AS tier_id, ROW_NUMBER() OVER ("
+            "  PARTITION BY st.k, tc.member_id ORDER BY tc.changed_at, tc.id) AS n "
+            "  FROM st JOIN tier_change tc ON tc.changed_at > st.s), "
+            "x AS ("
+            "  SELECT t.id AS task_id, tc.member_id AS member_id FROM t "
+            "  JOIN tier_change tc ON (t.s IS NULL OR tc.changed_at > t.s) AND tc.changed_at < t.e "
+            "  JOIN tier r ON r.id = tc.to_tier_id WHERE r.rank >= t.lo AND r.rank <= t.hi "
+            "  UNION "
+            "  SELECT p.task_id, p.member_id FROM task_progress p JOIN t ON t.id = p.task_id "
+            "  WHERE p.count > 0 OR p.total > 0 OR p.days > 0 OR p.completions > 0 "
+            "  UNION "
+            "  SELECT c.task_id, c.member_id FROM task_completion c JOIN t ON t.id = c.task_id) "
+            "SELECT x.task_id AS task_id, count(*) AS n "
+            "FROM x JOIN t ON t.id = x.task_id JOIN member m ON m.id = x.member_id "
+            "LEFT JOIN moved f ON f.k = t.k AND f.member_id = x.member_id AND f.n = 1 "
+            "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NOT NULL THEN f.tier_id "
+            "  WHEN m.joined_at <= t.s THEN m.tier_id END "
+            "WHERE h.id IS NULL OR h.rank < t.lo OR h.rank > t.hi "
+            "GROUP BY x.task_id",
+        ),
+        [*params, *more],
+    )
+    return {int(r["task_id"]): int(r["n"]) for r in rows}
+
+
+async def _progress(
+    conn: BaseDBAsyncClient, task_ids: list[int]
+) -> dict[int, tuple[int, int, int]]:
+    """Per task: members who started, members who completed, completions."""
+    marks = ", ".join("?" for _ in task_ids)
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            "SELECT task_id, count(*) AS started, "
+            "SUM(CASE WHEN done > 0 THEN 1 ELSE 0 END) AS completed, SUM(done) AS completions "
+            "FROM ("
+            "  SELECT task_id, member_id, SUM(done) AS done FROM ("
+            "   SELECT task_id, member_id, 0 AS done FROM task_progress "
+            f"   WHERE task_id IN ({marks}) "
+            "    AND (count > 0 OR total > 0 OR days > 0 OR completions > 0) "
+            "    UNION ALL "
+            f"   SELECT task_id, member_id, 1 AS done FROM task_completion "
+            f"   WHERE task_id IN ({marks})"
+            "  ) u GROUP BY task_id, member_id"
+            ") per_member GROUP BY task_id",
+        ),
+        [*task_ids, *task_ids],
+    )
+    return {
+        int(r["task_id"]): (int(r["started"]), int(r["completed"]), int(r["completions"]))
+        for r in rows
+    }
+
+
+async def seasonal_benefit_uptake(
+    *, now: datetime, season_id: int | None = None
+) -> list[BenefitUptake]:
+    """Seasonal grants per season, benefit and tier: granted, used, expired and active.
+
+    The tier is the one the member held when the season ended (now, while it runs): a
+    grant does not record the tier it was made for, and that tier is the one a member
+    promoted mid-season was granted in. Expired counts grants the season job expired and
+    those still marked active past their validity (the job has not run yet); active ones
+    may still be used. One grouped statement.
+    """
+    query = Season.all().order_by("id")
+    if season_id is not None:
+        query = query.filter(id=season_id)
+    seasons = await query
+    if not seasons:
+        return []
+    conn = connection()
+    values, params = _values(
+        conn,
+        [(str(s.id), _utc(min(s.ends_at, now))) for s in seasons],
+        ("text", "timestamptz"),
+    )
+    at = _utc(now)
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            f"WITH sn(ref, e) AS ({values}), "
+            "moved AS (SELECT sn.ref AS ref, tc.member_id AS member_id, "
+            "  tc.from_tier_id AS tier_id, ROW_NUMBER() OVER ("
+            "  PARTITION BY sn.ref, tc.member_id ORDER BY tc.changed_at, tc.id) AS n "
+            "  FROM sn JOIN tier_change tc ON tc.changed_at > sn.e) "
+            "SELECT g.source_ref AS ref, g.benefit_id AS benefit_id, h.code AS tier, "
+            "MAX(h.rank) AS rank, count(*) AS granted, "
+            "SUM(CASE WHEN g.status = ? THEN 1 ELSE 0 END) AS used, "
+            "SUM(CASE WHEN g.status = ? OR (g.status = ? AND g.valid_to <= ?) "
+            "  THEN 1 ELSE 0 END) AS expired, "
+            "SUM(CASE WHEN g.status = ? AND (g.valid_to IS NULL OR g.valid_to > ?) "
+            "  THEN 1 ELSE 0 END) AS active "
+            "FROM benefit_grant g JOIN sn ON sn.ref = g.source_ref "
+            "JOIN member m ON m.id = g.member_id "
+            "LEFT JOIN moved f ON f.ref = g.source_ref AND f.member_id = g.member_id AND f.n = 1 "
+            "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NULL THEN m.tier_id "
+            "  ELSE f.tier_id END "
+            "WHERE g.source = ? "
+            "GROUP BY g.source_ref, g.benefit_id, h.code",
+        ),
+        [
+            *params,
+            GrantStatus.USED.value,
+            GrantStatus.EXPIRED.value,
+            GrantStatus.ACTIVE.value,
+            at,
+            GrantStatus.ACTIVE.value,
+            at,
+            GrantSource.SEASON.value,
+        ],
+    )
+    by_ref = {str(s.id): s for s in seasons}
+    codes = await _benefit_codes({int(r["benefit_id"]) for r in rows})
+    # Tiers in ladder order within a benefit; grants of members without a tier last.
+    rows.sort(key=lambda r: (by_ref[r["ref"]].id, int(r["benefit_id"]), r["rank"] is None,
+                             r["rank"] or 0, r["tier"] or ""))  # fmt: skip
+    return [
+        BenefitUptake(
+            season_id=by_ref[r["ref"]].id,
+            season_code=by_ref[r["ref"]].code,
+            benefit_id=int(r["benefit_id"]),
+            benefit_code=codes[int(r["benefit_id"])],
+            tier_code=r["tier"],
+            granted=int(r["granted"]),
+            used=int(r["used"]),
+            expired=int(r["expired"]),
+            active=int(r["active"]),
+        )
+        for r in rows
+    ]
+
+
+async def _benefit_codes(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(await Benefit.filter(id__in=ids).values_list("id", "code"))
