@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.api.activity.mutations import ActivityMutations
+from app.api.analytics.calibration import CalibrationQueries
 from app.api.analytics.queries import AnalyticsQueries
 from app.api.benefits.mutations import BenefitMutations
 from app.api.benefits.queries import BenefitQueries
@@ -49,6 +50,7 @@ Query = merge_types(
         BenefitQueries,
         LeaderboardQueries,
         AnalyticsQueries,
+        CalibrationQueries,
     ),
 )
 Mutation = merge_types(
