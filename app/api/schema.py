@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from app.api.activity.mutations import ActivityMutations
+from app.api.analytics.calibration import CalibrationQueries
 from app.api.analytics.engagement import EngagementQueries
 from app.api.analytics.queries import AnalyticsQueries
 from app.api.analytics.tiers import TierAnalyticsQueries
@@ -53,6 +54,7 @@ Query = merge_types(
         AnalyticsQueries,
         TierAnalyticsQueries,
         EngagementQueries,
+        CalibrationQueries,
     ),
 )
 Mutation = merge_types(

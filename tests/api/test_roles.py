@@ -29,6 +29,7 @@ from app.models import (
     Reward,
     Season,
     SeasonalBenefit,
+    Tier,
     TierBenefit,
 )
 from gamification.benefits import BenefitKind, GrantSource, GrantStatus
@@ -86,6 +87,9 @@ ALLOWED = {
     "AuditLog": {"admin"},
     "AdjustPoints": {"admin"},
     "MarkNotificationsRead": {"member", "other-member"},
+    "SuggestThresholds": {"marketer", "admin"},
+    # Before PublishLadderVersion, which turns the draft into a published version.
+    "SimulateLadder": {"admin"},
     "CreateLadderDraft": {"admin"},
     "PublishLadderVersion": {"admin"},
     "LadderVersions": {"admin"},
@@ -244,6 +248,8 @@ def variables(
             "idempotencyKey": "adj-1",
         },
         "MarkNotificationsRead": {"all": True},
+        "SuggestThresholds": {"targetShares": [0.4, 0.1]},
+        "SimulateLadder": {"draftVersionId": encode_id("LadderVersion", draft.id)},
         "CreateLadderDraft": {
             "tiers": [
                 {
@@ -340,6 +346,8 @@ async def test_each_operation_allows_exactly_the_callers_in_the_table(app, setti
     task = await factories.task()
     reward = await Reward.create(code="tote", name="Tote bag", points_cost=1, stock=5)
     draft = await LadderVersion.create(number=99, status=LadderVersionStatus.DRAFT)
+    await Tier.create(ladder_version=draft, code="member", name="Member", rank=0,
+                      entry_threshold=0, retention_threshold=0, multiplier=1)  # fmt: skip
     badge = await factories.badge()
     event_type = await EventType.create(code="legacy", name="Legacy")
     benefit = await Benefit.create(
