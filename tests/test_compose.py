@@ -244,7 +244,10 @@ def test_the_image_installs_the_project_and_runs_as_a_non_root_user() -> None:
         if keyword == "COPY"
         for source in rest.split()[:-1]
     }
-    packages = {name.split(".")[0] for name in PYPROJECT["tool"]["setuptools"]["packages"]}
+    packages = {
+        pattern.rstrip("*").split(".")[0]
+        for pattern in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
     install = next(
         i
         for i, (keyword, rest) in enumerate(instructions)

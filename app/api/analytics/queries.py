@@ -60,9 +60,17 @@ class MemberAtRisk:
     gap: int = strawberry.field(description="Growth still missing to keep the tier.")
 
 
-def _span(starts_at: datetime, ends_at: datetime) -> None:
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise UserInputError("from and to must include a time zone offset", field="from")
+def check_aware(value: datetime | None, field: str) -> None:
+    if value is not None and value.tzinfo is None:
+        raise UserInputError(f"{field} must include a time zone offset", field=field)
+
+
+def check_span(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    """The [from, to) arguments of a report: both with an offset, and in order."""
+    check_aware(starts_at, "from")
+    check_aware(ends_at, "to")
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        raise UserInputError("to must be after from", field="to")
 
 
 @strawberry.type
@@ -76,8 +84,7 @@ class AnalyticsQueries:
     ) -> list[TierCount]:
         require_role(info, *CATALOGUE_EDITORS)
         moment = at or info.context.now
-        if moment.tzinfo is None:
-            raise UserInputError("at must include a time zone offset", field="at")
+        check_aware(moment, "at")
         rows = await analytics.tier_distribution(at=moment)
         return [TierCount(rank=r.rank, code=r.code, name=r.name, members=r.members) for r in rows]
 
@@ -92,7 +99,7 @@ class AnalyticsQueries:
         to: datetime,
     ) -> list[TierMovement]:
         require_role(info, *CATALOGUE_EDITORS)
-        _span(from_, to)
+        check_span(from_, to)
         try:
             rows = await analytics.tier_movements(
                 granularity=granularity,
@@ -119,7 +126,7 @@ class AnalyticsQueries:
         to: datetime,
     ) -> PointsFlow:
         require_role(info, *CATALOGUE_EDITORS)
-        _span(from_, to)
+        check_span(from_, to)
         try:
             rows = await analytics.points_flow(
                 granularity=granularity,

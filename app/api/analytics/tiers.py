@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.analytics.queries import Granularity
+from app.api.analytics.queries import Granularity, check_span
 from app.api.context import Context
 from app.api.errors import UserInputError
 from app.api.permissions import CATALOGUE_EDITORS, require_role
@@ -101,18 +101,6 @@ class PromotionActivity:
     )
 
 
-def _aware(value: datetime | None, field: str) -> None:
-    if value is not None and value.tzinfo is None:
-        raise UserInputError(f"{field} must include a time zone offset", field=field)
-
-
-def _span(starts_at: datetime | None, ends_at: datetime | None) -> None:
-    _aware(starts_at, "from")
-    _aware(ends_at, "to")
-    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        raise UserInputError("to must be after from", field="to")
-
-
 @strawberry.type
 class TierAnalyticsQueries:
     @strawberry.field(
@@ -128,7 +116,7 @@ class TierAnalyticsQueries:
         to: datetime,
     ) -> list[TierRatePeriod]:
         require_role(info, *CATALOGUE_EDITORS)
-        _span(from_, to)
+        check_span(from_, to)
         try:
             rows = await tier_analytics.tier_rates(
                 granularity=granularity,
@@ -171,7 +159,7 @@ class TierAnalyticsQueries:
         to: datetime | None = None,
     ) -> list[TimeToPromotion]:
         require_role(info, *CATALOGUE_EDITORS)
-        _span(from_, to)
+        check_span(from_, to)
         rows = await tier_analytics.time_to_promotion(
             now=info.context.now, starts_at=from_, ends_at=to
         )
@@ -202,7 +190,7 @@ class TierAnalyticsQueries:
         window_days: int = 30,
     ) -> list[PromotionActivity]:
         require_role(info, *CATALOGUE_EDITORS)
-        _span(from_, to)
+        check_span(from_, to)
         if not 1 <= window_days <= MAX_WINDOW_DAYS:
             raise UserInputError(
                 f"windowDays must be between 1 and {MAX_WINDOW_DAYS}", field="windowDays"
