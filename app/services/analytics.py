@@ -55,16 +55,22 @@ def _values(spans: list[Bucket], *, postgres: bool) -> tuple[str, list[object]]:
 
 async def tier_distribution(*, at: datetime) -> list[TierCount]:
     """Members per tier at ``at``: each member's latest tier change up to then (enrolment
-    counts as one), mapped by rank to the ladder in force at ``at``."""
+    counts as one), mapped by rank to the ladder in force at ``at``.
+
+    The latest changes are read in the order of index tier_change_latest (migration 0014)
+    and counted per tier before the join: no sort of the whole history or of a million
+    rows by rank (bench/analytics.py)."""
     conn = connection()
     rows = await conn.execute_query_dict(
         sql(
             conn,
-            "SELECT t.rank AS rank, count(*) AS n FROM ("
-            "  SELECT tc.to_tier_id, ROW_NUMBER() OVER ("
-            "    PARTITION BY tc.member_id ORDER BY tc.changed_at DESC, tc.id DESC) AS latest "
-            "  FROM tier_change tc WHERE tc.changed_at <= ?"
-            ") c JOIN tier t ON t.id = c.to_tier_id WHERE c.latest = 1 GROUP BY t.rank",
+            "SELECT t.rank AS rank, SUM(c.n) AS n FROM ("
+            "  SELECT l.to_tier_id, count(*) AS n FROM ("
+            "    SELECT tc.to_tier_id, ROW_NUMBER() OVER ("
+            "      PARTITION BY tc.member_id ORDER BY tc.changed_at DESC, tc.id DESC) AS latest "
+            "    FROM tier_change tc WHERE tc.changed_at <= ?"
+            "  ) l WHERE l.latest = 1 GROUP BY l.to_tier_id"
+            ") c JOIN tier t ON t.id = c.to_tier_id GROUP BY t.rank",
         ),
         [at.astimezone(UTC)],  # SQLite compares the stored UTC text: never another offset
     )
