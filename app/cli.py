@@ -26,7 +26,7 @@ async def _load_demo(settings: Settings) -> None:
     from app.services.demo import load_demo
 
     async with db.connect(settings):
-        result = await load_demo(now=datetime.now(UTC))
+        result = await load_demo(now=datetime.now(UTC), zone=settings.zone)
     if result.loaded:
         print(f"Loaded the demo programme: 4 tiers, {result.members} members.")
     else:

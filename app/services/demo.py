@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -20,6 +21,7 @@ from app.models import (
     GrowthTask,
     LadderVersion,
     Member,
+    MemberActiveDay,
     PointsLedgerEntry,
     Tier,
     TierChange,
@@ -27,7 +29,7 @@ from app.models import (
 )
 from app.services.ladder import publish_ladder
 from gamification.badges import BadgeMetric
-from gamification.calendar import Window
+from gamification.calendar import Window, local_day
 from gamification.ladder import TierRule, tier_for_growth
 from gamification.points import LedgerKind, LedgerSource
 from gamification.tasks import Condition
@@ -148,6 +150,8 @@ DEMO_BADGES = (
     ("top-tier", "Top tier", BadgeMetric.TIER_REACHED, None, [3], True),
 )
 DEMO_MEMBER_COUNT = 200
+# The zone of the demo's local days when the caller names none.
+DEMO_ZONE = ZoneInfo("UTC")
 _FIRST = "Ada Bo Chen Dana Eli Fang Gus Hana Ivo Jun Kai Lea Mei Nia Oto Pia Qi Rui Sol Tao".split()
 _LAST = "Ng Li Park Silva Kim Wang Novak Ito Costa Lund Haas Zhou Reyes Sato Berg Okafor".split()
 
@@ -158,7 +162,7 @@ class DemoLoad:
     members: int
 
 
-async def load_demo(*, now: datetime, seed: int = 2026) -> DemoLoad:
+async def load_demo(*, now: datetime, zone: ZoneInfo = DEMO_ZONE, seed: int = 2026) -> DemoLoad:
     """Load the demo programme unless the database already holds a ladder or members."""
     if await LadderVersion.exists() or await Member.exists():
         return DemoLoad(loaded=False, members=await Member.all().count())
@@ -176,6 +180,7 @@ async def load_demo(*, now: datetime, seed: int = 2026) -> DemoLoad:
         stored = await _load_members(
             conn, rng=rng, version=version, tiers=tiers, launch=launch, now=now
         )
+        await _load_active_days(conn, rng=rng, members=stored, today=local_day(now, zone=zone))
         await _load_tasks_and_badges(conn)
     return DemoLoad(loaded=True, members=len(stored))
 
@@ -226,6 +231,20 @@ async def _load_tasks_and_badges(conn: BaseDBAsyncClient) -> None:
         ],
         using_db=conn,
     )
+
+
+async def _load_active_days(
+    conn: BaseDBAsyncClient, *, rng: random.Random, members: list[Member], today: date
+) -> None:
+    """Recent activity, so that threshold calibration has active members to read: seven in
+    ten members were active on a few of the last 60 local days."""
+    days = [
+        MemberActiveDay(member_id=member.id, day=today - timedelta(days=ago))
+        for member in members
+        if rng.random() < 0.7
+        for ago in rng.sample(range(60), k=rng.randint(1, 8))
+    ]
+    await MemberActiveDay.bulk_create(days, using_db=conn)
 
 
 async def _load_members(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.models import Member, Tier, TierChange
+from app.services.calibration import suggest_thresholds
 from app.services.demo import DEMO_LADDER, load_demo
 from app.services.ladder import tiers_in_force
 from app.services.points import balance_mismatches
@@ -62,3 +63,15 @@ async def test_the_demo_tasks_work_end_to_end():
     checked_in = await event(member, "check_in")
 
     assert [t["code"] for t in checked_in.outcome["tasksCompleted"]] == ["daily-check-in"]
+
+
+async def test_the_demo_has_recent_activity_to_calibrate_thresholds_on():
+    await load_demo(now=factories.now(), zone=factories.ZONE)
+
+    found = await suggest_thresholds(
+        shares=[0.4, 0.15, 0.03], now=factories.now(), zone=factories.ZONE
+    )
+    assert 100 <= found.active_members < 200
+    assert len(found.suggestions) == 3
+    thresholds = [s.threshold for s in found.suggestions]
+    assert thresholds == sorted(thresholds) and thresholds[0] > 0
