@@ -14,6 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from app.db import sql
 from app.models import (
     Benefit,
     BenefitGrant,
@@ -295,31 +296,61 @@ async def seasonal_benefits(*, season_id: int) -> list[SeasonalBenefit]:
 
 
 async def grant_tier_benefits(
-    conn: BaseDBAsyncClient, *, member_id: int, tier_code: str, now: datetime
+    conn: BaseDBAsyncClient,
+    *,
+    member_id: int,
+    tier_code: str,
+    now: datetime,
+    stay: int | None = None,
 ) -> int:
     """Grant a member every live benefit of a tier, from ``now`` until withdrawn, in the
-    caller's transaction. One INSERT ... SELECT; the unique (member, benefit, source,
-    source_ref) skips what the member already holds for this tier, so a retry grants
-    nothing more. Returns how many grants were made.
+    caller's transaction; returns how many grants were made.
+
+    A member's first grant of a benefit for a tier has the tier code as its ``source_ref``.
+    A member who comes back to the tier (``stay``: the id of the tier change that brought
+    them) gets a new grant, ``<code>@<stay>``, for each benefit of the tier they no longer
+    hold: the grants of the earlier stay keep their history (used, expired). A grant still
+    running out after a demotion (``LAUREL_DEMOTED_BENEFITS_KEEP_DAYS``) runs on instead:
+    its end is lifted. The unique (member, benefit, source, source_ref) makes a retry grant
+    nothing more.
     """
-    if conn.capabilities.dialect == "postgres":
-        params = "$1, $2, $3, $4, $5"
-        tier = "$6"
-    else:
-        params = "?, ?, ?, ?, ?"
-        tier = "?"
+    source = GrantSource.TIER.value
+    active = GrantStatus.ACTIVE.value
+    again = f"{tier_code}@{stay}" if stay is not None else tier_code
+    # The member's grants for this tier, of any stay.
+    of_tier = "g.source = ? AND (g.source_ref = ? OR substr(g.source_ref, 1, ?) = ?)"
+    of_tier_params = [source, tier_code, len(tier_code) + 1, f"{tier_code}@"]
+    await conn.execute_query(
+        sql(
+            conn,
+            "UPDATE benefit_grant SET valid_to = NULL WHERE id IN ("
+            f"SELECT g.id FROM benefit_grant g WHERE g.member_id = ? AND {of_tier} "
+            "AND g.status = ? AND g.valid_to IS NOT NULL AND g.valid_to > ?)",
+        ),
+        [member_id, *of_tier_params, active, now],
+    )
+    params = [member_id, source, member_id, *of_tier_params, again, tier_code, now, active,
+              tier_code, member_id, *of_tier_params, active, now]  # fmt: skip
     # SQLite needs the WHERE before ON CONFLICT to tell the upsert from a join condition.
     # RETURNING counts the grants: tortoise's asyncpg execute_query reports the OID field
     # of "INSERT 0 n" as the row count, so it always says 0 for an INSERT.
     rows = await conn.execute_query_dict(
-        "INSERT INTO benefit_grant "
-        "(member_id, source, source_ref, valid_from, status, benefit_id) "
-        f"SELECT {params}, tb.benefit_id FROM tier_benefit tb "
-        "JOIN benefit b ON b.id = tb.benefit_id "
-        f"WHERE tb.tier_code = {tier} AND b.archived_at IS NULL "
-        "ON CONFLICT (member_id, benefit_id, source, source_ref) DO NOTHING "
-        "RETURNING id, benefit_id",
-        [member_id, GrantSource.TIER.value, tier_code, now, GrantStatus.ACTIVE.value, tier_code],
+        sql(
+            conn,
+            "INSERT INTO benefit_grant "
+            "(member_id, source, source_ref, valid_from, status, benefit_id) "
+            "SELECT ?, ?, CASE WHEN EXISTS (SELECT 1 FROM benefit_grant g "
+            f"  WHERE g.member_id = ? AND g.benefit_id = tb.benefit_id AND {of_tier}) "
+            "  THEN ? ELSE ? END, ?, ?, tb.benefit_id "
+            "FROM tier_benefit tb JOIN benefit b ON b.id = tb.benefit_id "
+            "WHERE tb.tier_code = ? AND b.archived_at IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM benefit_grant g "
+            f"  WHERE g.member_id = ? AND g.benefit_id = tb.benefit_id AND {of_tier} "
+            "  AND g.status = ? AND (g.valid_to IS NULL OR g.valid_to > ?)) "
+            "ON CONFLICT (member_id, benefit_id, source, source_ref) DO NOTHING "
+            "RETURNING id, benefit_id",
+        ),
+        params,
     )
     if rows:
         granted = {

@@ -386,7 +386,8 @@ async def _demote_batch(
         "UPDATE benefit_grant SET status = ?, valid_to = ? "
         "FROM tier_evaluation_member r JOIN tier f ON f.id = r.from_tier_id "
         f"WHERE {_MARKED} AND benefit_grant.member_id = r.member_id "
-        "AND benefit_grant.source = ? AND benefit_grant.source_ref = f.code "
+        "AND benefit_grant.source = ? AND (benefit_grant.source_ref = f.code "
+        "  OR substr(benefit_grant.source_ref, 1, length(f.code) + 1) = f.code || '@') "
         "AND benefit_grant.status = ? "
         "AND (benefit_grant.valid_to IS NULL OR benefit_grant.valid_to > ?)",
         [status.value, ends, *marked, GrantSource.TIER.value, GrantStatus.ACTIVE.value, ends],

@@ -406,7 +406,7 @@ async def _write(
     if outcome.promotion is not None:
         to_tier = tiers[outcome.promotion.to_tier.rank]
         await Member.filter(id=member.id).using_db(conn).update(tier_id=to_tier.id)
-        await TierChange.create(
+        change = await TierChange.create(
             member_id=member.id,
             from_tier_id=member.tier_id,
             to_tier_id=to_tier.id,
@@ -415,9 +415,12 @@ async def _write(
             changed_at=now,
             using_db=conn,
         )
-        # What the new tier unlocks, in this transaction: its own benefits and those of
-        # the seasons running now that name it (each announced as benefits.granted).
-        await grant_tier_benefits(conn, member_id=member.id, tier_code=to_tier.code, now=now)
+        # What the new tier unlocks, in this transaction: its own benefits (again, for a
+        # member coming back to it) and those of the seasons running now that name it
+        # (each announced as benefits.granted).
+        await grant_tier_benefits(
+            conn, member_id=member.id, tier_code=to_tier.code, now=now, stay=change.id
+        )
         await grant_running_season_benefits(
             conn, member_id=member.id, tier_code=to_tier.code, now=now
         )

@@ -32,6 +32,7 @@ from app.services.ladder import publish_ladder
 from app.services.outbox import OutboxEntry
 from app.services.updates import UpdateKind, updates_of
 from gamification.benefits import BenefitKind, GrantStatus
+from gamification.calendar import Window
 from tests import factories
 
 pytestmark = pytest.mark.usefixtures("orm")
@@ -276,6 +277,53 @@ async def test_the_benefits_of_the_tier_left_end_and_those_of_the_tier_kept_stay
     assert gold_grant.valid_to == at + timedelta(days=keep_days)
     assert gold_grant.status is (GrantStatus.ACTIVE if keep_days else GrantStatus.EXPIRED)
     assert (silver_grant.status, silver_grant.valid_to) == (GrantStatus.ACTIVE, None)
+
+
+@pytest.mark.parametrize("keep_days", [0, 30])
+async def test_a_member_who_climbs_back_holds_the_tiers_benefits_again(keep_days):
+    """Promoted, demoted by the evaluation, promoted again: the tier's benefits come back,
+    a new grant beside the old one's history, or the kept grant running on."""
+    await programme()
+    lounge = await benefit_of("silver")
+    # Each local day's first check-in is worth a tier of growth.
+    await factories.task(window=Window.DAY, reward_growth=1_000, reward_points=0)
+    member = await factories.member(joined_at=local(2026, 11, 1))
+    first = local(2026, 11, 20, 12)
+    await factories.event(member, at=first, now=first)
+    assert await tier_of(member) == "silver"
+    await Member.filter(id=member.id).update(growth=100)  # below Silver's 800 to keep it
+    policy = EvaluationPolicy(zone=SHANGHAI, demoted_benefits_keep_days=keep_days)
+    await evaluate_tiers(policy=policy, now=local(2026, 12, 1, 0, 30))
+    assert await tier_of(member) == "member"
+
+    back = local(2026, 12, 3, 12)
+    await factories.event(member, at=back, now=back, key="back")
+    await factories.event(member, at=back, now=back, key="back")  # a retry grants nothing
+    assert await tier_of(member) == "silver"
+
+    grants = await BenefitGrant.filter(member_id=member.id, benefit_id=lounge.id).order_by("id")
+    if keep_days:
+        # Still running out when the member came back: it runs on, no second grant.
+        assert [(g.source_ref, g.status, g.valid_to) for g in grants] == [
+            ("silver", GrantStatus.ACTIVE, None)
+        ]
+    else:
+        promotion = await TierChange.filter(member_id=member.id).order_by("-id").first()
+        assert promotion is not None and promotion.changed_at == back
+        assert [(g.source_ref, g.status) for g in grants] == [
+            ("silver", GrantStatus.EXPIRED),
+            (f"silver@{promotion.id}", GrantStatus.ACTIVE),
+        ]
+        assert grants[1].valid_from == back and grants[1].valid_to is None
+        # Demoted again: the new stay's grant ends like the first.
+        await Member.filter(id=member.id).update(growth=100)
+        await evaluate_tiers(policy=policy, now=local(2027, 1, 1, 0, 30))
+        assert (
+            await BenefitGrant.filter(
+                member_id=member.id, benefit_id=lounge.id, status=GrantStatus.ACTIVE
+            ).count()
+            == 0
+        )
 
 
 async def test_demotions_reach_pushes_and_the_leaderboard_index_through_the_outbox():

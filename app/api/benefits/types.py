@@ -90,7 +90,8 @@ class BenefitGrantType:
     value: JSON
     source: BenefitGrantSource  # type: ignore[valid-type]
     source_ref: str = strawberry.field(
-        description="The tier code, season id or birthday year the grant came from."
+        description="The tier code (`<code>@<n>` for a later stay in the tier), season id "
+        "or birthday year the grant came from."
     )
     valid_from: datetime
     valid_to: datetime | None = strawberry.field(
