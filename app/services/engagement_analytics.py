@@ -305,20 +305,18 @@ async def seasonal_benefit_uptake(
     if not seasons:
         return []
     conn = connection()
-    values, params = _values(
-        conn,
-        [(str(s.id), _utc(min(s.ends_at, now))) for s in seasons],
-        ("text", "timestamptz"),
-    )
+    ends = [(str(s.id), _utc(min(s.ends_at, now))) for s in seasons]
+    values, params = _values(conn, ends, ("text", "timestamptz"))
     at = _utc(now)
     rows = await conn.execute_query_dict(
         sql(
             conn,
             f"WITH sn(ref, e) AS ({values}), "
-            "moved AS (SELECT sn.ref AS ref, tc.member_id AS member_id, "
-            "  tc.from_tier_id AS tier_id, ROW_NUMBER() OVER ("
-            "  PARTITION BY sn.ref, tc.member_id ORDER BY tc.changed_at, tc.id) AS n "
-            "  FROM sn JOIN tier_change tc ON tc.changed_at > sn.e) "
+            # Each move after the earliest end, with the time of the member's previous
+            # move: the first move after an end is the one whose previous move is not.
+            "moved AS (SELECT member_id, from_tier_id AS tier_id, changed_at, LAG(changed_at) "
+            "  OVER (PARTITION BY member_id ORDER BY changed_at, id) AS prev_at "
+            "  FROM tier_change WHERE changed_at > ?) "
             "SELECT g.source_ref AS ref, g.benefit_id AS benefit_id, h.code AS tier, "
             "MAX(h.rank) AS rank, count(*) AS granted, "
             "SUM(CASE WHEN g.status = ? THEN 1 ELSE 0 END) AS used, "
@@ -328,7 +326,8 @@ async def seasonal_benefit_uptake(
             "  THEN 1 ELSE 0 END) AS active "
             "FROM benefit_grant g JOIN sn ON sn.ref = g.source_ref "
             "JOIN member m ON m.id = g.member_id "
-            "LEFT JOIN moved f ON f.ref = g.source_ref AND f.member_id = g.member_id AND f.n = 1 "
+            "LEFT JOIN moved f ON f.member_id = g.member_id AND f.changed_at > sn.e "
+            "  AND (f.prev_at IS NULL OR f.prev_at <= sn.e) "
             "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NULL THEN m.tier_id "
             "  ELSE f.tier_id END "
             "WHERE g.source = ? "
@@ -336,6 +335,7 @@ async def seasonal_benefit_uptake(
         ),
         [
             *params,
+            min(e for _, e in ends),
             GrantStatus.USED.value,
             GrantStatus.EXPIRED.value,
             GrantStatus.ACTIVE.value,
