@@ -45,7 +45,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,10 +54,12 @@ from _databases import temporary_postgres
 
 from app import db
 from app.config import Settings
+from app.exports import BATCH, _members_at_risk_lines
 from app.models import LadderVersion, LadderVersionStatus, Tier
-from app.services import analytics
+from app.services import analytics, calibration, engagement_analytics, tier_analytics
 from app.services.demo import DEMO_LADDER
 from app.services.ladder import publish_ladder, store_tiers
+from app.services.ladder_simulation import simulate_ladder
 from gamification.analytics import Granularity
 
 ADMIN_URL = os.environ.get(
@@ -77,9 +79,31 @@ SEASONS = 8
 class Context:
     now: datetime
     members: int
+    # The last season that has ended, its first task, and the draft ladder version.
+    season_id: int
+    task_id: int
+    draft_id: int
+    # Rows each streaming query (one returning Rows) produced, by query name.
+    streamed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Rows:
+    """What a query that streams rows returns: the table prints rows per second for it."""
+
+    n: int
 
 
 Query = Callable[[Context], Awaitable[object]]
+
+
+async def export_members_at_risk(ctx: Context) -> Rows:
+    """The whole members-at-risk CSV, through the generator GET /exports/... streams."""
+    rows = -1  # the header line
+    async for chunk in _members_at_risk_lines(now=ctx.now, batch=BATCH):
+        rows += chunk.count("\n")
+    return Rows(rows)
+
 
 QUERIES: list[tuple[str, Query]] = [
     ("tierDistribution now", lambda c: analytics.tier_distribution(at=c.now)),
@@ -132,6 +156,64 @@ QUERIES: list[tuple[str, Query]] = [
         "membersAtRisk deep page",
         lambda c: analytics.members_at_risk(now=c.now, after_id=c.members * 9 // 10, first=50),
     ),
+    (
+        "tierRates month x12",
+        lambda c: tier_analytics.tier_rates(
+            granularity=Granularity.MONTH,
+            starts_at=c.now - timedelta(days=365),
+            ends_at=c.now,
+            zone=ZONE,
+            now=c.now,
+        ),
+    ),
+    (
+        "tierRates day x90",
+        lambda c: tier_analytics.tier_rates(
+            granularity=Granularity.DAY,
+            starts_at=c.now - timedelta(days=90),
+            ends_at=c.now,
+            zone=ZONE,
+            now=c.now,
+        ),
+    ),
+    ("timeToPromotion all time", lambda c: tier_analytics.time_to_promotion(now=c.now)),
+    (
+        "timeToPromotion last 90 days",
+        lambda c: tier_analytics.time_to_promotion(
+            now=c.now, starts_at=c.now - timedelta(days=90), ends_at=c.now
+        ),
+    ),
+    (
+        "activityAfterPromotion 12 months",
+        lambda c: tier_analytics.activity_after_promotion(
+            starts_at=c.now - timedelta(days=365), ends_at=c.now, now=c.now, days=30
+        ),
+    ),
+    ("taskFunnel all tasks", lambda c: engagement_analytics.task_funnel(now=c.now)),
+    (
+        "taskFunnel one season",
+        lambda c: engagement_analytics.task_funnel(now=c.now, season_id=c.season_id),
+    ),
+    (
+        "taskFunnel one task",
+        lambda c: engagement_analytics.task_funnel(now=c.now, task_id=c.task_id),
+    ),
+    (
+        "seasonalBenefitUptake all",
+        lambda c: engagement_analytics.seasonal_benefit_uptake(now=c.now),
+    ),
+    (
+        "seasonalBenefitUptake one season",
+        lambda c: engagement_analytics.seasonal_benefit_uptake(now=c.now, season_id=c.season_id),
+    ),
+    (
+        "suggestThresholds 3 shares 90d",
+        lambda c: calibration.suggest_thresholds(
+            shares=[0.4, 0.15, 0.05], now=c.now, zone=ZONE, active_within_days=90
+        ),
+    ),
+    ("simulateLadder the draft", lambda c: simulate_ladder(version_id=c.draft_id)),
+    ("membersAtRisk CSV export", export_members_at_risk),
 ]
 
 
@@ -264,6 +346,15 @@ FROM (
     ) g
   ) t
 ) e
+"""
+
+# One row per member and programme-local day with an event, in day order (as ingestion
+# writes them); what threshold calibration reads.
+ACTIVE_DAYS = f"""
+INSERT INTO member_active_day (member_id, day)
+SELECT member_id, day FROM (
+  SELECT DISTINCT member_id, (occurred_at AT TIME ZONE '{ZONE.key}')::date AS day FROM event
+) d ORDER BY day, member_id
 """
 
 # Progress of the members enrolled by a task's season end (all members for lifetime
@@ -401,18 +492,46 @@ async def load(database_url: str, args: argparse.Namespace, now: datetime) -> di
                 hi = min(n_events, lo + CHUNK - 1)
                 await step(f"events {hi:,}", EVENTS, lo, hi, n_events, n_members, start,
                            span_s)  # fmt: skip
+        await load_active_days(conn, step)
         await step("balances", BALANCES)
         await load_seasons(conn, step, now=now, start=start, span_s=span_s, args=args)
         await conn.execute("DROP TABLE bench_plan, bench_ledger, bench_task")
         started = time.perf_counter()
         await conn.execute("VACUUM ANALYZE")
         print(f"  vacuum analyze: {time.perf_counter() - started:.1f}s", flush=True)
-        for table in ("member", "tier_change", "points_ledger", "event", "task_progress",
-                      "task_completion", "benefit_grant"):  # fmt: skip
+        for table in ("member", "tier_change", "points_ledger", "event", "member_active_day",
+                      "task_progress", "task_completion", "benefit_grant"):  # fmt: skip
             counts[table] = int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
     finally:
         await conn.close()
     return counts
+
+
+async def load_active_days(conn: asyncpg.Connection, step: Callable[..., Awaitable[None]]) -> None:
+    """The members' active days, from their events (bulk, its indexes built after)."""
+    async with constraints_after(conn, "member_active_day"):
+        await step("active days", ACTIVE_DAYS)
+
+
+async def top_up(database_url: str) -> None:
+    """Load what a database kept by an older version of this script lacks."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        if await conn.fetchval("SELECT NOT EXISTS (SELECT 1 FROM member_active_day)"):
+            print("  topping up the active days", flush=True)
+
+            async def step(name: str, statement: str, *params: object) -> None:
+                started = time.perf_counter()
+                status = await conn.execute(statement, *params)
+                print(f"  {name}: {status} in {time.perf_counter() - started:.1f}s", flush=True)
+
+            await conn.execute("SET work_mem = '1GB'")
+            await conn.execute("SET maintenance_work_mem = '1GB'")
+            await conn.execute("SET statement_timeout = 0")
+            await load_active_days(conn, step)
+            await conn.execute("VACUUM ANALYZE member_active_day")
+    finally:
+        await conn.close()
 
 
 async def load_seasons(
@@ -507,19 +626,30 @@ async def time_queries(ctx: Context, args: argparse.Namespace) -> dict[str, list
         for _ in range(args.runs):
             started = time.perf_counter()
             try:
-                await query(ctx)
+                found = await query(ctx)
             except Exception as exc:  # the statement timeout: --give-up
                 if "statement timeout" not in str(exc):
                     raise
                 samples.append(float("inf"))
                 break
             samples.append(time.perf_counter() - started)
+            if isinstance(found, Rows):
+                ctx.streamed[name] = found.n
             if samples[-1] > args.give_up / 2:  # one slow run says enough
                 break
         results[name] = samples
-        print(f"    {name:28} median {statistics.median(samples):7.3f} s  "
-              f"max {max(samples):7.3f} s  ({len(samples)} runs)", flush=True)  # fmt: skip
+        print(f"    {name:34} median {statistics.median(samples):7.3f} s  "
+              f"max {max(samples):7.3f} s  ({len(samples)} runs){_rate(ctx, name, samples)}",
+              flush=True)  # fmt: skip
     return results
+
+
+def _rate(ctx: Context, name: str, samples: list[float]) -> str:
+    """Rows per second at the median, for a streaming query."""
+    if name not in ctx.streamed:
+        return ""
+    rows = ctx.streamed[name]
+    return f"  ({rows:,} rows, {rows / statistics.median(samples):,.0f} rows/s)"
 
 
 @asynccontextmanager
@@ -553,16 +683,28 @@ async def main(args: argparse.Namespace) -> None:
                 counts = await load(database_url, args, datetime.now(UTC))
             print(f"loaded in {time.perf_counter() - started:.0f}s: "
                   + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)  # fmt: skip
+        else:
+            await top_up(database_url)
         name = database_url.rpartition("/")[2]
         conn = await asyncpg.connect(database_url)
         try:
             now, members = await conn.fetchrow("SELECT now, members FROM bench_meta")
+            season_id = await conn.fetchval(
+                "SELECT id FROM season WHERE ends_at <= $1 ORDER BY ends_at DESC LIMIT 1", now
+            )
+            task_id = await conn.fetchval(
+                "SELECT min(id) FROM growth_task WHERE season_id = $1", season_id
+            )
+            draft_id = await conn.fetchval(
+                "SELECT id FROM ladder_version WHERE status = 'draft' ORDER BY number LIMIT 1"
+            )
             # Sessions opened from here on give up on a statement after --give-up seconds.
             await conn.execute(f"ALTER DATABASE \"{name}\" SET statement_timeout = "
                                f"'{int(args.give_up * 1000)}'")  # fmt: skip
         finally:
             await conn.close()
-        ctx = Context(now=now, members=int(members))
+        ctx = Context(now=now, members=int(members), season_id=season_id, task_id=task_id,
+                      draft_id=draft_id)  # fmt: skip
         table: dict[str, dict[str, list[float]]] = {}
         try:
             for variant in args.variants.split(","):
@@ -597,7 +739,8 @@ async def main(args: argparse.Namespace) -> None:
             verdict = "ok" if median <= TARGET_SECONDS else "MISSES"
             if median == float("inf"):
                 verdict = f"MISSES (gave up after {args.give_up:g}s)"
-            print(f"    {name:28} {median:7.3f}  {max(samples):7.3f}  {verdict}")
+            print(f"    {name:34} {median:7.3f}  {max(samples):7.3f}  {verdict}"
+                  f"{_rate(ctx, name, samples)}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ are read (``tier_change (changed_at)``, then ``(member_id, changed_at)``), never
 member's whole history; a member with no history (bulk-loaded) counts with its current
 tier from the day it joined.
 
-Indexes each statement needs (created by migration 0012): ``task_progress (task_id,
+Indexes each statement needs (created by migration 0013): ``task_progress (task_id,
 member_id)``, ``task_completion (task_id, member_id)`` and ``benefit_grant (source,
-source_ref, benefit_id)``; the tier-change ones exist since 0001.
+source_ref, benefit_id)``; ``tier_change (member_id, changed_at, id, from_tier_id)`` (0016)
+for the tiers at the tasks' starts; the other tier-change ones exist since 0001.
 """
 
 from __future__ import annotations
@@ -145,36 +146,69 @@ async def task_funnel(
     return result
 
 
+def _first_at_or_after(
+    conn: BaseDBAsyncClient, column: str, instants: Sequence[datetime]
+) -> tuple[str, list[object]]:
+    """SQL for the index of the first of the sorted ``instants`` at or after ``column``
+    (``len(instants)`` when none is), and its parameters."""
+    mark = "?::timestamptz" if conn.capabilities.dialect == "postgres" else "?"
+    whens = " ".join(f"WHEN {column} <= {mark} THEN {k}" for k in range(len(instants)))
+    return f"CASE {whens} ELSE {len(instants)} END", list(instants)
+
+
 async def _held_at_starts(
     conn: BaseDBAsyncClient, spans: list[_Span], *, now: datetime
 ) -> dict[datetime, dict[int, int]]:
-    """Members per tier rank at each distinct start (of the tasks that have started)."""
+    """Members per tier rank at each distinct start (of the tasks that have started).
+
+    Each move is the first after the starts from its member's previous move (or from the
+    beginning) up to the move itself, a contiguous run of the sorted starts: one pass over
+    the moves after the first start, grouped by that run and the tier the move left, counts
+    the members who moved after each start. One pass over the members, grouped by their
+    tier and the first start they held it at (joined by then, no move after it), counts
+    the others. The runs are expanded here: a few hundred rows at most.
+    """
     starts = sorted({s.starts_at for s in spans if s.starts_at is not None and s.starts_at < now})
     if not starts:
         return {}
-    values, params = _values(conn, list(enumerate(starts)), ("integer", "timestamptz"))
-    rows = await conn.execute_query_dict(
+    last = len(starts) - 1
+    lo, lo_params = _first_at_or_after(conn, "c.prev_at", starts)
+    hi, hi_params = _first_at_or_after(conn, "c.changed_at", starts)
+    moved = await conn.execute_query_dict(
         sql(
             conn,
-            f"WITH st(k, s) AS ({values}), "
-            # Members who moved after s held, at s, the tier their first move left.
-            "moved AS (SELECT st.k AS k, tc.from_tier_id AS tier_id, ROW_NUMBER() OVER ("
-            "  PARTITION BY st.k, tc.member_id ORDER BY tc.changed_at, tc.id) AS n "
-            "  FROM st JOIN tier_change tc ON tc.changed_at > st.s), "
-            "held(k, tier_id) AS ("
-            "  SELECT k, tier_id FROM moved WHERE n = 1 "
-            "  UNION ALL "
-            "  SELECT st.k, m.tier_id FROM st JOIN member m ON m.joined_at <= st.s "
-            "  WHERE NOT EXISTS (SELECT 1 FROM tier_change tc "
-            "    WHERE tc.member_id = m.id AND tc.changed_at > st.s)) "
-            "SELECT h.k AS k, t.rank AS rank, count(*) AS n "
-            "FROM held h JOIN tier t ON t.id = h.tier_id GROUP BY h.k, t.rank",
+            # A move is the first after start k when its previous move is at or before it.
+            f"SELECT CASE WHEN c.prev_at IS NULL THEN 0 ELSE {lo} END AS k_from, "
+            f"{hi} - 1 AS k_to, t.rank AS rank, count(*) AS n FROM ("
+            "  SELECT from_tier_id, changed_at, LAG(changed_at) OVER ("
+            "    PARTITION BY member_id ORDER BY changed_at, id) AS prev_at "
+            "  FROM tier_change WHERE changed_at > ?"
+            ") c JOIN tier t ON t.id = c.from_tier_id GROUP BY 1, 2, t.rank",
         ),
-        params,
+        [*lo_params, *hi_params, starts[0]],
     )
+    joined, joined_params = _first_at_or_after(conn, "m.joined_at", starts)
+    since, since_params = _first_at_or_after(conn, "l.at", starts)
+    stayed = await conn.execute_query_dict(
+        sql(
+            conn,
+            # Held from the first start at or after both the joining and the last move.
+            f"SELECT {joined} AS k_joined, CASE WHEN l.at IS NULL THEN 0 ELSE {since} END "
+            "AS k_moved, t.rank AS rank, count(*) AS n "
+            "FROM member m JOIN tier t ON t.id = m.tier_id "
+            "LEFT JOIN (SELECT member_id, max(changed_at) AS at FROM tier_change "
+            "  WHERE changed_at > ? GROUP BY member_id) l ON l.member_id = m.id "
+            "GROUP BY 1, 2, t.rank",
+        ),
+        [*joined_params, *since_params, starts[0]],
+    )
+    for r in stayed:
+        r["k_from"], r["k_to"] = max(int(r["k_joined"]), int(r["k_moved"])), last
     found: dict[datetime, dict[int, int]] = {s: {} for s in starts}
-    for r in rows:
-        found[starts[int(r["k"])]][int(r["rank"])] = int(r["n"])
+    for r in [*moved, *stayed]:
+        rank, n = int(r["rank"]), int(r["n"])
+        for k in range(int(r["k_from"]), min(last, int(r["k_to"])) + 1):
+            found[starts[k]][rank] = found[starts[k]].get(rank, 0) + n
     return found
 
 
@@ -271,20 +305,18 @@ async def seasonal_benefit_uptake(
     if not seasons:
         return []
     conn = connection()
-    values, params = _values(
-        conn,
-        [(str(s.id), _utc(min(s.ends_at, now))) for s in seasons],
-        ("text", "timestamptz"),
-    )
+    ends = [(str(s.id), _utc(min(s.ends_at, now))) for s in seasons]
+    values, params = _values(conn, ends, ("text", "timestamptz"))
     at = _utc(now)
     rows = await conn.execute_query_dict(
         sql(
             conn,
             f"WITH sn(ref, e) AS ({values}), "
-            "moved AS (SELECT sn.ref AS ref, tc.member_id AS member_id, "
-            "  tc.from_tier_id AS tier_id, ROW_NUMBER() OVER ("
-            "  PARTITION BY sn.ref, tc.member_id ORDER BY tc.changed_at, tc.id) AS n "
-            "  FROM sn JOIN tier_change tc ON tc.changed_at > sn.e) "
+            # Each move after the earliest end, with the time of the member's previous
+            # move: the first move after an end is the one whose previous move is not.
+            "moved AS (SELECT member_id, from_tier_id AS tier_id, changed_at, LAG(changed_at) "
+            "  OVER (PARTITION BY member_id ORDER BY changed_at, id) AS prev_at "
+            "  FROM tier_change WHERE changed_at > ?) "
             "SELECT g.source_ref AS ref, g.benefit_id AS benefit_id, h.code AS tier, "
             "MAX(h.rank) AS rank, count(*) AS granted, "
             "SUM(CASE WHEN g.status = ? THEN 1 ELSE 0 END) AS used, "
@@ -294,7 +326,8 @@ async def seasonal_benefit_uptake(
             "  THEN 1 ELSE 0 END) AS active "
             "FROM benefit_grant g JOIN sn ON sn.ref = g.source_ref "
             "JOIN member m ON m.id = g.member_id "
-            "LEFT JOIN moved f ON f.ref = g.source_ref AND f.member_id = g.member_id AND f.n = 1 "
+            "LEFT JOIN moved f ON f.member_id = g.member_id AND f.changed_at > sn.e "
+            "  AND (f.prev_at IS NULL OR f.prev_at <= sn.e) "
             "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NULL THEN m.tier_id "
             "  ELSE f.tier_id END "
             "WHERE g.source = ? "
@@ -302,6 +335,7 @@ async def seasonal_benefit_uptake(
         ),
         [
             *params,
+            min(e for _, e in ends),
             GrantStatus.USED.value,
             GrantStatus.EXPIRED.value,
             GrantStatus.ACTIVE.value,
