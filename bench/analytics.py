@@ -58,6 +58,7 @@ from app.models import LadderVersion, LadderVersionStatus, Tier
 from app.services import analytics
 from app.services.demo import DEMO_LADDER
 from app.services.ladder import publish_ladder, store_tiers
+from app.services.points_rollup import fold_points_flow
 from gamification.analytics import Granularity
 
 ADMIN_URL = os.environ.get(
@@ -553,6 +554,10 @@ async def main(args: argparse.Namespace) -> None:
                 counts = await load(database_url, args, datetime.now(UTC))
             print(f"loaded in {time.perf_counter() - started:.0f}s: "
                   + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)  # fmt: skip
+        async with db.connect(settings):  # pointsFlow reads the rollup: fold it first
+            started = time.perf_counter()
+            folded = await fold_points_flow(now=datetime.now(UTC))
+        print(f"points flow rollup folded in {time.perf_counter() - started:.1f}s: {folded}")
         name = database_url.rpartition("/")[2]
         conn = await asyncpg.connect(database_url)
         try:
