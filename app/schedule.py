@@ -23,6 +23,7 @@ from app.services.expiry import expire_points
 from app.services.ladder_switch import switch_members_to_ladder_in_force
 from app.services.notifications import clean_up_notifications
 from app.services.points import balance_mismatches
+from app.services.points_rollup import fold_points_flow
 from app.services.season_switch import switch_seasons
 
 logger = logging.getLogger("laurel.schedule")
@@ -110,6 +111,10 @@ async def _season_boundaries(
     return switched.as_result()
 
 
+async def _points_rollup(settings: Settings, now: datetime, heartbeat: Heartbeat) -> dict[str, Any]:
+    return await fold_points_flow(now=now, heartbeat=heartbeat)
+
+
 def evaluation_policy(settings: Settings) -> EvaluationPolicy:
     return EvaluationPolicy(
         zone=settings.zone,
@@ -169,6 +174,12 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         daily_at=time(0, 30),
         description="warn members below retention; demote them one tier at the evaluation",
         daily_at_setting=lambda settings: settings.evaluation_time,
+    ),
+    ScheduledJob(
+        "points_rollup",
+        _points_rollup,
+        description="fold the ledger's settled quarter hours into the points flow rollup "
+        "(and the last 24 h again, for rows committed late)",
     ),
 )
 JOBS = {job.name: job for job in SCHEDULE}

@@ -60,6 +60,7 @@ from app.services import analytics, calibration, engagement_analytics, tier_anal
 from app.services.demo import DEMO_LADDER
 from app.services.ladder import publish_ladder, store_tiers
 from app.services.ladder_simulation import simulate_ladder
+from app.services.points_rollup import fold_points_flow
 from gamification.analytics import Granularity
 
 ADMIN_URL = os.environ.get(
@@ -685,6 +686,10 @@ async def main(args: argparse.Namespace) -> None:
                   + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)  # fmt: skip
         else:
             await top_up(database_url)
+        async with db.connect(settings):  # pointsFlow reads the rollup: fold it first
+            started = time.perf_counter()
+            folded = await fold_points_flow(now=datetime.now(UTC))
+        print(f"points flow rollup folded in {time.perf_counter() - started:.1f}s: {folded}")
         name = database_url.rpartition("/")[2]
         conn = await asyncpg.connect(database_url)
         try:

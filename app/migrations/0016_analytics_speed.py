@@ -31,7 +31,7 @@ async def drop_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("laurel", "0014_analytics_indexes")]
+    dependencies = [("laurel", "0015_points_flow_rollup")]
 
     initial = False
 

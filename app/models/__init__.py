@@ -6,7 +6,7 @@ from app.models.benefits import Benefit, BenefitGrant, SeasonalBenefit, TierBene
 from app.models.jobs import JobRun, JobRunStatus, JobTally
 from app.models.leaderboards import Leaderboard, LeaderboardMember, LeaderboardScore
 from app.models.members import Member
-from app.models.points import PointsLedgerEntry
+from app.models.points import PointsFlowFold, PointsFlowSlot, PointsLedgerEntry
 from app.models.rewards import Redemption, Reward
 from app.models.seasons import SeasonSwitch
 from app.models.tasks import (
@@ -55,6 +55,8 @@ __all__ = [
     "MemberFact",
     "Notification",
     "OutboxMessage",
+    "PointsFlowFold",
+    "PointsFlowSlot",
     "PointsLedgerEntry",
     "Redemption",
     "Reward",

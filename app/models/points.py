@@ -39,3 +39,36 @@ class PointsLedgerEntry(Model):
         table = "points_ledger"
         unique_together = (("source", "idempotency_key"),)
         indexes = (("member_id", "id"),)
+
+
+class PointsFlowSlot(Model):
+    """The ledger rows of one UTC quarter hour and one kind, added up (points flow reads it).
+
+    ``slot`` is the quarter hour as epoch seconds // 900 of ``created_at`` (an integer, so
+    both dialects compare it alike). Written only by app/services/points_rollup.py, which
+    folds settled quarter hours from the ledger and says what keeps it exact.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    slot = fields.BigIntField()
+    kind = fields.CharEnumField(LedgerKind, max_length=16, description=_ENUM)
+    # Sum of the positive deltas, sum of all deltas, and how many rows.
+    credited = fields.BigIntField()
+    net = fields.BigIntField()
+    entries = fields.BigIntField()
+
+    class Meta:
+        table = "points_flow_rollup"
+        unique_together = (("slot", "kind"),)
+
+
+class PointsFlowFold(Model):
+    """How far the points flow rollup is folded: one row, id 1, created by the first fold."""
+
+    id = fields.IntField(primary_key=True)
+    # Every slot below this one is in the rollup, none from it on.
+    folded_until = fields.BigIntField()
+    folded_at = fields.DatetimeField()
+
+    class Meta:
+        table = "points_flow_fold"
