@@ -257,27 +257,41 @@ async def time_to_promotion(
     picked from them (the histograms are small: a tier times the days it took).
     """
     conn = connection()
-    bounds, params = "", []
+    bounds, limits = "", []
     if starts_at is not None:
-        bounds += " AND tc.changed_at >= ?"
-        params.append(_utc(starts_at))
+        bounds += " AND {0}.changed_at >= ?"
+        limits.append(_utc(starts_at))
     if ends_at is not None:
-        bounds += " AND tc.changed_at < ?"
-        params.append(_utc(ends_at))
-    # The previous change of the member: the latest one before this (same instant: lower id).
-    previous = (
-        "(SELECT max(x.changed_at) FROM tier_change x WHERE x.member_id = p.member_id "
-        "AND x.changed_at <= p.changed_at AND (x.changed_at < p.changed_at OR x.id < p.id))"
-    )
+        bounds += " AND {0}.changed_at < ?"
+        limits.append(_utc(ends_at))
+    history, params = "", []
+    if limits:
+        # Only the histories of members with a change in the bounds, up to their end.
+        history = (
+            " WHERE tc.member_id IN (SELECT x.member_id FROM tier_change x "
+            f"WHERE 1 = 1{bounds.format('x')})"
+        )
+        params += limits
+        if ends_at is not None:
+            history += " AND tc.changed_at < ?"
+            params.append(_utc(ends_at))
+    params += limits
+    # Each change with its member's previous change (the latest before it, same instant:
+    # lower id): one window over the history in (member, time, id) order, which the index
+    # tier_change_history serves index-only.
     rows = await conn.execute_query_dict(
         sql(
             conn,
-            "WITH p AS (SELECT tc.id, tc.member_id, tc.changed_at, tt.rank AS r "
-            "FROM tier_change tc JOIN tier tt ON tt.id = tc.to_tier_id "
-            f"JOIN tier ft ON ft.id = tc.from_tier_id WHERE {_PROMOTION}{bounds}), "
-            f"d AS (SELECT p.r, {_whole_days(conn, 'p.changed_at', 'm.joined_at')} AS joined, "
-            f"{_whole_days(conn, 'p.changed_at', previous)} AS previous "
-            "FROM p JOIN member m ON m.id = p.member_id) "
+            "WITH c AS (SELECT tc.member_id, tc.changed_at, tc.from_tier_id, tc.to_tier_id, "
+            "tc.reason, LAG(tc.changed_at) OVER ("
+            f"PARTITION BY tc.member_id ORDER BY tc.changed_at, tc.id) AS previous_at "
+            f"FROM tier_change tc{history}), "
+            "d AS (SELECT tt.rank AS r, "
+            f"{_whole_days(conn, 'c.changed_at', 'm.joined_at')} AS joined, "
+            f"{_whole_days(conn, 'c.changed_at', 'c.previous_at')} AS previous "
+            "FROM c JOIN member m ON m.id = c.member_id JOIN tier tt ON tt.id = c.to_tier_id "
+            "JOIN tier ft ON ft.id = c.from_tier_id "
+            f"WHERE tt.rank > ft.rank AND c.reason <> '{LADDER_CHANGE}'{bounds.format('c')}) "
             "SELECT 'joined' AS basis, r, joined AS days, count(*) AS n FROM d GROUP BY r, joined "
             "UNION ALL SELECT 'previous' AS basis, r, previous AS days, count(*) AS n FROM d "
             "WHERE previous IS NOT NULL GROUP BY r, previous",

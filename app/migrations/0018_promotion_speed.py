@@ -1,0 +1,42 @@
+"""Indexes for time to promotion at 1M members (measured by bench/analytics.py).
+
+- tier_change_history (member_id, changed_at, id, from_tier_id, to_tier_id, reason): each
+  change with its member's previous change is one window over the history in this order;
+  with the tiers and the reason in the index it is read index-only, without a sort.
+- member_joined (id, joined_at): the promoted members' joining times, read index-only in
+  id order (a merge join with the window's output instead of a hash of the member table).
+
+Plain CREATE INDEX statements in RunPython, as in 0016: both dialects accept them, and no
+table is rebuilt on SQLite.
+"""
+
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+
+CREATE = [
+    "CREATE INDEX IF NOT EXISTS tier_change_history "
+    "ON tier_change (member_id, changed_at, id, from_tier_id, to_tier_id, reason)",
+    "CREATE INDEX IF NOT EXISTS member_joined ON member (id, joined_at)",
+]
+DROP = [
+    "DROP INDEX IF EXISTS tier_change_history",
+    "DROP INDEX IF EXISTS member_joined",
+]
+
+
+async def create_indexes(apps, schema_editor):
+    for statement in CREATE:
+        await schema_editor.client.execute_script(statement)
+
+
+async def drop_indexes(apps, schema_editor):
+    for statement in DROP:
+        await schema_editor.client.execute_script(statement)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("laurel", "0016_analytics_speed")]
+
+    initial = False
+
+    operations = [ops.RunPython(create_indexes, drop_indexes)]
