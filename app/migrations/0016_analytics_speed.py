@@ -1,8 +1,11 @@
 """Indexes the analytics need at 1M members (measured by bench/analytics.py).
 
-- tier_change_moves (member_id, changed_at, id, from_tier_id): the task funnel's tiers at
-  the tasks' starts take each move's previous move (a window over the member's history in
-  time order); read in this order, index-only, it needs no sort of the whole history.
+- tier_change_history (member_id, changed_at, id, from_tier_id, to_tier_id, reason): the
+  task funnel's tiers at the tasks' starts, seasonal uptake's tiers at the seasons' ends and
+  time to promotion take each change with its member's previous one (a window over the
+  member's history in time order); read in this order, index-only, it needs no sort of the
+  whole history. (Measured first as (member_id, changed_at, id, from_tier_id) for the
+  funnel; the tiers and reason were added for time to promotion, one index for both.)
 
 Plain CREATE INDEX statements in RunPython, as in 0014: both dialects accept them, and no
 table is rebuilt on SQLite.
@@ -12,11 +15,11 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 
 CREATE = [
-    "CREATE INDEX IF NOT EXISTS tier_change_moves "
-    "ON tier_change (member_id, changed_at, id, from_tier_id)",
+    "CREATE INDEX IF NOT EXISTS tier_change_history "
+    "ON tier_change (member_id, changed_at, id, from_tier_id, to_tier_id, reason)",
 ]
 DROP = [
-    "DROP INDEX IF EXISTS tier_change_moves",
+    "DROP INDEX IF EXISTS tier_change_history",
 ]
 
 

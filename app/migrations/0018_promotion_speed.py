@@ -1,25 +1,20 @@
 """Indexes for time to promotion at 1M members (measured by bench/analytics.py).
 
-- tier_change_history (member_id, changed_at, id, from_tier_id, to_tier_id, reason): each
-  change with its member's previous change is one window over the history in this order;
-  with the tiers and the reason in the index it is read index-only, without a sort.
 - member_joined (id, joined_at): the promoted members' joining times, read index-only in
   id order (a merge join with the window's output instead of a hash of the member table).
 
 Plain CREATE INDEX statements in RunPython, as in 0016: both dialects accept them, and no
-table is rebuilt on SQLite.
+table is rebuilt on SQLite. (The window over each member's history reads
+tier_change_history of migration 0016.)
 """
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
 CREATE = [
-    "CREATE INDEX IF NOT EXISTS tier_change_history "
-    "ON tier_change (member_id, changed_at, id, from_tier_id, to_tier_id, reason)",
     "CREATE INDEX IF NOT EXISTS member_joined ON member (id, joined_at)",
 ]
 DROP = [
-    "DROP INDEX IF EXISTS tier_change_history",
     "DROP INDEX IF EXISTS member_joined",
 ]
 
