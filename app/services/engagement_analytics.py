@@ -215,27 +215,18 @@ async def _held_at_starts(
 async def _eligible_outside_start(conn: BaseDBAsyncClient, spans: list[_Span]) -> dict[int, int]:
     """Per task, members not in its audience at its start who joined the audience during
     its schedule, progressed on it or completed it."""
-    starts = sorted({s.starts_at for s in spans if s.starts_at is not None})
-    key = {at: k for k, at in enumerate(starts)}
-    rows_of_t = [
-        (s.task.id, key[s.starts_at] if s.starts_at else -1, s.starts_at, s.ends_at, s.low, s.high)
-        for s in spans
-    ]
+    rows_of_t = [(s.task.id, s.starts_at, s.ends_at, s.low, s.high) for s in spans]
     tasks, params = _values(
-        conn, rows_of_t, ("integer", "integer", "timestamptz", "timestamptz", "integer", "integer")
+        conn, rows_of_t, ("integer", "timestamptz", "timestamptz", "integer", "integer")
     )
-    # A VALUES list needs a row: with no start at all, one that matches no task.
-    at_starts, more = _values(conn, list(enumerate(starts)) or [(-2, None)],
-                              ("integer", "timestamptz"))  # fmt: skip
     rows = await conn.execute_query_dict(
         sql(
             conn,
-            f"WITH t(id, k, s, e, lo, hi) AS ({tasks}), st(k, s) AS ({at_starts}), "
-            # The tier held at each start, as in _held_at_starts (0: not yet a member).
-            "moved AS (SELECT st.k AS k, tc.member_id AS member_id, "
-            "  COALESCE(tc.from_tier_id, 0) AS tier_id, ROW_NUMBER() OVER ("
-            "  PARTITION BY st.k, tc.member_id ORDER BY tc.changed_at, tc.id) AS n "
-            "  FROM st JOIN tier_change tc ON tc.changed_at > st.s), "
+            f"WITH t(id, s, e, lo, hi) AS ({tasks}), "
+            # Each move with its member's previous move: the first move after a start is
+            # the one whose previous move is at or before it (as in _held_at_starts).
+            "moves AS (SELECT member_id, changed_at, from_tier_id, LAG(changed_at) OVER ("
+            "  PARTITION BY member_id ORDER BY changed_at, id) AS prev_at FROM tier_change), "
             "x AS ("
             "  SELECT t.id AS task_id, tc.member_id AS member_id FROM t "
             "  JOIN tier_change tc ON (t.s IS NULL OR tc.changed_at > t.s) AND tc.changed_at < t.e "
@@ -247,13 +238,15 @@ async def _eligible_outside_start(conn: BaseDBAsyncClient, spans: list[_Span]) -
             "  SELECT c.task_id, c.member_id FROM task_completion c JOIN t ON t.id = c.task_id) "
             "SELECT x.task_id AS task_id, count(*) AS n "
             "FROM x JOIN t ON t.id = x.task_id JOIN member m ON m.id = x.member_id "
-            "LEFT JOIN moved f ON f.k = t.k AND f.member_id = x.member_id AND f.n = 1 "
-            "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NOT NULL THEN f.tier_id "
+            # The tier held at the start (none: not yet a member, or no start).
+            "LEFT JOIN moves f ON f.member_id = x.member_id AND f.changed_at > t.s "
+            "  AND (f.prev_at IS NULL OR f.prev_at <= t.s) "
+            "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NOT NULL THEN f.from_tier_id "
             "  WHEN m.joined_at <= t.s THEN m.tier_id END "
             "WHERE h.id IS NULL OR h.rank < t.lo OR h.rank > t.hi "
             "GROUP BY x.task_id",
         ),
-        [*params, *more],
+        params,
     )
     return {int(r["task_id"]): int(r["n"]) for r in rows}
 
