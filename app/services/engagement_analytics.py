@@ -11,7 +11,8 @@ tier from the day it joined.
 Indexes each statement needs (created by migration 0013): ``task_progress (task_id,
 member_id)``, ``task_completion (task_id, member_id)`` and ``benefit_grant (source,
 source_ref, benefit_id)``; ``tier_change (member_id, changed_at, id, from_tier_id)`` (0016)
-for the tiers at the tasks' starts; the other tier-change ones exist since 0001.
+for the tiers at the tasks' starts; the partial ``task_progress_started (task_id, member_id)``
+(0017) for the members who started; the other tier-change ones exist since 0001.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ async def task_funnel(
     - started: members with progress counted on the task or a completion;
     - completed: members with at least one completion; completions: all of them.
 
-    Three grouped statements, whatever the number of tasks and members.
+    Six grouped statements (two for the tiers at the starts, one for the members outside
+    the audience at the start, three for progress), whatever the number of tasks and members.
     """
     query = GrowthTask.all().select_related("season").order_by("id")
     if season_id is not None:
@@ -254,30 +256,46 @@ async def _eligible_outside_start(conn: BaseDBAsyncClient, spans: list[_Span]) -
 async def _progress(
     conn: BaseDBAsyncClient, task_ids: list[int]
 ) -> dict[int, tuple[int, int, int]]:
-    """Per task: members who started, members who completed, completions."""
+    """Per task: members who started, members who completed, completions.
+
+    Started = members with counted progress + completers without it: three grouped
+    statements, each read from an index in (task, member) order (0013, and 0017's partial
+    index of the counted progress rows), not one grouping of every row by member."""
     marks = ", ".join("?" for _ in task_ids)
-    rows = await conn.execute_query_dict(
+    counted = "(p.count > 0 OR p.total > 0 OR p.days > 0 OR p.completions > 0)"
+    progressed = await conn.execute_query_dict(
         sql(
             conn,
-            "SELECT task_id, count(*) AS started, "
-            "SUM(CASE WHEN done > 0 THEN 1 ELSE 0 END) AS completed, SUM(done) AS completions "
-            "FROM ("
-            "  SELECT task_id, member_id, SUM(done) AS done FROM ("
-            "   SELECT task_id, member_id, 0 AS done FROM task_progress "
-            f"   WHERE task_id IN ({marks}) "
-            "    AND (count > 0 OR total > 0 OR days > 0 OR completions > 0) "
-            "    UNION ALL "
-            f"   SELECT task_id, member_id, 1 AS done FROM task_completion "
-            f"   WHERE task_id IN ({marks})"
-            "  ) u GROUP BY task_id, member_id"
-            ") per_member GROUP BY task_id",
+            "SELECT task_id, count(*) AS n FROM (SELECT DISTINCT p.task_id, p.member_id "
+            f"FROM task_progress p WHERE p.task_id IN ({marks}) AND {counted}) d GROUP BY task_id",
         ),
-        [*task_ids, *task_ids],
+        list(task_ids),
     )
-    return {
-        int(r["task_id"]): (int(r["started"]), int(r["completed"]), int(r["completions"]))
-        for r in rows
-    }
+    done = await conn.execute_query_dict(
+        sql(
+            conn,
+            "SELECT task_id, count(DISTINCT member_id) AS completed, count(*) AS completions "
+            f"FROM task_completion WHERE task_id IN ({marks}) GROUP BY task_id",
+        ),
+        list(task_ids),
+    )
+    only_done = await conn.execute_query_dict(
+        sql(
+            conn,
+            "SELECT c.task_id AS task_id, count(DISTINCT c.member_id) AS n "
+            f"FROM task_completion c WHERE c.task_id IN ({marks}) AND NOT EXISTS ("
+            "  SELECT 1 FROM task_progress p WHERE p.task_id = c.task_id "
+            f"  AND p.member_id = c.member_id AND {counted}) GROUP BY c.task_id",
+        ),
+        list(task_ids),
+    )
+    found = {int(r["task_id"]): [int(r["n"]), 0, 0] for r in progressed}
+    for r in done:
+        row = found.setdefault(int(r["task_id"]), [0, 0, 0])
+        row[1], row[2] = int(r["completed"]), int(r["completions"])
+    for r in only_done:
+        found[int(r["task_id"])][0] += int(r["n"])
+    return {k: (v[0], v[1], v[2]) for k, v in found.items()}
 
 
 async def seasonal_benefit_uptake(
