@@ -30,7 +30,7 @@ async def drop_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("laurel", "0016_analytics_speed")]
+    dependencies = [("laurel", "0017_funnel_speed")]
 
     initial = False
 

@@ -11,7 +11,8 @@ tier from the day it joined.
 Indexes each statement needs (created by migration 0013): ``task_progress (task_id,
 member_id)``, ``task_completion (task_id, member_id)`` and ``benefit_grant (source,
 source_ref, benefit_id)``; ``tier_change (member_id, changed_at, id, from_tier_id)`` (0016)
-for the tiers at the tasks' starts; the other tier-change ones exist since 0001.
+for the tiers at the tasks' starts; the partial ``task_progress_started (task_id, member_id)``
+(0017) for the members who started; the other tier-change ones exist since 0001.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ async def task_funnel(
     - started: members with progress counted on the task or a completion;
     - completed: members with at least one completion; completions: all of them.
 
-    Three grouped statements, whatever the number of tasks and members.
+    Six grouped statements (two for the tiers at the starts, one for the members outside
+    the audience at the start, three for progress), whatever the number of tasks and members.
     """
     query = GrowthTask.all().select_related("season").order_by("id")
     if season_id is not None:
@@ -215,27 +217,18 @@ async def _held_at_starts(
 async def _eligible_outside_start(conn: BaseDBAsyncClient, spans: list[_Span]) -> dict[int, int]:
     """Per task, members not in its audience at its start who joined the audience during
     its schedule, progressed on it or completed it."""
-    starts = sorted({s.starts_at for s in spans if s.starts_at is not None})
-    key = {at: k for k, at in enumerate(starts)}
-    rows_of_t = [
-        (s.task.id, key[s.starts_at] if s.starts_at else -1, s.starts_at, s.ends_at, s.low, s.high)
-        for s in spans
-    ]
+    rows_of_t = [(s.task.id, s.starts_at, s.ends_at, s.low, s.high) for s in spans]
     tasks, params = _values(
-        conn, rows_of_t, ("integer", "integer", "timestamptz", "timestamptz", "integer", "integer")
+        conn, rows_of_t, ("integer", "timestamptz", "timestamptz", "integer", "integer")
     )
-    # A VALUES list needs a row: with no start at all, one that matches no task.
-    at_starts, more = _values(conn, list(enumerate(starts)) or [(-2, None)],
-                              ("integer", "timestamptz"))  # fmt: skip
     rows = await conn.execute_query_dict(
         sql(
             conn,
-            f"WITH t(id, k, s, e, lo, hi) AS ({tasks}), st(k, s) AS ({at_starts}), "
-            # The tier held at each start, as in _held_at_starts (0: not yet a member).
-            "moved AS (SELECT st.k AS k, tc.member_id AS member_id, "
-            "  COALESCE(tc.from_tier_id, 0) AS tier_id, ROW_NUMBER() OVER ("
-            "  PARTITION BY st.k, tc.member_id ORDER BY tc.changed_at, tc.id) AS n "
-            "  FROM st JOIN tier_change tc ON tc.changed_at > st.s), "
+            f"WITH t(id, s, e, lo, hi) AS ({tasks}), "
+            # Each move with its member's previous move: the first move after a start is
+            # the one whose previous move is at or before it (as in _held_at_starts).
+            "moves AS (SELECT member_id, changed_at, from_tier_id, LAG(changed_at) OVER ("
+            "  PARTITION BY member_id ORDER BY changed_at, id) AS prev_at FROM tier_change), "
             "x AS ("
             "  SELECT t.id AS task_id, tc.member_id AS member_id FROM t "
             "  JOIN tier_change tc ON (t.s IS NULL OR tc.changed_at > t.s) AND tc.changed_at < t.e "
@@ -247,13 +240,15 @@ async def _eligible_outside_start(conn: BaseDBAsyncClient, spans: list[_Span]) -
             "  SELECT c.task_id, c.member_id FROM task_completion c JOIN t ON t.id = c.task_id) "
             "SELECT x.task_id AS task_id, count(*) AS n "
             "FROM x JOIN t ON t.id = x.task_id JOIN member m ON m.id = x.member_id "
-            "LEFT JOIN moved f ON f.k = t.k AND f.member_id = x.member_id AND f.n = 1 "
-            "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NOT NULL THEN f.tier_id "
+            # The tier held at the start (none: not yet a member, or no start).
+            "LEFT JOIN moves f ON f.member_id = x.member_id AND f.changed_at > t.s "
+            "  AND (f.prev_at IS NULL OR f.prev_at <= t.s) "
+            "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NOT NULL THEN f.from_tier_id "
             "  WHEN m.joined_at <= t.s THEN m.tier_id END "
             "WHERE h.id IS NULL OR h.rank < t.lo OR h.rank > t.hi "
             "GROUP BY x.task_id",
         ),
-        [*params, *more],
+        params,
     )
     return {int(r["task_id"]): int(r["n"]) for r in rows}
 
@@ -261,30 +256,46 @@ async def _eligible_outside_start(conn: BaseDBAsyncClient, spans: list[_Span]) -
 async def _progress(
     conn: BaseDBAsyncClient, task_ids: list[int]
 ) -> dict[int, tuple[int, int, int]]:
-    """Per task: members who started, members who completed, completions."""
+    """Per task: members who started, members who completed, completions.
+
+    Started = members with counted progress + completers without it: three grouped
+    statements, each read from an index in (task, member) order (0013, and 0017's partial
+    index of the counted progress rows), not one grouping of every row by member."""
     marks = ", ".join("?" for _ in task_ids)
-    rows = await conn.execute_query_dict(
+    counted = "(p.count > 0 OR p.total > 0 OR p.days > 0 OR p.completions > 0)"
+    progressed = await conn.execute_query_dict(
         sql(
             conn,
-            "SELECT task_id, count(*) AS started, "
-            "SUM(CASE WHEN done > 0 THEN 1 ELSE 0 END) AS completed, SUM(done) AS completions "
-            "FROM ("
-            "  SELECT task_id, member_id, SUM(done) AS done FROM ("
-            "   SELECT task_id, member_id, 0 AS done FROM task_progress "
-            f"   WHERE task_id IN ({marks}) "
-            "    AND (count > 0 OR total > 0 OR days > 0 OR completions > 0) "
-            "    UNION ALL "
-            f"   SELECT task_id, member_id, 1 AS done FROM task_completion "
-            f"   WHERE task_id IN ({marks})"
-            "  ) u GROUP BY task_id, member_id"
-            ") per_member GROUP BY task_id",
+            "SELECT task_id, count(*) AS n FROM (SELECT DISTINCT p.task_id, p.member_id "
+            f"FROM task_progress p WHERE p.task_id IN ({marks}) AND {counted}) d GROUP BY task_id",
         ),
-        [*task_ids, *task_ids],
+        list(task_ids),
     )
-    return {
-        int(r["task_id"]): (int(r["started"]), int(r["completed"]), int(r["completions"]))
-        for r in rows
-    }
+    done = await conn.execute_query_dict(
+        sql(
+            conn,
+            "SELECT task_id, count(DISTINCT member_id) AS completed, count(*) AS completions "
+            f"FROM task_completion WHERE task_id IN ({marks}) GROUP BY task_id",
+        ),
+        list(task_ids),
+    )
+    only_done = await conn.execute_query_dict(
+        sql(
+            conn,
+            "SELECT c.task_id AS task_id, count(DISTINCT c.member_id) AS n "
+            f"FROM task_completion c WHERE c.task_id IN ({marks}) AND NOT EXISTS ("
+            "  SELECT 1 FROM task_progress p WHERE p.task_id = c.task_id "
+            f"  AND p.member_id = c.member_id AND {counted}) GROUP BY c.task_id",
+        ),
+        list(task_ids),
+    )
+    found = {int(r["task_id"]): [int(r["n"]), 0, 0] for r in progressed}
+    for r in done:
+        row = found.setdefault(int(r["task_id"]), [0, 0, 0])
+        row[1], row[2] = int(r["completed"]), int(r["completions"])
+    for r in only_done:
+        found[int(r["task_id"])][0] += int(r["n"])
+    return {k: (v[0], v[1], v[2]) for k, v in found.items()}
 
 
 async def seasonal_benefit_uptake(
