@@ -389,8 +389,9 @@ WHERE p.completions > 0 ORDER BY p.updated_at
 """
 
 TIER_GRANTS = """
-INSERT INTO benefit_grant (member_id, benefit_id, source, source_ref, valid_from, status)
-SELECT m.id, tb.benefit_id, 'tier', t.code, m.joined_at, 'active'
+INSERT INTO benefit_grant (member_id, benefit_id, source, source_ref, valid_from, status,
+                           tier_code)
+SELECT m.id, tb.benefit_id, 'tier', t.code, m.joined_at, 'active', t.code
 FROM member m JOIN tier t ON t.id = m.tier_id JOIN tier_benefit tb ON tb.tier_code = t.code
 """
 
@@ -398,12 +399,13 @@ FROM member m JOIN tier t ON t.id = m.tier_id JOIN tier_benefit tb ON tb.tier_co
 # in the running season used (20%) or active.
 SEASON_GRANTS = """
 INSERT INTO benefit_grant (member_id, benefit_id, source, source_ref, valid_from, valid_to,
-                           status, used_at)
+                           status, used_at, tier_code)
 SELECT m.id, sb.benefit_id, 'season', s.id::text, s.starts_at, s.ends_at,
        CASE WHEN (m.id * 31 + s.id) % 100 < CASE WHEN s.ends_at > $1 THEN 20 ELSE 35 END
             THEN 'used' WHEN s.ends_at > $1 THEN 'active' ELSE 'expired' END,
        CASE WHEN (m.id * 31 + s.id) % 100 < CASE WHEN s.ends_at > $1 THEN 20 ELSE 35 END
-            THEN s.starts_at + interval '1 day' * ((m.id % 15) + 1) END
+            THEN s.starts_at + interval '1 day' * ((m.id % 15) + 1) END,
+       t.code
 FROM season s JOIN seasonal_benefit sb ON sb.season_id = s.id
 JOIN member m ON m.joined_at < s.starts_at JOIN tier t ON t.id = m.tier_id AND t.rank > 0
 """
@@ -531,6 +533,17 @@ async def top_up(database_url: str) -> None:
             await conn.execute("SET statement_timeout = 0")
             await load_active_days(conn, step)
             await conn.execute("VACUUM ANALYZE member_active_day")
+        if await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM benefit_grant WHERE tier_code IS NULL)"
+        ):
+            # Grants loaded before migration 0019: the loader grants by the current tier.
+            started = time.perf_counter()
+            status = await conn.execute(
+                "UPDATE benefit_grant g SET tier_code = t.code FROM member m "
+                "JOIN tier t ON t.id = m.tier_id WHERE m.id = g.member_id AND g.tier_code IS NULL"
+            )
+            await conn.execute("VACUUM ANALYZE benefit_grant")
+            print(f"  grants' tiers: {status} in {time.perf_counter() - started:.1f}s", flush=True)
     finally:
         await conn.close()
 

@@ -98,6 +98,9 @@ class BenefitGrant(Model):
         GrantStatus, max_length=16, default=GrantStatus.ACTIVE, description=_ENUM
     )
     used_at = fields.DatetimeField(null=True)
+    # The tier whose members the grant was for (tier and season grants; null for birthday
+    # gifts): seasonal uptake is reported per this tier.
+    tier_code = fields.CharField(max_length=32, null=True)
 
     member_id: int
     benefit_id: int

@@ -330,7 +330,7 @@ async def grant_tier_benefits(
         [member_id, *of_tier_params, active, now],
     )
     params = [member_id, source, member_id, *of_tier_params, again, tier_code, now, active,
-              tier_code, member_id, *of_tier_params, active, now]  # fmt: skip
+              tier_code, tier_code, member_id, *of_tier_params, active, now]  # fmt: skip
     # SQLite needs the WHERE before ON CONFLICT to tell the upsert from a join condition.
     # RETURNING counts the grants: tortoise's asyncpg execute_query reports the OID field
     # of "INSERT 0 n" as the row count, so it always says 0 for an INSERT.
@@ -338,10 +338,10 @@ async def grant_tier_benefits(
         sql(
             conn,
             "INSERT INTO benefit_grant "
-            "(member_id, source, source_ref, valid_from, status, benefit_id) "
+            "(member_id, source, source_ref, valid_from, status, tier_code, benefit_id) "
             "SELECT ?, ?, CASE WHEN EXISTS (SELECT 1 FROM benefit_grant g "
             f"  WHERE g.member_id = ? AND g.benefit_id = tb.benefit_id AND {of_tier}) "
-            "  THEN ? ELSE ? END, ?, ?, tb.benefit_id "
+            "  THEN ? ELSE ? END, ?, ?, ?, tb.benefit_id "
             "FROM tier_benefit tb JOIN benefit b ON b.id = tb.benefit_id "
             "WHERE tb.tier_code = ? AND b.archived_at IS NULL "
             "AND NOT EXISTS (SELECT 1 FROM benefit_grant g "

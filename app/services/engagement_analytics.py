@@ -1,8 +1,8 @@
 """Engagement analytics, computed by the database: growth-task funnels and the uptake of
 seasonal benefits per season, benefit and tier.
 
-Tiers in the past come from the tier-change history without replaying it: the tier a
-member held at an instant is the tier their first move after it left (``from_tier``), or
+The funnel's tiers in the past come from the tier-change history without replaying it: the
+tier a member held at an instant is the tier their first move after it left (``from_tier``), or
 their current tier when they have not moved since. So only the moves after the instant
 are read (``tier_change (changed_at)``, then ``(member_id, changed_at)``), never a
 member's whole history; a member with no history (bulk-loaded) counts with its current
@@ -10,9 +10,11 @@ tier from the day it joined.
 
 Indexes each statement needs (created by migration 0013): ``task_progress (task_id,
 member_id)``, ``task_completion (task_id, member_id)`` and ``benefit_grant (source,
-source_ref, benefit_id)``; ``tier_change (member_id, changed_at, id, from_tier_id)`` (0016)
-for the tiers at the tasks' starts; the partial ``task_progress_started (task_id, member_id)``
-(0017) for the members who started; the other tier-change ones exist since 0001.
+source_ref, benefit_id)``; ``tier_change_history (member_id, changed_at, id,
+from_tier_id, ...)`` (0016) for the tiers at the tasks' starts; the partial
+``task_progress_started (task_id, member_id)`` (0017) for the members who started; the
+other tier-change ones exist since 0001. Uptake reads the tier each grant was made for from
+the grant itself (``tier_code``, 0019).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from app.db import connection, sql
 from app.models import Benefit, GrowthTask, Season
+from app.services.ladder import tiers_in_force
 from gamification.benefits import GrantSource, GrantStatus
 
 # Ranks are small integers from 0; an open end of a task's audience is one of these.
@@ -303,11 +306,11 @@ async def seasonal_benefit_uptake(
 ) -> list[BenefitUptake]:
     """Seasonal grants per season, benefit and tier: granted, used, expired and active.
 
-    The tier is the one the member held when the season ended (now, while it runs): a
-    grant does not record the tier it was made for, and that tier is the one a member
-    promoted mid-season was granted in. Expired counts grants the season job expired and
+    The tier is the one the grant was made for (``benefit_grant.tier_code``: the member's
+    tier when the season switched on, or the tier a promotion mid-season brought them
+    to), whatever the member holds later. Expired counts grants the season job expired and
     those still marked active past their validity (the job has not run yet); active ones
-    may still be used. One grouped statement.
+    may still be used. One grouped statement over the seasonal grants, no tier history.
     """
     query = Season.all().order_by("id")
     if season_id is not None:
@@ -316,37 +319,23 @@ async def seasonal_benefit_uptake(
     if not seasons:
         return []
     conn = connection()
-    ends = [(str(s.id), _utc(min(s.ends_at, now))) for s in seasons]
-    values, params = _values(conn, ends, ("text", "timestamptz"))
     at = _utc(now)
+    refs = [str(s.id) for s in seasons]
+    marks = ", ".join("?" for _ in refs)
     rows = await conn.execute_query_dict(
         sql(
             conn,
-            f"WITH sn(ref, e) AS ({values}), "
-            # Each move after the earliest end, with the time of the member's previous
-            # move: the first move after an end is the one whose previous move is not.
-            "moved AS (SELECT member_id, from_tier_id AS tier_id, changed_at, LAG(changed_at) "
-            "  OVER (PARTITION BY member_id ORDER BY changed_at, id) AS prev_at "
-            "  FROM tier_change WHERE changed_at > ?) "
-            "SELECT g.source_ref AS ref, g.benefit_id AS benefit_id, h.code AS tier, "
-            "MAX(h.rank) AS rank, count(*) AS granted, "
+            "SELECT g.source_ref AS ref, g.benefit_id AS benefit_id, g.tier_code AS tier, "
+            "count(*) AS granted, "
             "SUM(CASE WHEN g.status = ? THEN 1 ELSE 0 END) AS used, "
             "SUM(CASE WHEN g.status = ? OR (g.status = ? AND g.valid_to <= ?) "
             "  THEN 1 ELSE 0 END) AS expired, "
             "SUM(CASE WHEN g.status = ? AND (g.valid_to IS NULL OR g.valid_to > ?) "
             "  THEN 1 ELSE 0 END) AS active "
-            "FROM benefit_grant g JOIN sn ON sn.ref = g.source_ref "
-            "JOIN member m ON m.id = g.member_id "
-            "LEFT JOIN moved f ON f.member_id = g.member_id AND f.changed_at > sn.e "
-            "  AND (f.prev_at IS NULL OR f.prev_at <= sn.e) "
-            "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NULL THEN m.tier_id "
-            "  ELSE f.tier_id END "
-            "WHERE g.source = ? "
-            "GROUP BY g.source_ref, g.benefit_id, h.code",
+            f"FROM benefit_grant g WHERE g.source = ? AND g.source_ref IN ({marks}) "
+            "GROUP BY g.source_ref, g.benefit_id, g.tier_code",
         ),
         [
-            *params,
-            min(e for _, e in ends),
             GrantStatus.USED.value,
             GrantStatus.EXPIRED.value,
             GrantStatus.ACTIVE.value,
@@ -354,13 +343,16 @@ async def seasonal_benefit_uptake(
             GrantStatus.ACTIVE.value,
             at,
             GrantSource.SEASON.value,
+            *refs,
         ],
     )
     by_ref = {str(s.id): s for s in seasons}
     codes = await _benefit_codes({int(r["benefit_id"]) for r in rows})
-    # Tiers in ladder order within a benefit; grants of members without a tier last.
-    rows.sort(key=lambda r: (by_ref[r["ref"]].id, int(r["benefit_id"]), r["rank"] is None,
-                             r["rank"] or 0, r["tier"] or ""))  # fmt: skip
+    # Tiers in ladder order (codes outlive ladder versions: the ladder in force now, then
+    # any code it no longer has) within a benefit; grants without a tier last.
+    rank = {t.code: t.rank for t in await tiers_in_force(now=now)}
+    rows.sort(key=lambda r: (by_ref[r["ref"]].id, int(r["benefit_id"]), r["tier"] is None,
+                             rank.get(r["tier"] or "", len(rank)), r["tier"] or ""))  # fmt: skip
     return [
         BenefitUptake(
             season_id=by_ref[r["ref"]].id,

@@ -176,12 +176,13 @@ async def grant_running_season_benefits(
     for row in wanted:
         base = len(values)
         values += [member_id, row.benefit_id, GrantSource.SEASON.value, str(row.season_id),
-                   row.season.starts_at, row.season.ends_at, GrantStatus.ACTIVE.value]  # fmt: skip
-        marks = [f"${base + n}" if postgres else "?" for n in range(1, 8)]
+                   row.season.starts_at, row.season.ends_at, GrantStatus.ACTIVE.value,
+                   tier_code]  # fmt: skip
+        marks = [f"${base + n}" if postgres else "?" for n in range(1, 9)]
         tuples.append(f"({', '.join(marks)})")
     made = await conn.execute_query_dict(
         "INSERT INTO benefit_grant "
-        "(member_id, benefit_id, source, source_ref, valid_from, valid_to, status) "
+        "(member_id, benefit_id, source, source_ref, valid_from, valid_to, status, tier_code) "
         f"VALUES {', '.join(tuples)} "
         "ON CONFLICT (member_id, benefit_id, source, source_ref) DO NOTHING "
         "RETURNING id, benefit_id",
@@ -279,8 +280,9 @@ async def _grant_batch(
     # The member's current tier, by its code: codes outlive ladder versions.
     insert = (
         "INSERT INTO benefit_grant "
-        "(member_id, benefit_id, source, source_ref, valid_from, valid_to, status) "
-        f"SELECT m.id, {', '.join(marks[:6])} FROM member m JOIN tier t ON t.id = m.tier_id "
+        "(member_id, benefit_id, source, source_ref, valid_from, valid_to, status, tier_code) "
+        f"SELECT m.id, {', '.join(marks[:6])}, t.code FROM member m "
+        "JOIN tier t ON t.id = m.tier_id "
         f"WHERE m.id > {marks[6]} AND m.id <= {marks[7]} "
         f"AND t.code IN ({', '.join(marks[8:])}) "
         "ON CONFLICT (member_id, benefit_id, source, source_ref) DO NOTHING"

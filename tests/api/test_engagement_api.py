@@ -52,7 +52,7 @@ async def test_seasonal_benefit_uptake_of_a_running_season(client):
     await BenefitGrant.create(member_id=member.id, benefit_id=benefit.id,
                               source=GrantSource.SEASON, source_ref=str(season.id),
                               valid_from=season.starts_at, valid_to=season.ends_at,
-                              status=GrantStatus.USED)  # fmt: skip
+                              status=GrantStatus.USED, tier_code="member")  # fmt: skip
 
     data = await factories.operation(
         client, "SeasonalBenefitUptake", seasonId=encode_id("Season", season.id)

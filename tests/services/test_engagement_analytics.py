@@ -158,8 +158,8 @@ def uptake(rows):
     ]
 
 
-async def grant(member: Member, benefit: Benefit, season: Season) -> BenefitGrant:
-    """A grant as the season job (or a promotion) writes it."""
+async def grant(member: Member, benefit: Benefit, season: Season, tier: str) -> BenefitGrant:
+    """A grant as the season job (or a promotion) writes it, for the member's tier then."""
     return await BenefitGrant.create(
         member_id=member.id,
         benefit_id=benefit.id,
@@ -167,10 +167,11 @@ async def grant(member: Member, benefit: Benefit, season: Season) -> BenefitGran
         source_ref=str(season.id),
         valid_from=season.starts_at,
         valid_to=season.ends_at,
+        tier_code=tier,
     )
 
 
-async def test_seasonal_benefit_uptake_per_tier_held_at_the_seasons_end():
+async def test_seasonal_benefit_uptake_per_tier_the_grants_were_for():
     autumn, _, m = await programme()
     coupon = await Benefit.create(code="festival", name="Festival coupon",
                                   kind=BenefitKind.COUPON, value={"percent": 10})  # fmt: skip
@@ -179,10 +180,13 @@ async def test_seasonal_benefit_uptake_per_tier_held_at_the_seasons_end():
     await silver_on(h, local(2026, 9, 4, 12))
     await h.refresh_from_db()
     await move(h, "gold", at=local(2026, 11, 10), reason=TierChangeReason.MANUAL)
-    # Granted at the start (A, G, H) and on promotion (C); A and G used theirs.
+    # Granted to Silver members at the start (A, G, H) and on promotion to Silver (C); A and
+    # G used theirs. P, a Gold member at the start, got the Gold grant.
     for name in ("A", "C", "G"):
-        await grant(m[name], coupon, autumn)
-    await grant(h, coupon, autumn)
+        await grant(m[name], coupon, autumn, "silver")
+    await grant(h, coupon, autumn, "silver")
+    p = await factories.member(display_name="P", joined_at=local(2026, 9, 1, 10))
+    await grant(p, coupon, autumn, "gold")
     await BenefitGrant.filter(member_id__in=[m["A"].id, m["G"].id]).update(
         status=GrantStatus.USED, used_at=local(2026, 10, 8)
     )
@@ -197,23 +201,23 @@ async def test_seasonal_benefit_uptake_per_tier_held_at_the_seasons_end():
     after_the_job = await seasonal_benefit_uptake(now=later)
 
     expected = [
-        # G was demoted on 10 Oct: a Member when the season ended.
-        ("autumn", "festival", "member", 1, 1, 0, 0),
-        # A, C and H (Silver at the end; Gold only since 10 Nov).
-        ("autumn", "festival", "silver", 3, 1, 2, 0),
+        # A, C, G and H, whatever they hold later (G a Member since 10 Oct, H Gold since
+        # 10 Nov); then Gold (tiers in ladder order).
+        ("autumn", "festival", "silver", 4, 2, 2, 0),
+        ("autumn", "festival", "gold", 1, 0, 1, 0),
     ]
     assert uptake(before_the_job) == expected
     assert uptake(after_the_job) == expected
 
 
-async def test_uptake_of_a_running_season_uses_the_tier_held_now():
+async def test_uptake_of_a_running_season():
     _, _, m = await programme()
     winter = await Season.create(code="winter", name="Winter", starts_at=local(2026, 11, 20),
                                  ends_at=local(2027, 1, 1))  # fmt: skip
     ship = await Benefit.create(code="ship", name="Free shipping",
                                 kind=BenefitKind.FREE_SHIPPING, value={})  # fmt: skip
-    await grant(m["A"], ship, winter)
-    await grant(m["E"], ship, winter)
+    await grant(m["A"], ship, winter, "silver")
+    await grant(m["E"], ship, winter, "silver")
     await BenefitGrant.filter(member_id=m["E"].id).update(status=GrantStatus.USED)
 
     rows = await seasonal_benefit_uptake(now=local(2026, 12, 1), season_id=winter.id)

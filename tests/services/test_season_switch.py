@@ -92,6 +92,10 @@ async def test_a_season_start_grants_its_benefits_to_the_members_of_its_tiers():
     ]
     grant = await BenefitGrant.filter(member_id=gold.id).first()
     assert (grant.valid_from, grant.valid_to) == (spring.starts_at, spring.ends_at)
+    # Each grant names the tier it was for (seasonal uptake is reported by it).
+    assert sorted(await BenefitGrant.all().values_list("member_id", "tier_code")) == sorted(
+        [(silver.id, "silver"), (gold.id, "gold"), (gold.id, "gold")]
+    )
 
 
 async def test_members_enrolled_after_the_start_are_granted_by_a_later_run():
@@ -199,6 +203,9 @@ async def test_a_member_promoted_mid_season_is_granted_in_the_promotion_s_transa
     assert all(m.payload["member_id"] == climber.id for m in told)
     grant = await BenefitGrant.get(member_id=climber.id, benefit_id=coupon.id)
     assert (grant.valid_from, grant.valid_to) == (spring.starts_at, spring.ends_at)
+    assert set(
+        await BenefitGrant.filter(member_id=climber.id).values_list("tier_code", flat=True)
+    ) == {"silver"}
 
 
 async def test_a_running_season_multiplies_the_points_of_the_tiers_it_names():

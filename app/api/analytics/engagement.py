@@ -64,8 +64,8 @@ class SeasonalBenefitUptake:
     benefit_id: strawberry.ID
     benefit_code: str
     tier_code: str | None = strawberry.field(
-        description="The tier the members held when the season ended (now, while it runs); "
-        "a grant does not record the tier it was made for."
+        description="The tier the grants were made for: the member's tier when the season "
+        "switched on, or the tier a promotion during the season brought them to."
     )
     granted: int = strawberry.field(description="Seasonal grants of the benefit.")
     used: int
