@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,23 @@ def sql(conn: BaseDBAsyncClient, statement: str) -> str:
         return statement
     parts = statement.split("?")
     return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+
+
+def values_list(
+    conn: BaseDBAsyncClient, rows: Sequence[Sequence[object]], casts: Sequence[str]
+) -> tuple[str, list[object]]:
+    """``VALUES (?, ...), ...`` of ``rows`` and its parameters. PostgreSQL is told each
+    column's type (``casts``): a VALUES list has no column types to infer them from."""
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = ", ".join(f"?::{c}" if postgres else "?" for c in casts)
+    params = [value for row in rows for value in row]
+    return "VALUES " + ", ".join(f"({marks})" for _ in rows), params
+
+
+def utc(at: datetime) -> datetime:
+    """A moment as a parameter: SQLite compares timestamps as the UTC text it stores, so a
+    moment with another offset must be written in UTC too."""
+    return at.astimezone(UTC)
 
 
 def connection() -> BaseDBAsyncClient:

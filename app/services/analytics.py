@@ -9,10 +9,12 @@ the same SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from app.db import connection, sql
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from app.db import connection, sql, utc, values_list
 from app.models import TierChangeReason
 from app.services.ladder import tiers_in_force
 from app.services.points_rollup import SLOT_SECONDS, folded_until, slot_start
@@ -43,15 +45,14 @@ class PointsRow:
     expired: int
 
 
-def _values(spans: list[Bucket], *, postgres: bool) -> tuple[str, list[object]]:
-    """A CTE ``b(k, s, e)`` of the buckets, and its parameters (PostgreSQL is told the
-    bounds are timestamps: a VALUES list has no column types to infer them from)."""
-    row = "(?, ?::timestamptz, ?::timestamptz)" if postgres else "(?, ?, ?)"
-    rows = ", ".join(row for _ in spans)
-    params: list[object] = []
-    for b in spans:
-        params += [b.key, b.starts_at, b.ends_at]
-    return f"WITH b(k, s, e) AS (VALUES {rows}) ", params
+def bucket_cte(conn: BaseDBAsyncClient, spans: list[Bucket]) -> tuple[str, list[object]]:
+    """A CTE ``b(k, s, e)`` of the buckets (key, UTC start, UTC end), and its parameters."""
+    values, params = values_list(
+        conn,
+        [(b.key, b.starts_at, b.ends_at) for b in spans],
+        ("text", "timestamptz", "timestamptz"),
+    )
+    return f"WITH b(k, s, e) AS ({values}) ", params
 
 
 async def tier_distribution(*, at: datetime) -> list[TierCount]:
@@ -73,7 +74,7 @@ async def tier_distribution(*, at: datetime) -> list[TierCount]:
             "  ) l WHERE l.latest = 1 GROUP BY l.to_tier_id"
             ") c JOIN tier t ON t.id = c.to_tier_id GROUP BY t.rank",
         ),
-        [at.astimezone(UTC)],  # SQLite compares the stored UTC text: never another offset
+        [utc(at)],
     )
     counts = {int(r["rank"]): int(r["n"]) for r in rows}
     ladder = await tiers_in_force(now=at)
@@ -90,7 +91,7 @@ async def tier_movements(
     moved by a new ladder version are neither (as in app/services/tier_analytics.py)."""
     spans = buckets(granularity, starts_at=starts_at, ends_at=ends_at, zone=zone)
     conn = connection()
-    cte, params = _values(spans, postgres=conn.capabilities.dialect == "postgres")
+    cte, params = bucket_cte(conn, spans)
     rows = await conn.execute_query_dict(
         sql(
             conn,
@@ -144,7 +145,7 @@ async def points_flow(
     parts: list[str] = []
     params: list[object] = []
     if live:
-        ledger_cte, ledger_params = _values(live, postgres=postgres)
+        ledger_cte, ledger_params = bucket_cte(conn, live)
         parts.append(
             f"SELECT * FROM ({ledger_cte}SELECT b.k AS k, "
             "SUM(CASE WHEN l.delta > 0 THEN l.delta ELSE 0 END) AS issued, "

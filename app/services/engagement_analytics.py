@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from app.db import connection, sql
+from app.db import connection, sql, utc, values_list
 from app.models import Benefit, GrowthTask, Season
 from app.services.ladder import tiers_in_force
 from gamification.benefits import GrantSource, GrantStatus
@@ -63,22 +63,6 @@ class BenefitUptake:
     active: int
 
 
-def _values(
-    conn: BaseDBAsyncClient, rows: Sequence[Sequence[object]], casts: Sequence[str]
-) -> tuple[str, list[object]]:
-    """A VALUES list of ``rows`` and its parameters. PostgreSQL is told each column's type
-    (``casts``): a VALUES list has no column types to infer them from."""
-    postgres = conn.capabilities.dialect == "postgres"
-    marks = ", ".join(f"?::{c}" if postgres else "?" for c in casts)
-    params = [value for row in rows for value in row]
-    return "VALUES " + ", ".join(f"({marks})" for _ in rows), params
-
-
-def _utc(at: datetime) -> datetime:
-    # SQLite compares the stored UTC text: parameters must be written in UTC too.
-    return at.astimezone(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class _Span:
     task: GrowthTask
@@ -95,8 +79,8 @@ def _span(task: GrowthTask, *, now: datetime) -> _Span:
     ends = [a for a in (task.ends_at, season.ends_at if season else None) if a]
     return _Span(
         task=task,
-        starts_at=_utc(max(starts)) if starts else None,
-        ends_at=_utc(min([*ends, now])),
+        starts_at=utc(max(starts)) if starts else None,
+        ends_at=utc(min([*ends, now])),
         low=task.min_tier_rank if task.min_tier_rank is not None else LOWEST_RANK,
         high=task.max_tier_rank if task.max_tier_rank is not None else HIGHEST_RANK,
     )
@@ -221,7 +205,7 @@ async def _eligible_outside_start(conn: BaseDBAsyncClient, spans: list[_Span]) -
     """Per task, members not in its audience at its start who joined the audience during
     its schedule, progressed on it or completed it."""
     rows_of_t = [(s.task.id, s.starts_at, s.ends_at, s.low, s.high) for s in spans]
-    tasks, params = _values(
+    tasks, params = values_list(
         conn, rows_of_t, ("integer", "timestamptz", "timestamptz", "integer", "integer")
     )
     rows = await conn.execute_query_dict(
@@ -319,7 +303,7 @@ async def seasonal_benefit_uptake(
     if not seasons:
         return []
     conn = connection()
-    at = _utc(now)
+    at = utc(now)
     refs = [str(s.id) for s in seasons]
     marks = ", ".join("?" for _ in refs)
     rows = await conn.execute_query_dict(

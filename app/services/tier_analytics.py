@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from app.db import connection, sql
+from app.db import connection, sql, utc
 from app.models import TierChangeReason
-from app.services.analytics import _values
+from app.services.analytics import bucket_cte
 from app.services.ladder import tiers_in_force
 from gamification.analytics import Granularity, buckets, nearest_rank
 
@@ -136,11 +136,6 @@ def _within(conn: BaseDBAsyncClient, column: str, at: str, days: int) -> tuple[s
     return (f"{c} > {a} - {int(days)} AND {c} <= {a}", f"{c} > {a} AND {c} <= {a} + {int(days)}")
 
 
-def _utc(at: datetime) -> datetime:
-    # SQLite compares the stored UTC text: parameters must be written in UTC too.
-    return at.astimezone(UTC)
-
-
 async def tier_labels(*, now: datetime, ranks: set[int]) -> list[TierLabel]:
     """The tiers of the ladder in force at ``now`` and any other ``ranks``, by rank."""
     labels = {t.rank: TierLabel(t.rank, t.code, t.name) for t in await tiers_in_force(now=now)}
@@ -169,7 +164,7 @@ async def _members_by_rank_before(at: datetime) -> dict[int, int]:
             "  FROM tier_change tc WHERE tc.changed_at < ?"
             ") c JOIN tier t ON t.id = c.to_tier_id WHERE c.latest = 1 GROUP BY t.rank",
         ),
-        [_utc(at)],
+        [utc(at)],
     )
     return {int(r["rank"]): int(r["n"]) for r in rows}
 
@@ -192,7 +187,7 @@ async def tier_rates(
     spans = buckets(granularity, starts_at=starts_at, ends_at=ends_at, zone=zone)
     start = await _members_by_rank_before(spans[0].starts_at)
     conn = connection()
-    cte, params = _values(spans, postgres=_postgres(conn))
+    cte, params = bucket_cte(conn, spans)
     rows = await conn.execute_query_dict(
         sql(
             conn,
@@ -263,10 +258,10 @@ async def time_to_promotion(
     bounds, limits = "", []
     if starts_at is not None:
         bounds += " AND {0}.changed_at >= ?"
-        limits.append(_utc(starts_at))
+        limits.append(utc(starts_at))
     if ends_at is not None:
         bounds += " AND {0}.changed_at < ?"
-        limits.append(_utc(ends_at))
+        limits.append(utc(ends_at))
     history, params = "", []
     if limits:
         # Only the histories of members with a change in the bounds, up to their end.
@@ -277,7 +272,7 @@ async def time_to_promotion(
         params += limits
         if ends_at is not None:
             history += " AND tc.changed_at < ?"
-            params.append(_utc(ends_at))
+            params.append(utc(ends_at))
     params += limits
     # Ranks by tier id, as CASE expressions: the promotions are picked from the window's
     # rows before the member join (600,000 of 1.66M on the bench), with no tier joins.
@@ -367,7 +362,7 @@ async def activity_after_promotion(
             f"WHERE e.member_id = p.member_id AND {after}) ELSE 0 END) AS events_after "
             "FROM p GROUP BY p.r",
         ),
-        [_utc(now - timedelta(days=days)), _utc(starts_at), _utc(ends_at)],
+        [utc(now - timedelta(days=days)), utc(starts_at), utc(ends_at)],
     )
     found = {int(r["r"]): r for r in rows}
     labels = await tier_labels(now=now, ranks=set(found))
