@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.types import Info
@@ -15,6 +16,7 @@ from app.api.pagination import Connection, check_page_size
 from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.services import analytics
 from gamification.analytics import Granularity as GranularityEnum
+from gamification.analytics import buckets
 
 Granularity = strawberry.enum(GranularityEnum, name="Granularity")
 
@@ -73,6 +75,17 @@ def check_span(starts_at: datetime | None, ends_at: datetime | None) -> None:
         raise UserInputError("to must be after from", field="to")
 
 
+def check_periods(
+    granularity: GranularityEnum, starts_at: datetime, ends_at: datetime, zone: ZoneInfo
+) -> None:
+    """A report by period: [from, to) as check_span wants it, and not too many periods."""
+    check_span(starts_at, ends_at)
+    try:
+        buckets(granularity, starts_at=starts_at, ends_at=ends_at, zone=zone)
+    except ValueError as exc:
+        raise UserInputError(str(exc), field="to") from None
+
+
 @strawberry.type
 class AnalyticsQueries:
     @strawberry.field(
@@ -99,16 +112,13 @@ class AnalyticsQueries:
         to: datetime,
     ) -> list[TierMovement]:
         require_role(info, *CATALOGUE_EDITORS)
-        check_span(from_, to)
-        try:
-            rows = await analytics.tier_movements(
-                granularity=granularity,
-                starts_at=from_,
-                ends_at=to,
-                zone=info.context.settings.zone,
-            )
-        except ValueError as exc:
-            raise UserInputError(str(exc), field="to") from None
+        check_periods(granularity, from_, to, info.context.settings.zone)
+        rows = await analytics.tier_movements(
+            granularity=granularity,
+            starts_at=from_,
+            ends_at=to,
+            zone=info.context.settings.zone,
+        )
         return [
             TierMovement(period=r.period, promotions=r.promotions, demotions=r.demotions)
             for r in rows
@@ -126,16 +136,13 @@ class AnalyticsQueries:
         to: datetime,
     ) -> PointsFlow:
         require_role(info, *CATALOGUE_EDITORS)
-        check_span(from_, to)
-        try:
-            rows = await analytics.points_flow(
-                granularity=granularity,
-                starts_at=from_,
-                ends_at=to,
-                zone=info.context.settings.zone,
-            )
-        except ValueError as exc:
-            raise UserInputError(str(exc), field="to") from None
+        check_periods(granularity, from_, to, info.context.settings.zone)
+        rows = await analytics.points_flow(
+            granularity=granularity,
+            starts_at=from_,
+            ends_at=to,
+            zone=info.context.settings.zone,
+        )
         return PointsFlow(
             periods=[
                 PointsPeriod(period=r.period, issued=r.issued, spent=r.spent, expired=r.expired)

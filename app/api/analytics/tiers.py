@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.analytics.queries import Granularity, check_span
+from app.api.analytics.queries import Granularity, check_periods, check_span
 from app.api.context import Context
 from app.api.errors import UserInputError
 from app.api.permissions import CATALOGUE_EDITORS, require_role
@@ -116,17 +116,14 @@ class TierAnalyticsQueries:
         to: datetime,
     ) -> list[TierRatePeriod]:
         require_role(info, *CATALOGUE_EDITORS)
-        check_span(from_, to)
-        try:
-            rows = await tier_analytics.tier_rates(
-                granularity=granularity,
-                starts_at=from_,
-                ends_at=to,
-                zone=info.context.settings.zone,
-                now=info.context.now,
-            )
-        except ValueError as exc:
-            raise UserInputError(str(exc), field="to") from None
+        check_periods(granularity, from_, to, info.context.settings.zone)
+        rows = await tier_analytics.tier_rates(
+            granularity=granularity,
+            starts_at=from_,
+            ends_at=to,
+            zone=info.context.settings.zone,
+            now=info.context.now,
+        )
         return [
             TierRatePeriod(
                 period=p.period,
