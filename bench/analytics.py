@@ -13,10 +13,11 @@ a two-year-old programme (INSERT ... SELECT generate_series, indexes and trigger
   4% adjust), each for a member who had joined by then, with a true running balance; every
   member's balance and lifetime points are the sums of its rows;
 - ``--events`` events (check-ins, purchases, shares, reviews, referrals) on the same curve;
-- eight seasons of 45 days (the last one running), three seasonal tasks each and two
-  lifetime tasks, with task progress (15% of enrolled members per seasonal task) and
-  completions; a tier benefit and a seasonal coupon per season for Silver and above,
-  granted, used or expired.
+- eight seasons of 45 days (the last one running), three seasonal tasks for every tier
+  and one for Gold and above each, two lifetime tasks for every tier and one for Members
+  only, with task progress (15% of enrolled members per seasonal task; for a task of some
+  tiers, members whose tier now is one of them) and completions; a tier benefit and a
+  seasonal coupon per season for Silver and above, granted, used or expired.
 
 Then VACUUM ANALYZE, and each query of QUERIES ``--runs`` times through the app's own
 service functions (``db.connect``), printing the median and the maximum and whether the
@@ -80,9 +81,11 @@ SEASONS = 8
 class Context:
     now: datetime
     members: int
-    # The last season that has ended, its first task, and the draft ladder version.
+    # The last season that has ended, its first task, its task for some tiers, and the
+    # draft ladder version.
     season_id: int
     task_id: int
+    restricted_task_id: int
     draft_id: int
     # Rows each streaming query (one returning Rows) produced, by query name.
     streamed: dict[str, int] = field(default_factory=dict)
@@ -198,6 +201,10 @@ QUERIES: list[tuple[str, Query]] = [
     (
         "taskFunnel one task",
         lambda c: engagement_analytics.task_funnel(now=c.now, task_id=c.task_id),
+    ),
+    (
+        "taskFunnel one Gold+ task",
+        lambda c: engagement_analytics.task_funnel(now=c.now, task_id=c.restricted_task_id),
     ),
     (
         "seasonalBenefitUptake all",
@@ -375,6 +382,9 @@ FROM bench_task t,
      )::bigint)) i,
      LATERAL (SELECT (i * 48271 + t.id * 7) % 100 < t.finish AS done) d
 WHERE (i * 69621 + t.id * 13) % 100 < t.take
+  -- A task for some tiers: members whose tier now is one of them.
+  AND (t.lo IS NULL OR EXISTS (SELECT 1 FROM member m JOIN tier r ON r.id = m.tier_id
+                               WHERE m.id = i AND r.rank BETWEEN t.lo AND t.hi))
 """
 
 COMPLETIONS = f"""
@@ -385,7 +395,7 @@ SELECT p.member_id, p.task_id, p.window_key,
          extract(epoch FROM (p.updated_at - $2::timestamptz)) / $3, {GROWTH}))))::bigint,
        g.reward_points, g.reward_growth, p.updated_at
 FROM task_progress p JOIN growth_task g ON g.id = p.task_id
-WHERE p.completions > 0 ORDER BY p.updated_at
+WHERE p.completions > 0 AND p.task_id IN (SELECT id FROM bench_task) ORDER BY p.updated_at
 """
 
 TIER_GRANTS = """
@@ -544,8 +554,66 @@ async def top_up(database_url: str) -> None:
             )
             await conn.execute("VACUUM ANALYZE benefit_grant")
             print(f"  grants' tiers: {status} in {time.perf_counter() - started:.1f}s", flush=True)
+        if not await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM growth_task WHERE min_tier_rank IS NOT NULL "
+            "OR max_tier_rank IS NOT NULL)"
+        ):
+            print("  topping up the tasks for some tiers", flush=True)
+            now, members = await conn.fetchrow("SELECT now, members FROM bench_meta")
+            events = await conn.fetchval("SELECT max(id) FROM event")
+            start = now - SPAN
+            await conn.execute("SET statement_timeout = 0")
+            await conn.execute(BENCH_TASK)
+            await add_restricted_tasks(conn, now=now, start=start)
+            for name, statement, params in (
+                ("task progress", PROGRESS, (members, start, now, SPAN.total_seconds())),
+                ("task completions", COMPLETIONS, (events, start, SPAN.total_seconds())),
+            ):
+                started = time.perf_counter()
+                status = await conn.execute(statement, *params)
+                print(f"  {name}: {status} in {time.perf_counter() - started:.1f}s", flush=True)
+            await conn.execute("DROP TABLE bench_task")
+            await conn.execute("VACUUM ANALYZE growth_task, task_progress, task_completion")
     finally:
         await conn.close()
+
+
+BENCH_TASK = (
+    "CREATE UNLOGGED TABLE bench_task (id int, window_key text, target int, condition text, "
+    "s timestamptz, e timestamptz, take int, finish int, lo int, hi int)"
+)
+
+# Tasks for some tiers (the funnel reads one window over the history per audience): a
+# Gold-and-above task in every season and a lifetime one for Members only.
+# code, name, event type, lowest rank, highest rank, share taking part, share finishing
+RESTRICTED_TASKS = [
+    ("vip-visit", "Visit the VIP lounge", "check_in", 2, None, 30, 60),
+    ("first-steps", "First steps", "check_in", None, 0, 20, 70),
+]
+
+
+async def add_restricted_tasks(conn: asyncpg.Connection, *, now: datetime, start: datetime) -> None:
+    """RESTRICTED_TASKS into growth_task and bench_task (the seasonal one in every season)."""
+    seasons = await conn.fetch("SELECT id, code, starts_at, ends_at FROM season ORDER BY id")
+    for code, name, event_type, low, high, take, finish in RESTRICTED_TASKS:
+        for season in seasons if high is None else [None]:
+            task_id = await conn.fetchval(
+                "INSERT INTO growth_task (code, name, description, event_type, condition, "
+                "target, \"window\", per_window_limit, cap, starts_at, ends_at, season_id, "
+                "min_tier_rank, max_tier_rank, reward_points, reward_growth, status, created_at) "
+                "VALUES ($1, $2, '', $3, 'count', 1, $4, 1, 1, $5, $6, $7, $8, $9, 50, 20, "
+                "'active', $10) RETURNING id",
+                f"{season['code']}-{code}" if season else code, name, event_type,
+                "season" if season else "lifetime", season and season["starts_at"],
+                season and season["ends_at"], season and season["id"], low, high,
+                season["starts_at"] if season else start,
+            )  # fmt: skip
+            await conn.execute(
+                "INSERT INTO bench_task VALUES ($1, $2, 1, 'count', $3, $4, $5, $6, $7, $8)",
+                task_id, f"season:{season['id']}" if season else "lifetime",
+                season["starts_at"] if season else start, season["ends_at"] if season else now,
+                take, finish, low if low is not None else -1, high if high is not None else 32_767,
+            )  # fmt: skip
 
 
 async def load_seasons(
@@ -558,11 +626,9 @@ async def load_seasons(
     args: argparse.Namespace,
 ) -> None:
     """Eight seasons of 45 days, 91 days apart, the last one running now, with tasks,
-    progress, completions and grants; two lifetime tasks; one tier benefit."""
-    await conn.execute(
-        "CREATE UNLOGGED TABLE bench_task (id int, window_key text, target int, "
-        "condition text, s timestamptz, e timestamptz, take int, finish int)"
-    )
+    progress, completions and grants; two lifetime tasks; one tier benefit; the tasks for
+    some tiers only (RESTRICTED_TASKS)."""
+    await conn.execute(BENCH_TASK)
     free = await conn.fetchval(
         "INSERT INTO benefit (code, name, description, kind, value, created_at) "
         "VALUES ('free-shipping', 'Free shipping', '', 'free_shipping', '{}', $1) RETURNING id",
@@ -607,7 +673,7 @@ async def load_seasons(
                 season_id,
             )  # fmt: skip
             await conn.execute(
-                "INSERT INTO bench_task VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO bench_task VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)",
                 task_id, f"season:{season_id}", target, condition, starts, ends, take, finish,
             )  # fmt: skip
     for code, name, event_type, target, take, finish in (
@@ -622,9 +688,11 @@ async def load_seasons(
             code, name, event_type, target, start,
         )  # fmt: skip
         await conn.execute(
-            "INSERT INTO bench_task VALUES ($1, 'lifetime', $2, 'count', $3, $4, $5, $6)",
+            "INSERT INTO bench_task VALUES ($1, 'lifetime', $2, 'count', $3, $4, $5, $6, "
+            "NULL, NULL)",
             task_id, target, start, now, take, finish,
         )  # fmt: skip
+    await add_restricted_tasks(conn, now=now, start=start)
     await step("task progress", PROGRESS, args.members, start, now, span_s)
     await step("task completions", COMPLETIONS, args.events, start, span_s)
     await step("tier grants", TIER_GRANTS)
@@ -713,6 +781,11 @@ async def main(args: argparse.Namespace) -> None:
             task_id = await conn.fetchval(
                 "SELECT min(id) FROM growth_task WHERE season_id = $1", season_id
             )
+            restricted_task_id = await conn.fetchval(
+                "SELECT min(id) FROM growth_task WHERE season_id = $1 "
+                "AND min_tier_rank IS NOT NULL",
+                season_id,
+            )
             draft_id = await conn.fetchval(
                 "SELECT id FROM ladder_version WHERE status = 'draft' ORDER BY number LIMIT 1"
             )
@@ -722,7 +795,7 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             await conn.close()
         ctx = Context(now=now, members=int(members), season_id=season_id, task_id=task_id,
-                      draft_id=draft_id)  # fmt: skip
+                      restricted_task_id=restricted_task_id, draft_id=draft_id)  # fmt: skip
         table: dict[str, dict[str, list[float]]] = {}
         try:
             for variant in args.variants.split(","):

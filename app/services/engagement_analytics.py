@@ -1,32 +1,29 @@
 """Engagement analytics, computed by the database: growth-task funnels and the uptake of
 seasonal benefits per season, benefit and tier.
 
-The funnel's tiers in the past come from the tier-change history without replaying it: the
-tier a member held at an instant is the tier their first move after it left (``from_tier``), or
-their current tier when they have not moved since. So only the moves after the instant
-are read (``tier_change (changed_at)``, then ``(member_id, changed_at)``), never a
-member's whole history; a member with no history (bulk-loaded) counts with its current
-tier from the day it joined.
+A funnel's eligible members come from the tier history alone: the changes that cross an
+audience's edge, each with its member's crossings before and after it (a window over the
+history in member order, index-only on ``tier_change_history``, migration 0016). Every
+member has a history from enrolment (enrolling writes its first change), so a member
+with no change at all is in no audience.
 
-Indexes each statement needs (created by migration 0013): ``task_progress (task_id,
-member_id)``, ``task_completion (task_id, member_id)`` and ``benefit_grant (source,
-source_ref, benefit_id)``; ``tier_change_history (member_id, changed_at, id,
-from_tier_id, ...)`` (0016) for the tiers at the tasks' starts; the partial
-``task_progress_started (task_id, member_id)`` (0017) for the members who started; the
-other tier-change ones exist since 0001. Uptake reads the tier each grant was made for from
-the grant itself (``tier_code``, 0019).
+Indexes each statement needs: ``task_progress (task_id, member_id)``, ``task_completion
+(task_id, member_id)`` and ``benefit_grant (source, source_ref, benefit_id)`` (0013); the
+partial ``task_progress_started (task_id, member_id)`` (0017) for the members who started.
+Uptake reads the tier each grant was made for from the grant itself (``tier_code``, 0019).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from app.db import connection, sql, utc, values_list
-from app.models import Benefit, GrowthTask, Season
+from app.db import connection, sql, utc
+from app.models import Benefit, GrowthTask, Season, Tier
 from app.services.ladder import tiers_in_force
 from gamification.benefits import GrantSource, GrantStatus
 
@@ -92,14 +89,13 @@ async def task_funnel(
     """Per task (of a season, or one task; all tasks without filters), in task id order:
 
     - eligible: members who held a tier of the task's audience at some moment of its
-      schedule up to now (the tier at its start, or one a move during it took them to),
-      plus any member who started it without (a back-dated event, an audience edited
-      later), so that eligible >= started >= completed always holds;
+      schedule up to now, by the tier history (the tier at its start, or one a tier change
+      during it took them to);
     - started: members with progress counted on the task or a completion;
     - completed: members with at least one completion; completions: all of them.
 
-    Six grouped statements (two for the tiers at the starts, one for the members outside
-    the audience at the start, three for progress), whatever the number of tasks and members.
+    One statement per distinct audience for eligibility and three for progress, whatever
+    the number of tasks and members; they run side by side on PostgreSQL's pool.
     """
     query = GrowthTask.all().select_related("season").order_by("id")
     if season_id is not None:
@@ -110,13 +106,11 @@ async def task_funnel(
     if not spans:
         return []
     conn = connection()
-    held = await _held_at_starts(conn, spans, now=now)
-    outside = await _eligible_outside_start(conn, spans)
-    progress = await _progress(conn, [s.task.id for s in spans])
+    eligible, progress = await asyncio.gather(
+        _eligible(conn, spans), _progress(conn, [s.task.id for s in spans])
+    )
     result = []
     for s in spans:
-        at_start = held.get(s.starts_at, {}) if s.starts_at is not None else {}
-        in_audience = sum(n for rank, n in at_start.items() if s.low <= rank <= s.high)
         started, completed, completions = progress.get(s.task.id, (0, 0, 0))
         result.append(
             TaskFunnel(
@@ -126,7 +120,7 @@ async def task_funnel(
                 season_id=s.task.season_id,
                 starts_at=s.starts_at,
                 ends_at=s.ends_at,
-                eligible=in_audience + outside.get(s.task.id, 0),
+                eligible=eligible.get(s.task.id, 0),
                 started=started,
                 completed=completed,
                 completions=completions,
@@ -135,109 +129,122 @@ async def task_funnel(
     return result
 
 
-def _first_at_or_after(
-    conn: BaseDBAsyncClient, column: str, instants: Sequence[datetime]
-) -> tuple[str, list[object]]:
-    """SQL for the index of the first of the sorted ``instants`` at or after ``column``
-    (``len(instants)`` when none is), and its parameters."""
-    mark = "?::timestamptz" if conn.capabilities.dialect == "postgres" else "?"
-    whens = " ".join(f"WHEN {column} <= {mark} THEN {k}" for k in range(len(instants)))
-    return f"CASE {whens} ELSE {len(instants)} END", list(instants)
+@dataclass(frozen=True, slots=True)
+class _Runs:
+    """Runs in an audience, grouped by where their ends fall among the sorted boundaries
+    B (the tasks' starts and ends): ``at`` is the run's start (the change that brought the
+    member into the audience), ``prev`` the end of the member's run before it, ``next``
+    this run's end (None: open). ``below(x)`` is the number of boundaries before x, so
+    ``x <= B[i]`` exactly when ``below(x) <= i``; ``on_boundary`` tells whether ``at`` is
+    one of them (``at < B[j]`` exactly when ``below(at) + on_boundary <= j``)."""
+
+    at_below: int
+    on_boundary: bool
+    prev_below: int | None
+    next_below: int | None
+    members: int
+
+    def count_in(self, start: int | None, end: int) -> bool:
+        """Whether this is the member's first run overlapping [B[start], B[end])
+        (from the beginning of time when ``start`` is None)."""
+        if self.at_below + self.on_boundary > end:  # the run starts at or after the end
+            return False
+        if start is None:
+            return self.prev_below is None  # the member's first run ever
+        if self.at_below <= start:  # started by the start: still running at it?
+            return self.next_below is None or self.next_below > start
+        # Started during the span: the first one there unless the member was in then.
+        return self.prev_below is None or self.prev_below <= start
 
 
-async def _held_at_starts(
-    conn: BaseDBAsyncClient, spans: list[_Span], *, now: datetime
-) -> dict[datetime, dict[int, int]]:
-    """Members per tier rank at each distinct start (of the tasks that have started).
+async def _eligible(conn: BaseDBAsyncClient, spans: list[_Span]) -> dict[int, int]:
+    """Per task that has started, the members in its audience at some moment of its span.
 
-    Each move is the first after the starts from its member's previous move (or from the
-    beginning) up to the move itself, a contiguous run of the sorted starts: one pass over
-    the moves after the first start, grouped by that run and the tier the move left, counts
-    the members who moved after each start. One pass over the members, grouped by their
-    tier and the first start they held it at (joined by then, no move after it), counts
-    the others. The runs are expanded here: a few hundred rows at most.
+    The tier history is cut, per audience, into runs: the changes that cross the
+    audience's edge (a change's from-tier and to-tier on either side of it; an enrolment
+    comes from outside), each with its member's crossings before and after (one window
+    over the crossings in member order, read index-only from ``tier_change_history``). A
+    member was in the audience during [s, e) exactly when one of its runs overlaps it, and
+    runs of a member never overlap, so counting each member's *first* overlapping run
+    (the one whose previous run ended by s) counts members without a DISTINCT. The runs
+    are grouped by where their instants fall among the spans' boundaries, so one small
+    result serves every task of that audience.
     """
-    starts = sorted({s.starts_at for s in spans if s.starts_at is not None and s.starts_at < now})
-    if not starts:
+    live = [s for s in spans if s.starts_at is None or s.starts_at < s.ends_at]
+    if not live:
         return {}
-    last = len(starts) - 1
-    lo, lo_params = _first_at_or_after(conn, "c.prev_at", starts)
-    hi, hi_params = _first_at_or_after(conn, "c.changed_at", starts)
-    moved = await conn.execute_query_dict(
-        sql(
-            conn,
-            # A move is the first after start k when its previous move is at or before it.
-            f"SELECT CASE WHEN c.prev_at IS NULL THEN 0 ELSE {lo} END AS k_from, "
-            f"{hi} - 1 AS k_to, t.rank AS rank, count(*) AS n FROM ("
-            "  SELECT from_tier_id, changed_at, LAG(changed_at) OVER ("
-            "    PARTITION BY member_id ORDER BY changed_at, id) AS prev_at "
-            "  FROM tier_change WHERE changed_at > ?"
-            ") c JOIN tier t ON t.id = c.from_tier_id GROUP BY 1, 2, t.rank",
-        ),
-        [*lo_params, *hi_params, starts[0]],
-    )
-    joined, joined_params = _first_at_or_after(conn, "m.joined_at", starts)
-    since, since_params = _first_at_or_after(conn, "l.at", starts)
-    stayed = await conn.execute_query_dict(
-        sql(
-            conn,
-            # Held from the first start at or after both the joining and the last move.
-            f"SELECT {joined} AS k_joined, CASE WHEN l.at IS NULL THEN 0 ELSE {since} END "
-            "AS k_moved, t.rank AS rank, count(*) AS n "
-            "FROM member m JOIN tier t ON t.id = m.tier_id "
-            "LEFT JOIN (SELECT member_id, max(changed_at) AS at FROM tier_change "
-            "  WHERE changed_at > ? GROUP BY member_id) l ON l.member_id = m.id "
-            "GROUP BY 1, 2, t.rank",
-        ),
-        [*joined_params, *since_params, starts[0]],
-    )
-    for r in stayed:
-        r["k_from"], r["k_to"] = max(int(r["k_joined"]), int(r["k_moved"])), last
-    found: dict[datetime, dict[int, int]] = {s: {} for s in starts}
-    for r in [*moved, *stayed]:
-        rank, n = int(r["rank"]), int(r["n"])
-        for k in range(int(r["k_from"]), min(last, int(r["k_to"])) + 1):
-            found[starts[k]][rank] = found[starts[k]].get(rank, 0) + n
-    return found
+    boundaries = sorted({s.starts_at for s in live if s.starts_at is not None}
+                        | {s.ends_at for s in live})  # fmt: skip
+    ranks = await Tier.all().values_list("id", "rank")
+    audiences = sorted({(s.low, s.high) for s in live})
+    members = {
+        (low, high): [tid for tid, rank in ranks if low <= rank <= high] for low, high in audiences
+    }
+    found = await asyncio.gather(*(_runs(conn, members[a], boundaries) for a in audiences))
+    runs = dict(zip(audiences, found, strict=True))
+    place = {at: k for k, at in enumerate(boundaries)}
+    return {
+        s.task.id: sum(
+            r.members
+            for r in runs[(s.low, s.high)]
+            if r.count_in(None if s.starts_at is None else place[s.starts_at], place[s.ends_at])
+        )
+        for s in live
+    }
 
 
-async def _eligible_outside_start(conn: BaseDBAsyncClient, spans: list[_Span]) -> dict[int, int]:
-    """Per task, members not in its audience at its start who joined the audience during
-    its schedule, progressed on it or completed it."""
-    rows_of_t = [(s.task.id, s.starts_at, s.ends_at, s.low, s.high) for s in spans]
-    tasks, params = values_list(
-        conn, rows_of_t, ("integer", "timestamptz", "timestamptz", "integer", "integer")
-    )
+def _below(
+    conn: BaseDBAsyncClient, column: str, boundaries: Sequence[datetime]
+) -> tuple[str, list[object]]:
+    """SQL for the number of ``boundaries`` (sorted) before ``column``, and its parameters:
+    a binary search on PostgreSQL (``width_bucket`` counts those at or before; timestamps
+    are whole microseconds), a CASE on SQLite."""
+    if conn.capabilities.dialect == "postgres":
+        return f"width_bucket({column} - interval '1 microsecond', ?::timestamptz[])", [
+            list(boundaries)
+        ]
+    whens = " ".join(f"WHEN {column} <= ? THEN {k}" for k in range(len(boundaries)))
+    return f"CASE {whens} ELSE {len(boundaries)} END", list(boundaries)
+
+
+async def _runs(
+    conn: BaseDBAsyncClient, tier_ids: list[int], boundaries: list[datetime]
+) -> list[_Runs]:
+    if not tier_ids:
+        return []
+    inside = ", ".join(str(int(t)) for t in tier_ids)
+    at, at_params = _below(conn, "c.at", boundaries)
+    prev, prev_params = _below(conn, "c.prev_at", boundaries)
+    nxt, next_params = _below(conn, "c.next_at", boundaries)
+    mark = "?::timestamptz" if conn.capabilities.dialect == "postgres" else "?"
+    on = ", ".join(mark for _ in boundaries)
     rows = await conn.execute_query_dict(
         sql(
             conn,
-            f"WITH t(id, s, e, lo, hi) AS ({tasks}), "
-            # Each move with its member's previous move: the first move after a start is
-            # the one whose previous move is at or before it (as in _held_at_starts).
-            "moves AS (SELECT member_id, changed_at, from_tier_id, LAG(changed_at) OVER ("
-            "  PARTITION BY member_id ORDER BY changed_at, id) AS prev_at FROM tier_change), "
-            "x AS ("
-            "  SELECT t.id AS task_id, tc.member_id AS member_id FROM t "
-            "  JOIN tier_change tc ON (t.s IS NULL OR tc.changed_at > t.s) AND tc.changed_at < t.e "
-            "  JOIN tier r ON r.id = tc.to_tier_id WHERE r.rank >= t.lo AND r.rank <= t.hi "
-            "  UNION "
-            "  SELECT p.task_id, p.member_id FROM task_progress p JOIN t ON t.id = p.task_id "
-            "  WHERE p.count > 0 OR p.total > 0 OR p.days > 0 OR p.completions > 0 "
-            "  UNION "
-            "  SELECT c.task_id, c.member_id FROM task_completion c JOIN t ON t.id = c.task_id) "
-            "SELECT x.task_id AS task_id, count(*) AS n "
-            "FROM x JOIN t ON t.id = x.task_id JOIN member m ON m.id = x.member_id "
-            # The tier held at the start (none: not yet a member, or no start).
-            "LEFT JOIN moves f ON f.member_id = x.member_id AND f.changed_at > t.s "
-            "  AND (f.prev_at IS NULL OR f.prev_at <= t.s) "
-            "LEFT JOIN tier h ON h.id = CASE WHEN f.member_id IS NOT NULL THEN f.from_tier_id "
-            "  WHEN m.joined_at <= t.s THEN m.tier_id END "
-            "WHERE h.id IS NULL OR h.rank < t.lo OR h.rank > t.hi "
-            "GROUP BY x.task_id",
+            f"SELECT {at} AS at_below, CASE WHEN c.at IN ({on}) THEN 1 ELSE 0 END AS on_b, "
+            f"CASE WHEN c.prev_at IS NULL THEN -1 ELSE {prev} END AS prev_below, "
+            f"CASE WHEN c.next_at IS NULL THEN -1 ELSE {nxt} END AS next_below, "
+            "count(*) AS n FROM ("
+            f"  SELECT changed_at AS at, to_tier_id IN ({inside}) AS entry, "
+            "   LAG(changed_at) OVER w AS prev_at, LEAD(changed_at) OVER w AS next_at "
+            "  FROM tier_change "
+            # A crossing: the two sides of the change are on either side of the edge.
+            f"  WHERE (to_tier_id IN ({inside})) <> COALESCE(from_tier_id IN ({inside}), 1 = 0) "
+            "  WINDOW w AS (PARTITION BY member_id ORDER BY changed_at, id)"
+            ") c WHERE c.entry GROUP BY 1, 2, 3, 4",
         ),
-        params,
+        [*at_params, *boundaries, *prev_params, *next_params],
     )
-    return {int(r["task_id"]): int(r["n"]) for r in rows}
+    return [
+        _Runs(
+            at_below=int(r["at_below"]),
+            on_boundary=bool(int(r["on_b"])),
+            prev_below=None if int(r["prev_below"]) < 0 else int(r["prev_below"]),
+            next_below=None if int(r["next_below"]) < 0 else int(r["next_below"]),
+            members=int(r["n"]),
+        )
+        for r in rows
+    ]
 
 
 async def _progress(

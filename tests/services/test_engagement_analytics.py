@@ -3,7 +3,8 @@ programme (both backends)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import random
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -128,7 +129,7 @@ async def test_an_open_task_counts_everyone_who_was_ever_in_its_audience():
     assert funnel(everything)[0] == ("big", 7, 6, 6, 6)
 
 
-async def test_a_member_who_progressed_outside_the_audience_still_counts_as_eligible():
+async def test_a_member_who_progressed_outside_the_audience_is_started_but_not_eligible():
     autumn, share, m = await programme()
     # B was never Silver; progress written anyway (say, the audience was narrowed later).
     await TaskProgressRow.create(member_id=m["B"].id, task_id=share.id,
@@ -137,7 +138,72 @@ async def test_a_member_who_progressed_outside_the_audience_still_counts_as_elig
 
     rows = await task_funnel(now=local(2026, 12, 1), task_id=share.id)
 
-    assert funnel(rows) == [("share-twice", 5, 3, 1, 1)]
+    # Eligibility is the tier history's answer alone: B counts as started, not eligible.
+    assert funnel(rows) == [("share-twice", 4, 3, 1, 1)]
+
+
+async def test_eligible_equals_a_replay_of_every_members_tier_history():
+    """Random histories (enrolments, moves up and down, moves into a second ladder
+    version's tiers, moves at the very instants tasks start and end) against a replay of
+    each member's stays in Python, for tasks of every kind of audience and schedule."""
+    rng = random.Random(20261125)
+    base = local(2026, 3, 1)
+    grid = [base + timedelta(days=k) for k in range(20)]
+    now = grid[16]
+    await publish_ladder(tiers=factories.LADDER, effective_at=local(2026, 1, 1),
+                         now=local(2026, 1, 1))  # fmt: skip
+    await publish_ladder(tiers=factories.LADDER, effective_at=local(2026, 3, 10),
+                         now=local(2026, 1, 1))  # fmt: skip
+    tiers = await Tier.all()
+    for _ in range(40):
+        member = await factories.member(joined_at=rng.choice(grid[:15]))
+        moves = sorted(rng.sample(grid, rng.randint(0, 6)))
+        for at in (at for at in moves if at >= member.joined_at):
+            to = rng.choice([t for t in tiers if t.id != member.tier_id])
+            await TierChange.create(
+                member_id=member.id, from_tier_id=member.tier_id, to_tier_id=to.id,
+                reason=TierChangeReason.MANUAL, ladder_version_id=to.ladder_version_id,
+                changed_at=at,
+            )  # fmt: skip
+            member.tier_id = to.id
+        await Member.filter(id=member.id).update(tier_id=member.tier_id)
+    ranks = [None, 0, 1, 2]
+    tasks = []
+    for _ in range(30):
+        low, high = sorted(rng.sample(ranks[1:], 2)) if rng.random() < 0.5 else (None, None)
+        low = rng.choice([low, None]) if low is not None else None
+        starts = None if rng.random() < 0.25 else rng.choice(grid[:18])
+        ends = rng.choice([None, *(at for at in grid if starts is None or at > starts)])
+        tasks.append(await factories.task(min_tier_rank=low, max_tier_rank=high,
+                                          starts_at=starts, ends_at=ends))  # fmt: skip
+
+    rows = {r.task_id: r.eligible for r in await task_funnel(now=now)}
+
+    rank = {t.id: t.rank for t in tiers}
+    history: dict[int, list[TierChange]] = {}
+    for change in await TierChange.all().order_by("changed_at", "id"):
+        history.setdefault(change.member_id, []).append(change)
+    by_member = {  # each member's stays: rank, from, until
+        member_id: [
+            (rank[c.to_tier_id], c.changed_at, nxt.changed_at if nxt else None)
+            for c, nxt in zip(changes, [*changes[1:], None], strict=True)
+        ]
+        for member_id, changes in history.items()
+    }
+    expected = {}
+    for task in tasks:
+        s, e = task.starts_at, min(task.ends_at or now, now)
+        low = -1 if task.min_tier_rank is None else task.min_tier_rank
+        high = 99 if task.max_tier_rank is None else task.max_tier_rank
+        expected[task.id] = 0 if s is not None and s >= e else sum(
+            any(
+                low <= r <= high and at < e and (until is None or s is None or until > s)
+                for r, at, until in stays
+            )
+            for stays in by_member.values()
+        )  # fmt: skip
+    assert rows == expected
+    assert len(set(expected.values())) > 5  # the draw covers more than a few answers
 
 
 async def test_a_task_that_has_not_started_has_an_empty_funnel():

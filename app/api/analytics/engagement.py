@@ -27,9 +27,10 @@ class TaskFunnel:
     )
     eligible: int = strawberry.field(
         description="Members who held a tier of the task's audience at some moment in "
-        "[startsAt, endsAt) (their tier at the start, or one a tier change during it took "
-        "them to), plus members who started the task without that (a back-dated event, an "
-        "audience edited later), so that eligible >= started >= completed."
+        "[startsAt, endsAt), by the tier history (their tier at the start, or one a tier "
+        "change during it took them to). Members who progressed without being in the "
+        "audience then (an audience narrowed later, a late event) count as started, not "
+        "eligible, so started can exceed eligible only in those cases."
     )
     started: int = strawberry.field(
         description="Members with progress counted on the task or at least one completion."
