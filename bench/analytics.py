@@ -109,48 +109,34 @@ async def export_members_at_risk(ctx: Context) -> Rows:
     return Rows(rows)
 
 
+def periods(
+    report: Callable[..., Awaitable[object]],
+    granularity: Granularity,
+    *,
+    days: int,
+    now: bool = False,
+) -> Query:
+    """A per-period report over the last ``days`` days in the bench's zone (``now``: the
+    report also takes the moment it is asked)."""
+
+    def ask(c: Context) -> Awaitable[object]:
+        extra = {"now": c.now} if now else {}
+        return report(granularity=granularity, starts_at=c.now - timedelta(days=days),
+                      ends_at=c.now, zone=ZONE, **extra)  # fmt: skip
+
+    return ask
+
+
 QUERIES: list[tuple[str, Query]] = [
     ("tierDistribution now", lambda c: analytics.tier_distribution(at=c.now)),
     (
         "tierDistribution a year ago",
         lambda c: analytics.tier_distribution(at=c.now - timedelta(days=365)),
     ),
-    (
-        "tierMovements month x12",
-        lambda c: analytics.tier_movements(
-            granularity=Granularity.MONTH,
-            starts_at=c.now - timedelta(days=365),
-            ends_at=c.now,
-            zone=ZONE,
-        ),
-    ),
-    (
-        "tierMovements day x90",
-        lambda c: analytics.tier_movements(
-            granularity=Granularity.DAY,
-            starts_at=c.now - timedelta(days=90),
-            ends_at=c.now,
-            zone=ZONE,
-        ),
-    ),
-    (
-        "pointsFlow month x12",
-        lambda c: analytics.points_flow(
-            granularity=Granularity.MONTH,
-            starts_at=c.now - timedelta(days=365),
-            ends_at=c.now,
-            zone=ZONE,
-        ),
-    ),
-    (
-        "pointsFlow day x90",
-        lambda c: analytics.points_flow(
-            granularity=Granularity.DAY,
-            starts_at=c.now - timedelta(days=90),
-            ends_at=c.now,
-            zone=ZONE,
-        ),
-    ),
+    ("tierMovements month x12", periods(analytics.tier_movements, Granularity.MONTH, days=365)),
+    ("tierMovements day x90", periods(analytics.tier_movements, Granularity.DAY, days=90)),
+    ("pointsFlow month x12", periods(analytics.points_flow, Granularity.MONTH, days=365)),
+    ("pointsFlow day x90", periods(analytics.points_flow, Granularity.DAY, days=90)),
     ("outstandingLiability", lambda c: analytics.outstanding_liability()),
     (
         "membersAtRisk first page",
@@ -162,24 +148,9 @@ QUERIES: list[tuple[str, Query]] = [
     ),
     (
         "tierRates month x12",
-        lambda c: tier_analytics.tier_rates(
-            granularity=Granularity.MONTH,
-            starts_at=c.now - timedelta(days=365),
-            ends_at=c.now,
-            zone=ZONE,
-            now=c.now,
-        ),
+        periods(tier_analytics.tier_rates, Granularity.MONTH, days=365, now=True),
     ),
-    (
-        "tierRates day x90",
-        lambda c: tier_analytics.tier_rates(
-            granularity=Granularity.DAY,
-            starts_at=c.now - timedelta(days=90),
-            ends_at=c.now,
-            zone=ZONE,
-            now=c.now,
-        ),
-    ),
+    ("tierRates day x90", periods(tier_analytics.tier_rates, Granularity.DAY, days=90, now=True)),
     ("timeToPromotion all time", lambda c: tier_analytics.time_to_promotion(now=c.now)),
     (
         "timeToPromotion last 90 days",
