@@ -9,11 +9,12 @@ ROLE ?= admin
 MEMBER ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test token worker schema schema-check migrations migrate demo bench lint clean rebuild-leaderboard
+.PHONY: help run test test-dates token worker schema schema-check migrations migrate demo bench lint clean rebuild-leaderboard
 
 help:
 	@echo "make run         serve GraphQL on http://127.0.0.1:8000/graphql (SQLite, demo data)"
 	@echo "make test        run the whole test suite"
+	@echo "make test-dates  run the SQLite half of the suite with the clock moved 45 and 400 days ahead"
 	@echo "make token       mint a development token: ROLE=member|marketer|admin|service [MEMBER=demo-0001]"
 	@echo "make worker      run an arq worker against LAUREL_REDIS_URL"
 	@echo "make schema      regenerate graphql/schema.graphql"
@@ -36,6 +37,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# No test may depend on the real date: the SQLite half of the suite (every test that is not
+# about PostgreSQL) again, under libfaketime, with the system clock moved ahead.
+DATE_OFFSETS ?= 45 400
+test-dates: $(STAMP)
+	@command -v faketime >/dev/null || { echo "make test-dates needs faketime (apt-get install faketime)"; exit 2; }
+	@set -e; for days in $(DATE_OFFSETS); do \
+		echo "== the suite's SQLite half with the clock $$days days ahead: $$(faketime "+$$days days" date -u +%F)"; \
+		faketime "+$$days days" $(BIN)/python -m pytest -p no:cacheprovider -k "not postgres" $(PYTEST_ARGS); \
+	done
 
 token: $(STAMP)
 	@$(BIN)/laurel token --role $(ROLE) $(if $(MEMBER),--member $(MEMBER))

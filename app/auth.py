@@ -46,7 +46,9 @@ def _verification_key(settings: Settings) -> str:
     return settings.jwt_secret
 
 
-def decode_token(token: str, *, settings: Settings) -> Principal:
+def decode_token(token: str, *, settings: Settings, now: datetime) -> Principal:
+    """The principal of a valid token; ``now`` is the app's clock, which decides expiry
+    (PyJWT's own checks would read the wall clock, which tests and replays cannot move)."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -54,13 +56,16 @@ def decode_token(token: str, *, settings: Settings) -> Principal:
             algorithms=[settings.jwt_algorithm],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iss", "aud", "sub", "role"]},
+            options={
+                "require": ["exp", "iss", "aud", "sub", "role"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
-    except jwt.ExpiredSignatureError:
-        raise InvalidToken("the token has expired") from None
     except jwt.InvalidTokenError as exc:
         raise InvalidToken(f"the token is not valid: {exc}") from None
+    _check_times(claims, now=now)
     try:
         role = Role(claims["role"])
     except ValueError:
@@ -72,6 +77,20 @@ def decode_token(token: str, *, settings: Settings) -> Principal:
     else:
         member_id = None
     return Principal(subject=str(claims["sub"]), role=role, member_id=member_id)
+
+
+def _check_times(claims: dict[str, Any], *, now: datetime) -> None:
+    """Expiry and not-before against ``now``, with the same leeway PyJWT would allow."""
+    moment = now.timestamp()
+    try:
+        expires = float(claims["exp"])
+        not_before = float(claims.get("nbf", claims.get("iat", moment)))
+    except (TypeError, ValueError):
+        raise InvalidToken("the token is not valid: exp, nbf and iat must be numbers") from None
+    if expires <= moment - LEEWAY_SECONDS:
+        raise InvalidToken("the token has expired")
+    if not_before > moment + LEEWAY_SECONDS:
+        raise InvalidToken("the token is not yet valid")
 
 
 def mint_token(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -112,7 +112,7 @@ async def members_at_risk_csv(request: Request) -> Response:
     if isinstance(checked, Response):
         return checked
     settings: Settings = request.app.state.settings
-    now = datetime.now(UTC)
+    now: datetime = request.app.state.clock()
     day = now.astimezone(settings.zone).date().isoformat()
     return StreamingResponse(
         _members_at_risk_lines(now=now, batch=BATCH),

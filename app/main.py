@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -41,6 +41,7 @@ from app.api.public_pages import (
 from app.api.schema import build_schema
 from app.api.trusted import DocumentRefused, DocumentRegistry
 from app.auth import InvalidToken, Principal, decode_token
+from app.clock import Clock, system_clock
 from app.config import Settings
 from app.exports import members_at_risk_csv
 from app.observability import Metrics, RequestLogMiddleware, configure_logging, request_record
@@ -129,7 +130,12 @@ class LaurelGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
 
     def __init__(
-        self, *, settings: Settings, metrics: Metrics, documents: DocumentRegistry
+        self,
+        *,
+        settings: Settings,
+        metrics: Metrics,
+        documents: DocumentRegistry,
+        clock: Clock = system_clock,
     ) -> None:
         super().__init__(
             build_schema(production=settings.is_production),
@@ -145,6 +151,7 @@ class LaurelGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.metrics = metrics
         self.documents = documents
+        self.clock = clock
         # Set by the app's lifespan; resolvers read them through the context.
         self.updates: UpdateBroker = LocalBroker()
         self.boards: BoardReader = SqlBoardReader()
@@ -247,6 +254,7 @@ class LaurelGraphQL(GraphQL[Context, None]):
             updates=self.updates,
             boards=self.boards,
             principal=getattr(request.state, "principal", None),
+            now=self.clock(),
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -256,26 +264,27 @@ class LaurelGraphQL(GraphQL[Context, None]):
         params = context.connection_params or {}
         credentials = params.get("authorization") or params.get("Authorization")
         if credentials is not None:
-            context.principal = _principal_from(credentials, self.settings)
+            context.principal = _principal_from(credentials, self.settings, now=context.now)
         if context.principal is None:
             raise ConnectionRejectionError()
         return None
 
 
-def _principal_from(credentials: object, settings: Settings) -> Principal | None:
+def _principal_from(credentials: object, settings: Settings, *, now: datetime) -> Principal | None:
     if not isinstance(credentials, str):
         return None
     scheme, _, token = credentials.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     try:
-        return decode_token(token.strip(), settings=settings)
+        return decode_token(token.strip(), settings=settings, now=now)
     except InvalidToken:
         return None
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the app. With no settings they are read from the environment (uvicorn --factory)."""
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Starlette:
+    """Build the app. With no settings they are read from the environment (uvicorn --factory).
+    ``clock`` is what every request reads "now" from (tests pass theirs)."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
     if settings.jwt_secret_generated:
@@ -292,7 +301,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             "operation: nothing could run (set LAUREL_OPERATIONS_DIR)"
         )
     redis: Redis | None = None
-    graphql_app = LaurelGraphQL(settings=settings, metrics=metrics, documents=documents)
+    graphql_app = LaurelGraphQL(
+        settings=settings, metrics=metrics, documents=documents, clock=clock
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -326,7 +337,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             graphql_app.public_pages = PublicPageCache(versions) if versions else None
             scheduler = None
             if settings.embedded and settings.run_jobs_in_process:
-                scheduler = EmbeddedScheduler(settings)
+                scheduler = EmbeddedScheduler(settings, clock=clock)
                 scheduler.start()
             relay = None
             if settings.relay_outbox:
@@ -385,7 +396,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def metrics_endpoint(request: Request) -> Response:
         try:
-            now = datetime.now(UTC)
+            now = clock()
             metrics.outbox_backlog.set(await backlog())
             metrics.outbox_lag.set(await oldest_waiting(now))
             for stats in await job_stats():
@@ -412,10 +423,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock
     app.state.metrics = metrics
     app.state.graphql = graphql_app
     # Added last = outermost: every request is logged, refused tokens included.
     app.add_middleware(BodySizeLimitMiddleware)
-    app.add_middleware(BearerAuthMiddleware, settings=settings)
+    app.add_middleware(BearerAuthMiddleware, settings=settings, clock=clock)
     app.add_middleware(RequestLogMiddleware, metrics=metrics)
     return app

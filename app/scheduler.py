@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
 
+from app.clock import Clock, system_clock
 from app.config import Settings
 from app.schedule import SCHEDULE, ScheduledJob, run_job
 
@@ -26,7 +25,7 @@ class EmbeddedScheduler:
         settings: Settings,
         *,
         jobs: tuple[ScheduledJob, ...] = SCHEDULE,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = system_clock,
         tick_seconds: float = TICK_SECONDS,
     ) -> None:
         self.settings = settings

@@ -24,6 +24,8 @@ from app.auth import Role
 from app.config import Settings
 from app.main import create_app
 from tests import backing_services as services
+from tests import clock as test_clock
+from tests.clock import TestClock
 from tests.factories import bearer
 
 
@@ -96,6 +98,15 @@ async def _truncate_postgres(url: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[TestClock]:
+    """A fresh test clock for every test, shared by the factories and the app."""
+    fresh = TestClock()
+    test_clock.current = fresh
+    yield fresh
+    test_clock.current = TestClock()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -135,9 +146,10 @@ async def orm(settings: Settings) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Starlette]:
-    """The real ASGI app with its lifespan running (which connects the ORM)."""
-    application = create_app(settings)
+async def app(settings: Settings, clock: TestClock) -> AsyncIterator[Starlette]:
+    """The real ASGI app with its lifespan running (which connects the ORM), on the test's
+    clock."""
+    application = create_app(settings, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from gamification.badges import BadgeMetric
 from gamification.calendar import Window
 from gamification.ladder import TierRule
 from gamification.tasks import Condition
+from tests import clock
 from tests.operations import payload
 
 LADDER = (
@@ -33,7 +34,8 @@ _serial = itertools.count(1)
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The test's clock (tests/clock.py): what every factory dates its rows from."""
+    return clock.current.now()
 
 
 async def ladder(*, tiers: tuple[TierRule, ...] = LADDER) -> LadderVersion:

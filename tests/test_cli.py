@@ -24,7 +24,9 @@ def test_a_development_token_is_accepted_by_the_server_settings(capsys):
     main(["token", "--role", "marketer"])
 
     token = capsys.readouterr().out.strip()
-    principal = decode_token(token, settings=Settings())  # another process, same secret
+    principal = decode_token(
+        token, settings=Settings(), now=factories.now()
+    )  # another process, same secret
     assert principal.role is Role.MARKETER
 
 
@@ -44,7 +46,9 @@ def test_a_member_token_is_bound_to_the_member(capsys, settings):
 
     main(["token", "--role", "member", "--member", "demo-0007"])
 
-    principal = decode_token(capsys.readouterr().out.strip(), settings=Settings())
+    principal = decode_token(
+        capsys.readouterr().out.strip(), settings=Settings(), now=factories.now()
+    )
     assert (principal.role, principal.member_id) == (Role.MEMBER, member_id)
 
 

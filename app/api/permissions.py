@@ -18,6 +18,7 @@ from strawberry.types import Info
 
 from app.api.errors import Forbidden, Unauthenticated
 from app.auth import InvalidToken, Principal, Role, decode_token
+from app.clock import Clock, system_clock
 from app.config import Settings
 from app.services.audit import Actor
 
@@ -69,9 +70,10 @@ class BearerAuthMiddleware:
     silently treating the caller as anonymous.
     """
 
-    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings, clock: Clock = system_clock) -> None:
         self.app = app
         self.settings = settings
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -84,7 +86,7 @@ class BearerAuthMiddleware:
             try:
                 if scheme.lower() != "bearer" or not token.strip():
                     raise InvalidToken("use the Bearer scheme: Authorization: Bearer <token>")
-                principal = decode_token(token.strip(), settings=self.settings)
+                principal = decode_token(token.strip(), settings=self.settings, now=self.clock())
             except InvalidToken as exc:
                 if scope["type"] == "http":
                     await _unauthorized(send, str(exc))

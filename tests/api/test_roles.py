@@ -530,9 +530,45 @@ async def test_rs256_tokens_are_checked_with_the_public_key(settings):
         "exp": factories.now() + timedelta(minutes=5),
     }
 
-    principal = decode_token(jwt.encode(claims, key, algorithm="RS256"), settings=rs)
+    principal = decode_token(
+        jwt.encode(claims, key, algorithm="RS256"), settings=rs, now=factories.now()
+    )
 
     assert principal.role is Role.SERVICE
     # An HS256 token signed with the public key as secret (algorithm confusion) is refused.
     with pytest.raises(InvalidToken):
-        decode_token(jwt.encode(claims, settings.jwt_secret, algorithm="HS256"), settings=rs)
+        decode_token(
+            jwt.encode(claims, settings.jwt_secret, algorithm="HS256"),
+            settings=rs,
+            now=factories.now(),
+        )
+
+
+async def test_a_token_expires_by_the_apps_clock_not_the_wall_clock(client, clock):
+    # Given a token minted now, valid for 12 hours (the client fixture's admin token)
+    assert (await client.post("/graphql", json={"query": "{ __typename }"})).status_code == 200
+
+    # When the app's clock passes its expiry (the wall clock does not move)
+    clock.advance(timedelta(hours=12, minutes=1))
+    response = await client.post("/graphql", json={"query": "{ __typename }"})
+
+    # Then it is refused as expired
+    assert response.status_code == 401
+    assert "expired" in response.text
+
+
+async def test_a_token_dated_by_the_apps_clock_is_valid_whatever_the_wall_clock(
+    app, settings, clock
+):
+    # Given the app's clock a year before the wall clock, and a token minted by that clock
+    clock.set(factories.now() - timedelta(days=365))
+    transport = httpx.ASGITransport(app=app)
+    headers = factories.bearer(settings, Role.MARKETER)
+
+    # When it is used
+    async with httpx.AsyncClient(transport=transport, base_url="http://laurel.test") as http:
+        response = await http.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
+
+    # Then the app accepts it: by the app's clock it is fresh
+    assert response.status_code == 200
+    assert response.json() == {"data": {"__typename": "Query"}}

@@ -29,7 +29,8 @@ from tests.factories import ZONE, event
 
 pytestmark = pytest.mark.usefixtures("orm")
 
-# 2026-11-25 10:00 in Shanghai (02:00 UTC): a fixed "now" for calendar-sensitive tests.
+# 2026-11-25 10:00 in Shanghai (02:00 UTC): a fixed "now" for calendar-sensitive tests,
+# which pin the test's clock to it so the ladder and the member date from it too.
 NOON = datetime(2026, 11, 25, 10, 0, tzinfo=ZONE)
 
 
@@ -160,7 +161,8 @@ async def test_a_count_task_completes_once_and_pays_its_reward():
     assert await balance_mismatches() == []
 
 
-async def test_a_daily_task_completes_once_per_local_day():
+async def test_a_daily_task_completes_once_per_local_day(clock):
+    clock.set(NOON)
     member = await factories.member(joined_at=NOON - timedelta(days=10))
     await factories.task(code="daily", window=Window.DAY, reward_points=1)
     # 23:59 and 00:01 Shanghai time fall on two local days, though 2 minutes apart.
@@ -175,7 +177,8 @@ async def test_a_daily_task_completes_once_per_local_day():
     assert [len(r) for r in results] == [1, 0, 1]
 
 
-async def test_a_streak_task_needs_consecutive_local_days_and_a_gap_resets_it():
+async def test_a_streak_task_needs_consecutive_local_days_and_a_gap_resets_it(clock):
+    clock.set(NOON)
     member = await factories.member(joined_at=NOON - timedelta(days=30))
     await factories.task(
         code="streak-3",
@@ -194,7 +197,8 @@ async def test_a_streak_task_needs_consecutive_local_days_and_a_gap_resets_it():
     assert done == [0, 0, 0, 0, 1]
 
 
-async def test_a_weekly_sum_task_counts_within_the_local_week():
+async def test_a_weekly_sum_task_counts_within_the_local_week(clock):
+    clock.set(NOON)
     member = await factories.member(joined_at=NOON - timedelta(days=30))
     await factories.task(
         code="spend-500",
@@ -281,7 +285,8 @@ async def test_200_concurrent_distinct_events_lose_no_points():
     assert await balance_mismatches() == []
 
 
-async def test_a_monthly_task_restarts_at_local_month_start():
+async def test_a_monthly_task_restarts_at_local_month_start(clock):
+    clock.set(NOON)
     member = await factories.member(joined_at=NOON - timedelta(days=60))
     await factories.task(code="reviews", event_type="review", target=2, window=Window.MONTH)
     # 31 October 23:30 in Shanghai is still October there, though 15:30 UTC.
