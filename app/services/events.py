@@ -20,7 +20,6 @@ from app.models import (
     EventType,
     GrowthTask,
     Member,
-    MemberActiveDay,
     MemberBadge,
     MemberFact,
     Notification,
@@ -52,13 +51,12 @@ from app.services.season_switch import grant_running_season_benefits
 from gamification.calendar import Season as CalendarSeason
 from gamification.calendar import local_day, window_for
 from gamification.engine import (
-    STREAK_LAST_DAY,
+    Event as EngineEvent,
+)
+from gamification.engine import (
     MemberSnapshot,
     Outcome,
     process_event,
-)
-from gamification.engine import (
-    Event as EngineEvent,
 )
 from gamification.events import check_event, payload_hash
 from gamification.points import LedgerKind, LedgerSource
@@ -231,7 +229,7 @@ async def _apply(
             held[award.badge_id] = max(held.get(award.badge_id, 0), award.level)
     day = local_day(event.occurred_at, zone=policy.zone)
     seasons = await running_seasons(conn, at=event.occurred_at)
-    first_of_day = await _first_event_of_day(conn, member_id=member.id, day=day, facts=facts)
+    first_of_day = await _claim_active_day(conn, member_id=member.id, day=day)
 
     outcome = process_event(
         event=EngineEvent(type=event.type, occurred_at=event.occurred_at, amount=event.amount),
@@ -257,8 +255,6 @@ async def _apply(
         growth_window=policy.growth_window,
     )
     summary = _summary(outcome)
-    if first_of_day:
-        await MemberActiveDay.create(member_id=member.id, day=day, using_db=conn)
     event.outcome = summary
     event.points = outcome.points
     event.growth = outcome.growth
@@ -279,21 +275,25 @@ async def _apply(
     return summary
 
 
-async def _first_event_of_day(
-    conn: BaseDBAsyncClient, *, member_id: int, day: date, facts: Mapping[str, int]
-) -> bool:
-    """Whether this is the member's first event on its local day.
+async def _claim_active_day(conn: BaseDBAsyncClient, *, member_id: int, day: date) -> bool:
+    """Whether this is the member's first event on its local day, as the table of active days
+    decides it: the day's row is inserted unless it is there, and RETURNING says which.
 
-    The activity streak facts answer it without a query for every event that is not
-    back-filled; an event for an earlier day asks the table of active days.
+    No fact kept beside the table is asked (one loaded without the other once made a
+    check-in fail on the table's unique key). A rolled-back event (a dry run, a duplicate
+    key) takes its row with it.
     """
-    last = facts.get(STREAK_LAST_DAY)
-    if last is None or day.toordinal() > last:
-        return True
-    if day.toordinal() == last:
-        return False
-    seen = await MemberActiveDay.filter(member_id=member_id, day=day).using_db(conn).exists()
-    return not seen
+    if conn.capabilities.dialect == "postgres":
+        values, params = "($1, $2)", [member_id, day]
+    else:  # SQLite keeps a DateField as ISO text
+        values, params = "(?, ?)", [member_id, day.isoformat()]
+    # execute_query_dict: tortoise's execute_query drops an INSERT's RETURNING rows on asyncpg.
+    rows = await conn.execute_query_dict(
+        f"INSERT INTO member_active_day (member_id, day) VALUES {values} "
+        "ON CONFLICT (member_id, day) DO NOTHING RETURNING id",
+        params,
+    )
+    return bool(rows)
 
 
 async def _write(

@@ -11,7 +11,9 @@ import pytest
 from app.models import (
     Event,
     Member,
+    MemberActiveDay,
     MemberBadge,
+    MemberFact,
     Notification,
     OutboxMessage,
     PointsLedgerEntry,
@@ -21,7 +23,7 @@ from app.models import (
 )
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 from app.services.points import balance_mismatches
-from gamification.calendar import Window
+from gamification.calendar import Window, local_day
 from gamification.ladder import TierRule
 from gamification.tasks import Condition
 from tests import factories
@@ -298,3 +300,34 @@ async def test_a_monthly_task_restarts_at_local_month_start(clock):
     third = await event(member, "review", at=november + timedelta(days=3), now=NOON)
 
     assert [len(x.outcome["tasksCompleted"]) for x in (first, second, third)] == [0, 0, 1]
+
+
+async def test_a_day_on_record_without_its_streak_fact_is_not_counted_twice():
+    # Given a member whose active day today is on record, with no activity-streak fact
+    # beside it (as a bulk load or the demo writes active days)
+    member = await factories.member()
+    today = local_day(factories.now(), zone=ZONE)
+    await MemberActiveDay.create(member_id=member.id, day=today)
+    assert not await MemberFact.filter(member_id=member.id).exists()
+
+    # When the member checks in today
+    recorded = await event(member, "check_in")
+
+    # Then the check-in is recorded, and the day's growth is not given a second time
+    assert not recorded.duplicate
+    assert recorded.outcome["points"] == 5
+    assert recorded.outcome["growth"] == 0
+    assert await MemberActiveDay.filter(member_id=member.id).count() == 1
+
+
+async def test_a_dry_run_leaves_the_day_unclaimed():
+    # Given a member with no activity yet
+    member = await factories.member()
+
+    # When a dry run of a check-in is followed by the real one
+    trial = await event(member, "check_in", dry_run=True)
+    real = await event(member, "check_in")
+
+    # Then both say the day is the first one, and the day is on record once
+    assert trial.outcome["growth"] == real.outcome["growth"] == 10
+    assert await MemberActiveDay.filter(member_id=member.id).count() == 1
