@@ -21,9 +21,7 @@ def described_enum(cls: E, *, name: str, description: str, values: Mapping[str, 
     wrapped = strawberry.enum(cls, name=name, description=description)
     members = {member.name for member in cls}
     if set(values) != members:
-        raise ValueError(
-            f"{name}: describe exactly {sorted(members)}, not {sorted(values)}"
-        )
+        raise ValueError(f"{name}: describe exactly {sorted(members)}, not {sorted(values)}")
     by_value = {cls[member].value: text for member, text in values.items()}
     for value in wrapped.__strawberry_definition__.values:  # type: ignore[attr-defined]
         value.description = by_value[value.value]
