@@ -59,7 +59,7 @@ class BenefitMutations:
 
     @strawberry.mutation(
         description="Change a benefit's fields (those given; none may be null) (marketers, "
-        "admins; audited). Grants already made keep the benefit's new value."
+        "admins; audited). Grants already made show the new value."
     )
     @typed_failures
     async def update_benefit(
@@ -180,8 +180,8 @@ class BenefitMutations:
         return SeasonalBenefitDetached(seasonal_benefit=SeasonalBenefitType.from_model(row))
 
     @strawberry.mutation(
-        description="Use a benefit grant of the signed-in member's, once. Another member's "
-        "grant is NotFound."
+        description="Use a benefit grant of the signed-in member's, once (member tokens only). "
+        "Another member's grant is NotFound."
     )
     @typed_failures
     async def use_benefit(
