@@ -207,7 +207,7 @@ class EventTypeType:
 class AuditEntryType:
     id: strawberry.ID = strawberry.field(description="Opaque id of the entry.")
     actor: str = strawberry.field(description="Who: the subject (sub claim) of the caller's token.")
-    actor_role: str = strawberry.field(description="The caller's role: marketer, admin or service.")
+    actor_role: str = strawberry.field(description="The caller's role: marketer or admin.")
     action: str = strawberry.field(
         description="What was done, e.g. season.update, task.create, points.award."
     )
