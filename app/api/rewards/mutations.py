@@ -90,9 +90,9 @@ class RewardMutations:
         return RewardSaved(reward=RewardType.from_model(reward))
 
     @strawberry.mutation(
-        description="Spend points on a reward (the signed-in member). Never overdraws the "
-        "balance nor oversells the stock. With an idempotency key, a retry returns the first "
-        "redemption and spends nothing more."
+        description="Spend points on a reward (the signed-in member; member tokens only). Never "
+        "overdraws the balance nor oversells the stock. With an idempotency key, a retry "
+        "returns the first redemption and spends nothing more."
     )
     @typed_failures
     async def redeem_points(
