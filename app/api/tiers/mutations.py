@@ -105,7 +105,7 @@ async def _saved(version_id: int, version: object, told: int) -> LadderVersionSa
 
 @strawberry.type
 class LadderMutations:
-    @strawberry.mutation(description="Store a new ladder as a draft version (admins).")
+    @strawberry.mutation(description="Store a new ladder as a draft version (admins; audited).")
     @typed_failures
     async def create_ladder_draft(
         self,
@@ -151,7 +151,7 @@ class LadderMutations:
 
     @strawberry.mutation(
         description="Publish a draft, in force from effectiveAt (at least the notice period "
-        "ahead); every member is notified now (admins)."
+        "ahead); every member is notified now (admins; audited)."
     )
     @typed_failures
     async def publish_ladder_version(
