@@ -46,16 +46,20 @@ class Forbidden(ClientError):
         self.required_roles = tuple(required_roles)
 
 
-@strawberry.type
+@strawberry.type(description="One rule an input broke.")
 class FieldProblem:
     field: str = strawberry.field(description="The argument at fault, as named in the schema.")
-    message: str
+    message: str = strawberry.field(
+        description='What is wrong with it, in English, e.g. "must not be empty".'
+    )
 
 
 @strawberry.type(description="The input broke one or more rules; nothing was written.")
 class ValidationFailed:
-    message: str
-    problems: list[FieldProblem]
+    message: str = strawberry.field(description="The problems in one English sentence.")
+    problems: list[FieldProblem] = strawberry.field(
+        description="Every problem found, one per rule broken, in the input's field order."
+    )
 
     @classmethod
     def from_error(cls, error: InvalidInput) -> ValidationFailed:
@@ -71,9 +75,12 @@ class ValidationFailed:
 
 @strawberry.type(name="NotFound", description="The thing named by an argument does not exist.")
 class NotFoundType:
-    message: str
-    kind: str
-    id: strawberry.ID
+    message: str = strawberry.field(description='E.g. "Member TWVtYmVyOjQy does not exist".')
+    kind: str = strawberry.field(description='The kind of thing missing, e.g. "Member", "Reward".')
+    id: strawberry.ID = strawberry.field(
+        description="The id that was asked for; a code, external id or idempotency key when "
+        "that is what named the thing."
+    )
 
     @classmethod
     def from_error(cls, error: NotFound, *, id: str) -> NotFoundType:
@@ -87,8 +94,8 @@ class NotFoundType:
     description="The idempotency key was used before for a different request; nothing was written.",
 )
 class IdempotencyConflictType:
-    message: str
-    idempotency_key: str
+    message: str = strawberry.field(description="Says to use a new key for a new request.")
+    idempotency_key: str = strawberry.field(description="The key that was reused.")
 
     @classmethod
     def from_error(cls, error: IdempotencyConflict) -> IdempotencyConflictType:
@@ -101,7 +108,7 @@ class IdempotencyConflictType:
     "without a token gets an UNAUTHENTICATED error instead: it must sign in first.",
 )
 class ForbiddenType:
-    message: str
+    message: str = strawberry.field(description="The caller's role and the roles needed.")
     required_roles: list[str] = strawberry.field(
         description="The roles (as in a token's role claim) that may do this; for a member "
         "acting on another member, the roles that may act on any member."

@@ -71,6 +71,21 @@ Mutation = merge_types(
 )
 Subscription = merge_types("Subscription", (MemberSubscriptions,))
 
+# merge_types takes no description: the roots get theirs on their definitions.
+ROOT_DESCRIPTIONS = {
+    Query: "Reads. A field's description names the roles that may read it (anyone, when it "
+    "names none): another caller gets a FORBIDDEN error, one without a token UNAUTHENTICATED. "
+    "Bad arguments are BAD_USER_INPUT errors. Times are ISO 8601 with an offset, in UTC; "
+    "local days, weeks (ISO, from Monday) and months are the programme's time zone's.",
+    Mutation: "Writes. Each returns a union of its success and its typed failures "
+    "(ValidationFailed, NotFound, IdempotencyConflict, Forbidden, ...); nothing is written "
+    "when it fails. A caller without a token gets an UNAUTHENTICATED error instead.",
+    Subscription: "Live updates over graphql-transport-ws on /graphql; the token goes in "
+    "connection_init's payload.",
+}
+for root, description in ROOT_DESCRIPTIONS.items():
+    root.__strawberry_definition__.description = description  # type: ignore[attr-defined]
+
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 15
 MAX_TOKENS = 2000

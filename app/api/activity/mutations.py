@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -31,12 +32,18 @@ from app.services.reversals import reverse_event
 @strawberry.type
 class ActivityMutations:
     @strawberry.mutation(
-        description="Report a member activity. Returns what it earned; with dryRun, what it "
-        "would earn, writing nothing."
+        description="Report a member activity (services, admins). Returns what it earned; "
+        "with dryRun, what it would earn, writing nothing."
     )
     @typed_failures
     async def record_event(
-        self, info: Info[Context, None], input: RecordEventInput, dry_run: bool = False
+        self,
+        info: Info[Context, None],
+        input: Annotated[RecordEventInput, strawberry.argument(description="The activity.")],
+        dry_run: Annotated[
+            bool,
+            strawberry.argument(description="True: compute the outcome and write nothing."),
+        ] = False,
     ) -> RecordEventResult:
         require_role(info, Role.SERVICE, Role.ADMIN)
         ctx = info.context
@@ -75,16 +82,34 @@ class ActivityMutations:
 
     @strawberry.mutation(
         description="Take back what an event earned, in full or for part of its amount "
-        "(a return). Never demotes; never overdraws unless the programme allows debt."
+        "(a return; services, admins). Never demotes; never overdraws unless the programme "
+        "allows debt."
     )
     @typed_failures
     async def reverse_event(
         self,
         info: Info[Context, None],
-        idempotency_key: str,
-        reason: str,
-        amount: Amount | None = None,  # type: ignore[valid-type]
-        reversal_key: str | None = None,
+        idempotency_key: Annotated[
+            str,
+            strawberry.argument(description="The idempotency key the event was recorded with."),
+        ],
+        reason: Annotated[
+            str, strawberry.argument(description="Why, 1-200 characters, e.g. a return.")
+        ],
+        amount: Annotated[
+            Amount | None,  # type: ignore[valid-type]
+            strawberry.argument(
+                description="The part of the event's amount returned: positive, at most what "
+                "is not reversed yet; null: all that is not reversed yet."
+            ),
+        ] = None,
+        reversal_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description="1-128 characters naming this reversal, so that two equal partial "
+                "returns are two; default one per event and amount, so retries replay."
+            ),
+        ] = None,
     ) -> ReverseEventResult:
         require_role(info, Role.SERVICE, Role.ADMIN)
         ctx = info.context

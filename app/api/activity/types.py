@@ -21,31 +21,44 @@ class RecordEventInput:
     external_member_id: str | None = strawberry.field(
         default=None, description="The brand's own member id; or give memberId."
     )
-    type: str = strawberry.field(description="A code of the event catalogue, e.g. purchase.")
-    occurred_at: datetime
-    amount: Amount = strawberry.field(default=0, description="Spend or quantity; 0 if none.")  # type: ignore[valid-type,assignment]
-    attributes: JSON | None = strawberry.field(default=None, description="Up to 4 KB of JSON.")
+    type: str = strawberry.field(
+        description="A code of the event catalogue, e.g. purchase; an unknown or inactive "
+        "one is NotFound."
+    )
+    occurred_at: datetime = strawberry.field(
+        description="When it happened, with an offset: not before the member joined, at most "
+        "5 minutes ahead, and within the last LAUREL_EVENT_BACKFILL_DAYS (30 by default)."
+    )
+    amount: Amount = strawberry.field(  # type: ignore[valid-type,assignment]
+        default=0,
+        description="Spend (in the brand's currency) or quantity, 0 to 10,000,000 with up to "
+        "2 decimals; 0 if none.",
+    )
+    attributes: JSON | None = strawberry.field(
+        default=None, description="A JSON object of up to 4 KB, kept with the event."
+    )
     idempotency_key: str = strawberry.field(
-        description="Unique per event; a retry with the same key replays the first outcome."
+        description="Unique per event, 1-128 characters; a retry with the same key replays the "
+        "first outcome, the same key with another payload is an IdempotencyConflict."
     )
 
 
-@strawberry.type
+@strawberry.type(description="A growth task the event completed.")
 class CompletedTask:
-    code: str
-    name: str
-    points: int
-    growth: int
+    code: str = strawberry.field(description="The task's code.")
+    name: str = strawberry.field(description="The task's display name.")
+    points: int = strawberry.field(description="Points the completion gave.")
+    growth: int = strawberry.field(description="Growth the completion gave.")
 
 
-@strawberry.type
+@strawberry.type(description="A badge (or a new level of it) the event earned.")
 class EarnedBadge:
-    code: str
-    name: str
-    level: int
+    code: str = strawberry.field(description="The badge's code.")
+    name: str = strawberry.field(description="The badge's display name.")
+    level: int = strawberry.field(description="The level now held, from 1.")
 
 
-@strawberry.type
+@strawberry.type(description="A promotion the event caused.")
 class TierMove:
     from_tier: str = strawberry.field(name="from", description="Code of the tier left.")
     to_tier: str = strawberry.field(name="to", description="Code of the tier reached.")
@@ -53,16 +66,27 @@ class TierMove:
 
 @strawberry.type(description="What an event did (or, in a dry run, would do).")
 class EventRecorded:
-    points_awarded: int
-    growth_added: int
-    tasks_completed: list[CompletedTask]
-    badges_earned: list[EarnedBadge]
-    tier_change: TierMove | None
+    points_awarded: int = strawberry.field(
+        description="Points earned in all: the event's own and its tasks', with tier and "
+        "seasonal multipliers."
+    )
+    growth_added: int = strawberry.field(description="Growth (tier score) added.")
+    tasks_completed: list[CompletedTask] = strawberry.field(
+        description="Growth tasks the event completed."
+    )
+    badges_earned: list[EarnedBadge] = strawberry.field(
+        description="Badges and badge levels the event earned."
+    )
+    tier_change: TierMove | None = strawberry.field(
+        description="The promotion it caused, at once; null when none (events never demote)."
+    )
     duplicate: bool = strawberry.field(
         description="True when the key was recorded before: this is the first outcome, replayed."
     )
     dry_run: bool = strawberry.field(description="True when nothing was written.")
-    member: MemberType
+    member: MemberType = strawberry.field(
+        description="The member after the event (before it, in a dry run)."
+    )
 
     @classmethod
     def build(
@@ -85,23 +109,36 @@ class EventRecorded:
 
 RecordEventResult = Annotated[
     EventRecorded | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
-    strawberry.union("RecordEventResult"),
+    strawberry.union(
+        "RecordEventResult",
+        description="EventRecorded, or: ValidationFailed (neither or both member ids, a bad "
+        "amount, occurredAt or attributes, an empty key), NotFound (no such member or event "
+        "type), IdempotencyConflict (the key was recorded with another payload), Forbidden "
+        "(not a service or an admin).",
+    ),
 ]
 
 
 @strawberry.type(description="What a return or cancellation took back.")
 class EventReversed:
-    amount: Amount  # type: ignore[valid-type]
-    points_taken: int
-    growth_taken: int
+    amount: Amount = strawberry.field(description="The part of the event's amount returned.")  # type: ignore[valid-type]
+    points_taken: int = strawberry.field(description="Points taken back from the balance.")
+    growth_taken: int = strawberry.field(description="Growth taken back.")
     points_not_recovered: int = strawberry.field(
         description="Points the member had already spent, not taken (no debt allowed)."
     )
-    duplicate: bool = strawberry.field(description="True when this reversal was made before.")
-    member: MemberType
+    duplicate: bool = strawberry.field(
+        description="True when this reversal was made before: the first one, replayed."
+    )
+    member: MemberType = strawberry.field(description="The member after the reversal.")
 
 
 ReverseEventResult = Annotated[
     EventReversed | ValidationFailed | NotFoundType | ForbiddenType,
-    strawberry.union("ReverseEventResult"),
+    strawberry.union(
+        "ReverseEventResult",
+        description="EventReversed, or: ValidationFailed (an empty or too long reason, a bad "
+        "amount or reversalKey, an event reversed in full already), NotFound (no event under "
+        "the idempotency key), Forbidden (not a service or an admin).",
+    ),
 ]

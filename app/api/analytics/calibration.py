@@ -3,6 +3,8 @@ alone read drafts)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -19,7 +21,7 @@ from gamification import ladder_simulation as rules
 @strawberry.type(description="An entry threshold for one tier, from a target share.")
 class ThresholdSuggestion:
     tier_code: str = strawberry.field(description="The tier of the ladder in force it is for.")
-    target_share: float
+    target_share: float = strawberry.field(description="The share asked for, between 0 and 1.")
     threshold: int = strawberry.field(
         description="The smallest growth at which at most targetShare of the active members "
         "qualify (growth at or above it); one growth point lower, more would. At least 1."
@@ -39,13 +41,13 @@ class ThresholdSuggestion:
     )
 
 
-@strawberry.type
+@strawberry.type(description="Suggested entry thresholds from today's growth distribution.")
 class ThresholdCalibration:
     active_members: int = strawberry.field(
         description="Members with an active day (a local day with an event) among the last "
         "activeWithinDays local days, today included."
     )
-    active_within_days: int
+    active_within_days: int = strawberry.field(description="The activeWithinDays asked for.")
     suggestions: list[ThresholdSuggestion] = strawberry.field(
         description="One per target share, lowest tier above the base first; empty when no "
         "member is active. Equal thresholds mean the distribution cannot tell the shares "
@@ -55,10 +57,10 @@ class ThresholdCalibration:
 
 @strawberry.type(description="Members holding one tier now, and how the draft moves them.")
 class LadderMovement:
-    rank: int
-    code: str
-    name: str
-    members: int
+    rank: int = strawberry.field(description="The tier's rank, 0 for the base tier.")
+    code: str = strawberry.field(description="The tier's code.")
+    name: str = strawberry.field(description="The tier's display name.")
+    members: int = strawberry.field(description="Members holding it now.")
     promoted: int = strawberry.field(description="Would hold a higher rank.")
     demoted: int = strawberry.field(description="Would hold a lower rank.")
     unchanged: int = strawberry.field(description="Would keep the rank (the code may change).")
@@ -69,23 +71,23 @@ class LadderMovement:
                    promoted=m.promoted, demoted=m.demoted, unchanged=m.unchanged)  # fmt: skip
 
 
-@strawberry.type
+@strawberry.type(description="Members who would hold one tier of the draft.")
 class DraftTierCount:
-    rank: int
-    code: str
-    name: str
-    members: int
+    rank: int = strawberry.field(description="The draft tier's rank.")
+    code: str = strawberry.field(description="The draft tier's code.")
+    name: str = strawberry.field(description="The draft tier's display name.")
+    members: int = strawberry.field(description="Members who would hold it.")
 
 
 @strawberry.type(description="A benefit of the tier x benefit matrix members would gain or lose.")
 class BenefitGrantChange:
-    benefit_code: str
-    benefit_name: str
+    benefit_code: str = strawberry.field(description="The benefit's code.")
+    benefit_name: str = strawberry.field(description="The benefit's display name.")
     added: int = strawberry.field(description="Members whose new tier code gives it and old not.")
     removed: int = strawberry.field(description="Members whose old tier code gave it and new not.")
 
 
-@strawberry.type
+@strawberry.type(description="Where members would stand under the draft at one moment.")
 class LadderOutcome:
     movements: list[LadderMovement] = strawberry.field(
         description="Per tier held now, lowest first (a tier of an older version is listed "
@@ -117,8 +119,8 @@ class LadderOutcome:
 
 @strawberry.type(description="What a draft ladder version would do, computed without writing.")
 class LadderSimulation:
-    draft_version_id: strawberry.ID
-    members: int
+    draft_version_id: strawberry.ID = strawberry.field(description="The LadderVersion simulated.")
+    members: int = strawberry.field(description="Members simulated: every member.")
     at_switch: LadderOutcome = strawberry.field(
         description="When the version takes effect: every member moves to the tier of the "
         "same rank (the highest rank of the draft if it has fewer tiers), exactly as the "
@@ -143,8 +145,19 @@ class CalibrationQueries:
     async def suggest_thresholds(
         self,
         info: Info[Context, None],
-        target_shares: list[float],
-        active_within_days: int = calibration.DEFAULT_ACTIVE_WITHIN_DAYS,
+        target_shares: Annotated[
+            list[float],
+            strawberry.argument(
+                description="One share of active members per tier above the base, lowest "
+                "tier first: strictly decreasing, each strictly between 0 and 1 (e.g. 0.35)."
+            ),
+        ],
+        active_within_days: Annotated[
+            int,
+            strawberry.argument(
+                description="Local days back, today included, that make a member active: 1 to 731."
+            ),
+        ] = calibration.DEFAULT_ACTIVE_WITHIN_DAYS,
     ) -> ThresholdCalibration:
         require_role(info, *CATALOGUE_EDITORS)
         try:
@@ -185,7 +198,11 @@ class CalibrationQueries:
         "per tier, at the switch and settled; nothing is written (admins)."
     )
     async def simulate_ladder(
-        self, info: Info[Context, None], draft_version_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        draft_version_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A draft LadderVersion id.")
+        ],
     ) -> LadderSimulation:
         require_role(info, Role.ADMIN)
         pk = require_id(draft_version_id, kind="LadderVersion", argument="draftVersionId")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -13,12 +14,14 @@ from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.services import engagement_analytics as engagement
 
 
-@strawberry.type
+@strawberry.type(
+    description="One growth task's funnel over its schedule within its season, cut at now."
+)
 class TaskFunnel:
-    task_id: strawberry.ID
-    code: str
-    name: str
-    season_id: strawberry.ID | None
+    task_id: strawberry.ID = strawberry.field(description="The GrowthTask id.")
+    code: str = strawberry.field(description="The task's code.")
+    name: str = strawberry.field(description="The task's display name.")
+    season_id: strawberry.ID | None = strawberry.field(description="The task's Season; null: none.")
     starts_at: datetime | None = strawberry.field(
         description="Start of the task's schedule within its season (null: always open)."
     )
@@ -58,18 +61,18 @@ class TaskFunnel:
         )
 
 
-@strawberry.type
+@strawberry.type(description="Seasonal grants of one benefit in one season, for one tier.")
 class SeasonalBenefitUptake:
-    season_id: strawberry.ID
-    season_code: str
-    benefit_id: strawberry.ID
-    benefit_code: str
+    season_id: strawberry.ID = strawberry.field(description="The Season id.")
+    season_code: str = strawberry.field(description="The season's code.")
+    benefit_id: strawberry.ID = strawberry.field(description="The Benefit id.")
+    benefit_code: str = strawberry.field(description="The benefit's code.")
     tier_code: str | None = strawberry.field(
         description="The tier the grants were made for: the member's tier when the season "
         "switched on, or the tier a promotion during the season brought them to."
     )
     granted: int = strawberry.field(description="Seasonal grants of the benefit.")
-    used: int
+    used: int = strawberry.field(description="Grants used (useBenefit).")
     expired: int = strawberry.field(
         description="Expired by the season job, or still marked active past their validity."
     )
@@ -99,8 +102,14 @@ class EngagementQueries:
     async def task_funnel(
         self,
         info: Info[Context, None],
-        season_id: strawberry.ID | None = None,
-        task_id: strawberry.ID | None = None,
+        season_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this Season's tasks; null: no such filter."),
+        ] = None,
+        task_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this GrowthTask; null: no such filter."),
+        ] = None,
     ) -> list[TaskFunnel]:
         require_role(info, *CATALOGUE_EDITORS)
         rows = await engagement.task_funnel(
@@ -119,7 +128,12 @@ class EngagementQueries:
         "granted, used, expired and still active (marketers, admins)."
     )
     async def seasonal_benefit_uptake(
-        self, info: Info[Context, None], season_id: strawberry.ID | None = None
+        self,
+        info: Info[Context, None],
+        season_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this Season; null: every season."),
+        ] = None,
     ) -> list[SeasonalBenefitUptake]:
         require_role(info, *CATALOGUE_EDITORS)
         rows = await engagement.seasonal_benefit_uptake(

@@ -10,55 +10,76 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
+from app.api.enums import described_enum
 from app.api.errors import UserInputError
 from app.api.ids import decode_cursor, encode_id
-from app.api.pagination import Connection, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size
 from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.services import analytics
 from gamification.analytics import Granularity as GranularityEnum
 from gamification.analytics import buckets
 
-Granularity = strawberry.enum(GranularityEnum, name="Granularity")
+Granularity = described_enum(
+    GranularityEnum,
+    name="Granularity",
+    description="The period a report groups by, in the programme's time zone.",
+    values={
+        "DAY": "Local days, named like 2026-11-25.",
+        "WEEK": "ISO weeks from Monday, named like 2026-W48.",
+        "MONTH": "Calendar months, named like 2026-11.",
+    },
+)
+# The span arguments of the reports, described once.
+FROM = "Start of the span (inclusive), ISO 8601 with an offset."
+TO = (
+    "End of the span (exclusive), with an offset, after from; at most 400 periods of the "
+    "granularity."
+)
+GRANULARITY = "The period to group by."
 
 
-@strawberry.type
+@strawberry.type(description="Members holding one tier.")
 class TierCount:
-    rank: int
-    code: str
-    name: str
-    members: int
+    rank: int = strawberry.field(description="The tier's rank, 0 for the base tier.")
+    code: str = strawberry.field(description="The tier's code.")
+    name: str = strawberry.field(description="The tier's display name.")
+    members: int = strawberry.field(description="Members holding it at the moment asked.")
 
 
-@strawberry.type
+@strawberry.type(description="Promotions and demotions in one period.")
 class TierMovement:
     period: str = strawberry.field(description="2026-11-25, 2026-W48 or 2026-11.")
-    promotions: int
-    demotions: int
+    promotions: int = strawberry.field(description="Tier changes to a higher rank in the period.")
+    demotions: int = strawberry.field(description="Tier changes to a lower rank in the period.")
 
 
-@strawberry.type
+@strawberry.type(description="Points issued, spent and expired in one period.")
 class PointsPeriod:
-    period: str
+    period: str = strawberry.field(description="2026-11-25, 2026-W48 or 2026-11.")
     issued: int = strawberry.field(description="Earned and positive adjustments.")
     spent: int = strawberry.field(description="Redeemed.")
-    expired: int
+    expired: int = strawberry.field(description="Expired unspent.")
 
 
-@strawberry.type
+@strawberry.type(description="Points flows per period, and what members hold now.")
 class PointsFlow:
-    periods: list[PointsPeriod]
+    periods: list[PointsPeriod] = strawberry.field(
+        description="One per period overlapping [from, to), oldest first."
+    )
     outstanding_liability: int = strawberry.field(
         description="Points members hold now and may still spend."
     )
 
 
-@strawberry.type
+@strawberry.type(description="A member whose growth would not keep its tier at an evaluation now.")
 class MemberAtRisk:
-    member_id: strawberry.ID
-    display_name: str
-    tier_code: str
-    growth: int
-    retention_threshold: int
+    member_id: strawberry.ID = strawberry.field(description="The Member id.")
+    display_name: str = strawberry.field(description="The member's display name.")
+    tier_code: str = strawberry.field(description="The tier held now.")
+    growth: int = strawberry.field(description="The member's growth in the evaluation window now.")
+    retention_threshold: int = strawberry.field(
+        description="Growth needed to keep the tier at an evaluation."
+    )
     gap: int = strawberry.field(description="Growth still missing to keep the tier.")
 
 
@@ -93,7 +114,12 @@ class AnalyticsQueries:
         "history, named by the ladder in force then (marketers, admins)."
     )
     async def tier_distribution(
-        self, info: Info[Context, None], at: datetime | None = None
+        self,
+        info: Info[Context, None],
+        at: Annotated[
+            datetime | None,
+            strawberry.argument(description="The moment, with an offset; null: now."),
+        ] = None,
     ) -> list[TierCount]:
         require_role(info, *CATALOGUE_EDITORS)
         moment = at or info.context.now
@@ -102,14 +128,18 @@ class AnalyticsQueries:
         return [TierCount(rank=r.rank, code=r.code, name=r.name, members=r.members) for r in rows]
 
     @strawberry.field(
-        description="Promotions and demotions per local day, week or month in [from, to)."
+        description="Promotions and demotions per local day, week or month in [from, to) "
+        "(marketers, admins)."
     )
     async def tier_movements(
         self,
         info: Info[Context, None],
-        granularity: Granularity,  # type: ignore[valid-type]
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
+        granularity: Annotated[
+            Granularity,  # type: ignore[valid-type]
+            strawberry.argument(description=GRANULARITY),
+        ],
+        from_: Annotated[datetime, strawberry.argument(name="from", description=FROM)],
+        to: Annotated[datetime, strawberry.argument(description=TO)],
     ) -> list[TierMovement]:
         require_role(info, *CATALOGUE_EDITORS)
         check_periods(granularity, from_, to, info.context.settings.zone)
@@ -126,14 +156,17 @@ class AnalyticsQueries:
 
     @strawberry.field(
         description="Points issued, spent and expired per local day, week or month in "
-        "[from, to), and the outstanding liability now."
+        "[from, to), and the outstanding liability now (marketers, admins)."
     )
     async def points_flow(
         self,
         info: Info[Context, None],
-        granularity: Granularity,  # type: ignore[valid-type]
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
+        granularity: Annotated[
+            Granularity,  # type: ignore[valid-type]
+            strawberry.argument(description=GRANULARITY),
+        ],
+        from_: Annotated[datetime, strawberry.argument(name="from", description=FROM)],
+        to: Annotated[datetime, strawberry.argument(description=TO)],
     ) -> PointsFlow:
         require_role(info, *CATALOGUE_EDITORS)
         check_periods(granularity, from_, to, info.context.settings.zone)
@@ -156,7 +189,7 @@ class AnalyticsQueries:
         "with the growth they miss, in member order (marketers, admins)."
     )
     async def members_at_risk(
-        self, info: Info[Context, None], first: int = 50, after: str | None = None
+        self, info: Info[Context, None], first: First = 50, after: After = None
     ) -> Connection[MemberAtRisk]:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.analytics.queries import Granularity, check_periods, check_span
+from app.api.analytics.queries import FROM, GRANULARITY, TO, Granularity, check_periods, check_span
 from app.api.context import Context
 from app.api.errors import UserInputError
 from app.api.permissions import CATALOGUE_EDITORS, require_role
@@ -26,9 +26,9 @@ _PROMOTION = (
 
 @strawberry.type(description=f"One tier in one period. {_TIER}")
 class TierRate:
-    rank: int
-    code: str
-    name: str
+    rank: int = strawberry.field(description="The tier's rank, 0 for the base tier.")
+    code: str = strawberry.field(description="The tier's code.")
+    name: str = strawberry.field(description="The tier's display name.")
     members_at_start: int = strawberry.field(
         description="Members in the tier just before the period starts."
     )
@@ -48,7 +48,7 @@ class TierRate:
     )
 
 
-@strawberry.type
+@strawberry.type(description="Every tier's rates in one period.")
 class TierRatePeriod:
     period: str = strawberry.field(description="2026-11-25, 2026-W48 or 2026-11.")
     tiers: list[TierRate] = strawberry.field(description="Lowest rank first.")
@@ -61,19 +61,23 @@ class TierRatePeriod:
     f"p = 50, the lower middle one for an even n); null without promotions. {_TIER}"
 )
 class TimeToPromotion:
-    rank: int
-    code: str
-    name: str
-    promotions: int
+    rank: int = strawberry.field(description="The tier's rank, 0 for the base tier.")
+    code: str = strawberry.field(description="The tier's code.")
+    name: str = strawberry.field(description="The tier's display name.")
+    promotions: int = strawberry.field(description="Promotions into the tier counted.")
     median_days_from_joining: int | None = strawberry.field(
         description="From the member's joining date to the promotion."
     )
-    p90_days_from_joining: int | None
+    p90_days_from_joining: int | None = strawberry.field(
+        description="90th percentile of the days from joining to the promotion."
+    )
     median_days_in_previous_tier: int | None = strawberry.field(
         description="From the member's previous tier change (its arrival in the tier it "
         "left, or its enrolment) to the promotion."
     )
-    p90_days_in_previous_tier: int | None
+    p90_days_in_previous_tier: int | None = strawberry.field(
+        description="90th percentile of the days from the previous tier change to the promotion."
+    )
 
 
 @strawberry.type(
@@ -84,15 +88,20 @@ class TimeToPromotion:
     f"tier counts twice. {_TIER}"
 )
 class PromotionActivity:
-    rank: int
-    code: str
-    name: str
+    rank: int = strawberry.field(description="The tier's rank, 0 for the base tier.")
+    code: str = strawberry.field(description="The tier's code.")
+    name: str = strawberry.field(description="The tier's display name.")
     promotions: int = strawberry.field(description="Promotions whose window after is over.")
     still_in_window: int = strawberry.field(
         description="Promotions left out: their window after is not over yet."
     )
-    events_before: int
-    events_after: int
+    events_before: int = strawberry.field(
+        description="Events in the window before the promotions counted, the promoting "
+        "event included."
+    )
+    events_after: int = strawberry.field(
+        description="Events in the window after the promotions counted."
+    )
     events_before_per_member: float | None = strawberry.field(
         description="eventsBefore / promotions; null without promotions."
     )
@@ -111,9 +120,12 @@ class TierAnalyticsQueries:
     async def tier_rates(
         self,
         info: Info[Context, None],
-        granularity: Granularity,  # type: ignore[valid-type]
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
+        granularity: Annotated[
+            Granularity,  # type: ignore[valid-type]
+            strawberry.argument(description=GRANULARITY),
+        ],
+        from_: Annotated[datetime, strawberry.argument(name="from", description=FROM)],
+        to: Annotated[datetime, strawberry.argument(description=TO)],
     ) -> list[TierRatePeriod]:
         require_role(info, *CATALOGUE_EDITORS)
         check_periods(granularity, from_, to, info.context.settings.zone)
@@ -152,8 +164,21 @@ class TierAnalyticsQueries:
     async def time_to_promotion(
         self,
         info: Info[Context, None],
-        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
-        to: datetime | None = None,
+        from_: Annotated[
+            datetime | None,
+            strawberry.argument(
+                name="from",
+                description="Only promotions from then (inclusive), with an offset; null: "
+                "from the start.",
+            ),
+        ] = None,
+        to: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Only promotions before then (exclusive), with an offset, after "
+                "from; null: up to now."
+            ),
+        ] = None,
     ) -> list[TimeToPromotion]:
         require_role(info, *CATALOGUE_EDITORS)
         check_span(from_, to)
@@ -182,9 +207,24 @@ class TierAnalyticsQueries:
     async def activity_after_promotion(
         self,
         info: Info[Context, None],
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
-        window_days: int = 30,
+        from_: Annotated[
+            datetime,
+            strawberry.argument(
+                name="from", description="Promotions from then (inclusive), with an offset."
+            ),
+        ],
+        to: Annotated[
+            datetime,
+            strawberry.argument(
+                description="Promotions before then (exclusive), with an offset, after from."
+            ),
+        ],
+        window_days: Annotated[
+            int,
+            strawberry.argument(
+                description="Days of 24 hours on each side of a promotion, 1 to 365."
+            ),
+        ] = 30,
     ) -> list[PromotionActivity]:
         require_role(info, *CATALOGUE_EDITORS)
         check_span(from_, to)

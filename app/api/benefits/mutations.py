@@ -3,6 +3,8 @@ their grants."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
@@ -40,10 +42,12 @@ REQUIRED = ("code", "name", "description", "kind", "value")
 
 @strawberry.type
 class BenefitMutations:
-    @strawberry.mutation(description="Add a benefit to the catalogue (marketers, admins).")
+    @strawberry.mutation(description="Add a benefit to the catalogue (marketers, admins; audited).")
     @typed_failures
     async def create_benefit(
-        self, info: Info[Context, None], input: CreateBenefitInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[CreateBenefitInput, strawberry.argument(description="The benefit.")],
     ) -> BenefitResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         benefit = await benefits.create_benefit(
@@ -53,10 +57,18 @@ class BenefitMutations:
         )
         return BenefitSaved(benefit=BenefitType.from_model(benefit))
 
-    @strawberry.mutation(description="Change a benefit's fields (those given).")
+    @strawberry.mutation(
+        description="Change a benefit's fields (those given; none may be null) (marketers, "
+        "admins; audited). Grants already made show the new value."
+    )
     @typed_failures
     async def update_benefit(
-        self, info: Info[Context, None], id: strawberry.ID, input: UpdateBenefitInput
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Benefit id.")],
+        input: Annotated[
+            UpdateBenefitInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> BenefitResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Benefit", argument="id")
@@ -70,10 +82,15 @@ class BenefitMutations:
         return BenefitSaved(benefit=BenefitType.from_model(benefit))
 
     @strawberry.mutation(
-        description="Withdraw a benefit for good (idempotent); grants members hold stay."
+        description="Withdraw a benefit for good (idempotent; marketers, admins; audited); "
+        "grants members hold stay."
     )
     @typed_failures
-    async def archive_benefit(self, info: Info[Context, None], id: strawberry.ID) -> BenefitResult:
+    async def archive_benefit(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Benefit id.")],
+    ) -> BenefitResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Benefit", argument="id")
         benefit = await benefits.archive_benefit(benefit_id=pk, actor=actor, now=info.context.now)
@@ -81,11 +98,22 @@ class BenefitMutations:
 
     @strawberry.mutation(
         description="Make benefitCodes the whole set of benefits of a tier (an empty list "
-        "clears it)."
+        "clears it) (marketers, admins; audited). Grants held stay; promotions grant the new "
+        "set."
     )
     @typed_failures
     async def set_tier_benefits(
-        self, info: Info[Context, None], tier_code: str, benefit_codes: list[str]
+        self,
+        info: Info[Context, None],
+        tier_code: Annotated[
+            str,
+            strawberry.argument(
+                description="The code of a tier of any ladder version (drafts too), e.g. gold."
+            ),
+        ],
+        benefit_codes: Annotated[
+            list[str], strawberry.argument(description="Codes of live (not archived) benefits.")
+        ],
     ) -> SetTierBenefitsResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         row = await benefits.set_tier_benefits(
@@ -95,15 +123,24 @@ class BenefitMutations:
 
     @strawberry.mutation(
         description="Give the members of tierCodes a benefit while a season runs (once per "
-        "season and benefit)."
+        "season and benefit; marketers, admins; audited)."
     )
     @typed_failures
     async def attach_seasonal_benefit(
         self,
         info: Info[Context, None],
-        season_id: strawberry.ID,
-        benefit_id: strawberry.ID,
-        tier_codes: list[str],
+        season_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A live (not archived) Season id.")
+        ],
+        benefit_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A live (not archived) Benefit id.")
+        ],
+        tier_codes: Annotated[
+            list[str],
+            strawberry.argument(
+                description="At least one tier code; their members get the benefit."
+            ),
+        ],
     ) -> AttachSeasonalBenefitResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         season_pk = input_id(season_id, kind="Season", argument="seasonId")
@@ -118,11 +155,17 @@ class BenefitMutations:
         return SeasonalBenefitAttached(seasonal_benefit=SeasonalBenefitType.from_model(row))
 
     @strawberry.mutation(
-        description="Stop a season giving a benefit; grants already made stay with members."
+        description="Stop a season giving a benefit; grants already made stay with members "
+        "(marketers, admins; audited)."
     )
     @typed_failures
     async def detach_seasonal_benefit(
-        self, info: Info[Context, None], season_id: strawberry.ID, benefit_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        season_id: Annotated[strawberry.ID, strawberry.argument(description="A Season id.")],
+        benefit_id: Annotated[
+            strawberry.ID, strawberry.argument(description="A Benefit id the season gives.")
+        ],
     ) -> DetachSeasonalBenefitResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         season_pk = input_id(season_id, kind="Season", argument="seasonId")
@@ -137,12 +180,17 @@ class BenefitMutations:
         return SeasonalBenefitDetached(seasonal_benefit=SeasonalBenefitType.from_model(row))
 
     @strawberry.mutation(
-        description="Use a benefit grant of the signed-in member's, once. Another member's "
-        "grant is NotFound."
+        description="Use a benefit grant of the signed-in member's, once (member tokens only). "
+        "Another member's grant is NotFound."
     )
     @typed_failures
     async def use_benefit(
-        self, info: Info[Context, None], grant_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        grant_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="A BenefitGrant id of the member's (Member.benefits)."),
+        ],
     ) -> UseBenefitResult:
         principal = require_role(info, Role.MEMBER)
         assert principal.member_id is not None  # member tokens always carry one

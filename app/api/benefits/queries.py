@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from app.api.benefits.types import BenefitType, SeasonalBenefitType, TierBenefitsType
 from app.api.context import Context
 from app.api.ids import decode_cursor, require_id
-from app.api.pagination import Connection, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size
 from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.services import benefits
 
@@ -22,9 +24,11 @@ class BenefitQueries:
     async def benefits_catalogue(
         self,
         info: Info[Context, None],
-        first: int = 20,
-        after: str | None = None,
-        include_archived: bool = False,
+        first: First = 20,
+        after: After = None,
+        include_archived: Annotated[
+            bool, strawberry.argument(description="True: archived benefits too.")
+        ] = False,
     ) -> Connection[BenefitType]:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
@@ -37,16 +41,20 @@ class BenefitQueries:
 
     @strawberry.field(
         description="The tier x benefit matrix: each tier of the ladder in force, lowest "
-        "first, then other tier codes that have benefits."
+        "first, then other tier codes that have benefits (marketers, admins)."
     )
     async def tier_benefits(self, info: Info[Context, None]) -> list[TierBenefitsType]:
         require_role(info, *CATALOGUE_EDITORS)
         rows = await benefits.tier_benefits(now=info.context.now)
         return [TierBenefitsType.from_row(row) for row in rows]
 
-    @strawberry.field(description="The benefits a season gives, and to which tiers.")
+    @strawberry.field(
+        description="The benefits a season gives, and to which tiers (marketers, admins)."
+    )
     async def seasonal_benefits(
-        self, info: Info[Context, None], season_id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        season_id: Annotated[strawberry.ID, strawberry.argument(description="A Season id.")],
     ) -> list[SeasonalBenefitType]:
         require_role(info, *CATALOGUE_EDITORS)
         pk = require_id(season_id, kind="Season", argument="seasonId")

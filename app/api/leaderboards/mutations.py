@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -28,10 +30,12 @@ from app.services.leaderboards import BoardDefinition
 
 @strawberry.type
 class LeaderboardMutations:
-    @strawberry.mutation(description="Define a board (marketers, admins).")
+    @strawberry.mutation(description="Define a board (marketers, admins; audited).")
     @typed_failures
     async def create_leaderboard(
-        self, info: Info[Context, None], input: CreateLeaderboardInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[CreateLeaderboardInput, strawberry.argument(description="The board.")],
     ) -> LeaderboardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         fields = vars(input).copy()
@@ -45,11 +49,17 @@ class LeaderboardMutations:
 
     @strawberry.mutation(
         description="Change a board's name, description, tier filter, visibility window or "
-        "flag rule (its metric, period and season are fixed: define a new board)."
+        "flag rule (its metric, period and season are fixed: define a new board) (marketers, "
+        "admins; audited)."
     )
     @typed_failures
     async def update_leaderboard(
-        self, info: Info[Context, None], id: strawberry.ID, input: UpdateLeaderboardInput
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Leaderboard id.")],
+        input: Annotated[
+            UpdateLeaderboardInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> LeaderboardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Leaderboard", argument="id")
@@ -62,10 +72,14 @@ class LeaderboardMutations:
         )
         return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
 
-    @strawberry.mutation(description="Withdraw a board for good (idempotent).")
+    @strawberry.mutation(
+        description="Withdraw a board for good (idempotent; marketers, admins; audited)."
+    )
     @typed_failures
     async def archive_leaderboard(
-        self, info: Info[Context, None], id: strawberry.ID
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Leaderboard id.")],
     ) -> LeaderboardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Leaderboard", argument="id")
@@ -74,11 +88,19 @@ class LeaderboardMutations:
 
     @strawberry.mutation(
         description="Show or hide the signed-in member on public boards. Hidden, it still "
-        "sees its own rank (where it would be) but appears to nobody else."
+        "sees its own rank (where it would be) but appears to nobody else (member tokens "
+        "only)."
     )
     @typed_failures
     async def set_leaderboard_visibility(
-        self, info: Info[Context, None], visible: bool
+        self,
+        info: Info[Context, None],
+        visible: Annotated[
+            bool,
+            strawberry.argument(
+                description="False: hide the member from others; true: show it again."
+            ),
+        ],
     ) -> SetLeaderboardVisibilityResult:
         principal = require_role(info, Role.MEMBER)
         assert principal.member_id is not None  # member tokens always carry one
@@ -93,7 +115,16 @@ class LeaderboardMutations:
     )
     @typed_failures
     async def flag_member(
-        self, info: Info[Context, None], member_id: strawberry.ID, flagged: bool, reason: str = ""
+        self,
+        info: Info[Context, None],
+        member_id: Annotated[strawberry.ID, strawberry.argument(description="A Member id.")],
+        flagged: Annotated[
+            bool,
+            strawberry.argument(description="True: flag (take off); false: unflag (put back)."),
+        ],
+        reason: Annotated[
+            str, strawberry.argument(description="Why, up to 200 characters; required to flag.")
+        ] = "",
     ) -> FlagMemberResult:
         actor = require_actor(info, Role.ADMIN)
         pk = input_id(member_id, kind="Member", argument="memberId")

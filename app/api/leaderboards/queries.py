@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -9,7 +11,7 @@ from app.api.context import Context
 from app.api.errors import UserInputError
 from app.api.ids import decode_cursor, encode_cursor
 from app.api.leaderboards.types import LeaderboardConnection, LeaderboardEdge, LeaderboardType
-from app.api.pagination import PageInfo, check_page_size
+from app.api.pagination import After, First, PageInfo, check_page_size
 from app.api.permissions import CATALOGUE_EDITORS, STAFF, require_role
 from app.auth import Role
 from app.services.errors import InvalidInput
@@ -24,7 +26,17 @@ class LeaderboardQueries:
         "there is no such board or it is not open to members now (staff see every live board)."
     )
     async def leaderboard(
-        self, info: Info[Context, None], code: str, period: str | None = None
+        self,
+        info: Info[Context, None],
+        code: Annotated[str, strawberry.argument(description="The board's code.")],
+        period: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The period to read, as the board's period is written (2026-11-25, "
+                "2026-W48, 2026-11; ignored for ALL_TIME and SEASON boards); null: the current "
+                "one. Another form is a BAD_USER_INPUT error."
+            ),
+        ] = None,
     ) -> LeaderboardType | None:
         principal = require_role(info, Role.MEMBER, *STAFF)
         ctx = info.context
@@ -37,13 +49,15 @@ class LeaderboardQueries:
             raise UserInputError(error.problems[0].message, field="period") from None
         return LeaderboardType.from_model(board, view)
 
-    @strawberry.field(description="Every board defined (marketers, admins).")
+    @strawberry.field(description="Every board defined, in creation order (marketers, admins).")
     async def leaderboards(
         self,
         info: Info[Context, None],
-        first: int = 20,
-        after: str | None = None,
-        include_archived: bool = False,
+        first: First = 20,
+        after: After = None,
+        include_archived: Annotated[
+            bool, strawberry.argument(description="True: archived boards too.")
+        ] = False,
     ) -> LeaderboardConnection:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)

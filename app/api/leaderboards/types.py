@@ -11,17 +11,39 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
+from app.api.enums import described_enum
 from app.api.errors import ForbiddenType, NotFoundType, UserInputError, ValidationFailed
 from app.api.ids import encode_id
-from app.api.pagination import PageInfo, check_page_size
+from app.api.pagination import After, First, PageInfo, check_page_size
 from app.api.tiers.types import TierType
 from app.auth import Role
 from app.models import Leaderboard
 from app.services.board_reads import BoardView, Entry
 from gamification.leaderboards import Metric, Period
 
-LeaderboardMetric = strawberry.enum(Metric, name="LeaderboardMetric")
-LeaderboardPeriod = strawberry.enum(Period, name="LeaderboardPeriod")
+LeaderboardMetric = described_enum(
+    Metric,
+    name="LeaderboardMetric",
+    description="What a board ranks members by, counted within its period.",
+    values={
+        "POINTS_EARNED": "Points earned (spending and expiry do not lower it).",
+        "GROWTH": "Growth gained.",
+        "TASKS_COMPLETED": "Growth task completions.",
+    },
+)
+LeaderboardPeriod = described_enum(
+    Period,
+    name="LeaderboardPeriod",
+    description="The period a board counts over; days, ISO weeks and months are local to the "
+    "programme's time zone, and each starts a new board period.",
+    values={
+        "ALL_TIME": "Since the programme began; one period.",
+        "SEASON": "The board's season; one period.",
+        "MONTH": "A calendar month, e.g. 2026-11.",
+        "WEEK": "An ISO week, Monday to Sunday, e.g. 2026-W48.",
+        "DAY": "A local day, e.g. 2026-11-25.",
+    },
+)
 MAX_RADIUS = 25
 
 
@@ -30,15 +52,20 @@ MAX_RADIUS = 25
     description="What a board shows of a member to everyone: display name and tier.",
 )
 class LeaderboardMemberType:
-    display_name: str
-    tier: TierType | None
+    display_name: str = strawberry.field(description="The member's display name.")
+    tier: TierType | None = strawberry.field(description="The member's tier now.")
 
 
-@strawberry.type(name="LeaderboardEntry")
+@strawberry.type(name="LeaderboardEntry", description="One rank of a board.")
 class LeaderboardEntryType:
     rank: int = strawberry.field(description="1-based, no gaps, no shared ranks.")
-    score: int
-    member: LeaderboardMemberType | None
+    score: int = strawberry.field(
+        description="The metric's value in the period: points earned, growth gained or "
+        "tasks completed."
+    )
+    member: LeaderboardMemberType | None = strawberry.field(
+        description="Who holds the rank; null if the member no longer exists."
+    )
 
 
 async def entry_types(
@@ -63,22 +90,26 @@ async def entry_types(
     return found
 
 
-@strawberry.type
+@strawberry.type(description="One entry of a board's page, with the cursor after it.")
 class LeaderboardEntryEdge:
-    cursor: str
-    node: LeaderboardEntryType
+    cursor: str = strawberry.field(description="Opaque; pass it as `after` to read on from here.")
+    node: LeaderboardEntryType = strawberry.field(description="The entry.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a board, from the top.")
 class LeaderboardEntryConnection:
-    edges: list[LeaderboardEntryEdge]
-    page_info: PageInfo
+    edges: list[LeaderboardEntryEdge] = strawberry.field(
+        description="The page's entries, best rank first."
+    )
+    page_info: PageInfo = strawberry.field(description="Whether more follow, and from where.")
 
 
 @strawberry.type(name="LeaderboardStanding", description="Where the signed-in member stands.")
 class LeaderboardStandingType:
-    rank: int
-    score: int
+    rank: int = strawberry.field(description="1-based rank (where it would be, when not public).")
+    score: int = strawberry.field(
+        description="The member's score in the period (as LeaderboardEntry.score)."
+    )
     public: bool = strawberry.field(
         description="False when the member opted out of public boards: others do not see "
         "it, and the rank says where it would be."
@@ -101,20 +132,36 @@ def decode_page_cursor(value: str) -> tuple[int, int, int]:
     return rank, member_id, score
 
 
-@strawberry.type(name="Leaderboard")
+@strawberry.type(
+    name="Leaderboard",
+    description="A board ranking members by a metric over a period. Ties go to whoever got "
+    "there first; ranks are 1-based without gaps.",
+)
 class LeaderboardType:
-    id: strawberry.ID
-    code: str
-    name: str
-    description: str
-    metric: LeaderboardMetric  # type: ignore[valid-type]
-    period: LeaderboardPeriod  # type: ignore[valid-type]
-    season_id: strawberry.ID | None
+    id: strawberry.ID = strawberry.field(description="Opaque id of the board.")
+    code: str = strawberry.field(description="Stable code, for leaderboard(code).")
+    name: str = strawberry.field(description="Display name.")
+    description: str = strawberry.field(description="Text for members to read.")
+    metric: LeaderboardMetric = strawberry.field(  # type: ignore[valid-type]
+        description="What the board ranks by."
+    )
+    period: LeaderboardPeriod = strawberry.field(  # type: ignore[valid-type]
+        description="The period scores are counted over."
+    )
+    season_id: strawberry.ID | None = strawberry.field(
+        description="The Season of a SEASON board; null otherwise."
+    )
     tier_code: str | None = strawberry.field(description="Only members of this tier.")
-    visible_from: datetime | None
-    visible_to: datetime | None
-    exclude_flagged: bool
-    archived: bool
+    visible_from: datetime | None = strawberry.field(
+        description="From when members may open it, UTC; null: from the start."
+    )
+    visible_to: datetime | None = strawberry.field(
+        description="Until when members may open it, UTC, exclusive; null: no end."
+    )
+    exclude_flagged: bool = strawberry.field(
+        description="True: members an admin flagged (flagMember) are left off."
+    )
+    archived: bool = strawberry.field(description="True once withdrawn: nobody can open it.")
     period_key: str | None = strawberry.field(
         description="The period shown, e.g. month:2026-11 (null in lists of boards)."
     )
@@ -151,7 +198,7 @@ class LeaderboardType:
         "entry even when others move meanwhile."
     )
     async def entries(
-        self, info: Info[Context, None], first: int = 10, after: str | None = None
+        self, info: Info[Context, None], first: First = 10, after: After = None
     ) -> LeaderboardEntryConnection:
         check_page_size(first, maximum=info.context.settings.max_page_size)
         view, reader = self._view(), info.context.boards
@@ -197,7 +244,14 @@ class LeaderboardType:
         "and below (fewer at the top and bottom). Empty when it has no rank."
     )
     async def around(
-        self, info: Info[Context, None], radius: int = 3
+        self,
+        info: Info[Context, None],
+        radius: Annotated[
+            int,
+            strawberry.argument(
+                description="Entries on each side, 0 to 25 (0: the member's own only)."
+            ),
+        ] = 3,
     ) -> list[LeaderboardEntryType]:
         if not 0 <= radius <= MAX_RADIUS:
             raise UserInputError(f"radius must be between 0 and {MAX_RADIUS}", field="radius")
@@ -220,68 +274,120 @@ class LeaderboardType:
         return await info.context.boards.size(self._view())
 
 
-@strawberry.type
+@strawberry.type(description="A page of boards.")
 class LeaderboardConnection:
-    edges: list[LeaderboardEdge]
-    page_info: PageInfo
+    edges: list[LeaderboardEdge] = strawberry.field(
+        description="The page's boards, in creation order."
+    )
+    page_info: PageInfo = strawberry.field(description="Whether more follow, and from where.")
 
 
-@strawberry.type
+@strawberry.type(description="One board of a page, with the cursor after it.")
 class LeaderboardEdge:
-    cursor: str
-    node: LeaderboardType
+    cursor: str = strawberry.field(description="Opaque; pass it as `after` to read on from here.")
+    node: LeaderboardType = strawberry.field(
+        description="The board (without a period: its entries cannot be read from a list)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new board.")
 class CreateLeaderboardInput:
-    code: str
-    name: str
-    metric: LeaderboardMetric  # type: ignore[valid-type]
-    period: LeaderboardPeriod  # type: ignore[valid-type]
-    description: str = ""
+    code: str = strawberry.field(
+        description="Stable code members open the board by: 2-64 characters of lowercase "
+        "letters, digits, - and _; unique."
+    )
+    name: str = strawberry.field(description="Display name, 1-100 characters.")
+    metric: LeaderboardMetric = strawberry.field(  # type: ignore[valid-type]
+        description="What the board ranks by; fixed once created."
+    )
+    period: LeaderboardPeriod = strawberry.field(  # type: ignore[valid-type]
+        description="The period scores are counted over; fixed once created."
+    )
+    description: str = strawberry.field(
+        default="", description="Text for members to read, up to 2,000 characters."
+    )
     season_id: strawberry.ID | None = strawberry.field(
         default=None, description="Required for (and only for) a SEASON board."
     )
-    tier_code: str | None = None
-    visible_from: datetime | None = None
-    visible_to: datetime | None = None
-    exclude_flagged: bool = True
+    tier_code: str | None = strawberry.field(
+        default=None,
+        description="Only members of this tier (a code of the ladder in force); null: everyone.",
+    )
+    visible_from: datetime | None = strawberry.field(
+        default=None, description="From when members may open it, with an offset; null: at once."
+    )
+    visible_to: datetime | None = strawberry.field(
+        default=None,
+        description="Until when members may open it (exclusive), with an offset; null: no end.",
+    )
+    exclude_flagged: bool = strawberry.field(
+        default=True, description="True: members an admin flagged are left off the board."
+    )
 
 
 @strawberry.input(description="Only the fields given change; null clears an optional one.")
 class UpdateLeaderboardInput:
-    name: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    tier_code: str | None = strawberry.UNSET
-    visible_from: datetime | None = strawberry.UNSET
-    visible_to: datetime | None = strawberry.UNSET
-    exclude_flagged: bool | None = strawberry.UNSET
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Display name, 1-100 characters."
+    )
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Text for members to read, up to 2,000 characters."
+    )
+    tier_code: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Only members of this tier (a code of the ladder in force); null: everyone.",
+    )
+    visible_from: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="From when members may open it, with an offset; null: at once.",
+    )
+    visible_to: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Until when members may open it (exclusive), with an offset; null: no end.",
+    )
+    exclude_flagged: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="True: members an admin flagged are left off the board.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The board is saved (and audited).")
 class LeaderboardSaved:
-    leaderboard: LeaderboardType
+    leaderboard: LeaderboardType = strawberry.field(description="The board as saved.")
 
 
-@strawberry.type
+@strawberry.type(description="The member's choice to appear on public boards is saved.")
 class LeaderboardVisibilitySet:
-    visible: bool
+    visible: bool = strawberry.field(description="Whether the member now appears on public boards.")
 
 
-@strawberry.type
+@strawberry.type(description="The member's flag is set (and audited).")
 class MemberFlagSet:
-    member_id: strawberry.ID
-    flagged: bool
+    member_id: strawberry.ID = strawberry.field(description="The Member id.")
+    flagged: bool = strawberry.field(description="Whether the member is now flagged.")
 
 
 LeaderboardResult = Annotated[
     LeaderboardSaved | ValidationFailed | NotFoundType | ForbiddenType,
-    strawberry.union("LeaderboardResult"),
+    strawberry.union(
+        "LeaderboardResult",
+        description="LeaderboardSaved, or: ValidationFailed (the problems listed; a season "
+        "for and only for a SEASON board; an archived board cannot change), NotFound (no "
+        "such board or season), Forbidden (not a marketer or an admin).",
+    ),
 ]
 SetLeaderboardVisibilityResult = Annotated[
-    LeaderboardVisibilitySet | ForbiddenType, strawberry.union("SetLeaderboardVisibilityResult")
+    LeaderboardVisibilitySet | ForbiddenType,
+    strawberry.union(
+        "SetLeaderboardVisibilityResult",
+        description="LeaderboardVisibilitySet, or Forbidden (not a member token).",
+    ),
 ]
 FlagMemberResult = Annotated[
     MemberFlagSet | ValidationFailed | NotFoundType | ForbiddenType,
-    strawberry.union("FlagMemberResult"),
+    strawberry.union(
+        "FlagMemberResult",
+        description="MemberFlagSet, or: ValidationFailed (no reason to flag, or one over 200 "
+        "characters), NotFound (no such member), Forbidden (not an admin).",
+    ),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -50,10 +50,12 @@ def _null_field(changes: dict[str, Any], *, nullable: tuple[str, ...] = ()) -> s
 
 @strawberry.type
 class MarketingMutations:
-    @strawberry.mutation(description="Create a season (marketers, admins).")
+    @strawberry.mutation(description="Create a season (marketers, admins; audited).")
     @typed_failures
     async def create_season(
-        self, info: Info[Context, None], input: CreateSeasonInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[CreateSeasonInput, strawberry.argument(description="The season.")],
     ) -> SeasonResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         season = await catalogue.create_season(
@@ -67,10 +69,18 @@ class MarketingMutations:
         )
         return SeasonSaved(season=SeasonType.from_model(season))
 
-    @strawberry.mutation(description="Change a season's fields (those given).")
+    @strawberry.mutation(
+        description="Change a season's fields (those given; none may be null) (marketers, "
+        "admins; audited). An archived season cannot change."
+    )
     @typed_failures
     async def update_season(
-        self, info: Info[Context, None], id: strawberry.ID, input: UpdateSeasonInput
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Season id.")],
+        input: Annotated[
+            UpdateSeasonInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> SeasonResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Season", argument="id")
@@ -83,18 +93,26 @@ class MarketingMutations:
         )
         return SeasonSaved(season=SeasonType.from_model(season))
 
-    @strawberry.mutation(description="Archive a season and its tasks (idempotent).")
+    @strawberry.mutation(
+        description="Archive a season and its tasks (idempotent; marketers, admins; audited)."
+    )
     @typed_failures
-    async def archive_season(self, info: Info[Context, None], id: strawberry.ID) -> SeasonResult:
+    async def archive_season(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Season id.")],
+    ) -> SeasonResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Season", argument="id")
         season = await catalogue.archive_season(season_id=pk, actor=actor, now=info.context.now)
         return SeasonSaved(season=SeasonType.from_model(season))
 
-    @strawberry.mutation(description="Create a growth task (marketers, admins).")
+    @strawberry.mutation(description="Create a growth task (marketers, admins; audited).")
     @typed_failures
     async def create_growth_task(
-        self, info: Info[Context, None], input: CreateGrowthTaskInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[CreateGrowthTaskInput, strawberry.argument(description="The task.")],
     ) -> GrowthTaskResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         fields = vars(input).copy()
@@ -104,10 +122,18 @@ class MarketingMutations:
         )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
 
-    @strawberry.mutation(description="Change a growth task's fields (those given).")
+    @strawberry.mutation(
+        description="Change a growth task's fields (those given); progress made stays "
+        "(marketers, admins; audited). An archived task cannot change."
+    )
     @typed_failures
     async def update_growth_task(
-        self, info: Info[Context, None], id: strawberry.ID, input: UpdateGrowthTaskInput
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A GrowthTask id.")],
+        input: Annotated[
+            UpdateGrowthTaskInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> GrowthTaskResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="GrowthTask", argument="id")
@@ -124,13 +150,19 @@ class MarketingMutations:
         )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
 
-    @strawberry.mutation(description="Pause, resume (ACTIVE) or archive a growth task.")
+    @strawberry.mutation(
+        description="Pause, resume (ACTIVE) or archive a growth task; archived is final "
+        "(marketers, admins; audited)."
+    )
     @typed_failures
     async def set_growth_task_status(
         self,
         info: Info[Context, None],
-        id: strawberry.ID,
-        status: TaskStatus,  # type: ignore[valid-type]
+        id: Annotated[strawberry.ID, strawberry.argument(description="A GrowthTask id.")],
+        status: Annotated[
+            TaskStatus,  # type: ignore[valid-type]
+            strawberry.argument(description="The status to move to."),
+        ],
     ) -> GrowthTaskResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="GrowthTask", argument="id")
@@ -139,17 +171,29 @@ class MarketingMutations:
         )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
 
-    @strawberry.mutation(description="Create a badge (marketers, admins).")
+    @strawberry.mutation(description="Create a badge (marketers, admins; audited).")
     @typed_failures
-    async def create_badge(self, info: Info[Context, None], input: CreateBadgeInput) -> BadgeResult:
+    async def create_badge(
+        self,
+        info: Info[Context, None],
+        input: Annotated[CreateBadgeInput, strawberry.argument(description="The badge.")],
+    ) -> BadgeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         badge = await catalogue.create_badge(**vars(input), actor=actor, now=info.context.now)
         return BadgeSaved(badge=BadgeType.from_model(badge))
 
-    @strawberry.mutation(description="Change a badge's fields (those given; not its code).")
+    @strawberry.mutation(
+        description="Change a badge's fields (those given; not its code) (marketers, admins; "
+        "audited)."
+    )
     @typed_failures
     async def update_badge(
-        self, info: Info[Context, None], id: strawberry.ID, input: UpdateBadgeInput
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Badge id.")],
+        input: Annotated[
+            UpdateBadgeInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> BadgeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Badge", argument="id")
@@ -161,10 +205,14 @@ class MarketingMutations:
         )
         return BadgeSaved(badge=BadgeType.from_model(badge))
 
-    @strawberry.mutation(description="Add an event type to the catalogue (marketers, admins).")
+    @strawberry.mutation(
+        description="Add an event type to the catalogue (marketers, admins; audited)."
+    )
     @typed_failures
     async def create_event_type(
-        self, info: Info[Context, None], input: CreateEventTypeInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[CreateEventTypeInput, strawberry.argument(description="The event type.")],
     ) -> EventTypeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         event_type = await catalogue.create_event_type(
@@ -173,15 +221,22 @@ class MarketingMutations:
         return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
 
     @strawberry.mutation(
-        description="Change an event type's fields (those given), named by id or by code."
+        description="Change an event type's fields (those given), named by id or by code "
+        "(marketers, admins; audited)."
     )
     @typed_failures
     async def update_event_type(
         self,
         info: Info[Context, None],
-        input: UpdateEventTypeInput,
-        id: strawberry.ID | None = None,
-        code: str | None = None,
+        input: Annotated[
+            UpdateEventTypeInput, strawberry.argument(description="The fields to change.")
+        ],
+        id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="An EventType id; or give code.")
+        ] = None,
+        code: Annotated[
+            str | None, strawberry.argument(description="The event type's code; or give id.")
+        ] = None,
     ) -> EventTypeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         if (id is None) == (code is None):
@@ -195,10 +250,21 @@ class MarketingMutations:
         )
         return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
 
-    @strawberry.mutation(description="Stop or resume accepting events of a type (idempotent).")
+    @strawberry.mutation(
+        description="Stop or resume accepting events of a type (idempotent; marketers, admins; "
+        "audited). recordEvent refuses an inactive type as NotFound."
+    )
     @typed_failures
     async def set_event_type_active(
-        self, info: Info[Context, None], id: strawberry.ID, active: bool
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A EventType id.")],
+        active: Annotated[
+            bool,
+            strawberry.argument(
+                description="False: refuse its events from now on; true: accept them again."
+            ),
+        ],
     ) -> EventTypeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="EventType", argument="id")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -16,7 +18,7 @@ from app.api.marketing.types import (
     SeasonType,
     TaskStatus,
 )
-from app.api.pagination import Connection, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size
 from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.auth import Role
 from app.models import Badge, EventType, GrowthTask, Season
@@ -29,9 +31,11 @@ class MarketingQueries:
     async def seasons(
         self,
         info: Info[Context, None],
-        first: int = 20,
-        after: str | None = None,
-        include_archived: bool = False,
+        first: First = 20,
+        after: After = None,
+        include_archived: Annotated[
+            bool, strawberry.argument(description="True: archived seasons too.")
+        ] = False,
     ) -> Connection[SeasonType]:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
@@ -50,9 +54,12 @@ class MarketingQueries:
     async def growth_tasks(
         self,
         info: Info[Context, None],
-        first: int = 20,
-        after: str | None = None,
-        status: TaskStatus | None = None,  # type: ignore[valid-type]
+        first: First = 20,
+        after: After = None,
+        status: Annotated[
+            TaskStatus | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only tasks of this status; null: every task."),
+        ] = None,
     ) -> Connection[GrowthTaskType]:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
@@ -69,7 +76,7 @@ class MarketingQueries:
 
     @strawberry.field(description="Badges in creation order (marketers, admins).")
     async def badges(
-        self, info: Info[Context, None], first: int = 20, after: str | None = None
+        self, info: Info[Context, None], first: First = 20, after: After = None
     ) -> Connection[BadgeType]:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
@@ -86,9 +93,11 @@ class MarketingQueries:
     async def event_types(
         self,
         info: Info[Context, None],
-        first: int = 20,
-        after: str | None = None,
-        include_inactive: bool = False,
+        first: First = 20,
+        after: After = None,
+        include_inactive: Annotated[
+            bool, strawberry.argument(description="True: inactive types too.")
+        ] = False,
     ) -> Connection[EventTypeType]:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
@@ -107,9 +116,12 @@ class MarketingQueries:
     async def audit_log(
         self,
         info: Info[Context, None],
-        first: int = 20,
-        after: str | None = None,
-        filter: AuditFilter | None = None,
+        first: First = 20,
+        after: After = None,
+        filter: Annotated[
+            AuditFilter | None,
+            strawberry.argument(description="Only entries that match; null: every entry."),
+        ] = None,
     ) -> Connection[AuditEntryType]:
         require_role(info, Role.ADMIN)
         check_page_size(first, maximum=info.context.settings.max_page_size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -34,17 +35,37 @@ from app.services.progress import mark_read
 @strawberry.type
 class MemberMutations:
     @strawberry.mutation(
-        description="Add a member (a brand back end's call). Enrolling an external id again "
-        "returns the member already enrolled."
+        description="Add a member (a brand back end's call; services, admins). Enrolling an "
+        "external id again returns the member already enrolled."
     )
     @typed_failures
     async def enroll_member(
         self,
         info: Info[Context, None],
-        external_id: str,
-        display_name: str,
-        birthday: date | None = None,
-        joined_at: datetime | None = None,
+        external_id: Annotated[
+            str,
+            strawberry.argument(
+                description="The brand's own id for the member: 1-128 characters, no leading "
+                "or trailing spaces."
+            ),
+        ],
+        display_name: Annotated[
+            str, strawberry.argument(description="The name shown: 1-80 printable characters.")
+        ],
+        birthday: Annotated[
+            date | None,
+            strawberry.argument(
+                description="ISO 8601 date (e.g. 1990-05-17), not in the future; birthday "
+                "benefits follow it."
+            ),
+        ] = None,
+        joined_at: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="When the member joined the brand's programme, with an offset and "
+                "not in the future (an import); default now."
+            ),
+        ] = None,
     ) -> EnrollMemberResult:
         require_role(info, Role.SERVICE, Role.ADMIN)
         ctx = info.context
@@ -61,17 +82,35 @@ class MemberMutations:
         )
 
     @strawberry.mutation(
-        description="Give a member points, written to the ledger. Repeating an idempotency "
-        "key returns the first award and gives nothing more."
+        description="Give a member points, written to the ledger (admins; audited). Points "
+        "only: growth is unchanged. Repeating an idempotency key returns the first award and "
+        "gives nothing more."
     )
     @typed_failures
     async def award_points(
         self,
         info: Info[Context, None],
-        member_id: strawberry.ID,
-        amount: int,
-        reason: str,
-        idempotency_key: str,
+        member_id: Annotated[strawberry.ID, strawberry.argument(description="A Member id.")],
+        amount: Annotated[
+            int,
+            strawberry.argument(
+                description="Points to give: at least 1, at most LAUREL_MAX_AWARD_POINTS "
+                "(1,000,000 by default)."
+            ),
+        ],
+        reason: Annotated[
+            str,
+            strawberry.argument(
+                description="Why, 1-200 characters; the ledger row and the audit log keep it."
+            ),
+        ],
+        idempotency_key: Annotated[
+            str,
+            strawberry.argument(
+                description="1-128 characters, unique per award: a retry with the same key "
+                "returns the first award and gives nothing more."
+            ),
+        ],
     ) -> AwardPointsResult:
         actor = require_actor(info, Role.ADMIN)
         ctx = info.context
@@ -100,10 +139,27 @@ class MemberMutations:
     async def adjust_points(
         self,
         info: Info[Context, None],
-        member_id: strawberry.ID,
-        delta: int,
-        reason: str,
-        idempotency_key: str,
+        member_id: Annotated[strawberry.ID, strawberry.argument(description="A Member id.")],
+        delta: Annotated[
+            int,
+            strawberry.argument(
+                description="Points to add (positive) or take (negative): not 0, within "
+                "plus or minus LAUREL_MAX_AWARD_POINTS (1,000,000 by default)."
+            ),
+        ],
+        reason: Annotated[
+            str,
+            strawberry.argument(
+                description="Why, 5-200 characters; the ledger row and the audit log keep it."
+            ),
+        ],
+        idempotency_key: Annotated[
+            str,
+            strawberry.argument(
+                description="1-128 characters, unique per correction: a retry with the same key "
+                "returns the first correction and gives nothing more."
+            ),
+        ],
     ) -> AdjustPointsResult:
         actor = require_actor(info, Role.ADMIN)
         ctx = info.context
@@ -129,14 +185,21 @@ class MemberMutations:
     # would break every client that selects marked and unread. A refusal stays a FORBIDDEN
     # error here, as in a query.
     @strawberry.mutation(
-        description="Mark the signed-in member's notifications as read: the ids given, or all."
+        description="Mark the signed-in member's notifications as read: the ids given, or all "
+        "(member tokens only). Ids already read, unknown or of another member are left alone."
     )
     @typed_failures
     async def mark_notifications_read(
         self,
         info: Info[Context, None],
-        ids: list[strawberry.ID] | None = None,
-        all: bool = False,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Notification ids; give these or all: true."),
+        ] = None,
+        all: Annotated[
+            bool,
+            strawberry.argument(description="True: every unread notification; or give ids."),
+        ] = False,
     ) -> MarkNotificationsReadResult:
         principal = require_role(info, Role.MEMBER)
         member_id = principal.member_id

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
 from app.api.ids import decode_cursor, require_id
 from app.api.members.types import MemberType
-from app.api.pagination import Connection, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size
 from app.api.permissions import STAFF, require_member_access, require_role
 from app.auth import Role
 from app.models import Member
@@ -17,22 +19,39 @@ from app.services.members import members_page
 
 @strawberry.type
 class MemberQueries:
-    @strawberry.field(description="The signed-in member (member tokens only).")
+    @strawberry.field(
+        description="The signed-in member (member tokens only; other roles get FORBIDDEN)."
+    )
     async def me(self, info: Info[Context, None]) -> MemberType | None:
         principal = require_role(info, Role.MEMBER)
         member = await Member.get_or_none(id=principal.member_id)
         return MemberType.from_model(member) if member else None
 
-    @strawberry.field(description="A member by id; null when there is none.")
-    async def member(self, info: Info[Context, None], id: strawberry.ID) -> MemberType | None:
+    @strawberry.field(
+        description="A member by id; null when there is none. A member may read only itself; "
+        "marketers, admins and services any member."
+    )
+    async def member(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Member id.")],
+    ) -> MemberType | None:
         pk = require_id(id, kind="Member", argument="id")
         require_member_access(info, pk)
         member = await Member.get_or_none(id=pk)
         return MemberType.from_model(member) if member else None
 
-    @strawberry.field(description="A member by the brand's own id; null when there is none.")
+    @strawberry.field(
+        description="A member by the brand's own id; null when there is none. A member may "
+        "read only itself (another id is FORBIDDEN, existing or not); marketers, admins and "
+        "services any member."
+    )
     async def member_by_external_id(
-        self, info: Info[Context, None], external_id: str
+        self,
+        info: Info[Context, None],
+        external_id: Annotated[
+            str, strawberry.argument(description="The brand's id, as given to enrollMember.")
+        ],
     ) -> MemberType | None:
         require_role(info, Role.MEMBER, *STAFF)
         member = await Member.get_or_none(external_id=external_id)
@@ -43,9 +62,9 @@ class MemberQueries:
         require_member_access(info, member.id)
         return MemberType.from_model(member)
 
-    @strawberry.field(description="Members in enrollment order (staff only).")
+    @strawberry.field(description="Members in enrollment order (marketers, admins, services).")
     async def members(
-        self, info: Info[Context, None], first: int = 20, after: str | None = None
+        self, info: Info[Context, None], first: First = 20, after: After = None
     ) -> Connection[MemberType]:
         require_role(info, *STAFF)
         check_page_size(first, maximum=info.context.settings.max_page_size)

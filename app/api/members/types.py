@@ -11,9 +11,10 @@ from strawberry.types import Info
 
 from app.api.benefits.types import BenefitGrantStatus, BenefitGrantType
 from app.api.context import Context
+from app.api.enums import described_enum
 from app.api.errors import ForbiddenType, IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import decode_cursor, encode_id
-from app.api.pagination import Connection, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size
 from app.api.permissions import require_member_access
 from app.api.scalars import Amount
 from app.api.tiers.types import TierType
@@ -28,19 +29,55 @@ from gamification.ladder import tier_status
 from gamification.points import LedgerKind as LedgerKindEnum
 from gamification.tasks import Condition
 
-LedgerKind = strawberry.enum(LedgerKindEnum, name="LedgerKind")
-TaskCondition = strawberry.enum(Condition, name="TaskCondition")
-TaskWindow = strawberry.enum(Window, name="TaskWindow")
+LedgerKind = described_enum(
+    LedgerKindEnum,
+    name="LedgerKind",
+    description="Why a points ledger row exists; the balance is the sum of rows of every kind.",
+    values={
+        "EARN": "Points earned: by an event (with tier and seasonal multipliers) or an "
+        "admin's awardPoints.",
+        "SPEND": "Points spent on a reward (redeemPoints).",
+        "EXPIRE": "Points that expired unspent.",
+        "ADJUST": "An admin's correction (adjustPoints) or what an event reversal took back.",
+    },
+)
+TaskCondition = described_enum(
+    Condition,
+    name="TaskCondition",
+    description="What a growth task counts towards its target within its window.",
+    values={
+        "COUNT": "Events of the task's type: at least target of them.",
+        "SUM": "The events' amounts added up: at least target (in the amount's unit, e.g. "
+        "the currency spent).",
+        "STREAK": "Events on target consecutive local days (the programme's time zone).",
+        "DISTINCT_DAYS": "Events on target different local days, not necessarily in a row.",
+    },
+)
+TaskWindow = described_enum(
+    Window,
+    name="TaskWindow",
+    description="The period a task's progress is counted over; progress starts afresh in each "
+    "new period (local days, ISO weeks from Monday and months of the programme's time zone).",
+    values={
+        "LIFETIME": "Never resets.",
+        "DAY": "One local day.",
+        "WEEK": "One ISO week, Monday to Sunday.",
+        "MONTH": "One calendar month.",
+        "SEASON": "The task's season, from its start to its end (needs a season).",
+    },
+)
 
 
 @strawberry.type(name="LedgerEntry", description="One row of the append-only points ledger.")
 class LedgerEntryType:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Opaque id of the row.")
     delta: int = strawberry.field(description="Points added (positive) or taken (negative).")
-    kind: LedgerKind  # type: ignore[valid-type]
-    reason: str
-    balance_after: int
-    created_at: datetime
+    kind: LedgerKind = strawberry.field(description="Why the row exists.")  # type: ignore[valid-type]
+    reason: str = strawberry.field(
+        description="Why, in words: the event type, the reward, or the admin's reason."
+    )
+    balance_after: int = strawberry.field(description="The spendable balance right after it.")
+    created_at: datetime = strawberry.field(description="When it was written (UTC).")
 
     @classmethod
     def from_model(cls, entry: PointsLedgerEntry) -> LedgerEntryType:
@@ -56,13 +93,17 @@ class LedgerEntryType:
 
 @strawberry.type(name="TierProgress", description="Where the member stands on the ladder.")
 class TierProgressType:
-    current: TierType
+    current: TierType = strawberry.field(description="The tier held now.")
     next: TierType | None = strawberry.field(description="Null at the top of the ladder.")
-    growth: int
+    growth: int = strawberry.field(
+        description="The member's growth (tier score, not points) in the evaluation window."
+    )
     growth_to_next: int = strawberry.field(description="Growth still missing for the next tier.")
-    percent: float = strawberry.field(description="From this tier's entry to the next, 0-100.")
+    percent: float = strawberry.field(
+        description="From this tier's entry to the next, 0-100 (100 at the top)."
+    )
     next_evaluation_at: datetime = strawberry.field(
-        description="When tiers are next evaluated (demotion is only ever decided then)."
+        description="When tiers are next evaluated, UTC (demotion is only ever decided then)."
     )
     at_risk: bool = strawberry.field(
         description="True when growth is below what keeps the current tier."
@@ -74,56 +115,90 @@ class TierProgressType:
 
 @strawberry.type(name="MemberTask", description="A task the member can work on now.")
 class MemberTaskType:
-    code: str
-    name: str
-    description: str
-    event_type: str
-    condition: TaskCondition  # type: ignore[valid-type]
-    target: int
-    window: TaskWindow  # type: ignore[valid-type]
+    code: str = strawberry.field(description="The task's stable code.")
+    name: str = strawberry.field(description="Display name.")
+    description: str = strawberry.field(description="What to do, for the member to read.")
+    event_type: str = strawberry.field(description="The event type code that counts.")
+    condition: TaskCondition = strawberry.field(description="How events count.")  # type: ignore[valid-type]
+    target: int = strawberry.field(
+        description="Events, amount or days (as the condition counts) needed to complete it."
+    )
+    window: TaskWindow = strawberry.field(description="The period progress is counted over.")  # type: ignore[valid-type]
     progress: Amount = strawberry.field(  # type: ignore[valid-type]
         description="Towards target: events, amount, or days, as the condition counts."
     )
-    window_ends_at: datetime | None = strawberry.field(description="Null for lifetime tasks.")
-    completions_in_window: int
-    remaining_cap: int | None = strawberry.field(description="Null when unlimited.")
-    reward_points: int
-    reward_growth: int
+    window_ends_at: datetime | None = strawberry.field(
+        description="When the current window ends and progress resets, UTC (exclusive); null "
+        "for lifetime tasks."
+    )
+    completions_in_window: int = strawberry.field(
+        description="Times the member completed it in the current window."
+    )
+    remaining_cap: int | None = strawberry.field(
+        description="Completions the member has left in all; null when unlimited."
+    )
+    reward_points: int = strawberry.field(
+        description="Points a completion gives, before tier and seasonal multipliers."
+    )
+    reward_growth: int = strawberry.field(description="Growth a completion gives.")
 
 
 @strawberry.type(name="MemberBadge", description="A badge with the member's level in it.")
 class MemberBadgeType:
-    code: str
-    name: str
+    code: str = strawberry.field(description="The badge's stable code.")
+    name: str = strawberry.field(description="Display name.")
     level: int = strawberry.field(description="Levels earned; 0 when not yet earned.")
     levels: int = strawberry.field(description="How many levels the badge has.")
-    level_name: str | None = strawberry.field(description="bronze, silver, gold, ...")
+    level_name: str | None = strawberry.field(
+        description="bronze, silver, gold, platinum or diamond for the level earned; null for "
+        "a one-level badge or none earned."
+    )
     value: int = strawberry.field(description="The member's count towards the badge.")
-    next_threshold: int | None = strawberry.field(description="Null when fully earned.")
-    hidden: bool
+    next_threshold: int | None = strawberry.field(
+        description="The value the next level needs (progress is value of nextThreshold); "
+        "null when fully earned."
+    )
+    hidden: bool = strawberry.field(description="A hidden badge is listed only once earned.")
 
 
-@strawberry.type(name="Notification")
+@strawberry.type(name="Notification", description="A message in a member's inbox.")
 class NotificationType:
-    id: strawberry.ID
-    kind: str
-    title: str
-    body: str
-    data: JSON
-    created_at: datetime
-    read: bool
+    id: strawberry.ID = strawberry.field(description="Opaque id, for markNotificationsRead(ids).")
+    kind: str = strawberry.field(
+        description="What it is about, e.g. task_completed, badge_earned, tier_up, reward_redeemed."
+    )
+    title: str = strawberry.field(description="Short headline, for the member to read.")
+    body: str = strawberry.field(
+        description="The message, e.g. what a promotion unlocked or what keeps a tier."
+    )
+    data: JSON = strawberry.field(
+        description="Machine-readable details of the kind (codes, amounts), a JSON object."
+    )
+    created_at: datetime = strawberry.field(description="When it was sent (UTC).")
+    read: bool = strawberry.field(description="True once marked as read.")
 
 
-@strawberry.type(name="Member")
+@strawberry.type(
+    name="Member",
+    description="A member of the programme. A member token reads only itself; marketers, "
+    "admins and services read every member.",
+)
 class MemberType:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Opaque id, stable for the member's life.")
     external_id: str = strawberry.field(description="The brand's own id for the member.")
-    display_name: str
-    birthday: date | None
-    joined_at: datetime
+    display_name: str = strawberry.field(description="The name shown, e.g. on leaderboards.")
+    birthday: date | None = strawberry.field(
+        description="ISO 8601 date (no year-less form); null when unknown."
+    )
+    joined_at: datetime = strawberry.field(description="When the member joined (UTC).")
     points_balance: int = strawberry.field(description="Spendable points: the ledger's sum.")
-    growth: int = strawberry.field(description="Qualifying value that places the member.")
-    lifetime_points: int = strawberry.field(description="All points ever earned.")
+    growth: int = strawberry.field(
+        description="Growth (tier score): the qualifying value that places the member on the "
+        "ladder, not spendable; spending points never lowers it."
+    )
+    lifetime_points: int = strawberry.field(
+        description="All points ever earned (spending and expiry do not lower it)."
+    )
     pk: strawberry.Private[int]
     tier_id: strawberry.Private[int]
 
@@ -142,7 +217,7 @@ class MemberType:
             tier_id=member.tier_id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The tier the member holds now.")
     async def tier(self, info: Info[Context, None]) -> TierType:
         tier = await info.context.tier_by_id.load(self.tier_id)
         if tier is None:  # a foreign key guarantees it; this would be a corrupt database
@@ -230,7 +305,10 @@ class MemberType:
     async def benefits(
         self,
         info: Info[Context, None],
-        status: BenefitGrantStatus | None = GrantStatus.ACTIVE,  # type: ignore[valid-type]
+        status: Annotated[
+            BenefitGrantStatus | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only grants of this status; null: every grant."),
+        ] = GrantStatus.ACTIVE,
     ) -> list[BenefitGrantType]:
         require_member_access(info, self.pk)
         ctx = info.context
@@ -241,9 +319,11 @@ class MemberType:
     async def notifications(
         self,
         info: Info[Context, None],
-        first: int = 20,
-        after: str | None = None,
-        unread_only: bool = False,
+        first: First = 20,
+        after: After = None,
+        unread_only: Annotated[
+            bool, strawberry.argument(description="Only notifications not yet read.")
+        ] = False,
     ) -> Connection[NotificationType]:
         require_member_access(info, self.pk)
         check_page_size(first, maximum=info.context.settings.max_page_size)
@@ -267,7 +347,7 @@ class MemberType:
 
     @strawberry.field(description="The points ledger, newest first.")
     async def ledger(
-        self, info: Info[Context, None], first: int = 20, after: str | None = None
+        self, info: Info[Context, None], first: First = 20, after: After = None
     ) -> Connection[LedgerEntryType]:
         require_member_access(info, self.pk)
         check_page_size(first, maximum=info.context.settings.max_page_size)
@@ -281,17 +361,17 @@ class MemberType:
 
 @strawberry.type(description="The award was written, or had been written under this key.")
 class PointsAwarded:
-    entry: LedgerEntryType
-    member: MemberType
+    entry: LedgerEntryType = strawberry.field(description="The ledger row of the award.")
+    member: MemberType = strawberry.field(description="The member, with the new balance.")
     replayed: bool = strawberry.field(
         description="True when the idempotency key was used before: entry is the first award "
         "and nothing new was written."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The member is enrolled (now, or before under this external id).")
 class MemberEnrolled:
-    member: MemberType
+    member: MemberType = strawberry.field(description="The member enrolled.")
     created: bool = strawberry.field(
         description="False when the external id was enrolled before; the member is unchanged."
     )
@@ -299,12 +379,15 @@ class MemberEnrolled:
 
 @strawberry.type(description="The correction was written, or had been under this key.")
 class PointsAdjusted:
-    entry: LedgerEntryType
-    member: MemberType
-    replayed: bool
+    entry: LedgerEntryType = strawberry.field(description="The ledger row of the correction.")
+    member: MemberType = strawberry.field(description="The member, with the new balance.")
+    replayed: bool = strawberry.field(
+        description="True when the idempotency key was used before: entry is the first "
+        "correction and nothing new was written."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The notifications are marked as read.")
 class NotificationsMarked:
     marked: int = strawberry.field(description="Notifications newly marked as read.")
     unread: int = strawberry.field(description="Unread notifications left.")
@@ -312,16 +395,37 @@ class NotificationsMarked:
 
 AdjustPointsResult = Annotated[
     PointsAdjusted | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
-    strawberry.union("AdjustPointsResult"),
+    strawberry.union(
+        "AdjustPointsResult",
+        description="PointsAdjusted, or: ValidationFailed (delta 0 or too large, a reason "
+        "shorter than required, an empty key, a balance below zero), NotFound (no such member), "
+        "IdempotencyConflict (the key was used for another correction), Forbidden (not an "
+        "admin).",
+    ),
 ]
 AwardPointsResult = Annotated[
     PointsAwarded | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
-    strawberry.union("AwardPointsResult"),
+    strawberry.union(
+        "AwardPointsResult",
+        description="PointsAwarded, or: ValidationFailed (amount not positive or above the "
+        "per-award maximum, empty reason or key), NotFound (no such member), "
+        "IdempotencyConflict (the key was used for another award), Forbidden (not an admin).",
+    ),
 ]
 MarkNotificationsReadResult = Annotated[
     NotificationsMarked | ValidationFailed | ForbiddenType,
-    strawberry.union("MarkNotificationsReadResult"),
+    strawberry.union(
+        "MarkNotificationsReadResult",
+        description="NotificationsMarked, or: ValidationFailed (neither or both of ids and "
+        "all, or an id that is not a Notification's), Forbidden (not a member token).",
+    ),
 ]
 EnrollMemberResult = Annotated[
-    MemberEnrolled | ValidationFailed | ForbiddenType, strawberry.union("EnrollMemberResult")
+    MemberEnrolled | ValidationFailed | ForbiddenType,
+    strawberry.union(
+        "EnrollMemberResult",
+        description="MemberEnrolled, or: ValidationFailed (an empty or too long externalId or "
+        "displayName, a birthday or joinedAt in the future), Forbidden (not a service or an "
+        "admin).",
+    ),
 ]

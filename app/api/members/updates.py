@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from app.api.benefits.types import BenefitKind
 from app.api.context import Context
+from app.api.enums import described_enum
 from app.api.errors import UserInputError
 from app.api.ids import encode_id, require_id
 from app.api.permissions import STAFF, require_member_access, require_role
@@ -26,7 +28,6 @@ from app.services.updates import MemberUpdate, UpdateKind
 from gamification.benefits import BenefitKind as BenefitKindEnum
 
 
-@strawberry.enum(description="Why a balance changed.")
 class PointsChangeReason(StrEnum):
     ACTIVITY = "activity"
     REVERSAL = "reversal"
@@ -35,45 +36,62 @@ class PointsChangeReason(StrEnum):
     EXPIRY = "expiry"
 
 
+# strawberry.enum_value does not mix with StrEnum: the value descriptions go beside.
+described_enum(
+    PointsChangeReason,
+    name="PointsChangeReason",
+    description="Why a balance changed.",
+    values={
+        "ACTIVITY": "Earned by a reported event.",
+        "REVERSAL": "Taken back by a return or cancellation (reverseEvent).",
+        "REDEMPTION": "Spent on a reward.",
+        "ADJUSTMENT": "An admin's award or correction.",
+        "EXPIRY": "Expired unspent.",
+    },
+)
+
+
 @strawberry.interface(
     name="MemberUpdate",
     description="Something that just happened to a member. `id` is unique per update: "
     "delivery is at least once, so drop an id already seen.",
 )
 class MemberUpdateType:
-    id: strawberry.ID
-    at: datetime = strawberry.field(description="When the change committed.")
+    id: strawberry.ID = strawberry.field(
+        description="Unique per update: drop one already seen (delivery is at least once)."
+    )
+    at: datetime = strawberry.field(description="When the change committed (UTC).")
 
 
 @strawberry.type(description="Points were earned, spent, taken back or adjusted.")
 class PointsChanged(MemberUpdateType):
-    delta: int
+    delta: int = strawberry.field(description="Points added (positive) or taken (negative).")
     balance: int | None = strawberry.field(
         description="The balance right after the change; null only for changes recorded "
         "before Laurel reported balances (read `me { pointsBalance }` then)."
     )
-    reason: PointsChangeReason
+    reason: PointsChangeReason = strawberry.field(description="Why the balance changed.")
 
 
 @strawberry.type(description="A growth task was completed.")
 class TaskCompleted(MemberUpdateType):
-    task_code: str
-    task_name: str
-    points: int
-    growth: int
+    task_code: str = strawberry.field(description="The task's code.")
+    task_name: str = strawberry.field(description="The task's display name.")
+    points: int = strawberry.field(description="Points the completion gave.")
+    growth: int = strawberry.field(description="Growth the completion gave.")
 
 
 @strawberry.type(description="A badge (or a new level of it) was earned.")
 class BadgeEarned(MemberUpdateType):
-    badge_code: str
-    badge_name: str
-    level: int
+    badge_code: str = strawberry.field(description="The badge's code.")
+    badge_name: str = strawberry.field(description="The badge's display name.")
+    level: int = strawberry.field(description="The level now held, from 1.")
 
 
 @strawberry.type(description="The member moved to another tier.")
 class TierChanged(MemberUpdateType):
-    from_tier_code: str | None
-    to_tier_code: str
+    from_tier_code: str | None = strawberry.field(description="Code of the tier left.")
+    to_tier_code: str = strawberry.field(description="Code of the tier reached.")
 
     @strawberry.field(description="The tier moved to, as the ladder in force describes it.")
     async def to_tier(self) -> TierType | None:
@@ -85,10 +103,12 @@ class TierChanged(MemberUpdateType):
 
 @strawberry.type(description="A benefit was granted (see `me { benefits }`).")
 class BenefitGranted(MemberUpdateType):
-    grant_id: strawberry.ID
-    benefit_code: str
-    benefit_name: str
-    kind: BenefitKind  # type: ignore[valid-type]
+    grant_id: strawberry.ID = strawberry.field(
+        description="The BenefitGrant id, for useBenefit(grantId)."
+    )
+    benefit_code: str = strawberry.field(description="The benefit's code.")
+    benefit_name: str = strawberry.field(description="The benefit's display name.")
+    kind: BenefitKind = strawberry.field(description="What kind of benefit.")  # type: ignore[valid-type]
 
 
 def to_graphql(update: MemberUpdate) -> MemberUpdateType:
@@ -137,7 +157,15 @@ class MemberSubscriptions:
         "authenticate in connection_init). A member follows itself; staff name the member."
     )
     async def member_updates(
-        self, info: Info[Context, None], member_id: strawberry.ID | None = None
+        self,
+        info: Info[Context, None],
+        member_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="The Member to follow: required for staff; a member may give only "
+                "its own id, or leave it out."
+            ),
+        ] = None,
     ) -> AsyncGenerator[MemberUpdateType, None]:
         if member_id is None:
             principal = require_role(info, Role.MEMBER, *STAFF)

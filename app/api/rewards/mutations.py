@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
@@ -35,10 +37,12 @@ REQUIRED = ("code", "name", "points_cost", "description", "active")
 
 @strawberry.type
 class RewardMutations:
-    @strawberry.mutation(description="Add a reward to the catalogue (marketers, admins).")
+    @strawberry.mutation(description="Add a reward to the catalogue (marketers, admins; audited).")
     @typed_failures
     async def create_reward(
-        self, info: Info[Context, None], input: CreateRewardInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[CreateRewardInput, strawberry.argument(description="The reward.")],
     ) -> RewardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         reward = await rewards.create_reward(
@@ -48,10 +52,17 @@ class RewardMutations:
         )
         return RewardSaved(reward=RewardType.from_model(reward))
 
-    @strawberry.mutation(description="Change a reward's fields (those given).")
+    @strawberry.mutation(
+        description="Change a reward's fields (those given) (marketers, admins; audited)."
+    )
     @typed_failures
     async def update_reward(
-        self, info: Info[Context, None], id: strawberry.ID, input: UpdateRewardInput
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Reward id.")],
+        input: Annotated[
+            UpdateRewardInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> RewardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Reward", argument="id")
@@ -64,25 +75,37 @@ class RewardMutations:
         )
         return RewardSaved(reward=RewardType.from_model(reward))
 
-    @strawberry.mutation(description="Withdraw a reward for good (idempotent).")
+    @strawberry.mutation(
+        description="Withdraw a reward for good (idempotent; marketers, admins; audited)."
+    )
     @typed_failures
-    async def archive_reward(self, info: Info[Context, None], id: strawberry.ID) -> RewardResult:
+    async def archive_reward(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Reward id.")],
+    ) -> RewardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Reward", argument="id")
         reward = await rewards.archive_reward(reward_id=pk, actor=actor, now=info.context.now)
         return RewardSaved(reward=RewardType.from_model(reward))
 
     @strawberry.mutation(
-        description="Spend points on a reward (the signed-in member). Never overdraws the "
-        "balance nor oversells the stock. With an idempotency key, a retry returns the first "
-        "redemption and spends nothing more."
+        description="Spend points on a reward (the signed-in member; member tokens only). Never "
+        "overdraws the balance nor oversells the stock. With an idempotency key, a retry "
+        "returns the first redemption and spends nothing more."
     )
     @typed_failures
     async def redeem_points(
         self,
         info: Info[Context, None],
-        reward_id: strawberry.ID,
-        idempotency_key: str | None = None,
+        reward_id: Annotated[strawberry.ID, strawberry.argument(description="A Reward id.")],
+        idempotency_key: Annotated[
+            str | None,
+            strawberry.argument(
+                description="1-128 characters, unique per redemption: a retry with the same "
+                "key returns the first redemption; null: every call redeems anew."
+            ),
+        ] = None,
     ) -> RedeemPointsResult:
         principal = require_role(info, Role.MEMBER)
         assert principal.member_id is not None  # member tokens always carry one

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
 from app.api.ids import decode_cursor
-from app.api.pagination import Connection, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size
 from app.api.permissions import STAFF, require_role
 from app.api.rewards.types import RewardType
 from app.auth import Role
@@ -19,14 +21,17 @@ class RewardQueries:
     @strawberry.field(
         description="Rewards in catalogue order. A member sees those it can redeem now "
         "(active, open, offered to its tier; sold-out ones included); staff see every "
-        "reward, archived ones with includeArchived."
+        "reward, archived ones with includeArchived (members, marketers, admins, services)."
     )
     async def rewards(
         self,
         info: Info[Context, None],
-        first: int = 20,
-        after: str | None = None,
-        include_archived: bool = False,
+        first: First = 20,
+        after: After = None,
+        include_archived: Annotated[
+            bool,
+            strawberry.argument(description="True: archived rewards too (ignored for members)."),
+        ] = False,
     ) -> Connection[RewardType]:
         principal = require_role(info, Role.MEMBER, *STAFF)
         check_page_size(first, maximum=info.context.settings.max_page_size)

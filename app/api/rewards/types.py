@@ -15,20 +15,26 @@ from app.models import Redemption, Reward
 
 @strawberry.type(name="Reward", description="Something members buy with points.")
 class RewardType:
-    id: strawberry.ID
-    code: str
-    name: str
-    description: str
-    points_cost: int
+    id: strawberry.ID = strawberry.field(description="Opaque id, for redeemPoints(rewardId).")
+    code: str = strawberry.field(description="Stable code, unique.")
+    name: str = strawberry.field(description="Display name.")
+    description: str = strawberry.field(description="Text for members to read.")
+    points_cost: int = strawberry.field(description="Points a redemption spends.")
     stock: int | None = strawberry.field(description="How many are left; null: unlimited.")
-    starts_at: datetime | None
+    starts_at: datetime | None = strawberry.field(
+        description="When it can first be redeemed, UTC; null: from the start."
+    )
     ends_at: datetime | None = strawberry.field(
         description="Exclusive: the reward can no longer be redeemed then."
     )
-    min_tier_rank: int | None
-    max_tier_rank: int | None
+    min_tier_rank: int | None = strawberry.field(
+        description="Lowest tier rank offered it; null: from the base tier."
+    )
+    max_tier_rank: int | None = strawberry.field(
+        description="Highest tier rank offered it; null: to the top."
+    )
     active: bool = strawberry.field(description="False: paused by a marketer.")
-    archived: bool
+    archived: bool = strawberry.field(description="True once withdrawn for good.")
 
     @classmethod
     def from_model(cls, reward: Reward) -> RewardType:
@@ -50,10 +56,10 @@ class RewardType:
 
 @strawberry.type(name="Redemption", description="Points a member spent on a reward.")
 class RedemptionType:
-    id: strawberry.ID
-    reward: RewardType
-    points: int
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Opaque id of the redemption.")
+    reward: RewardType = strawberry.field(description="The reward redeemed.")
+    points: int = strawberry.field(description="Points spent.")
+    created_at: datetime = strawberry.field(description="When, UTC.")
 
     @classmethod
     def from_model(cls, redemption: Redemption, reward: Reward) -> RedemptionType:
@@ -65,10 +71,10 @@ class RedemptionType:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The points are spent and the reward is the member's.")
 class RewardRedeemed:
-    redemption: RedemptionType
-    member: MemberType
+    redemption: RedemptionType = strawberry.field(description="The redemption.")
+    member: MemberType = strawberry.field(description="The member, with the balance after it.")
     replayed: bool = strawberry.field(
         description="True when the idempotency key was used before: this is the first "
         "redemption, and nothing more was spent."
@@ -80,55 +86,101 @@ class RewardRedeemed:
     description="The balance does not cover the reward; nothing was spent.",
 )
 class InsufficientPointsType:
-    message: str
-    balance: int
-    cost: int
+    message: str = strawberry.field(description="The balance and the cost, in English.")
+    balance: int = strawberry.field(description="The member's spendable points now.")
+    cost: int = strawberry.field(description="Points the reward costs.")
 
 
 @strawberry.type(name="OutOfStock", description="None of the reward is left; nothing was spent.")
 class OutOfStockType:
-    message: str
-    reward_id: strawberry.ID
+    message: str = strawberry.field(description="Says the reward is sold out.")
+    reward_id: strawberry.ID = strawberry.field(description="The Reward id asked for.")
 
 
-@strawberry.input
+@strawberry.input(description="A new reward of the catalogue.")
 class CreateRewardInput:
-    code: str
-    name: str
-    points_cost: int
-    description: str = ""
-    stock: int | None = strawberry.field(default=None, description="Null: unlimited.")
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    min_tier_rank: int | None = None
-    max_tier_rank: int | None = None
-    active: bool = True
+    code: str = strawberry.field(
+        description="Stable code: 2-64 characters of lowercase letters, digits, - and _; unique."
+    )
+    name: str = strawberry.field(description="Display name, 1-100 characters.")
+    points_cost: int = strawberry.field(description="Points a redemption spends: 1 to 10,000,000.")
+    description: str = strawberry.field(
+        default="", description="Text for members to read, up to 2,000 characters."
+    )
+    stock: int | None = strawberry.field(
+        default=None, description="How many there are, 0 to 1,000,000,000; null: unlimited."
+    )
+    starts_at: datetime | None = strawberry.field(
+        default=None, description="When it can first be redeemed, with an offset; null: at once."
+    )
+    ends_at: datetime | None = strawberry.field(
+        default=None,
+        description="When it can no longer be redeemed (exclusive), with an offset, after "
+        "startsAt; null: never.",
+    )
+    min_tier_rank: int | None = strawberry.field(
+        default=None, description="Lowest tier rank offered it; null: from the base tier."
+    )
+    max_tier_rank: int | None = strawberry.field(
+        default=None, description="Highest tier rank offered it; null: to the top."
+    )
+    active: bool = strawberry.field(
+        default=True, description="False: paused, members cannot redeem it."
+    )
 
 
 @strawberry.input(description="Only the fields given change; null clears an optional one.")
 class UpdateRewardInput:
-    code: str | None = strawberry.UNSET
-    name: str | None = strawberry.UNSET
-    points_cost: int | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
+    code: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Stable code: 2-64 characters of lowercase letters, digits, - and _; unique.",
+    )
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Display name, 1-100 characters."
+    )
+    points_cost: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Points a redemption spends: 1 to 10,000,000."
+    )
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Text for members to read, up to 2,000 characters."
+    )
     stock: int | None = strawberry.field(
         default=strawberry.UNSET,
         description="How many are left from now on (a restock or a count); null: unlimited.",
     )
-    starts_at: datetime | None = strawberry.UNSET
-    ends_at: datetime | None = strawberry.UNSET
-    min_tier_rank: int | None = strawberry.UNSET
-    max_tier_rank: int | None = strawberry.UNSET
-    active: bool | None = strawberry.UNSET
+    starts_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When it can first be redeemed, with an offset; null: at once.",
+    )
+    ends_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When it can no longer be redeemed (exclusive), with an offset, after "
+        "startsAt; null: never.",
+    )
+    min_tier_rank: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Lowest tier rank offered it; null: from the base tier.",
+    )
+    max_tier_rank: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Highest tier rank offered it; null: to the top."
+    )
+    active: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="False: paused, members cannot redeem it."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The reward is saved (and audited).")
 class RewardSaved:
-    reward: RewardType
+    reward: RewardType = strawberry.field(description="The reward as saved.")
 
 
 RewardResult = Annotated[
-    RewardSaved | ValidationFailed | NotFoundType | ForbiddenType, strawberry.union("RewardResult")
+    RewardSaved | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union(
+        "RewardResult",
+        description="RewardSaved, or: ValidationFailed (the problems listed), NotFound (no "
+        "such reward), Forbidden (not a marketer or an admin).",
+    ),
 ]
 RedeemPointsResult = Annotated[
     RewardRedeemed
@@ -138,5 +190,11 @@ RedeemPointsResult = Annotated[
     | ValidationFailed
     | IdempotencyConflictType
     | ForbiddenType,
-    strawberry.union("RedeemPointsResult"),
+    strawberry.union(
+        "RedeemPointsResult",
+        description="RewardRedeemed, or: InsufficientPoints, OutOfStock, NotFound (no such "
+        "reward), ValidationFailed (the reward is paused, archived, not open yet, over, or "
+        "not offered to the member's tier; a bad idempotency key), IdempotencyConflict (the "
+        "key was used for another reward), Forbidden (not a member token).",
+    ),
 ]

@@ -22,41 +22,76 @@ from gamification.engine import GrowthWeights
 from gamification.ladder import TierRule
 
 
-@strawberry.input
+@strawberry.input(description="A minimum on one member fact, required to enter a tier.")
 class RequirementInput:
-    fact: str = strawberry.field(description='A member fact, e.g. "events:purchase".')
-    minimum: int
+    fact: str = strawberry.field(
+        description='A member fact, e.g. "events:purchase" (events of a type), "task:<code>", '
+        '"tasks_completed", "streak_days".'
+    )
+    minimum: int = strawberry.field(description="The least value of the fact to enter.")
 
 
-@strawberry.input
+@strawberry.input(description="One tier of a draft ladder.")
 class TierInput:
-    code: str
-    name: str
-    rank: int
-    entry_threshold: int
-    retention_threshold: int
-    multiplier: Decimal
-    requirements: list[RequirementInput] = strawberry.field(default_factory=list)
-    benefits: list[str] = strawberry.field(default_factory=list)
+    code: str = strawberry.field(description="Stable code; unique in the ladder.")
+    name: str = strawberry.field(description="Display name; unique in the ladder.")
+    rank: int = strawberry.field(
+        description="Position on the ladder: the tiers' ranks are 0, 1, 2, ... without gaps."
+    )
+    entry_threshold: int = strawberry.field(
+        description="Growth needed to enter: 0 for rank 0, rising with each rank."
+    )
+    retention_threshold: int = strawberry.field(
+        description="Growth needed at an evaluation to keep the tier: 0 for rank 0, otherwise "
+        "between the entry thresholds of the tier below and of this one."
+    )
+    multiplier: Decimal = strawberry.field(
+        description='Points multiplier, above 0 and at most 10, e.g. "1.5".'
+    )
+    requirements: list[RequirementInput] = strawberry.field(
+        default_factory=list,
+        description="Minimums on member facts besides growth, all needed to enter.",
+    )
+    benefits: list[str] = strawberry.field(
+        default_factory=list,
+        description="What the tier unlocks, in words, as the tier-up notification lists it "
+        "(the benefits granted come from the tier matrix: setTierBenefits).",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="How activity in the evaluation window turns into growth.")
 class GrowthWeightsInput:
-    spend: Decimal = Decimal(1)
-    active_day: int = 10
-    task_completed: int = 20
-    referral: int = 50
+    spend: Decimal = strawberry.field(
+        default=Decimal(1),
+        description="Growth per unit of amount of events whose type counts as spend; not negative.",
+    )
+    active_day: int = strawberry.field(
+        default=10,
+        description="Growth for a member's first event of a local day; not negative.",
+    )
+    task_completed: int = strawberry.field(
+        default=20, description="Growth per growth task completed; not negative."
+    )
+    referral: int = strawberry.field(
+        default=50, description="Growth per event whose type counts as a referral; not negative."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The ladder version is stored (and, when published, announced).")
 class LadderVersionSaved:
-    version: LadderVersionType
+    version: LadderVersionType = strawberry.field(description="The version, with its tiers.")
     members_told: int = strawberry.field(description="Members notified of the change.")
 
 
 LadderVersionResult = Annotated[
     LadderVersionSaved | ValidationFailed | NotFoundType | ForbiddenType,
-    strawberry.union("LadderVersionResult"),
+    strawberry.union(
+        "LadderVersionResult",
+        description="LadderVersionSaved, or: ValidationFailed (an inconsistent ladder on "
+        "tiers, notes over 500 characters, negative weights; an effectiveAt without offset "
+        "or inside the notice period; a version that is not a draft on id), NotFound (no "
+        "such version), Forbidden (not an admin).",
+    ),
 ]
 
 
@@ -70,14 +105,21 @@ async def _saved(version_id: int, version: object, told: int) -> LadderVersionSa
 
 @strawberry.type
 class LadderMutations:
-    @strawberry.mutation(description="Store a new ladder as a draft version (admins).")
+    @strawberry.mutation(description="Store a new ladder as a draft version (admins; audited).")
     @typed_failures
     async def create_ladder_draft(
         self,
         info: Info[Context, None],
-        tiers: list[TierInput],
-        weights: GrowthWeightsInput | None = None,
-        notes: str = "",
+        tiers: Annotated[
+            list[TierInput], strawberry.argument(description="The whole ladder, any order.")
+        ],
+        weights: Annotated[
+            GrowthWeightsInput | None,
+            strawberry.argument(description="Growth weights; default the defaults of each."),
+        ] = None,
+        notes: Annotated[
+            str, strawberry.argument(description="What changes and why, up to 500 characters.")
+        ] = "",
     ) -> LadderVersionResult:
         actor = require_actor(info, Role.ADMIN)
         w = weights or GrowthWeightsInput()
@@ -109,11 +151,20 @@ class LadderMutations:
 
     @strawberry.mutation(
         description="Publish a draft, in force from effectiveAt (at least the notice period "
-        "ahead); every member is notified now (admins)."
+        "ahead); every member is notified now (admins; audited)."
     )
     @typed_failures
     async def publish_ladder_version(
-        self, info: Info[Context, None], id: strawberry.ID, effective_at: datetime
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A draft LadderVersion id.")],
+        effective_at: Annotated[
+            datetime,
+            strawberry.argument(
+                description="When it takes effect, with an offset: at least "
+                "LAUREL_LADDER_NOTICE_DAYS (14 by default) days from now."
+            ),
+        ],
     ) -> LadderVersionResult:
         actor = require_actor(info, Role.ADMIN)
         pk = input_id(id, kind="LadderVersion", argument="id")

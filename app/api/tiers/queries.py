@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from app.api.context import Context
 from app.api.ids import decode_cursor
-from app.api.pagination import Connection, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size
 from app.api.permissions import require_role
 from app.api.tiers.types import LadderVersionType, TierType
 from app.auth import Role
@@ -16,13 +16,16 @@ from app.models import LadderVersion, Tier
 
 @strawberry.type
 class TierQueries:
-    @strawberry.field(description="The tiers of the ladder in force, lowest first.")
+    @strawberry.field(
+        description="The tiers of the ladder in force, lowest first. Anyone may read it, "
+        "without a token too."
+    )
     async def tier_ladder(self, info: Info[Context, None]) -> list[TierType]:
         return [TierType.from_model(t) for t in await info.context.ladder.tiers()]
 
     @strawberry.field(description="Every ladder version, newest first (admins).")
     async def ladder_versions(
-        self, info: Info[Context, None], first: int = 20, after: str | None = None
+        self, info: Info[Context, None], first: First = 20, after: After = None
     ) -> Connection[LadderVersionType]:
         require_role(info, Role.ADMIN)
         check_page_size(first, maximum=info.context.settings.max_page_size)

@@ -13,14 +13,22 @@ from app.models import LadderVersion, Tier
 
 @strawberry.type(name="Tier", description="One rung of the tier ladder.")
 class TierType:
-    code: str
-    name: str
-    rank: int = strawberry.field(description="0 for the base tier, rising by one per rung.")
-    entry_threshold: int = strawberry.field(description="Growth needed to be promoted into it.")
-    retention_threshold: int = strawberry.field(
-        description="Growth needed at an evaluation to keep it."
+    code: str = strawberry.field(
+        description="The tier's stable code, e.g. gold (kept across ladder versions)."
     )
-    multiplier: Decimal = strawberry.field(description="Points multiplier of the tier.")
+    name: str = strawberry.field(description="Display name, e.g. Gold.")
+    rank: int = strawberry.field(description="0 for the base tier, rising by one per rung.")
+    entry_threshold: int = strawberry.field(
+        description="Growth (not points) needed to be promoted into it; 0 for the base tier."
+    )
+    retention_threshold: int = strawberry.field(
+        description="Growth needed at an evaluation to keep it: at most the entry threshold, "
+        "so members do not flap around the line."
+    )
+    multiplier: Decimal = strawberry.field(
+        description='Points multiplier of the tier, above 0 and at most 10, e.g. "1.5": '
+        "events earn 1.5 times their points."
+    )
 
     @classmethod
     def from_model(cls, tier: Tier) -> TierType:
@@ -34,15 +42,23 @@ class TierType:
         )
 
 
-@strawberry.type(name="LadderVersion", description="A version of the ladder rules.")
+@strawberry.type(
+    name="LadderVersion",
+    description="A version of the ladder rules: a draft, or published and in force from its "
+    "effective date.",
+)
 class LadderVersionType:
-    id: strawberry.ID
-    number: int
+    id: strawberry.ID = strawberry.field(description="Opaque id of the version.")
+    number: int = strawberry.field(description="1, 2, 3, ... in order of creation.")
     status: str = strawberry.field(description="draft or published")
-    effective_at: datetime | None
-    published_at: datetime | None
-    notes: str
-    tiers: list[TierType]
+    effective_at: datetime | None = strawberry.field(
+        description="When it takes (or took) effect, UTC; null for a draft."
+    )
+    published_at: datetime | None = strawberry.field(
+        description="When it was published (and members told), UTC; null for a draft."
+    )
+    notes: str = strawberry.field(description="The admin's notes on the change.")
+    tiers: list[TierType] = strawberry.field(description="Its tiers, lowest rank first.")
 
     @classmethod
     def from_model(cls, version: LadderVersion, tiers: list[Tier]) -> LadderVersionType:
