@@ -20,6 +20,7 @@ from app.services.ladder import tiers_in_force
 from app.services.outbox import outbox_written
 from gamification.calendar import Season as CalendarSeason
 from gamification.leaderboards import Metric, Period, check_board, period_key_for
+from gamification.problems import api_field
 
 BOARD_FIELDS = (
     "code", "name", "description", "metric", "period", "season_id", "tier_code",
@@ -88,8 +89,9 @@ async def update_board(
     allowed = set(BoardDefinition.__slots__) - set(FIXED_FIELDS)
     unknown = sorted(set(changes) - allowed)
     if unknown:
-        field = "seasonId" if unknown[0] == "season_id" else unknown[0]
-        raise InvalidInput.single(field, "cannot be changed: create a new board instead")
+        raise InvalidInput.single(
+            api_field(unknown[0]), "cannot be changed: create a new board instead"
+        )
     if isinstance(changes.get("name"), str):
         changes = {**changes, "name": changes["name"].strip()}
     async with in_transaction() as conn:

@@ -6,7 +6,6 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
-from app.api.errors import ValidationFailed
 from app.api.ids import encode_id, input_id
 from app.api.leaderboards.types import (
     CreateLeaderboardInput,
@@ -19,7 +18,8 @@ from app.api.leaderboards.types import (
     SetLeaderboardVisibilityResult,
     UpdateLeaderboardInput,
 )
-from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor, require_role
+from app.api.partial_updates import given_changes
+from app.api.permissions import CATALOGUE_EDITORS, require_actor, require_role
 from app.api.results import typed_failures
 from app.auth import Role
 from app.services import leaderboards
@@ -53,10 +53,7 @@ class LeaderboardMutations:
     ) -> LeaderboardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Leaderboard", argument="id")
-        changes = given_fields(input)
-        for required in ("name", "description", "exclude_flagged"):
-            if required in changes and changes[required] is None:
-                return ValidationFailed.single(required, "cannot be null")
+        changes = given_changes(input, nullable=("tier_code", "visible_from", "visible_to"))
         board = await leaderboards.update_board(
             board_id=pk, changes=changes, actor=actor, now=info.context.now
         )
