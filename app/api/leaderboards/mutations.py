@@ -41,7 +41,7 @@ class LeaderboardMutations:
         board = await leaderboards.create_board(
             definition=BoardDefinition(**fields), actor=actor, now=info.context.now
         )
-        return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
+        return LeaderboardSaved(leaderboard=await LeaderboardType.current(info, board))
 
     @strawberry.mutation(
         description="Change a board's name, description, tier filter, visibility window or "
@@ -57,7 +57,7 @@ class LeaderboardMutations:
         board = await leaderboards.update_board(
             board_id=pk, changes=changes, actor=actor, now=info.context.now
         )
-        return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
+        return LeaderboardSaved(leaderboard=await LeaderboardType.current(info, board))
 
     @strawberry.mutation(description="Withdraw a board for good (idempotent).")
     @typed_failures
@@ -67,7 +67,7 @@ class LeaderboardMutations:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Leaderboard", argument="id")
         board = await leaderboards.archive_board(board_id=pk, actor=actor, now=info.context.now)
-        return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
+        return LeaderboardSaved(leaderboard=await LeaderboardType.current(info, board))
 
     @strawberry.mutation(
         description="Show or hide the signed-in member on public boards. Hidden, it still "
