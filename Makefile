@@ -20,7 +20,7 @@ help:
 	@echo "make schema      regenerate graphql/schema.graphql"
 	@echo "make migrations  create a migration from model changes"
 	@echo "make bench       run the benchmarks in bench/"
-	@echo "make rebuild-leaderboard BOARD=code [PERIOD=week:2026-W48]  rebuild a board's Redis index"
+	@echo "make rebuild-leaderboard BOARD=code [PERIOD=2026-W48]  rebuild a board's Redis index"
 	@echo "make lint        ruff and mypy"
 
 # The virtualenv is rebuilt when pyproject.toml changes; dev extras are always installed so
@@ -75,7 +75,7 @@ bench: $(STAMP)
 	for script in $$scripts; do echo "== $$script"; $(BIN)/python $$script; done
 
 rebuild-leaderboard: $(STAMP)
-	@test -n "$(BOARD)" || { echo "usage: make rebuild-leaderboard BOARD=code [PERIOD=key]"; exit 2; }
+	@test -n "$(BOARD)" || { echo "usage: make rebuild-leaderboard BOARD=code [PERIOD=2026-W48|2026-12|2026-12-04|all-time|season-code]"; exit 2; }
 	$(BIN)/laurel rebuild-leaderboard $(BOARD) $(if $(PERIOD),--period $(PERIOD))
 
 lint: $(STAMP)

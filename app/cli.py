@@ -155,12 +155,14 @@ class ProgressBar:
         sys.stderr.write("\n")
 
 
-async def _rebuild_leaderboard(settings: Settings, code: str, period_key: str | None) -> None:
+async def _rebuild_leaderboard(settings: Settings, code: str, period: str | None) -> None:
     from redis.asyncio import Redis
 
     from app.models import Leaderboard
+    from app.services.errors import InvalidInput
     from app.services.leaderboard_index import RebuildBusy, RedisBoardIndex
-    from gamification.leaderboards import Period, period_key_at
+    from app.services.leaderboards import board_in_period
+    from gamification.leaderboards import Period, period_of, scope_of
 
     if not settings.redis_url:
         sys.exit("laurel: rebuild-leaderboard needs LAUREL_REDIS_URL (embedded mode has no index)")
@@ -168,9 +170,29 @@ async def _rebuild_leaderboard(settings: Settings, code: str, period_key: str | 
         board = await Leaderboard.get_or_none(code=code).select_related("season")
         if board is None:
             sys.exit(f"laurel: no leaderboard with code {code!r}")
-        key = period_key or period_key_at(
-            Period(board.period), datetime.now(UTC), zone=settings.zone, season_id=board.season_id
-        )
+        if period is not None and (":" in period or period == "lifetime"):
+            # A stored key (day:2026-11-25, season:2), as scripts written before periods
+            # were named as people write them pass it.
+            key, label = period, period
+            try:
+                scope_of(board.metric, key)
+            except ValueError:
+                sys.exit(f"laurel: {key!r} is not a period key")
+            ours = (
+                key == f"season:{board.season_id}"
+                if board.period == Period.SEASON
+                else period_of(Period(board.period), key)
+            )
+            if not ours:
+                sys.exit(f"laurel: {key!r} is not a period of {code}")
+        else:
+            try:
+                opened = await board_in_period(
+                    board, period=period, now=datetime.now(UTC), zone=settings.zone
+                )
+            except InvalidInput as error:
+                sys.exit(f"laurel: {error.problems[0].message}")
+            key, label = opened.view.period_key, opened.period_name
         redis = Redis.from_url(settings.redis_url)
         index = RedisBoardIndex(
             redis,
@@ -178,15 +200,17 @@ async def _rebuild_leaderboard(settings: Settings, code: str, period_key: str | 
             zone=settings.zone,
             retention=timedelta(days=settings.leaderboard_retention_days),
         )
-        bar = ProgressBar(f"{code} {key}")
+        bar = ProgressBar(f"{code} {label}")
         try:
             count = await index.rebuild(board, key, progress=bar)
         except RebuildBusy:
-            sys.exit(f"laurel: {code} {key} is being rebuilt already")
+            sys.exit(f"laurel: {code} {label} is being rebuilt already")
         finally:
             bar.close()
             await redis.aclose()
-    print(f"Rebuilt {code} for {key}: {count:,} members in {time.monotonic() - bar.started:.1f}s.")
+    print(
+        f"Rebuilt {code} for {label}: {count:,} members in {time.monotonic() - bar.started:.1f}s."
+    )
 
 
 def cmd_rebuild_leaderboard(args: argparse.Namespace) -> None:
@@ -277,7 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("code", help="the board's code")
     rebuild.add_argument(
         "--period",
-        help="the period key, e.g. day:2026-11-25, week:2026-W48 (default: the current one)",
+        help="the period as people write it: 2026-11-25, 2026-W48, 2026-11, all-time or the "
+        "season's code (default: the current one; a stored key such as week:2026-W48 works too)",
     )
     rebuild.set_defaults(func=cmd_rebuild_leaderboard)
     jobs = sub.add_parser("jobs", help="list the scheduled jobs, or run one now")

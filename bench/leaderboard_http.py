@@ -48,7 +48,7 @@ from app.services.audit import Actor  # noqa: E402
 from app.services.board_sql import SqlBoardReader  # noqa: E402
 from app.services.demo import load_demo  # noqa: E402
 from app.services.leaderboard_index import BoardReads, RedisBoardIndex  # noqa: E402
-from app.services.leaderboards import BoardDefinition, board_view, create_board  # noqa: E402
+from app.services.leaderboards import BoardDefinition, board_in_period, create_board  # noqa: E402
 from app.services.updates import LocalBroker  # noqa: E402
 from gamification.leaderboards import Metric, Period, scope_of  # noqa: E402
 
@@ -209,8 +209,10 @@ async def measure(args: argparse.Namespace, url: str) -> None:
 
             index = RedisBoardIndex(redis, prefix=prefix, zone=settings.zone)
             board = await Leaderboard.get(code="top")
-            view = await board_view(board, period=None, now=datetime.now(UTC), zone=settings.zone)
-            await index.rebuild(board, view.period_key)
+            opened = await board_in_period(
+                board, period=None, now=datetime.now(UTC), zone=settings.zone
+            )
+            await index.rebuild(board, opened.view.period_key)
             reads = BoardReads(sql=SqlBoardReader(), index=index, timeout=0.5)
             env = {
                 **os.environ,

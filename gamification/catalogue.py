@@ -120,6 +120,11 @@ def check_task(
         problems.append(Problem("target", "a day window holds one day: use a longer window"))
     if window is Window.SEASON and season is None:
         problems.append(Problem("window", "a season window needs a season"))
+    if window is Window.LIFETIME and season is not None:
+        # Lifetime progress never starts afresh, so it would outlive the season it is for.
+        problems.append(
+            Problem("window", "a seasonal task counts in SEASON, MONTH, WEEK or DAY windows")
+        )
     if per_window_limit is not None and per_window_limit < 1:
         problems.append(Problem("perWindowLimit", "must be at least 1 (or null: no limit)"))
     if cap is not None and cap < 1:

@@ -207,19 +207,58 @@ _PERIOD_FORMATS = {
     Period.WEEK: ("%G-W%V-%u", "2026-W48"),
     Period.MONTH: ("%Y-%m", "2026-11"),
 }
+# What people call the one period of an all-time board.
+ALL_TIME_NAME = "all-time"
+
+
+@dataclass(frozen=True, slots=True)
+class BoardSeason:
+    """The season of a season board: its id names the stored period, its code the period
+    as people write it."""
+
+    id: int
+    code: str
+
+
+def period_name(key: str, *, season_code: str | None = None) -> str:
+    """A stored period key as people write it: ``2026-11-25``, ``2026-W48``, ``2026-11``,
+    ``all-time``, or the season's code for ``season:<id>`` (ValueError when malformed).
+
+    The stored keys stay internal: a season's code can be edited, its id cannot, so
+    ``leaderboard_score`` rows and Redis keys keep naming seasons by id."""
+    if key == "lifetime":
+        return ALL_TIME_NAME
+    kind, _, rest = key.partition(":")
+    if kind in ("day", "week", "month") and rest:
+        return rest
+    if kind == "season" and rest.isdigit():
+        if season_code is None:
+            raise ValueError(f"naming {key!r} needs its season's code")
+        return season_code
+    raise ValueError(f"not a period key: {key!r}")
 
 
 def period_key_for(
-    period: Period, *, at: datetime, zone: ZoneInfo, season: Season | None, name: str | None
+    period: Period,
+    *,
+    at: datetime,
+    zone: ZoneInfo,
+    season: BoardSeason | None,
+    name: str | None,
 ) -> str:
-    """The key of the board's period: the one named (``2026-11-25``, ``2026-W48``,
-    ``2026-11`` for day, week and month boards) or, with no name, the one running at
-    ``at``. All-time and season boards have one period. Raises ValueError on a bad name."""
+    """The stored key of the board's period: the one named as people write it
+    (``2026-11-25``, ``2026-W48``, ``2026-11`` for day, week and month boards, ``all-time``
+    for an all-time board, the season's code for a season board) or, with no name, the one
+    running at ``at``. Raises ValueError on a name that is not one of the board's periods."""
     if period is Period.ALL_TIME:
+        if name not in (None, ALL_TIME_NAME):
+            raise ValueError(f"an all-time board has one period: {ALL_TIME_NAME}")
         return "lifetime"
     if period is Period.SEASON:
         if season is None:
             raise ValueError("the board has no season")
+        if name not in (None, season.code):
+            raise ValueError(f"a season board has one period: its season, {season.code}")
         return f"season:{season.id}"
     if name is None:
         span = window_for(period.window, at, zone=zone)

@@ -94,7 +94,7 @@ def test_rebuild_leaderboard_copies_the_board_to_redis_with_a_progress_bar(
     main(["rebuild-leaderboard", "top-spenders"])
 
     out, err = capsys.readouterr()
-    assert "Rebuilt top-spenders for lifetime: 3 members" in out
+    assert "Rebuilt top-spenders for all-time: 3 members" in out
     assert "3/3" in err
 
     async def indexed() -> int:
@@ -108,6 +108,54 @@ def test_rebuild_leaderboard_copies_the_board_to_redis_with_a_progress_bar(
             await redis.aclose()
 
     assert asyncio.run(indexed()) == 3
+
+
+@pytest.mark.usefixtures("environment")
+def test_rebuild_leaderboard_takes_the_period_as_people_write_it(
+    monkeypatch, capsys, settings, redis_url
+):
+    import asyncio
+    import uuid
+
+    from redis.asyncio import Redis
+
+    from app import db
+    from app.services.leaderboard_index import BoardKeys
+    from gamification.leaderboards import Period
+    from tests.services.boards import board, score
+
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    monkeypatch.setenv("LAUREL_REDIS_URL", redis_url)
+    monkeypatch.setenv("LAUREL_REDIS_PREFIX", prefix)
+    year, week, _ = factories.now().astimezone(factories.ZONE).isocalendar()
+    name = f"{year}-W{week:02d}"
+
+    async def given():
+        async with db.connect(settings):
+            for n in range(2):
+                await score(await factories.member(), n + 1, seq=n + 1, period_key=f"week:{name}")
+            return await board(code="weekly", period=Period.WEEK)
+
+    created = asyncio.run(given())
+
+    main(["rebuild-leaderboard", "weekly", "--period", name])
+    assert f"Rebuilt weekly for {name}: 2 members" in capsys.readouterr().out
+    main(["rebuild-leaderboard", "weekly", "--period", f"week:{name}"])  # a stored key
+    assert f"Rebuilt weekly for week:{name}: 2 members" in capsys.readouterr().out
+    for wrong, why in (("all-time", "period looks like"), ("month:2026-12", "not a period of")):
+        with pytest.raises(SystemExit, match=why):
+            main(["rebuild-leaderboard", "weekly", "--period", wrong])
+
+    async def indexed() -> int:
+        redis = Redis.from_url(redis_url)
+        try:
+            count = await redis.zcard(BoardKeys.of(prefix, created.id, f"week:{name}").z)
+            await redis.delete(*[k async for k in redis.scan_iter(match=prefix + "*")])
+            return count
+        finally:
+            await redis.aclose()
+
+    assert asyncio.run(indexed()) == 2
 
 
 @pytest.mark.usefixtures("environment")

@@ -1,11 +1,17 @@
-"""Relay-style connections: ``edges { cursor node }`` and ``pageInfo``, keyset-paginated."""
+"""Relay-style connections: ``edges { cursor node }`` and ``pageInfo``, keyset-paginated.
+
+``hasPreviousPage`` is answered only when a client selects it: a first page (no ``after``)
+has nothing before it; a later page has rows before it when the list's first row comes at
+or before its cursor, which one more read of the list's first row tells.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
+from tortoise.queryset import QuerySet
 
 from app.api.errors import UserInputError
 from app.api.ids import encode_cursor
@@ -29,14 +35,65 @@ After = Annotated[
     ),
 ]
 
+# Whether edges come before a page: known, or found out by a read when a client asks.
+Previous = bool | Callable[[], Awaitable[bool]]
 
-@strawberry.type(description="Where a page stands in the whole list (Relay connection spec).")
+
+@strawberry.type(description="Where a page of a connection stands in the whole list (Relay).")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="True when more entries follow this page.")
     end_cursor: str | None = strawberry.field(
         description="The last edge's cursor: pass it as `after` for the next page; null when "
         "the page is empty."
     )
+    start_cursor: str | None = strawberry.field(
+        default=None,
+        description="The cursor of the page's first edge; null when the page is empty.",
+    )
+    previous: strawberry.Private[Previous] = False
+
+    @strawberry.field(
+        description="True when edges come before this page: never on a first page (no "
+        "`after`), and on a later one when the list, as it is now, still has edges up to "
+        "its cursor."
+    )
+    async def has_previous_page(self) -> bool:
+        if isinstance(self.previous, bool):
+            return self.previous
+        return await self.previous()
+
+    @classmethod
+    def of(cls, cursors: Sequence[str], *, has_next: bool, previous: Previous) -> PageInfo:
+        return cls(
+            has_next_page=has_next,
+            end_cursor=cursors[-1] if cursors else None,
+            start_cursor=cursors[0] if cursors else None,
+            previous=previous,
+        )
+
+
+async def first_key(query: QuerySet[Any], field: str = "id") -> int | None:
+    """The key of the first row of a list (a queryset without its cursor filter)."""
+    row = await query.first()
+    return None if row is None else int(getattr(row, field))
+
+
+def rows_before(
+    cursor: int | None, first_key: Callable[[], Awaitable[int | None]], *, descending: bool
+) -> Previous:
+    """``hasPreviousPage`` of a keyset page that starts after ``cursor`` (the key of the
+    row before it): rows come before the page when the list's first row (``first_key``,
+    read only if a client asks) is at or before the cursor in the list's order."""
+    if cursor is None:
+        return False
+
+    async def check() -> bool:
+        key = await first_key()
+        if key is None:
+            return False
+        return key >= cursor if descending else key <= cursor
+
+    return check
 
 
 @strawberry.type(description="One entry of a page, with the cursor that continues after it.")
@@ -59,15 +116,14 @@ class Connection(Generic[Node]):
         rows: Sequence[Row],
         *,
         has_next: bool,
+        previous: Previous,
         key: Callable[[Row], int],
         node: Callable[[Row], Node],
     ) -> Connection[Node]:
         edges = [Edge(cursor=encode_cursor(key(row)), node=node(row)) for row in rows]
         return cls(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=PageInfo.of([e.cursor for e in edges], has_next=has_next, previous=previous),
         )
 
 

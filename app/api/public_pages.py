@@ -39,8 +39,7 @@ from app.models import Leaderboard, Season
 from app.services.board_reads import BoardView
 from app.services.leaderboard_index import RedisBoardIndex
 from app.services.leaderboards import visible_board
-from gamification.calendar import Season as CalendarSeason
-from gamification.leaderboards import period_key_for
+from gamification.leaderboards import BoardSeason, period_key_for
 
 MEMBER_SPECIFIC = frozenset({"me", "around"})
 CACHE_SIZE = 1024
@@ -154,7 +153,7 @@ class PublicPageCache:
         self._plans: OrderedDict[tuple[str, str | None], _Plan | None] = OrderedDict()
         self._pages: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
         self._boards: dict[
-            tuple[str, bool], tuple[float, tuple[Leaderboard, CalendarSeason | None] | None]
+            tuple[str, bool], tuple[float, tuple[Leaderboard, BoardSeason | None] | None]
         ] = {}
         self.hits = 0
 
@@ -216,7 +215,7 @@ class PublicPageCache:
 
     async def _board(
         self, code: str, *, staff: bool, now: datetime
-    ) -> tuple[Leaderboard, CalendarSeason | None] | None:
+    ) -> tuple[Leaderboard, BoardSeason | None] | None:
         cached = self._boards.get((code, staff))
         if cached is not None and time.monotonic() - cached[0] < DEFINITION_TTL_SECONDS:
             return cached[1]
@@ -226,7 +225,7 @@ class PublicPageCache:
             season = None
             if board.season_id is not None:
                 row = await Season.get(id=board.season_id)
-                season = CalendarSeason(id=row.id, starts_at=row.starts_at, ends_at=row.ends_at)
+                season = BoardSeason(id=row.id, code=row.code)
             found = (board, season)
         self._boards[(code, staff)] = (time.monotonic(), found)
         return found

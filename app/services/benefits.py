@@ -38,7 +38,7 @@ from gamification.benefits import (
     check_benefit,
     why_unusable,
 )
-from gamification.problems import Problem
+from gamification.problems import Problem, api_field
 
 BENEFIT_FIELDS = ("code", "name", "description", "kind", "value", "archived_at")
 SEASONAL_FIELDS = ("season_id", "benefit_id", "tier_codes")
@@ -97,7 +97,7 @@ async def update_benefit(
     checked whole, so a new kind must come with a value of that kind."""
     unknown = set(changes) - set(BenefitDefinition.__slots__)
     if unknown:
-        raise InvalidInput.single(sorted(unknown)[0], "cannot be changed")
+        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
     if isinstance(changes.get("name"), str):
         changes = {**changes, "name": changes["name"].strip()}
     async with in_transaction() as conn:

@@ -27,6 +27,7 @@ from gamification.catalogue import (
     check_season,
     check_task,
 )
+from gamification.problems import api_field
 from gamification.tasks import Condition
 
 SEASON_FIELDS = ("code", "name", "starts_at", "ends_at", "description", "archived_at")
@@ -220,7 +221,7 @@ async def update_task(
     """Change some fields of a task (any of TaskDefinition's); progress already made stays."""
     unknown = set(changes) - set(TaskDefinition.__slots__)
     if unknown:
-        raise InvalidInput.single(sorted(unknown)[0], "cannot be changed")
+        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
     task = await GrowthTask.get_or_none(id=task_id)
     if task is None:
         raise NotFound("GrowthTask", task_id)
@@ -337,7 +338,7 @@ async def update_badge(
     """Change some of a badge's fields; levels members already hold stay theirs."""
     unknown = set(changes) - set(BADGE_CHANGEABLE)
     if unknown:
-        raise InvalidInput.single(sorted(unknown)[0], "cannot be changed")
+        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
     async with in_transaction() as conn:
         badge = await Badge.filter(id=badge_id).select_for_update().using_db(conn).first()
         if badge is None:
@@ -410,7 +411,7 @@ async def update_event_type(
     """Change some fields of an event type (named by id or by code); events recorded stay."""
     unknown = set(changes) - set(EVENT_TYPE_CHANGEABLE) - {"active"}
     if unknown:
-        raise InvalidInput.single(sorted(unknown)[0], "cannot be changed")
+        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
     async with in_transaction() as conn:
         query = EventType.filter(id=event_type_id) if code is None else EventType.filter(code=code)
         event_type = await query.select_for_update().using_db(conn).first()

@@ -18,8 +18,15 @@ from app.services.board_reads import BoardView
 from app.services.errors import InvalidInput, NotFound
 from app.services.ladder import tiers_in_force
 from app.services.outbox import outbox_written
-from gamification.calendar import Season as CalendarSeason
-from gamification.leaderboards import Metric, Period, check_board, period_key_for
+from gamification.leaderboards import (
+    BoardSeason,
+    Metric,
+    Period,
+    check_board,
+    period_key_for,
+    period_name,
+)
+from gamification.problems import api_field
 
 BOARD_FIELDS = (
     "code", "name", "description", "metric", "period", "season_id", "tier_code",
@@ -88,8 +95,9 @@ async def update_board(
     allowed = set(BoardDefinition.__slots__) - set(FIXED_FIELDS)
     unknown = sorted(set(changes) - allowed)
     if unknown:
-        field = "seasonId" if unknown[0] == "season_id" else unknown[0]
-        raise InvalidInput.single(field, "cannot be changed: create a new board instead")
+        raise InvalidInput.single(
+            api_field(unknown[0]), "cannot be changed: create a new board instead"
+        )
     if isinstance(changes.get("name"), str):
         changes = {**changes, "name": changes["name"].strip()}
     async with in_transaction() as conn:
@@ -166,25 +174,80 @@ async def visible_board(code: str, *, now: datetime, staff: bool) -> Leaderboard
     return await query.first()
 
 
-async def board_view(
-    board: Leaderboard, *, period: str | None, now: datetime, zone: ZoneInfo
-) -> BoardView:
-    """The board in the period named (or the current one); InvalidInput on a bad name."""
-    season = None
-    if board.season_id is not None:
-        row = await Season.get(id=board.season_id)
-        season = CalendarSeason(id=row.id, starts_at=row.starts_at, ends_at=row.ends_at)
+@dataclass(frozen=True, slots=True)
+class OpenBoard:
+    """A board in one period: what a read of it needs (its season, the view readers
+    answer, and the period as people write it)."""
+
+    board: Leaderboard
+    season: Season | None
+    view: BoardView
+    period_name: str
+
+
+def _open(
+    board: Leaderboard, season: Season | None, *, period: str | None, now: datetime, zone: ZoneInfo
+) -> OpenBoard:
+    ref = BoardSeason(id=season.id, code=season.code) if season is not None else None
     try:
-        key = period_key_for(board.period, at=now, zone=zone, season=season, name=period)
+        key = period_key_for(board.period, at=now, zone=zone, season=ref, name=period)
     except ValueError as exc:
         raise InvalidInput.single("period", str(exc)) from None
-    return BoardView(
+    view = BoardView(
         board_id=board.id,
         metric=board.metric,
         period_key=key,
         tier_code=board.tier_code,
         exclude_flagged=board.exclude_flagged,
     )
+    name = period_name(key, season_code=ref.code if ref else None)
+    return OpenBoard(board=board, season=season, view=view, period_name=name)
+
+
+async def board_in_period(
+    board: Leaderboard, *, period: str | None, now: datetime, zone: ZoneInfo
+) -> OpenBoard:
+    """The board in the period named as people write it (or the current one);
+    InvalidInput on ``period`` when the board has no such period."""
+    season = await Season.get(id=board.season_id) if board.season_id is not None else None
+    return _open(board, season, period=period, now=now, zone=zone)
+
+
+async def boards_now(
+    boards: list[Leaderboard], *, now: datetime, zone: ZoneInfo
+) -> list[OpenBoard]:
+    """Each board in its current period (their seasons read in one statement)."""
+    season_ids = sorted({b.season_id for b in boards if b.season_id is not None})
+    seasons = {s.id: s for s in await Season.filter(id__in=season_ids)} if season_ids else {}
+    return [
+        _open(b, seasons.get(b.season_id) if b.season_id else None, period=None, now=now, zone=zone)
+        for b in boards
+    ]
+
+
+async def joinable_boards(
+    *, member_id: int | None, now: datetime, zone: ZoneInfo
+) -> list[OpenBoard]:
+    """The boards a member can be ranked on now, in the order they were defined, each in
+    its current period: live and inside their visibility window, a season board only
+    while its season runs, a tier board only for members of that tier. ``member_id``
+    None (staff): every such board, whatever its tier."""
+    boards = await Leaderboard.filter(
+        Q(visible_from__isnull=True) | Q(visible_from__lte=now),
+        Q(visible_to__isnull=True) | Q(visible_to__gt=now),
+        archived_at__isnull=True,
+    ).order_by("id")
+    if member_id is not None:
+        member = await Member.get_or_none(id=member_id).select_related("tier")
+        tier_code = member.tier.code if member is not None else None
+        boards = [b for b in boards if b.tier_code is None or b.tier_code == tier_code]
+    opened = await boards_now(boards, now=now, zone=zone)
+    return [
+        o
+        for o in opened
+        if o.season is None
+        or (o.season.archived_at is None and o.season.starts_at <= now < o.season.ends_at)
+    ]
 
 
 async def set_visibility(*, member_id: int, visible: bool, now: datetime) -> None:

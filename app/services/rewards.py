@@ -15,6 +15,7 @@ from app.services import audit
 from app.services.audit import Actor
 from app.services.errors import InvalidInput, NotFound
 from app.services.ladder import tiers_in_force
+from gamification.problems import api_field
 from gamification.rewards import check_reward
 
 REWARD_FIELDS = (
@@ -82,7 +83,7 @@ async def update_reward(
     """
     unknown = set(changes) - set(RewardDefinition.__slots__)
     if unknown:
-        raise InvalidInput.single(sorted(unknown)[0], "cannot be changed")
+        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
     if isinstance(changes.get("name"), str):
         changes = {**changes, "name": changes["name"].strip()}
     tier_count = len(await tiers_in_force(now=now))

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import struct
 import uuid
 from datetime import timedelta
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from app.api.ids import encode_id
+from app.api.leaderboards.cursors import encode_board_cursor
 from app.auth import Role
 from app.main import create_app
 from app.models import AuditEntry, Leaderboard, Season
+from app.services.board_reads import BoardView, Entry
 from app.services.outbox import backlog
+from gamification.leaderboards import Metric
 from tests import factories
 from tests.factories import bearer
 
@@ -227,12 +234,16 @@ async def test_periods_are_named_in_the_programmes_calendar(client, as_member):
 
     today = await board(as_member(member), code="daily")
     before = await board(as_member(member), code="daily", period=local_yesterday)
-    assert before["periodKey"] == f"day:{local_yesterday}"
+    assert before["periodKey"] == local_yesterday  # as people write it, and as it is taken
     assert today["me"]["score"] > before["me"]["score"] > 0
+    assert today["periodKey"] == factories.now().astimezone(factories.ZONE).date().isoformat()
 
     response = await as_member(member).post(
         "/graphql",
-        json={"query": 'query { leaderboard(code: "daily", period: "2026-W48") { code } }'},
+        json={
+            "query": 'query { leaderboard(code: "daily", period: "2026-W48") '
+            "{ ... on Leaderboard { code } } }"
+        },
     )
     body = response.json()
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -243,7 +254,11 @@ async def test_members_see_a_board_only_inside_its_window(client, as_member):
     later = (factories.now() + timedelta(days=2)).isoformat()
     await create_board(client, visibleFrom=later)
     member = await factories.member()
-    assert await board(as_member(member)) is None
+    hidden = await board(as_member(member))
+    assert (hidden["__typename"], hidden["message"]) == (
+        "NotFound",
+        "Leaderboard points does not exist",
+    )
     assert (await board(client))["code"] == "points"  # staff prepare it ahead
 
 
@@ -259,8 +274,10 @@ async def test_a_season_board_counts_its_season(client, as_member):
     member = await factories.member(display_name="Ann")
     await earn(member, "100")
     seen = await board(as_member(member), code="d11")
-    assert seen["periodKey"] == f"season:{season.id}"
+    assert seen["periodKey"] == "double11"  # the season's code, not an internal id
     assert names(seen) == ["Ann"]
+    named = await board(as_member(member), code="d11", period="double11")
+    assert names(named) == ["Ann"]
 
 
 async def test_pages_continue_after_their_cursor(client, as_member):
@@ -370,3 +387,220 @@ async def test_around_me_stops_at_the_top_and_the_bottom(client, as_member):
     assert bottom["around"][-1]["member"]["displayName"] == "M0"
     alone = await board(as_member(members[2]), radius=0)
     assert [e["member"]["displayName"] for e in alone["around"]] == ["M2"]
+
+
+async def test_an_unknown_board_code_is_a_typed_not_found(client, as_member):
+    member = await factories.member()
+    body = await factories.graphql(
+        as_member(member),
+        'query { leaderboard(code: "nope") { __typename ... on NotFound { kind id message } } }',
+    )
+    assert body["data"]["leaderboard"] == {
+        "__typename": "NotFound",
+        "kind": "Leaderboard",
+        "id": "nope",
+        "message": "Leaderboard nope does not exist",
+    }
+    assert "errors" not in body
+
+
+async def test_members_find_the_boards_they_can_join(client, as_member):
+    now = factories.now()
+    running = await Season.create(
+        code="double11", name="Double 11", starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=1),
+    )  # fmt: skip
+    over = await Season.create(
+        code="summer", name="Summer", starts_at=now - timedelta(days=30),
+        ends_at=now - timedelta(days=2),
+    )  # fmt: skip
+    ann = await factories.member(display_name="Ann")  # the base tier (and the ladder)
+    await create_board(client, code="points")
+    await create_board(client, code="weekly", period="WEEK", metric="GROWTH")
+    await create_board(client, code="silver-only", tierCode="silver")
+    await create_board(client, code="later", visibleFrom=(now + timedelta(days=2)).isoformat())
+    await create_board(
+        client, code="d11", period="SEASON", seasonId=encode_id("Season", running.id)
+    )
+    await create_board(client, code="past", period="SEASON", seasonId=encode_id("Season", over.id))
+    archived = await create_board(client, code="gone")
+    await factories.operation(client, "ArchiveLeaderboard", id=archived["leaderboard"]["id"])
+    await earn(ann, "100")
+
+    boards = (await factories.operation(as_member(ann), "OpenLeaderboards"))["openLeaderboards"]
+
+    year, week, _ = now.astimezone(factories.ZONE).isocalendar()
+    assert [(b["code"], b["periodKey"]) for b in boards] == [
+        ("points", "all-time"),
+        ("weekly", f"{year}-W{week:02d}"),
+        ("d11", "double11"),
+    ]
+    assert [b["metric"] for b in boards] == ["POINTS_EARNED", "GROWTH", "POINTS_EARNED"]
+    assert boards[2]["season"]["code"] == "double11" and boards[0]["season"] is None
+    assert [b["me"]["rank"] for b in boards] == [1, 1, 1]  # where Ann stands on each
+    # Staff see the boards of every tier.
+    staff = (await factories.operation(client, "OpenLeaderboards"))["openLeaderboards"]
+    assert [b["code"] for b in staff] == ["points", "weekly", "silver-only", "d11"]
+
+
+async def test_board_periods_read_as_people_write_them(client, as_member):
+    now = factories.now()
+    local = now.astimezone(factories.ZONE)
+    season = await Season.create(
+        code="double11", name="Double 11", starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=1),
+    )  # fmt: skip
+    for code, period in (("all", "ALL_TIME"), ("monthly", "MONTH"), ("weekly", "WEEK")):
+        await create_board(client, code=code, period=period)
+    await create_board(client, code="d11", period="SEASON", seasonId=encode_id("Season", season.id))
+    member = await factories.member()
+    reader = as_member(member)
+    year, week, _ = local.isocalendar()
+    expected_keys = {
+        "all": "all-time",
+        "monthly": f"{local:%Y-%m}",
+        "weekly": f"{year}-W{week:02d}",
+        "d11": "double11",
+    }
+    for code, key in expected_keys.items():
+        assert (await board(reader, code=code))["periodKey"] == key
+        # What a board shows as its period, it takes back as `period`.
+        assert (await board(reader, code=code, period=key))["periodKey"] == key
+
+    for code, wrong in (("all", "lifetime"), ("d11", f"season:{season.id}"), ("d11", "618")):
+        body = await factories.graphql(
+            reader,
+            "query B($c: String!, $p: String) { leaderboard(code: $c, period: $p) "
+            "{ ... on Leaderboard { periodKey } } }",
+            {"c": code, "p": wrong},
+        )
+        assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "period"}
+
+
+def _raw(cursor: str) -> bytes:
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+
+
+async def _bad_after(client, code: str, after: str) -> dict:
+    body = await factories.graphql(
+        client,
+        "query B($c: String!, $a: String) { leaderboard(code: $c) "
+        "{ ... on Leaderboard { entries(first: 2, after: $a) { edges { cursor } } } } }",
+        {"c": code, "a": after},
+    )
+    return body["errors"][0]
+
+
+async def test_a_board_cursor_names_no_member_and_only_its_board_takes_it(
+    client, as_member, settings
+):
+    await create_board(client)
+    await create_board(client, code="monthly", period="MONTH")
+    members = [await factories.member(display_name=f"M{n}") for n in range(3)]
+    for n, member in enumerate(members):
+        await earn(member, str(100 * (n + 1)))  # M2 leads
+    reader = as_member(members[0])
+    page = await board(reader, first=3)
+    cursors = [e["cursor"] for e in page["entries"]["edges"]]
+
+    for cursor, member in zip(cursors, reversed(members), strict=True):
+        raw = _raw(cursor)
+        with pytest.raises(ValueError):
+            json.loads(raw)  # not the [rank, member id, score] it used to be
+        for encoded in (struct.pack(">Q", member.id), struct.pack(">q", member.id)):
+            assert encoded not in raw
+        assert encode_id("Member", member.id) not in cursor
+    assert len(set(cursors)) == 3
+
+    tampered = cursors[0][:-2] + ("A" if cursors[0][-2] != "A" else "B") + cursors[0][-1]
+    old_style = base64.urlsafe_b64encode(json.dumps([1, members[2].id, 300]).encode()).decode()
+    view = BoardView(board_id=1, metric=Metric.POINTS_EARNED, period_key="lifetime")
+    other_secret = encode_board_cursor(
+        Entry(rank=1, member_id=members[2].id, score=300), board=view, secret="x" * 40
+    )
+    for bad, code in (
+        (tampered, "points"),
+        (old_style, "points"),
+        (other_secret, "points"),
+        (cursors[0], "monthly"),  # another board's cursor
+        ("%%%not base64%%%", "points"),
+        ("A" * 5000, "points"),
+    ):
+        error = await _bad_after(reader, code, bad)
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}, bad
+
+
+@pytest.fixture(params=["sql", "index"])
+async def board_reader(request, settings, backend):
+    """An app whose board reads come from SQL, or from the Redis index only (SQL page
+    reads fail), with clients made per member; the index is filled by the relay."""
+    reader = request.param
+    settings = settings.model_copy(update={"relay_outbox": True})
+    if reader == "index":
+        settings = settings.model_copy(
+            update={
+                "redis_url": request.getfixturevalue("redis_url"),
+                "redis_prefix": f"laurel-test-{uuid.uuid4().hex[:8]}:",
+            }
+        )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        clients = []
+
+        def make(member=None) -> httpx.AsyncClient:
+            role = Role.ADMIN if member is None else Role.MEMBER
+            extra = {} if member is None else {"member_id": member.id}
+            clients.append(
+                httpx.AsyncClient(
+                    transport=transport,
+                    base_url="http://t",
+                    headers=bearer(settings, role, **extra),
+                )
+            )
+            return clients[-1]
+
+        def only_the_index() -> None:
+            if reader == "index":
+                reads = application.state.board_reads
+                assert reads.index is not None
+
+                async def refuse(*args, **kwargs):
+                    raise AssertionError("the index should have answered")
+
+                reads.sql = type("NoSql", (), {"page": refuse, "size": refuse})()
+
+        yield make, only_the_index
+        for client in clients:
+            await client.aclose()
+        if reader == "index":
+            redis = Redis.from_url(settings.redis_url)
+            keys = [k async for k in redis.scan_iter(match=settings.redis_prefix + "*")]
+            if keys:
+                await redis.delete(*keys)
+            await redis.aclose()
+
+
+async def test_board_pages_continue_after_their_cursor_on_each_reader(board_reader):
+    make, only_the_index = board_reader
+    await create_board(make())
+    members = [await factories.member(display_name=f"M{n}") for n in range(5)]
+    for n, member in enumerate(members):
+        await earn(member, str(100 * (n + 1)))
+    await wait_for(_relayed)
+    only_the_index()
+    reader = make(members[0])
+
+    first = await board(reader, first=2)
+    assert names(first) == ["M4", "M3"]
+    assert first["entries"]["pageInfo"]["hasNextPage"] is True
+    assert first["entries"]["pageInfo"]["hasPreviousPage"] is False
+    # M0 climbs past everyone meanwhile: the next pages neither repeat nor skip.
+    await earn(members[0], "2000")
+    await wait_for(_relayed)
+    second = await board(reader, first=2, after=first["entries"]["pageInfo"]["endCursor"])
+    assert names(second) == ["M2", "M1"]
+    assert second["entries"]["pageInfo"]["hasPreviousPage"] is True
+    last = await board(reader, first=2, after=second["entries"]["pageInfo"]["endCursor"])
+    assert names(last) == [] and last["entries"]["pageInfo"]["hasNextPage"] is False
+    assert last["entries"]["pageInfo"]["hasPreviousPage"] is True

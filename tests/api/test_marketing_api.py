@@ -133,7 +133,8 @@ async def test_a_seasonal_task_must_fit_inside_its_season(marketer):
             "CreateGrowthTask",
             input={
                 "code": "late", "name": "Late", "eventType": "check_in", "condition": "COUNT",
-                "target": 1, "seasonId": season["season"]["id"], "endsAt": too_late,
+                "target": 1, "window": "SEASON", "seasonId": season["season"]["id"],
+                "endsAt": too_late,
             },
         )
     )["createGrowthTask"]  # fmt: skip
@@ -387,3 +388,26 @@ async def test_updating_an_event_type_by_code_or_id_is_audited(marketer, client)
     assert [e["action"] for e in entries] == ["eventType.update"] * 3
     assert (entries[0]["before"]["active"], entries[0]["after"]["active"]) == (True, False)
     assert (entries[2]["before"]["base_points"], entries[2]["after"]["base_points"]) == (2, 4)
+
+
+async def test_a_seasonal_task_counts_in_a_window_that_ends(marketer):
+    await factories.ladder()
+    season = (await operation(marketer, "CreateSeason", input=season_input()))["createSeason"]
+    task = {"code": "d11", "name": "Check in", "eventType": "check_in", "condition": "COUNT",
+            "target": 1, "seasonId": season["season"]["id"]}  # fmt: skip
+
+    lifetime = (await operation(marketer, "CreateGrowthTask", input=task))["createGrowthTask"]
+    assert lifetime["__typename"] == "ValidationFailed"  # LIFETIME is the default window
+    assert [p["field"] for p in lifetime["problems"]] == ["window"]
+    assert await GrowthTask.all().count() == 0
+
+    weekly = (await operation(marketer, "CreateGrowthTask", input={**task, "window": "WEEK"}))[
+        "createGrowthTask"
+    ]
+    assert weekly["__typename"] == "GrowthTaskSaved"
+    moved = (
+        await operation(
+            marketer, "UpdateGrowthTask", id=weekly["task"]["id"], input={"window": "LIFETIME"}
+        )
+    )["updateGrowthTask"]
+    assert [p["field"] for p in moved["problems"]] == ["window"]

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from app.api.ids import encode_id
-from app.models import Member, PointsLedgerEntry
+from app.models import Member, PointsLedgerEntry, Tier
 from tests import factories
 from tests.factories import graphql, operation
 
@@ -40,7 +40,12 @@ async def test_a_back_end_enrolls_a_member_and_reads_it_back(client):
     member = enrolled["member"]
     assert member["displayName"] == "Ada Lovelace"
     assert member["birthday"] == "1990-02-03"
-    assert member["tier"] == {"code": "member", "name": "Member", "rank": 0}
+    assert member["tier"] == {
+        "id": encode_id("Tier", (await Tier.get(code="member")).id),
+        "code": "member",
+        "name": "Member",
+        "rank": 0,
+    }
     assert member["tierProgress"]["next"]["code"] == "silver"
     assert member["tierProgress"]["growthToNext"] == 1000
     assert member["tierProgress"]["atRisk"] is False

@@ -19,7 +19,7 @@ from app import db
 from app.api.ids import encode_id
 from app.auth import Role
 from app.main import create_app
-from app.models import Benefit, TierBenefit
+from app.models import Benefit, Tier, TierBenefit
 from app.services.benefits import grant_tier_benefits
 from app.services.outbox import outbox_written
 from app.services.reversals import reverse_event
@@ -90,7 +90,12 @@ async def test_a_member_hears_points_task_badge_and_tier_as_they_commit(app, set
     )
     assert tier["__typename"] == "TierChanged"
     assert (tier["fromTierCode"], tier["toTierCode"]) == ("member", "silver")
-    assert tier["toTier"] == {"code": "silver", "name": "Silver", "rank": 1}
+    assert tier["toTier"] == {
+        "id": encode_id("Tier", (await Tier.get(code="silver")).id),
+        "code": "silver",
+        "name": "Silver",
+        "rank": 1,
+    }
     assert len({points["id"], task["id"], badge["id"], tier["id"]}) == 4
 
 

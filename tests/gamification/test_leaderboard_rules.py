@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gamification.leaderboards import Metric, Period, period_key_at, scope_of
+from gamification.leaderboards import (
+    BoardSeason,
+    Metric,
+    Period,
+    period_key_at,
+    period_key_for,
+    period_name,
+    scope_of,
+)
 
 
 @given(
@@ -40,3 +48,48 @@ def test_scopes_of_neighbouring_periods_differ():
 def test_a_malformed_period_key_has_no_scope(key):
     with pytest.raises(ValueError):
         scope_of(Metric.GROWTH, key)
+
+
+ZONE = ZoneInfo("Asia/Shanghai")
+D11 = BoardSeason(id=2, code="double11")
+
+
+@given(
+    period=st.sampled_from([Period.DAY, Period.WEEK, Period.MONTH]),
+    at=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+    ),
+)
+def test_a_period_name_is_taken_back_as_the_same_period(period, at):
+    key = period_key_for(period, at=at, zone=ZONE, season=None, name=None)
+    name = period_name(key)
+    assert ":" not in name
+    assert period_key_for(period, at=at, zone=ZONE, season=None, name=name) == key
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [
+        ("day:2026-12-04", "2026-12-04"),
+        ("week:2026-W49", "2026-W49"),
+        ("month:2026-12", "2026-12"),
+        ("lifetime", "all-time"),
+        ("season:2", "double11"),
+    ],
+)
+def test_periods_are_named_as_people_write_them(key, name):
+    assert period_name(key, season_code="double11") == name
+
+
+def test_all_time_and_season_boards_take_only_their_own_period_name():
+    at = datetime(2026, 12, 4, tzinfo=UTC)
+
+    def key(period: Period, name: str | None) -> str:
+        return period_key_for(period, at=at, zone=ZONE, season=D11, name=name)
+
+    assert key(Period.ALL_TIME, None) == key(Period.ALL_TIME, "all-time") == "lifetime"
+    assert key(Period.SEASON, None) == key(Period.SEASON, "double11") == "season:2"
+    for period, name in ((Period.ALL_TIME, "lifetime"), (Period.SEASON, "season:2"),
+                         (Period.SEASON, "618"), (Period.WEEK, "week:2026-W49")):  # fmt: skip
+        with pytest.raises(ValueError):
+            key(period, name)

@@ -13,7 +13,7 @@ from app.api.context import Context
 from app.api.enums import described_enum
 from app.api.errors import UserInputError
 from app.api.ids import decode_cursor, encode_id
-from app.api.pagination import After, Connection, First, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.services import analytics
 from gamification.analytics import Granularity as GranularityEnum
@@ -193,12 +193,19 @@ class AnalyticsQueries:
     ) -> Connection[MemberAtRisk]:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
+        after_id = decode_cursor(after)
         rows, has_next = await analytics.members_at_risk(
-            now=info.context.now, after_id=decode_cursor(after), first=first
+            now=info.context.now, after_id=after_id, first=first
         )
+
+        async def first_at_risk() -> int | None:
+            found, _ = await analytics.members_at_risk(now=info.context.now, after_id=None, first=1)
+            return found[0].member_id if found else None
+
         return Connection[MemberAtRisk].build(
             rows,
             has_next=has_next,
+            previous=rows_before(after_id, first_at_risk, descending=False),
             key=lambda r: r.member_id,
             node=lambda r: MemberAtRisk(
                 member_id=strawberry.ID(encode_id("Member", r.member_id)),

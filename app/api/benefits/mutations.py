@@ -7,7 +7,6 @@ from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
-from strawberry.utils.str_converters import to_camel_case
 
 from app.api.benefits.types import (
     AttachSeasonalBenefitResult,
@@ -28,16 +27,14 @@ from app.api.benefits.types import (
     UseBenefitResult,
 )
 from app.api.context import Context
-from app.api.errors import NotFoundType, ValidationFailed
+from app.api.errors import NotFoundType
 from app.api.ids import input_id
-from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor, require_role
+from app.api.partial_updates import given_changes
+from app.api.permissions import CATALOGUE_EDITORS, require_actor, require_role
 from app.api.results import typed_failures
 from app.auth import Role
 from app.services import benefits
 from app.services.errors import NotFound
-
-# Fields a benefit always has: an update may leave them out but not clear them.
-REQUIRED = ("code", "name", "description", "kind", "value")
 
 
 @strawberry.type
@@ -72,10 +69,7 @@ class BenefitMutations:
     ) -> BenefitResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Benefit", argument="id")
-        changes = given_fields(input)
-        nulls = sorted(name for name in REQUIRED if name in changes and changes[name] is None)
-        if nulls:
-            return ValidationFailed.single(to_camel_case(nulls[0]), "cannot be null")
+        changes = given_changes(input)
         benefit = await benefits.update_benefit(
             benefit_id=pk, changes=changes, actor=actor, now=info.context.now
         )

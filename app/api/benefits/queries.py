@@ -10,7 +10,7 @@ from strawberry.types import Info
 from app.api.benefits.types import BenefitType, SeasonalBenefitType, TierBenefitsType
 from app.api.context import Context
 from app.api.ids import decode_cursor, require_id
-from app.api.pagination import After, Connection, First, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.services import benefits
 
@@ -32,12 +32,21 @@ class BenefitQueries:
     ) -> Connection[BenefitType]:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
+        after_id = decode_cursor(after)
         rows, has_next = await benefits.benefits_page(
-            first=first, after_id=decode_cursor(after), include_archived=include_archived
+            first=first, after_id=after_id, include_archived=include_archived
         )
+
+        async def first_benefit() -> int | None:
+            found, _ = await benefits.benefits_page(
+                first=1, after_id=None, include_archived=include_archived
+            )
+            return found[0].id if found else None
+
         return Connection[BenefitType].build(
-            rows, has_next=has_next, key=lambda b: b.id, node=BenefitType.from_model
-        )
+            rows, has_next=has_next, key=lambda b: b.id, node=BenefitType.from_model,
+            previous=rows_before(after_id, first_benefit, descending=False),
+        )  # fmt: skip
 
     @strawberry.field(
         description="The tier x benefit matrix: each tier of the ladder in force, lowest "

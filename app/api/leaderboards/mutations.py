@@ -8,7 +8,6 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
-from app.api.errors import ValidationFailed
 from app.api.ids import encode_id, input_id
 from app.api.leaderboards.types import (
     CreateLeaderboardInput,
@@ -21,7 +20,8 @@ from app.api.leaderboards.types import (
     SetLeaderboardVisibilityResult,
     UpdateLeaderboardInput,
 )
-from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor, require_role
+from app.api.partial_updates import given_changes
+from app.api.permissions import CATALOGUE_EDITORS, require_actor, require_role
 from app.api.results import typed_failures
 from app.auth import Role
 from app.services import leaderboards
@@ -45,7 +45,7 @@ class LeaderboardMutations:
         board = await leaderboards.create_board(
             definition=BoardDefinition(**fields), actor=actor, now=info.context.now
         )
-        return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
+        return LeaderboardSaved(leaderboard=await LeaderboardType.current(info, board))
 
     @strawberry.mutation(
         description="Change a board's name, description, tier filter, visibility window or "
@@ -63,14 +63,11 @@ class LeaderboardMutations:
     ) -> LeaderboardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Leaderboard", argument="id")
-        changes = given_fields(input)
-        for required in ("name", "description", "exclude_flagged"):
-            if required in changes and changes[required] is None:
-                return ValidationFailed.single(required, "cannot be null")
+        changes = given_changes(input, nullable=("tier_code", "visible_from", "visible_to"))
         board = await leaderboards.update_board(
             board_id=pk, changes=changes, actor=actor, now=info.context.now
         )
-        return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
+        return LeaderboardSaved(leaderboard=await LeaderboardType.current(info, board))
 
     @strawberry.mutation(
         description="Withdraw a board for good (idempotent; marketers, admins; audited)."
@@ -84,7 +81,7 @@ class LeaderboardMutations:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Leaderboard", argument="id")
         board = await leaderboards.archive_board(board_id=pk, actor=actor, now=info.context.now)
-        return LeaderboardSaved(leaderboard=LeaderboardType.from_model(board))
+        return LeaderboardSaved(leaderboard=await LeaderboardType.current(info, board))
 
     @strawberry.mutation(
         description="Show or hide the signed-in member on public boards. Hidden, it still "

@@ -8,22 +8,35 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.context import Context
-from app.api.errors import UserInputError
+from app.api.errors import NotFoundType, UserInputError
 from app.api.ids import decode_cursor, encode_cursor
-from app.api.leaderboards.types import LeaderboardConnection, LeaderboardEdge, LeaderboardType
-from app.api.pagination import After, First, PageInfo, check_page_size
+from app.api.leaderboards.types import (
+    LeaderboardConnection,
+    LeaderboardEdge,
+    LeaderboardLookupResult,
+    LeaderboardType,
+)
+from app.api.pagination import After, First, PageInfo, check_page_size, rows_before
 from app.api.permissions import CATALOGUE_EDITORS, STAFF, require_role
 from app.auth import Role
-from app.services.errors import InvalidInput
-from app.services.leaderboards import board_view, boards_page, visible_board
+from app.services.errors import InvalidInput, NotFound
+from app.services.leaderboards import (
+    board_in_period,
+    boards_now,
+    boards_page,
+    joinable_boards,
+    visible_board,
+)
 
 
 @strawberry.type
 class LeaderboardQueries:
     @strawberry.field(
         description="A board in one period: the current one, or the one named by `period` "
-        "(2026-11-25 for a day board, 2026-W48 for a week, 2026-11 for a month). Null when "
-        "there is no such board or it is not open to members now (staff see every live board)."
+        "as people write it (2026-11-25 for a day board, 2026-W48 for a week, 2026-11 for "
+        "a month, all-time for an all-time board, the season's code for a season board; "
+        "another name is a BAD_USER_INPUT error). NotFound when there is no such board or "
+        "it is not open to members now (staff see every live board)."
     )
     async def leaderboard(
         self,
@@ -32,22 +45,42 @@ class LeaderboardQueries:
         period: Annotated[
             str | None,
             strawberry.argument(
-                description="The period to read, as the board's period is written (2026-11-25, "
-                "2026-W48, 2026-11; ignored for ALL_TIME and SEASON boards); null: the current "
-                "one. Another form is a BAD_USER_INPUT error."
+                description="The period to read, as people write it (2026-11-25, 2026-W48, "
+                "2026-11, all-time, a season's code: see periodKey); null: the current one. "
+                "Another form, or another kind of period than the board's, is a BAD_USER_INPUT "
+                "error."
             ),
         ] = None,
-    ) -> LeaderboardType | None:
+    ) -> LeaderboardLookupResult:
         principal = require_role(info, Role.MEMBER, *STAFF)
         ctx = info.context
         board = await visible_board(code, now=ctx.now, staff=principal.role is not Role.MEMBER)
         if board is None:
-            return None
+            return NotFoundType.from_error(NotFound("Leaderboard", code), id=code)
         try:
-            view = await board_view(board, period=period, now=ctx.now, zone=ctx.settings.zone)
+            opened = await board_in_period(
+                board, period=period, now=ctx.now, zone=ctx.settings.zone
+            )
         except InvalidInput as error:
             raise UserInputError(error.problems[0].message, field="period") from None
-        return LeaderboardType.from_model(board, view)
+        return LeaderboardType.from_open(opened)
+
+    @strawberry.field(
+        description="The boards the signed-in member can be ranked on now, in the order "
+        "they were defined, each in its current period: live boards inside their visibility "
+        "window, a season board only while its season runs, a tier board only for members "
+        "of that tier. Staff see every such board, whatever its tier (members, staff)."
+    )
+    async def open_leaderboards(self, info: Info[Context, None]) -> list[LeaderboardType]:
+        principal = require_role(info, Role.MEMBER, *STAFF)
+        ctx = info.context
+        is_member = principal.role is Role.MEMBER
+        opened = await joinable_boards(
+            member_id=principal.member_id if is_member else None,
+            now=ctx.now,
+            zone=ctx.settings.zone,
+        )
+        return [LeaderboardType.from_open(o) for o in opened]
 
     @strawberry.field(description="Every board defined, in creation order (marketers, admins).")
     async def leaderboards(
@@ -60,17 +93,27 @@ class LeaderboardQueries:
         ] = False,
     ) -> LeaderboardConnection:
         require_role(info, *CATALOGUE_EDITORS)
-        check_page_size(first, maximum=info.context.settings.max_page_size)
+        ctx = info.context
+        check_page_size(first, maximum=ctx.settings.max_page_size)
+        after_id = decode_cursor(after)
         rows, has_next = await boards_page(
-            first=first, after_id=decode_cursor(after), include_archived=include_archived
+            first=first, after_id=after_id, include_archived=include_archived
         )
+        opened = await boards_now(rows, now=ctx.now, zone=ctx.settings.zone)
         edges = [
-            LeaderboardEdge(cursor=encode_cursor(b.id), node=LeaderboardType.from_model(b))
-            for b in rows
+            LeaderboardEdge(cursor=encode_cursor(o.board.id), node=LeaderboardType.from_open(o))
+            for o in opened
         ]
+
+        async def first_board() -> int | None:
+            found, _ = await boards_page(first=1, after_id=None, include_archived=include_archived)
+            return found[0].id if found else None
+
         return LeaderboardConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
+            page_info=PageInfo.of(
+                [e.cursor for e in edges],
+                has_next=has_next,
+                previous=rows_before(after_id, first_board, descending=False),
             ),
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime
 from typing import Annotated
 
@@ -14,11 +12,14 @@ from app.api.context import Context
 from app.api.enums import described_enum
 from app.api.errors import ForbiddenType, NotFoundType, UserInputError, ValidationFailed
 from app.api.ids import encode_id
-from app.api.pagination import After, First, PageInfo, check_page_size
+from app.api.leaderboards.cursors import decode_board_cursor, encode_board_cursor
+from app.api.marketing.types import SeasonType
+from app.api.pagination import After, First, PageInfo, Previous, check_page_size
 from app.api.tiers.types import TierType
 from app.auth import Role
 from app.models import Leaderboard
-from app.services.board_reads import BoardView, Entry
+from app.services.board_reads import BoardReader, BoardView, Entry
+from app.services.leaderboards import OpenBoard, board_in_period
 from gamification.leaderboards import Metric, Period
 
 LeaderboardMetric = described_enum(
@@ -116,20 +117,23 @@ class LeaderboardStandingType:
     )
 
 
-def encode_page_cursor(entry: Entry) -> str:
-    raw = json.dumps([entry.rank, entry.member_id, entry.score]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _cursor_secret(info: Info[Context, None]) -> str:
+    secret = info.context.settings.jwt_secret
+    assert secret  # settings always hold one (generated in development)
+    return secret
 
 
-def decode_page_cursor(value: str) -> tuple[int, int, int]:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        rank, member_id, score = json.loads(raw)
-        if not all(isinstance(v, int) for v in (rank, member_id, score)) or rank < 1:
-            raise ValueError
-    except (ValueError, TypeError):
-        raise UserInputError("after is not a cursor this field returned", field="after") from None
-    return rank, member_id, score
+def _entries_before(reader: BoardReader, view: BoardView, offset: int, found: bool) -> Previous:
+    """hasPreviousPage of a page of entries that starts after ``offset`` entries."""
+    if offset <= 0:
+        return False
+    if found:
+        return True  # the page starts below rank 1
+
+    async def check() -> bool:
+        return await reader.size(view) > 0
+
+    return check
 
 
 @strawberry.type(
@@ -162,13 +166,19 @@ class LeaderboardType:
         description="True: members an admin flagged (flagMember) are left off."
     )
     archived: bool = strawberry.field(description="True once withdrawn: nobody can open it.")
-    period_key: str | None = strawberry.field(
-        description="The period shown, e.g. month:2026-11 (null in lists of boards)."
+    period_key: str = strawberry.field(
+        description="The period shown, as people write it (and as `leaderboard(period:)` "
+        "takes it): 2026-11-25 for a day board, 2026-W48 for a week, 2026-11 for a month, "
+        "all-time, or the season's code for a season board. The current period unless "
+        "`leaderboard(period:)` named another: entries, me, around and size are of this "
+        "period, so a client cache that keeps several periods of a board apart keys "
+        "Leaderboard by id and periodKey."
     )
-    view: strawberry.Private[BoardView | None]
+    opened: strawberry.Private[OpenBoard]
 
     @classmethod
-    def from_model(cls, board: Leaderboard, view: BoardView | None = None) -> LeaderboardType:
+    def from_open(cls, opened: OpenBoard) -> LeaderboardType:
+        board = opened.board
         return cls(
             id=strawberry.ID(encode_id("Leaderboard", board.id)),
             code=board.code,
@@ -184,27 +194,37 @@ class LeaderboardType:
             visible_to=board.visible_to,
             exclude_flagged=board.exclude_flagged,
             archived=board.archived_at is not None,
-            period_key=view.period_key if view else None,
-            view=view,
+            period_key=opened.period_name,
+            opened=opened,
         )
 
-    def _view(self) -> BoardView:
-        if self.view is None:
-            raise UserInputError("open the board with leaderboard(code) to read its entries")
-        return self.view
+    @classmethod
+    async def current(cls, info: Info[Context, None], board: Leaderboard) -> LeaderboardType:
+        """The board in its current period (what a mutation returns)."""
+        ctx = info.context
+        return cls.from_open(
+            await board_in_period(board, period=None, now=ctx.now, zone=ctx.settings.zone)
+        )
+
+    @strawberry.field(description="The season of a SEASON board; null for other boards.")
+    def season(self) -> SeasonType | None:
+        season = self.opened.season
+        return SeasonType.from_model(season) if season is not None else None
 
     @strawberry.field(
         description="The board from the top. The cursor continues after its "
-        "entry even when others move meanwhile."
+        "entry even when others move meanwhile; it is opaque (encrypted: it names no "
+        "member) and only this board in this period takes it back."
     )
     async def entries(
         self, info: Info[Context, None], first: First = 10, after: After = None
     ) -> LeaderboardEntryConnection:
         check_page_size(first, maximum=info.context.settings.max_page_size)
-        view, reader = self._view(), info.context.boards
+        view, reader = self.opened.view, info.context.boards
+        secret = _cursor_secret(info)
         offset = 0
         if after is not None:
-            rank, member_id, score = decode_page_cursor(after)
+            rank, member_id, score = decode_board_cursor(after, board=view, secret=secret)
             offset = rank
             # Continue after the cursor's member where it stands now, if its score held:
             # members moving past it meanwhile neither repeat nor hide entries.
@@ -214,13 +234,17 @@ class LeaderboardType:
         rows = await reader.page(view, offset=offset, limit=first + 1)
         nodes = await entry_types(info, rows[:first])
         edges = [
-            LeaderboardEntryEdge(cursor=encode_page_cursor(e), node=node)
+            LeaderboardEntryEdge(
+                cursor=encode_board_cursor(e, board=view, secret=secret), node=node
+            )
             for e, node in zip(rows, nodes, strict=False)
         ]
         return LeaderboardEntryConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+            page_info=PageInfo.of(
+                [e.cursor for e in edges],
+                has_next=len(rows) > first,
+                previous=_entries_before(reader, view, offset, bool(rows)),
             ),
         )
 
@@ -232,7 +256,7 @@ class LeaderboardType:
         principal = info.context.principal
         if principal is None or principal.role is not Role.MEMBER or principal.member_id is None:
             return None
-        standing = await info.context.boards.standing(self._view(), principal.member_id)
+        standing = await info.context.boards.standing(self.opened.view, principal.member_id)
         if standing is None:
             return None
         return LeaderboardStandingType(
@@ -258,7 +282,7 @@ class LeaderboardType:
         principal = info.context.principal
         if principal is None or principal.role is not Role.MEMBER or principal.member_id is None:
             return []
-        view, reader = self._view(), info.context.boards
+        view, reader = self.opened.view, info.context.boards
         standing = await reader.standing(view, principal.member_id)
         if standing is None:
             return []
@@ -271,7 +295,7 @@ class LeaderboardType:
 
     @strawberry.field(description="How many members are on the board.")
     async def size(self, info: Info[Context, None]) -> int:
-        return await info.context.boards.size(self._view())
+        return await info.context.boards.size(self.opened.view)
 
 
 @strawberry.type(description="A page of boards.")
@@ -367,6 +391,14 @@ class MemberFlagSet:
     flagged: bool = strawberry.field(description="Whether the member is now flagged.")
 
 
+LeaderboardLookupResult = Annotated[
+    LeaderboardType | NotFoundType,
+    strawberry.union(
+        "LeaderboardLookupResult",
+        description="A board by its code: the board, or NotFound (kind Leaderboard, id the "
+        "code) when there is none open to the caller.",
+    ),
+]
 LeaderboardResult = Annotated[
     LeaderboardSaved | ValidationFailed | NotFoundType | ForbiddenType,
     strawberry.union(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -33,7 +33,8 @@ from app.api.marketing.types import (
     UpdateGrowthTaskInput,
     UpdateSeasonInput,
 )
-from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor
+from app.api.partial_updates import given_changes
+from app.api.permissions import CATALOGUE_EDITORS, require_actor
 from app.api.results import typed_failures
 from app.services import catalogue
 
@@ -42,10 +43,9 @@ def _season_id(value: strawberry.ID | None, *, field: str = "seasonId") -> int |
     return None if value is None else input_id(value, kind="Season", argument=field)
 
 
-def _null_field(changes: dict[str, Any], *, nullable: tuple[str, ...] = ()) -> str | None:
-    """The first given field set to null that cannot be, if any."""
-    nulls = sorted(k for k, v in changes.items() if v is None and k not in nullable)
-    return nulls[0] if nulls else None
+# The optional fields of a task: an update may clear them with null.
+TASK_NULLABLE = ("per_window_limit", "cap", "min_tier_rank", "max_tier_rank", "starts_at",
+                 "ends_at", "season_id", "reward_badge")  # fmt: skip
 
 
 @strawberry.type
@@ -84,10 +84,7 @@ class MarketingMutations:
     ) -> SeasonResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Season", argument="id")
-        changes = given_fields(input)
-        nulls = sorted(name for name, value in changes.items() if value is None)
-        if nulls:
-            return ValidationFailed.single(nulls[0], "cannot be null")
+        changes = given_changes(input)
         season = await catalogue.update_season(
             season_id=pk, changes=changes, actor=actor, now=info.context.now
         )
@@ -137,12 +134,7 @@ class MarketingMutations:
     ) -> GrowthTaskResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="GrowthTask", argument="id")
-        changes = given_fields(input)
-        required = ("code", "name", "event_type", "condition", "target", "window",
-                    "description", "reward_points", "reward_growth")  # fmt: skip
-        nulls = sorted(name for name in required if name in changes and changes[name] is None)
-        if nulls:
-            return ValidationFailed.single(nulls[0], "cannot be null")
+        changes = given_changes(input, nullable=TASK_NULLABLE)
         if "season_id" in changes:
             changes["season_id"] = _season_id(changes["season_id"])
         task = await catalogue.update_task(
@@ -197,9 +189,7 @@ class MarketingMutations:
     ) -> BadgeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Badge", argument="id")
-        changes = given_fields(input)
-        if (null := _null_field(changes, nullable=("subject",))) is not None:
-            return ValidationFailed.single(null, "cannot be null")
+        changes = given_changes(input, nullable=("subject",))
         badge = await catalogue.update_badge(
             badge_id=pk, changes=changes, actor=actor, now=info.context.now
         )
@@ -242,9 +232,7 @@ class MarketingMutations:
         if (id is None) == (code is None):
             return ValidationFailed.single("id", "give either id or code")
         pk = None if id is None else input_id(id, kind="EventType", argument="id")
-        changes = given_fields(input)
-        if (null := _null_field(changes)) is not None:
-            return ValidationFailed.single(null, "cannot be null")
+        changes = given_changes(input)
         event_type = await catalogue.update_event_type(
             event_type_id=pk, code=code, changes=changes, actor=actor, now=info.context.now
         )

@@ -18,7 +18,7 @@ from app.api.marketing.types import (
     SeasonType,
     TaskStatus,
 )
-from app.api.pagination import After, Connection, First, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size, first_key, rows_before
 from app.api.permissions import CATALOGUE_EDITORS, require_role
 from app.auth import Role
 from app.models import Badge, EventType, GrowthTask, Season
@@ -42,11 +42,13 @@ class MarketingQueries:
         query = Season.all().order_by("-id")
         if not include_archived:
             query = query.filter(archived_at__isnull=True)
+        listed = query
         if (before := decode_cursor(after)) is not None:
             query = query.filter(id__lt=before)
         rows = await query.limit(first + 1)
         return Connection[SeasonType].build(
             rows[:first], has_next=len(rows) > first, key=lambda s: s.id,
+            previous=rows_before(before, lambda: first_key(listed), descending=True),
             node=SeasonType.from_model,
         )  # fmt: skip
 
@@ -66,11 +68,13 @@ class MarketingQueries:
         query = GrowthTask.all().order_by("id")
         if status is not None:
             query = query.filter(status=status)
+        listed = query
         if (after_id := decode_cursor(after)) is not None:
             query = query.filter(id__gt=after_id)
         rows = await query.limit(first + 1)
         return Connection[GrowthTaskType].build(
             rows[:first], has_next=len(rows) > first, key=lambda t: t.id,
+            previous=rows_before(after_id, lambda: first_key(listed), descending=False),
             node=GrowthTaskType.from_model,
         )  # fmt: skip
 
@@ -80,12 +84,13 @@ class MarketingQueries:
     ) -> Connection[BadgeType]:
         require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
-        query = Badge.all().order_by("id")
+        query = listed = Badge.all().order_by("id")
         if (after_id := decode_cursor(after)) is not None:
             query = query.filter(id__gt=after_id)
         rows = await query.limit(first + 1)
         return Connection[BadgeType].build(
             rows[:first], has_next=len(rows) > first, key=lambda b: b.id,
+            previous=rows_before(after_id, lambda: first_key(listed), descending=False),
             node=BadgeType.from_model,
         )  # fmt: skip
 
@@ -104,11 +109,13 @@ class MarketingQueries:
         query = EventType.all().order_by("id")
         if not include_inactive:
             query = query.filter(active=True)
+        listed = query
         if (after_id := decode_cursor(after)) is not None:
             query = query.filter(id__gt=after_id)
         rows = await query.limit(first + 1)
         return Connection[EventTypeType].build(
             rows[:first], has_next=len(rows) > first, key=lambda e: e.id,
+            previous=rows_before(after_id, lambda: first_key(listed), descending=False),
             node=EventTypeType.from_model,
         )  # fmt: skip
 
@@ -125,13 +132,19 @@ class MarketingQueries:
     ) -> Connection[AuditEntryType]:
         require_role(info, Role.ADMIN)
         check_page_size(first, maximum=info.context.settings.max_page_size)
-        rows, has_next = await audit_page(
-            first=first,
-            before_id=decode_cursor(after),
-            action=filter.action if filter else None,
-            target_type=filter.target_type if filter else None,
-            target_id=filter.target_id if filter else None,
-        )
+        filters = {
+            "action": filter.action if filter else None,
+            "target_type": filter.target_type if filter else None,
+            "target_id": filter.target_id if filter else None,
+        }
+        before = decode_cursor(after)
+        rows, has_next = await audit_page(first=first, before_id=before, **filters)
+
+        async def newest() -> int | None:
+            found, _ = await audit_page(first=1, before_id=None, **filters)
+            return found[0].id if found else None
+
         return Connection[AuditEntryType].build(
-            rows, has_next=has_next, key=lambda e: e.id, node=AuditEntryType.from_model
-        )
+            rows, has_next=has_next, key=lambda e: e.id, node=AuditEntryType.from_model,
+            previous=rows_before(before, newest, descending=True),
+        )  # fmt: skip

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from app.api.context import Context
 from app.api.ids import decode_cursor, require_id
 from app.api.members.types import MemberType
-from app.api.pagination import After, Connection, First, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.permissions import STAFF, require_member_access, require_role
 from app.auth import Role
 from app.models import Member
@@ -68,7 +68,14 @@ class MemberQueries:
     ) -> Connection[MemberType]:
         require_role(info, *STAFF)
         check_page_size(first, maximum=info.context.settings.max_page_size)
-        rows, has_next = await members_page(first=first, after_id=decode_cursor(after))
+        after_id = decode_cursor(after)
+        rows, has_next = await members_page(first=first, after_id=after_id)
+
+        async def first_member() -> int | None:
+            found, _ = await members_page(first=1, after_id=None)
+            return found[0].id if found else None
+
         return Connection[MemberType].build(
-            rows, has_next=has_next, key=lambda m: m.id, node=MemberType.from_model
-        )
+            rows, has_next=has_next, key=lambda m: m.id, node=MemberType.from_model,
+            previous=rows_before(after_id, first_member, descending=False),
+        )  # fmt: skip

@@ -14,7 +14,7 @@ from app.api.context import Context
 from app.api.enums import described_enum
 from app.api.errors import ForbiddenType, IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.ids import decode_cursor, encode_id
-from app.api.pagination import After, Connection, First, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.permissions import require_member_access
 from app.api.scalars import Amount
 from app.api.tiers.types import TierType
@@ -327,12 +327,21 @@ class MemberType:
     ) -> Connection[NotificationType]:
         require_member_access(info, self.pk)
         check_page_size(first, maximum=info.context.settings.max_page_size)
+        before = decode_cursor(after)
         rows, has_next = await notifications_page(
-            member_id=self.pk, first=first, before_id=decode_cursor(after), unread_only=unread_only
+            member_id=self.pk, first=first, before_id=before, unread_only=unread_only
         )
+
+        async def newest() -> int | None:
+            found, _ = await notifications_page(
+                member_id=self.pk, first=1, before_id=None, unread_only=unread_only
+            )
+            return found[0].id if found else None
+
         return Connection[NotificationType].build(
             rows,
             has_next=has_next,
+            previous=rows_before(before, newest, descending=True),
             key=lambda n: n.id,
             node=lambda n: NotificationType(
                 id=strawberry.ID(encode_id("Notification", n.id)),
@@ -351,12 +360,17 @@ class MemberType:
     ) -> Connection[LedgerEntryType]:
         require_member_access(info, self.pk)
         check_page_size(first, maximum=info.context.settings.max_page_size)
-        rows, has_next = await ledger_page(
-            member_id=self.pk, first=first, before_id=decode_cursor(after)
-        )
+        before = decode_cursor(after)
+        rows, has_next = await ledger_page(member_id=self.pk, first=first, before_id=before)
+
+        async def newest() -> int | None:
+            found, _ = await ledger_page(member_id=self.pk, first=1, before_id=None)
+            return found[0].id if found else None
+
         return Connection[LedgerEntryType].build(
-            rows, has_next=has_next, key=lambda e: e.id, node=LedgerEntryType.from_model
-        )
+            rows, has_next=has_next, key=lambda e: e.id, node=LedgerEntryType.from_model,
+            previous=rows_before(before, newest, descending=True),
+        )  # fmt: skip
 
 
 @strawberry.type(description="The award was written, or had been written under this key.")

@@ -6,13 +6,12 @@ from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
-from strawberry.utils.str_converters import to_camel_case
 
 from app.api.context import Context
-from app.api.errors import ValidationFailed
 from app.api.ids import input_id
 from app.api.members.types import MemberType
-from app.api.permissions import CATALOGUE_EDITORS, given_fields, require_actor, require_role
+from app.api.partial_updates import given_changes
+from app.api.permissions import CATALOGUE_EDITORS, require_actor, require_role
 from app.api.results import typed_failures
 from app.api.rewards.types import (
     CreateRewardInput,
@@ -31,8 +30,8 @@ from app.models import Member
 from app.services import rewards
 from app.services.redemptions import InsufficientPoints, OutOfStock, redeem_reward
 
-# Fields a reward always has: an update may leave them out but not clear them.
-REQUIRED = ("code", "name", "points_cost", "description", "active")
+# The optional fields of a reward: an update may clear them with null.
+NULLABLE = ("stock", "starts_at", "ends_at", "min_tier_rank", "max_tier_rank")
 
 
 @strawberry.type
@@ -66,10 +65,7 @@ class RewardMutations:
     ) -> RewardResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Reward", argument="id")
-        changes = given_fields(input)
-        nulls = sorted(name for name in REQUIRED if name in changes and changes[name] is None)
-        if nulls:
-            return ValidationFailed.single(to_camel_case(nulls[0]), "cannot be null")
+        changes = given_changes(input, nullable=NULLABLE)
         reward = await rewards.update_reward(
             reward_id=pk, changes=changes, actor=actor, now=info.context.now
         )

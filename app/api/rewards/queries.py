@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from app.api.context import Context
 from app.api.ids import decode_cursor
-from app.api.pagination import After, Connection, First, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.permissions import STAFF, require_role
 from app.api.rewards.types import RewardType
 from app.auth import Role
@@ -37,13 +37,19 @@ class RewardQueries:
         check_page_size(first, maximum=info.context.settings.max_page_size)
         is_member = principal.role is Role.MEMBER
         assert not is_member or principal.member_id is not None  # member tokens carry one
-        rows, has_next = await rewards_page(
-            first=first,
-            after_id=decode_cursor(after),
-            now=info.context.now,
-            member_id=principal.member_id if is_member else None,
-            include_archived=include_archived and not is_member,
-        )
+        after_id = decode_cursor(after)
+        audience = {
+            "now": info.context.now,
+            "member_id": principal.member_id if is_member else None,
+            "include_archived": include_archived and not is_member,
+        }
+        rows, has_next = await rewards_page(first=first, after_id=after_id, **audience)
+
+        async def first_reward() -> int | None:
+            found, _ = await rewards_page(first=1, after_id=None, **audience)
+            return found[0].id if found else None
+
         return Connection[RewardType].build(
-            rows, has_next=has_next, key=lambda r: r.id, node=RewardType.from_model
-        )
+            rows, has_next=has_next, key=lambda r: r.id, node=RewardType.from_model,
+            previous=rows_before(after_id, first_reward, descending=False),
+        )  # fmt: skip

@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from app.api.context import Context
 from app.api.ids import decode_cursor
-from app.api.pagination import After, Connection, First, check_page_size
+from app.api.pagination import After, Connection, First, check_page_size, first_key, rows_before
 from app.api.permissions import require_role
 from app.api.tiers.types import LadderVersionType, TierType
 from app.auth import Role
@@ -29,7 +29,7 @@ class TierQueries:
     ) -> Connection[LadderVersionType]:
         require_role(info, Role.ADMIN)
         check_page_size(first, maximum=info.context.settings.max_page_size)
-        query = LadderVersion.all().order_by("-number")
+        query = listed = LadderVersion.all().order_by("-number")
         if (before := decode_cursor(after)) is not None:
             query = query.filter(number__lt=before)
         rows = await query.limit(first + 1)
@@ -40,6 +40,7 @@ class TierQueries:
         return Connection[LadderVersionType].build(
             page,
             has_next=len(rows) > first,
+            previous=rows_before(before, lambda: first_key(listed, "number"), descending=True),
             key=lambda v: v.number,
             node=lambda v: LadderVersionType.from_model(v, tiers[v.id]),
         )

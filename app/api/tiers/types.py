@@ -13,6 +13,10 @@ from app.models import LadderVersion, Tier
 
 @strawberry.type(name="Tier", description="One rung of the tier ladder.")
 class TierType:
+    id: strawberry.ID = strawberry.field(
+        description="Unique per tier of each ladder version: the same code in two versions "
+        "(with their own thresholds) is two tiers."
+    )
     code: str = strawberry.field(
         description="The tier's stable code, e.g. gold (kept across ladder versions)."
     )
@@ -33,6 +37,7 @@ class TierType:
     @classmethod
     def from_model(cls, tier: Tier) -> TierType:
         return cls(
+            id=strawberry.ID(encode_id("Tier", tier.id)),
             code=tier.code,
             name=tier.name,
             rank=tier.rank,
