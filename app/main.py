@@ -203,9 +203,13 @@ class LaurelGraphQL(GraphQL[Context, None]):
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # strawberry takes any GET without `query` that accepts */* for a browser (and
-        # answers 404 in production): a GET naming a persisted query by hash is a request.
+        # answers 404 in production): a GET naming a persisted query by hash (or by
+        # documentId) is a request.
+        params = request.query_params
         return (
-            super().should_render_graphql_ide(request) and "extensions" not in request.query_params
+            super().should_render_graphql_ide(request)
+            and "extensions" not in params
+            and "documentId" not in params
         )
 
     async def parse_http_body(

@@ -128,6 +128,7 @@ class RegisteredCache:
         """Drop everything: this process changed the registry (the next hit re-reads)."""
         self._by_id.clear()
         self._by_sha256.clear()
+        self._version = None
         self._checked_at = float("-inf")
 
     async def _current(self) -> None:
@@ -146,6 +147,8 @@ class RegisteredCache:
             await self._current()  # may drop it: revoked elsewhere
         found = self._by_id.get(document_id)
         if found is None:
+            if self._version is None:  # what is cached from now on is at least this recent
+                await self._current()
             # A miss asks the database: what was registered anywhere is found at once.
             found = await registered.find_active(document_id=document_id)
             if found is not None:
@@ -157,6 +160,8 @@ class RegisteredCache:
             await self._current()
         found = self._by_sha256.get(sha256)
         if found is None:
+            if self._version is None:
+                await self._current()
             found = await registered.find_active(sha256=sha256)
             if found is not None:
                 self._by_sha256[sha256] = found
