@@ -283,6 +283,13 @@ class DocumentRegistry:
         if request.query is None or (requested is None and not trusted_only):
             # Nothing to check (and no query at all: strawberry's "No GraphQL query found").
             return request
+        if trusted_only and not await self.is_trusted(request.query):
+            raise DocumentRefused(
+                "DOCUMENT_NOT_TRUSTED",
+                "only the registered client operations run here; send one of them "
+                "(by persistedQuery hash, documentId or verbatim)",
+                operation_name=name,
+            )
         sha256 = document_hash(request.query)
         if requested is not None and requested.lower() != sha256:
             if await self.text_of(requested, trusted_only=trusted_only) != request.query:
@@ -291,15 +298,7 @@ class DocumentRegistry:
                     "persistedQuery.sha256Hash is not the query's",
                     operation_name=name,
                 )
-        if trusted_only:
-            if not await self.is_trusted(request.query):
-                raise DocumentRefused(
-                    "DOCUMENT_NOT_TRUSTED",
-                    "only the registered client operations run here; send one of them "
-                    "(by persistedQuery hash, documentId or verbatim)",
-                    operation_name=name,
-                )
-        elif requested is not None and requested.lower() == sha256:
+        elif requested is not None and not trusted_only:
             self.learnt.put(sha256, request.query)
         return request
 
