@@ -127,11 +127,83 @@ def cmd_documents(args: argparse.Namespace) -> None:
 
     from app.api.trusted import DocumentRegistry
 
+    if args.action is not None:
+        manifest = None
+        if args.action == "register":
+            try:
+                manifest = json.loads(Path(args.file).read_bytes())
+            except (OSError, ValueError) as exc:
+                sys.exit(f"laurel: cannot read {args.file} as JSON: {exc}")
+        asyncio.run(_registered_documents(_settings(), args, manifest))
+        return
     directory = Path(args.dir) if args.dir else _settings().operations_dir
     manifest = DocumentRegistry.load(directory).manifest()
     if not manifest:
         sys.exit(f"laurel: no named operation in {directory}/*.graphql")
     print(json.dumps(manifest, indent=2))
+
+
+async def _registered_documents(settings: Settings, args: argparse.Namespace, data: object) -> None:
+    """register (``data``: the manifest file's JSON) / list / revoke client manifests."""
+    import getpass
+
+    from app.api.documents.manifests import read_manifest
+    from app.api.schema import schema
+    from app.services import documents
+    from app.services.audit import Actor
+    from app.services.errors import InvalidInput, NotFound
+
+    actor = Actor(subject=f"cli:{getpass.getuser()}", role="admin")
+    now = datetime.now(UTC)
+    try:
+        if args.action == "register":
+            documents.check_labels(client_name=args.client, client_version=args.version)
+            manifest = read_manifest(data, schema=schema._schema)
+            async with db.connect(settings):
+                registration = await documents.register_manifest(
+                    client_name=args.client,
+                    client_version=args.version,
+                    format=manifest.format,
+                    documents=manifest.documents,
+                    actor=actor,
+                    now=now,
+                )
+            verb = "Already registered" if registration.replayed else "Registered"
+            print(
+                f"{verb}: {args.client} {args.version}, {len(registration.documents)} "
+                f"documents ({manifest.format})."
+            )
+        elif args.action == "revoke":
+            async with db.connect(settings):
+                _, docs = await documents.revoke_manifest(
+                    client_name=args.client, client_version=args.version, actor=actor, now=now
+                )
+            print(f"Revoked: {args.client} {args.version} ({len(docs)} documents no longer run).")
+        else:
+            async with db.connect(settings):
+                found = await documents.list_manifests(
+                    client_name=args.client, include_revoked=args.all
+                )
+            for row, docs in found:
+                state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+                print(
+                    f"{row.client_name:24} {row.client_version:16} {len(docs):5} documents  "
+                    f"registered {row.registered_at:%Y-%m-%d %H:%M} by {row.registered_by}  "
+                    f"{state}"
+                )
+                if args.verbose:
+                    for doc in docs:
+                        print(
+                            f"    {doc.document_id}  {doc.operation_type:12} {doc.operation_name}"
+                        )
+    except documents.ManifestRefused as refused:
+        lines = [
+            f"  {p.document_id or '-'} {p.operation_name or '-'}: {p.message}"
+            for p in refused.problems
+        ]
+        sys.exit(f"laurel: {refused}\n" + "\n".join(lines))
+    except (InvalidInput, NotFound) as error:
+        sys.exit(f"laurel: {error}")
 
 
 class ProgressBar:
@@ -288,13 +360,31 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--check", action="store_true", help="fail if the file is stale")
     schema.set_defaults(func=cmd_schema)
     documents = sub.add_parser(
-        "documents", help="print the trusted documents' manifest: {sha256: [operation names]}"
+        "documents",
+        help="trusted documents: print the operations directory's manifest {sha256: [operation "
+        "names]}, or register, list and revoke client manifests",
     )
     documents.add_argument(
         "--dir",
         help="the operations directory (default: LAUREL_OPERATIONS_DIR, or the repository's)",
     )
     documents.set_defaults(func=cmd_documents)
+    actions = documents.add_subparsers(dest="action")
+    register = actions.add_parser(
+        "register",
+        help="register a client build's manifest (Apollo's persisted-query manifest or "
+        "codegen's persisted-documents.json), each document validated against the schema",
+    )
+    register.add_argument("--client", required=True, help="the client's name, e.g. member-app")
+    register.add_argument("--version", required=True, help="the build's version, e.g. 4.2.0")
+    register.add_argument("file", help="the manifest JSON file")
+    listing = actions.add_parser("list", help="list the registered client manifests")
+    listing.add_argument("--client", help="only this client's")
+    listing.add_argument("--all", action="store_true", help="include revoked manifests")
+    listing.add_argument("-v", "--verbose", action="store_true", help="list each document")
+    revoke = actions.add_parser("revoke", help="revoke a client build's manifest")
+    revoke.add_argument("--client", required=True)
+    revoke.add_argument("--version", required=True)
     rebuild = sub.add_parser(
         "rebuild-leaderboard", help="recompute a board's Redis index from the database"
     )

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     trusted_documents: bool = False
     # The client operations, served by hash whether or not trusted_documents is on.
     operations_dir: Path = DEFAULT_OPERATIONS_DIR
+    # How often a process reads the registry's version of client manifests (registered and
+    # revoked by other processes): a revocation elsewhere is obeyed within this delay.
+    document_refresh_seconds: Annotated[float, Field(ge=0, le=3600)] = 1.0
 
     # Where development keeps its generated JWT secret (git-ignored).
     dev_secret_file: Path = Path("var/dev-jwt-secret")

@@ -90,8 +90,10 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
             protocol="subscription",
         )
         try:
-            admitted = self.view.documents.admit(
-                request, trusted_only=self.view.settings.trusted_documents
+            admitted = await self.view.documents.admit(
+                request,
+                trusted_only=self.view.settings.trusted_documents,
+                document_id=payload.get("documentId"),
             )
             if admitted.query is None or _has_nul((admitted.query, admitted.variables)):
                 raise DocumentRefused("BAD_REQUEST", "no usable query", operation_name=None)
@@ -208,9 +210,13 @@ class LaurelGraphQL(GraphQL[Context, None]):
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # strawberry takes any GET without `query` that accepts */* for a browser (and
-        # answers 404 in production): a GET naming a persisted query by hash is a request.
+        # answers 404 in production): a GET naming a persisted query by hash (or by
+        # documentId) is a request.
+        params = request.query_params
         return (
-            super().should_render_graphql_ide(request) and "extensions" not in request.query_params
+            super().should_render_graphql_ide(request)
+            and "extensions" not in params
+            and "documentId" not in params
         )
 
     async def parse_http_body(
@@ -225,8 +231,8 @@ class LaurelGraphQL(GraphQL[Context, None]):
                 raise HTTPException(400, "NUL characters are not allowed in a request")
         trusted_only = self.settings.trusted_documents
         if isinstance(data, list):  # batches are off (strawberry refuses them first)
-            return [self.documents.admit(item, trusted_only=trusted_only) for item in data]
-        return self.documents.admit(data, trusted_only=trusted_only)
+            return [await self.documents.admit(item, trusted_only=trusted_only) for item in data]
+        return await self.documents.admit_http(request, data, trusted_only=trusted_only)
 
     def decode_json(self, data: str | bytes) -> object:
         # JSON over HTTP is UTF-8 (RFC 8259). json.loads would guess UTF-16/32 from stray
@@ -294,7 +300,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         )
     metrics = Metrics()
     # Read at start: operations added to graphql/operations/ are served after a restart.
-    documents = DocumentRegistry.load(settings.operations_dir)
+    documents = DocumentRegistry.load(
+        settings.operations_dir, refresh_seconds=settings.document_refresh_seconds
+    )
     if settings.trusted_documents and not len(documents):
         raise RuntimeError(
             f"LAUREL_TRUSTED_DOCUMENTS is on but {settings.operations_dir} holds no named "

@@ -27,6 +27,8 @@ from app.api.analytics.queries import AnalyticsQueries
 from app.api.analytics.tiers import TierAnalyticsQueries
 from app.api.benefits.mutations import BenefitMutations
 from app.api.benefits.queries import BenefitQueries
+from app.api.documents.mutations import DocumentMutations
+from app.api.documents.queries import DocumentQueries
 from app.api.errors import ClientError
 from app.api.leaderboards.mutations import LeaderboardMutations
 from app.api.leaderboards.queries import LeaderboardQueries
@@ -55,6 +57,7 @@ Query = merge_types(
         TierAnalyticsQueries,
         EngagementQueries,
         CalibrationQueries,
+        DocumentQueries,
     ),
 )
 Mutation = merge_types(
@@ -67,6 +70,7 @@ Mutation = merge_types(
         RewardMutations,
         BenefitMutations,
         LeaderboardMutations,
+        DocumentMutations,
     ),
 )
 Subscription = merge_types("Subscription", (MemberSubscriptions,))

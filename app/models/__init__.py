@@ -3,6 +3,7 @@
 from app.models.activity import Event, EventReversal, EventType, Notification, OutboxMessage
 from app.models.audit import AuditEntry
 from app.models.benefits import Benefit, BenefitGrant, SeasonalBenefit, TierBenefit
+from app.models.documents import TrustedDocument, TrustedManifest
 from app.models.jobs import JobRun, JobRunStatus, JobTally
 from app.models.leaderboards import Leaderboard, LeaderboardMember, LeaderboardScore
 from app.models.members import Member
@@ -72,4 +73,6 @@ __all__ = [
     "TierChangeReason",
     "TierEvaluation",
     "TierEvaluationMember",
+    "TrustedDocument",
+    "TrustedManifest",
 ]

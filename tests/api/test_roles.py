@@ -112,6 +112,9 @@ ALLOWED = {
     "AttachSeasonalBenefit": {"marketer", "admin"},
     "DetachSeasonalBenefit": {"marketer", "admin"},
     "ArchiveBenefit": {"marketer", "admin"},
+    "TrustedManifests": {"admin"},
+    "RegisterTrustedDocuments": {"admin"},
+    "RevokeTrustedDocuments": {"admin"},
 }
 
 
@@ -295,6 +298,13 @@ def variables(
             "benefitId": encode_id("Benefit", benefit.id),
         },
         "ArchiveBenefit": {"id": encode_id("Benefit", benefit.id)},
+        "TrustedManifests": {"includeRevoked": True},
+        "RegisterTrustedDocuments": {
+            "client": "member-app",
+            "version": "1.0",
+            "manifest": {"ladder": "query Ladder { tierLadder { name } }"},
+        },
+        "RevokeTrustedDocuments": {"client": "member-app", "version": "0.9"},
     }[name]
 
 

@@ -157,26 +157,62 @@ async def test_a_refusal_is_counted_by_operation_name(trusted):
     assert 'laurel_graphql_operations_total{operation="Sneaky",outcome="refused"} 1.0' in text
 
 
-@pytest.mark.parametrize("trusted_documents", [True, False], ids=["trusted", "open"])
-async def test_an_unknown_hash_is_refused_and_never_learned(
-    settings, monkeypatch, trusted_documents
-):
+async def test_in_trusted_mode_an_unknown_hash_is_refused_and_never_learned(settings, monkeypatch):
     calls = spy_on_members(monkeypatch)
     hashed = {"persistedQuery": {"version": 1, "sha256Hash": sha256(AD_HOC)}}
     headers = factories.bearer(settings, Role.ADMIN)
-    async with laurel(settings, trusted_documents=trusted_documents) as http:
-        # Given a client that sent the text with its hash (APQ's registration, elsewhere)
+    async with laurel(settings, trusted_documents=True) as http:
+        # Given a client that sent the text with its hash (APQ's registration)
         await http.post("/graphql", json={"query": AD_HOC, "extensions": hashed}, headers=headers)
         calls.clear()
 
         # When it sends the hash alone
         response = await http.post("/graphql", json={"extensions": hashed}, headers=headers)
 
-    # Then only graphql/operations/ answers hashes: requests never register documents
+    # Then only registered documents answer hashes: requests never register documents
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "PersistedQueryNotFound"
     assert codes(response.json()) == {"PERSISTED_QUERY_NOT_FOUND"}
     assert calls == []
+
+
+async def test_without_the_option_a_text_sent_with_its_hash_is_learnt(settings):
+    # Automatic persisted queries, as Apollo's stock link does them
+    hashed = {"persistedQuery": {"version": 1, "sha256Hash": sha256(AD_HOC)}}
+    headers = factories.bearer(settings, Role.ADMIN)
+    async with laurel(settings, trusted_documents=False) as http:
+        await factories.member(display_name="Ada")
+        # Given the hash alone, unknown: the client is told to send the text
+        first = await http.post("/graphql", json={"extensions": hashed}, headers=headers)
+        # When it sends the text with the hash
+        with_text = await http.post(
+            "/graphql", json={"query": AD_HOC, "extensions": hashed}, headers=headers
+        )
+        # Then the hash alone runs it from then on
+        again = await http.post("/graphql", json={"extensions": hashed}, headers=headers)
+    # A process that did not see it does not know it (learnt per process, not stored)
+    async with laurel(settings, trusted_documents=False) as http:
+        elsewhere = await http.post("/graphql", json={"extensions": hashed}, headers=headers)
+
+    assert codes(first.json()) == {"PERSISTED_QUERY_NOT_FOUND"}
+    assert with_text.status_code == 200
+    assert again.status_code == 200, again.text
+    assert again.json() == with_text.json()
+    assert len(again.json()["data"]["members"]["edges"]) == 1
+    assert codes(elsewhere.json()) == {"PERSISTED_QUERY_NOT_FOUND"}
+
+
+def test_learnt_documents_are_bounded():
+    from app.api.trusted import LearntDocuments
+
+    learnt = LearntDocuments(max_documents=2, max_characters=10)
+    learnt.put("a", "1234")
+    learnt.put("b", "1234")
+    learnt.get("a")  # a is now the most recently used
+    learnt.put("c", "1234")
+    learnt.put("huge", "x" * 11)
+
+    assert [learnt.get(k) for k in ("a", "b", "c", "huge")] == ["1234", None, "1234", None]
 
 
 async def test_without_the_option_ad_hoc_queries_and_known_hashes_both_run(client):

@@ -1,0 +1,89 @@
+"""Trusted-document mutations: register and revoke client manifests (admins, audited)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.api.context import Context
+from app.api.documents.manifests import read_manifest
+from app.api.documents.types import (
+    RegisterTrustedDocumentsResult,
+    RevokeTrustedDocumentsResult,
+    TrustedDocumentsRefused,
+    TrustedDocumentsRegistered,
+    TrustedDocumentsRevoked,
+    TrustedManifestType,
+)
+from app.api.permissions import require_actor
+from app.api.results import typed_failures
+from app.api.trusted import forget_registered
+from app.auth import Role
+from app.services import documents
+
+
+@strawberry.type
+class DocumentMutations:
+    @strawberry.mutation(
+        description="Register a client build's manifest as trusted documents (admins): Apollo's "
+        "persisted-query manifest or graphql-codegen's persisted-documents.json, as the tool "
+        "wrote it. Every document is validated against the schema; one bad document refuses "
+        "the whole manifest. Registering the same manifest again is a replay. Bodies are "
+        "limited to 100 KB: register larger manifests with `laurel documents register`."
+    )
+    @typed_failures
+    async def register_trusted_documents(
+        self,
+        info: Info[Context, None],
+        client: Annotated[
+            str, strawberry.argument(description="The client's name, e.g. member-app.")
+        ],
+        version: Annotated[
+            str, strawberry.argument(description="The build's version, e.g. 4.2.0.")
+        ],
+        manifest: Annotated[
+            JSON, strawberry.argument(description="The manifest file's JSON, as the tool wrote it.")
+        ],
+    ) -> RegisterTrustedDocumentsResult:
+        actor = require_actor(info, Role.ADMIN)
+        documents.check_labels(client_name=client, client_version=version)
+        try:
+            parsed = read_manifest(manifest, schema=info.schema._schema)
+            registration = await documents.register_manifest(
+                client_name=client,
+                client_version=version,
+                format=parsed.format,
+                documents=parsed.documents,
+                actor=actor,
+                now=info.context.now,
+            )
+        except documents.ManifestRefused as refused:
+            return TrustedDocumentsRefused.from_error(refused)
+        forget_registered(info.context.request)
+        return TrustedDocumentsRegistered(
+            manifest=TrustedManifestType.from_model(
+                registration.manifest, list(registration.documents)
+            ),
+            replayed=registration.replayed,
+        )
+
+    @strawberry.mutation(
+        description="Revoke a client build's manifest (admins): its documents stop running "
+        "(within LAUREL_DOCUMENT_REFRESH_SECONDS on other servers). Revoking again is a no-op."
+    )
+    @typed_failures
+    async def revoke_trusted_documents(
+        self,
+        info: Info[Context, None],
+        client: Annotated[str, strawberry.argument(description="The client's name.")],
+        version: Annotated[str, strawberry.argument(description="The build's version.")],
+    ) -> RevokeTrustedDocumentsResult:
+        actor = require_actor(info, Role.ADMIN)
+        manifest, docs = await documents.revoke_manifest(
+            client_name=client, client_version=version, actor=actor, now=info.context.now
+        )
+        forget_registered(info.context.request)
+        return TrustedDocumentsRevoked(manifest=TrustedManifestType.from_model(manifest, docs))
