@@ -35,7 +35,13 @@ class Principal:
 
 
 class InvalidToken(Exception):
-    """The bearer token cannot be trusted; the message says why (safe to show)."""
+    """The bearer token cannot be trusted; the message says why (safe to show), ``reason``
+    says it for programs: MALFORMED (not a Bearer JWT), EXPIRED, BAD_SIGNATURE (signed with
+    another key or algorithm, or not at all) or BAD_CLAIMS (issuer, audience, role, member)."""
+
+    def __init__(self, message: str, *, reason: str = "BAD_CLAIMS") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _verification_key(settings: Settings) -> str:
@@ -58,9 +64,13 @@ def decode_token(token: str, *, settings: Settings) -> Principal:
             options={"require": ["exp", "iss", "aud", "sub", "role"]},
         )
     except jwt.ExpiredSignatureError:
-        raise InvalidToken("the token has expired") from None
+        raise InvalidToken("the token has expired", reason="EXPIRED") from None
+    except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
+        raise InvalidToken(f"the token is not valid: {exc}", reason="BAD_SIGNATURE") from None
+    except jwt.DecodeError as exc:
+        raise InvalidToken(f"the token is not valid: {exc}", reason="MALFORMED") from None
     except jwt.InvalidTokenError as exc:
-        raise InvalidToken(f"the token is not valid: {exc}") from None
+        raise InvalidToken(f"the token is not valid: {exc}", reason="BAD_CLAIMS") from None
     try:
         role = Role(claims["role"])
     except ValueError:
