@@ -54,6 +54,7 @@ from app.services.updates import LocalBroker, RedisBroker, UpdateBroker
 
 logger = logging.getLogger("laurel.app")
 READINESS_TIMEOUT_SECONDS = 2.0
+SUBSCRIPTION_LIMIT_REACHED = "SUBSCRIPTION_LIMIT_REACHED"
 
 
 def _has_nul(value: object) -> bool:
@@ -79,6 +80,24 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if not self.connection_acknowledged:
             await super().handle_subscribe(message)  # closes the socket (4401)
             return
+        limit = self.max_subscriptions_per_connection
+        if message["id"] not in self.operations and limit is not None:
+            if len(self.operations) >= limit:
+                # strawberry's own refusal has no code for clients to tell it apart.
+                await self.send_message(
+                    {
+                        "id": message["id"],
+                        "type": "error",
+                        "payload": [
+                            {
+                                "message": f"Subscription limit reached: at most {limit} "
+                                "per connection",
+                                "extensions": {"code": SUBSCRIPTION_LIMIT_REACHED, "limit": limit},
+                            }
+                        ],
+                    }
+                )
+                return
         payload = message.get("payload") or {}
         request = GraphQLRequestData(
             query=payload.get("query"),
