@@ -104,7 +104,7 @@ def refusal_response(
     body = json.dumps(refusal_body(media_type, message, code, **extensions)).encode()
     response = Response(body, status_code=status_code, headers=dict(headers or {}))
     response.headers["content-type"] = content_type_header(media_type)
-    _note_refusal(status_code, code, message)
+    _note_refusal(code, message, extensions)
     return response
 
 
@@ -132,11 +132,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _note_refusal(status_code: int, code: str, message: str) -> None:
+def _note_refusal(code: str, message: str, extensions: Mapping[str, object]) -> None:
     """Give the request's log line the refusal (it is expected: no traceback)."""
     record = request_record.get()
-    if record is not None and "outcome" not in record:
-        record.update(outcome="refused", code=code, errors=[message])
+    if record is not None:
+        record.setdefault("outcome", "refused")
+        record.setdefault("codes", [code])
+        record.setdefault("errors", [message])
+        record.update({k: v for k, v in extensions.items() if isinstance(v, (str, int))})
 
 
 class RequestRefused(HTTPException):

@@ -27,7 +27,7 @@ from app.api.analytics.queries import AnalyticsQueries
 from app.api.analytics.tiers import TierAnalyticsQueries
 from app.api.benefits.mutations import BenefitMutations
 from app.api.benefits.queries import BenefitQueries
-from app.api.errors import ClientError
+from app.api.errors import is_client_error
 from app.api.leaderboards.mutations import LeaderboardMutations
 from app.api.leaderboards.queries import LeaderboardQueries
 from app.api.marketing.mutations import MarketingMutations
@@ -35,7 +35,7 @@ from app.api.marketing.queries import MarketingQueries
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
 from app.api.members.updates import UPDATE_TYPES, MemberSubscriptions
-from app.api.observability import OperationObserver
+from app.api.observability import ObservedSchema, OperationObserver
 from app.api.rewards.mutations import RewardMutations
 from app.api.rewards.queries import RewardQueries
 from app.api.scalars import SCALAR_MAP
@@ -99,10 +99,7 @@ LIMIT_RULES = [
 
 def _mask_unexpected(error: GraphQLError) -> bool:
     """In production, hide everything but errors meant for clients (bad input, bad queries)."""
-    original = error.original_error
-    if original is None:  # parse and validation errors: about the query, not our internals
-        return False
-    return not isinstance(original, ClientError)
+    return not is_client_error(error)
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
@@ -116,7 +113,7 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     if production:
         extensions.append(lambda: MaskErrors(should_mask_error=_mask_unexpected))
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return ObservedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
