@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError, StringValueNode, ValidationRule
+from graphql import GraphQLError, StringValueNode, ValidationContext, ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -90,8 +90,22 @@ class NoNulInStrings(ValidationRule):
             self.report_error(GraphQLError("NUL characters are not allowed", node))
 
 
+_StrawberryDepthLimit = depth_limit_rule(MAX_QUERY_DEPTH, None, None)
+
+
+class DepthLimit(_StrawberryDepthLimit):  # type: ignore[misc,valid-type]
+    """strawberry's depth rule, which crashes (max() of nothing) on an empty selection set
+    such as ``{}``: that document is refused by the other rules, so skip counting it."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        try:
+            super().__init__(context)
+        except ValueError:
+            ValidationRule.__init__(self, context)
+
+
 LIMIT_RULES = [
-    depth_limit_rule(MAX_QUERY_DEPTH, None, None),
+    DepthLimit,
     alias_limit_rule(MAX_ALIASES),
     NoNulInStrings,
 ]
