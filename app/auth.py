@@ -35,7 +35,13 @@ class Principal:
 
 
 class InvalidToken(Exception):
-    """The bearer token cannot be trusted; the message says why (safe to show)."""
+    """The bearer token cannot be trusted; the message says why (safe to show), ``reason``
+    says it for programs: MALFORMED (not a Bearer JWT), EXPIRED, BAD_SIGNATURE (signed with
+    another key or algorithm, or not at all) or BAD_CLAIMS (issuer, audience, role, member)."""
+
+    def __init__(self, message: str, *, reason: str = "BAD_CLAIMS") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _verification_key(settings: Settings) -> str:
@@ -63,8 +69,12 @@ def decode_token(token: str, *, settings: Settings, now: datetime) -> Principal:
                 "verify_nbf": False,
             },
         )
+    except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
+        raise InvalidToken(f"the token is not valid: {exc}", reason="BAD_SIGNATURE") from None
+    except jwt.DecodeError as exc:
+        raise InvalidToken(f"the token is not valid: {exc}", reason="MALFORMED") from None
     except jwt.InvalidTokenError as exc:
-        raise InvalidToken(f"the token is not valid: {exc}") from None
+        raise InvalidToken(f"the token is not valid: {exc}", reason="BAD_CLAIMS") from None
     _check_times(claims, now=now)
     try:
         role = Role(claims["role"])
@@ -86,11 +96,13 @@ def _check_times(claims: dict[str, Any], *, now: datetime) -> None:
         expires = float(claims["exp"])
         not_before = float(claims.get("nbf", claims.get("iat", moment)))
     except (TypeError, ValueError):
-        raise InvalidToken("the token is not valid: exp, nbf and iat must be numbers") from None
+        raise InvalidToken(
+            "the token is not valid: exp, nbf and iat must be numbers", reason="BAD_CLAIMS"
+        ) from None
     if expires <= moment - LEEWAY_SECONDS:
-        raise InvalidToken("the token has expired")
+        raise InvalidToken("the token has expired", reason="EXPIRED")
     if not_before > moment + LEEWAY_SECONDS:
-        raise InvalidToken("the token is not yet valid")
+        raise InvalidToken("the token is not yet valid", reason="BAD_CLAIMS")
 
 
 def mint_token(

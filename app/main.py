@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter
 from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, parse
 from redis.asyncio import Redis
 from starlette.applications import Starlette
@@ -18,7 +17,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
@@ -30,6 +28,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 
 from app import db
 from app.api.context import Context
+from app.api.graphql_http import GraphQLOverHTTP, RequestRefused, refusal_response
 from app.api.limits import BodySizeLimitMiddleware
 from app.api.permissions import BearerAuthMiddleware
 from app.api.public_pages import (
@@ -56,6 +55,7 @@ from app.services.updates import LocalBroker, RedisBroker, UpdateBroker
 
 logger = logging.getLogger("laurel.app")
 READINESS_TIMEOUT_SECONDS = 2.0
+SUBSCRIPTION_LIMIT_REACHED = "SUBSCRIPTION_LIMIT_REACHED"
 
 
 def _has_nul(value: object) -> bool:
@@ -81,6 +81,24 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if not self.connection_acknowledged:
             await super().handle_subscribe(message)  # closes the socket (4401)
             return
+        limit = self.max_subscriptions_per_connection
+        if message["id"] not in self.operations and limit is not None:
+            if len(self.operations) >= limit:
+                # strawberry's own refusal has no code for clients to tell it apart.
+                await self.send_message(
+                    {
+                        "id": message["id"],
+                        "type": "error",
+                        "payload": [
+                            {
+                                "message": f"Subscription limit reached: at most {limit} "
+                                "per connection",
+                                "extensions": {"code": SUBSCRIPTION_LIMIT_REACHED, "limit": limit},
+                            }
+                        ],
+                    }
+                )
+                return
         payload = message.get("payload") or {}
         request = GraphQLRequestData(
             query=payload.get("query"),
@@ -128,7 +146,7 @@ def _is_subscription(query: str, operation_name: str | None) -> bool:
     return operation is None or operation.operation is OperationType.SUBSCRIPTION
 
 
-class LaurelGraphQL(GraphQL[Context, None]):
+class LaurelGraphQL(GraphQLOverHTTP):
     graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
 
     def __init__(
@@ -205,7 +223,12 @@ class LaurelGraphQL(GraphQL[Context, None]):
             record = request_record.get()
             if record is not None:
                 record.update(operation=label, outcome="refused", errors=[refused.message])
-            response = JSONResponse(refused.response_body(), status_code=refused.status_code)
+            response = refusal_response(
+                Request(scope).headers.get("accept"),
+                refused.status_code,
+                refused.message,
+                refused.code,
+            )
             await response(scope, receive, send)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
@@ -228,26 +251,11 @@ class LaurelGraphQL(GraphQL[Context, None]):
         for item in data if isinstance(data, list) else [data]:
             # PostgreSQL refuses NUL in text; no legitimate loyalty input carries one.
             if _has_nul((item.query, item.variables, item.operation_name)):
-                raise HTTPException(400, "NUL characters are not allowed in a request")
+                raise RequestRefused(400, "NUL characters are not allowed in a request")
         trusted_only = self.settings.trusted_documents
         if isinstance(data, list):  # batches are off (strawberry refuses them first)
             return [await self.documents.admit(item, trusted_only=trusted_only) for item in data]
         return await self.documents.admit_http(request, data, trusted_only=trusted_only)
-
-    def decode_json(self, data: str | bytes) -> object:
-        # JSON over HTTP is UTF-8 (RFC 8259). json.loads would guess UTF-16/32 from stray
-        # bytes and raise UnicodeDecodeError, a 500; a JSONDecodeError is strawberry's 400.
-        if isinstance(data, bytes):
-            try:
-                data = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise json.JSONDecodeError("request body is not UTF-8", "", exc.start) from None
-        decoded = json.loads(data)
-        # Every JSON strawberry reads (a body, GET variables) must be an object or a batch;
-        # it calls .get() on anything else, and a bare string or number was a 500.
-        if not isinstance(decoded, (dict, list)):
-            raise HTTPException(400, "Expected a JSON object")
-        return decoded
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -152,8 +152,39 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def note_fault(exc: BaseException, *, operation: str | None, path: object = None) -> None:
+    """A fault of ours (not the client's): its traceback goes with the request's line, or
+    on a line of its own outside a request (a subscription over WebSocket)."""
+    record = request_record.get()
+    if record is None:
+        logger.error(
+            "unexpected error",
+            exc_info=(type(exc), exc, exc.__traceback__),
+            extra={"fields": {"operation": operation or "anonymous", "path": path}},
+        )
+        return
+    record["faults"] = record.get("faults", 0) + 1
+    record.setdefault(_FAULT, exc)
+
+
+_FAULT = "_fault"
+_INTERNAL_ERROR_BODY = json.dumps(
+    {
+        "errors": [
+            {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+        ]
+    }
+).encode()
+
+
 class RequestLogMiddleware:
-    """Pure ASGI middleware: times each HTTP request and writes its one log line."""
+    """Pure ASGI middleware: times each HTTP request and writes its one log line.
+
+    The line is at info level, and carries what the GraphQL layer noted (operation,
+    outcome, error codes, refusals). A request that hit a fault is logged at error level
+    with the first fault's traceback; an exception that escapes the app is such a fault,
+    answered with a JSON 500 here (so it is logged once, in this format).
+    """
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
@@ -167,23 +198,47 @@ class RequestLogMiddleware:
         token = request_record.set(record)
         status = 500
         started = time.perf_counter()
+        response_started = False
 
         async def send_and_watch(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_watch)
+        except Exception as exc:
+            note_fault(exc, operation=record.get("operation"))
+            if not response_started:
+                await _internal_error(send_and_watch)
         finally:
             request_record.reset(token)
             record["status"] = status
             record["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
             route = scope["path"] if scope["path"] in _KNOWN_ROUTES else "other"
             self.metrics.http_requests.labels(route, str(status)).inc()
-            if scope["path"] != "/metrics":
+            fault: BaseException | None = record.pop(_FAULT, None)
+            if fault is not None:
+                exc_info = (type(fault), fault, fault.__traceback__)
+                logger.error("request", exc_info=exc_info, extra={"fields": record})
+            elif scope["path"] != "/metrics":
                 logger.info("request", extra={"fields": record})
+
+
+async def _internal_error(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(_INTERNAL_ERROR_BODY)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _INTERNAL_ERROR_BODY})
 
 
 _KNOWN_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics", "/exports/members-at-risk.csv"}

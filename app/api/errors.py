@@ -19,6 +19,15 @@ class ClientError(GraphQLError):
         super().__init__(message, extensions={"code": self.code, **extensions})
 
 
+def is_client_error(error: GraphQLError) -> bool:
+    """True for an error about the request itself: a parse or validation error (no
+    original error), a variable that does not coerce (a GraphQL error from graphql-core's
+    coercion) or one of our ClientErrors. Anything else is a fault of ours: masked in
+    production and logged with its traceback."""
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError)
+
+
 class UserInputError(ClientError):
     """Bad arguments to a query field."""
 

@@ -10,13 +10,14 @@ mutation's ``typed_failures`` turns the latter into its ``Forbidden`` result.
 
 from __future__ import annotations
 
-import json
+import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry import UNSET
 from strawberry.types import Info
 
 from app.api.errors import Forbidden, Unauthenticated
+from app.api.graphql_http import send_refusal
 from app.auth import InvalidToken, Principal, Role, decode_token
 from app.clock import Clock, system_clock
 from app.config import Settings
@@ -66,8 +67,13 @@ def require_member_access(info: Info, member_id: int) -> Principal:
 class BearerAuthMiddleware:
     """Turns the Authorization header into ``request.state.principal`` (None: anonymous).
 
-    A token that is present but invalid gets a 401 at once: better a clear refusal than
-    silently treating the caller as anonymous.
+    No Authorization header: anonymous; fields that need a role answer an UNAUTHENTICATED
+    GraphQL error. A header that is there but cannot be trusted (not ``Bearer <token>``,
+    expired, wrongly signed, wrong claims) gets a 401 at once, before anything runs: better
+    a clear refusal than silently treating a caller who meant to sign in as anonymous. Its
+    body is a GraphQL response whose one error has code UNAUTHENTICATED and the token's
+    ``reason``; WWW-Authenticate says the same (RFC 6750). WebSockets authenticate in
+    connection_init instead (app/main.py).
     """
 
     def __init__(self, app: ASGIApp, *, settings: Settings, clock: Clock = system_clock) -> None:
@@ -85,30 +91,34 @@ class BearerAuthMiddleware:
             scheme, _, token = header.decode("latin-1").partition(" ")
             try:
                 if scheme.lower() != "bearer" or not token.strip():
-                    raise InvalidToken("use the Bearer scheme: Authorization: Bearer <token>")
+                    raise InvalidToken(
+                        "use the Bearer scheme: Authorization: Bearer <token>", reason="MALFORMED"
+                    )
                 principal = decode_token(token.strip(), settings=self.settings, now=self.clock())
             except InvalidToken as exc:
                 if scope["type"] == "http":
-                    await _unauthorized(send, str(exc))
+                    await _unauthorized(scope, receive, send, exc)
                     return
                 principal = None
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
 
-async def _unauthorized(send: Send, message: str) -> None:
-    body = json.dumps(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer error="invalid_token"'),
-            ],
-        }
+_NOT_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+
+
+async def _unauthorized(scope: Scope, receive: Receive, send: Send, exc: InvalidToken) -> None:
+    # RFC 6750 allows printable ASCII but " and \ here; the message may quote a claim.
+    description = _NOT_IN_DESCRIPTION.sub("?", str(exc))[:200]
+    await send_refusal(
+        scope,
+        receive,
+        send,
+        401,
+        str(exc),
+        "UNAUTHENTICATED",
+        headers={
+            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'
+        },
+        reason=exc.reason,
     )
-    await send({"type": "http.response.body", "body": body})

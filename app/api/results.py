@@ -21,6 +21,7 @@ from app.api.errors import (
     ValidationFailed,
 )
 from app.api.ids import encode_id
+from app.observability import request_record
 from app.services.errors import IdempotencyConflict, InvalidInput, NotFound
 
 P = ParamSpec("P")
@@ -43,15 +44,29 @@ def typed_failures(
         try:
             return await resolver(*args, **kwargs)
         except Forbidden as error:
-            return ForbiddenType.from_error(error)
+            return _noted(ForbiddenType.from_error(error))
         except InvalidInput as error:
-            return ValidationFailed.from_error(error)
+            return _noted(ValidationFailed.from_error(error))
         except NotFound as error:
-            return NotFoundType.from_error(error, id=_missing_id(error))
+            return _noted(NotFoundType.from_error(error, id=_missing_id(error)))
         except IdempotencyConflict as error:
-            return IdempotencyConflictType.from_error(error)
+            return _noted(IdempotencyConflictType.from_error(error))
 
     return resolve
+
+
+F = TypeVar("F", bound=TypedFailure)
+
+
+def _noted(failure: F) -> F:
+    """Name the failure in the request's log line (an expected outcome: no traceback)."""
+    record = request_record.get()
+    if record is not None:
+        definition = getattr(type(failure), "__strawberry_definition__", None)
+        record.setdefault("failures", []).append(
+            getattr(definition, "name", type(failure).__name__)
+        )
+    return failure
 
 
 def _missing_id(error: NotFound) -> str:

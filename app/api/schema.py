@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError, StringValueNode, ValidationRule
+from graphql import GraphQLError, StringValueNode, ValidationContext, ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -29,7 +29,7 @@ from app.api.benefits.mutations import BenefitMutations
 from app.api.benefits.queries import BenefitQueries
 from app.api.documents.mutations import DocumentMutations
 from app.api.documents.queries import DocumentQueries
-from app.api.errors import ClientError
+from app.api.errors import is_client_error
 from app.api.leaderboards.mutations import LeaderboardMutations
 from app.api.leaderboards.queries import LeaderboardQueries
 from app.api.marketing.mutations import MarketingMutations
@@ -37,7 +37,7 @@ from app.api.marketing.queries import MarketingQueries
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
 from app.api.members.updates import UPDATE_TYPES, MemberSubscriptions
-from app.api.observability import OperationObserver
+from app.api.observability import ObservedSchema, OperationObserver
 from app.api.rewards.mutations import RewardMutations
 from app.api.rewards.queries import RewardQueries
 from app.api.scalars import SCALAR_MAP
@@ -109,8 +109,22 @@ class NoNulInStrings(ValidationRule):
             self.report_error(GraphQLError("NUL characters are not allowed", node))
 
 
+_StrawberryDepthLimit = depth_limit_rule(MAX_QUERY_DEPTH, None, None)
+
+
+class DepthLimit(_StrawberryDepthLimit):  # type: ignore[misc,valid-type]
+    """strawberry's depth rule, which crashes (max() of nothing) on an empty selection set
+    such as ``{}``: that document is refused by the other rules, so skip counting it."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        try:
+            super().__init__(context)
+        except ValueError:
+            ValidationRule.__init__(self, context)
+
+
 LIMIT_RULES = [
-    depth_limit_rule(MAX_QUERY_DEPTH, None, None),
+    DepthLimit,
     alias_limit_rule(MAX_ALIASES),
     NoNulInStrings,
 ]
@@ -118,10 +132,7 @@ LIMIT_RULES = [
 
 def _mask_unexpected(error: GraphQLError) -> bool:
     """In production, hide everything but errors meant for clients (bad input, bad queries)."""
-    original = error.original_error
-    if original is None:  # parse and validation errors: about the query, not our internals
-        return False
-    return not isinstance(original, ClientError)
+    return not is_client_error(error)
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
@@ -135,7 +146,7 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     if production:
         extensions.append(lambda: MaskErrors(should_mask_error=_mask_unexpected))
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return ObservedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

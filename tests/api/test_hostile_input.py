@@ -53,6 +53,15 @@ async def test_abusive_documents_are_refused_before_any_resolver(client, monkeyp
     assert calls == []
 
 
+LADDER = b'"query": "{ tierLadder { name } }"'
+
+
+def assert_json_graphql_error(response) -> None:
+    assert response.headers["content-type"] == "application/json", response.text
+    errors = response.json()["errors"]
+    assert errors and errors[0]["message"] and errors[0]["extensions"]["code"], errors
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -62,8 +71,33 @@ async def test_abusive_documents_are_refused_before_any_resolver(client, monkeyp
         b'{"query": 42}',
         b'"{ tierLadder { name } }"',
         b"null",
+        b"[" * 10_000,
+        b"{" + LADDER + b', "variables": ' + b'{"a": ' * 100 + b"1" + b"}" * 100 + b"}",
+        b"{" + LADDER + b', "variables": {"n": 1' + b"0" * 5_000 + b"}}",
+        b"{" + LADDER + b', "variables": {"n": NaN}}',
+        b"{" + LADDER + b', "variables": [1, 2]}',
+        b"{" + LADDER + b', "operationName": ["Ladder"]}',
+        b"[{" + LADDER + b"}]",
+        ('{"query": "{ tierLadder { name } }"}').encode("utf-16"),
+        b"",
     ],
-    ids=["random-bytes", "truncated-json", "batch-array", "wrong-type", "bare-string", "null"],
+    ids=[
+        "random-bytes",
+        "truncated-json",
+        "batch-array",
+        "wrong-type",
+        "bare-string",
+        "null",
+        "deep-array",
+        "deep-variables",
+        "huge-number",
+        "nan",
+        "variables-not-an-object",
+        "operation-name-not-a-string",
+        "batch-of-one",
+        "utf-16",
+        "empty",
+    ],
 )
 async def test_malformed_bodies_are_4xx(client, monkeypatch, body):
     calls = spy_on_members(monkeypatch)
@@ -72,6 +106,49 @@ async def test_malformed_bodies_are_4xx(client, monkeypatch, body):
 
     assert 400 <= response.status_code < 500
     assert calls == []
+    assert response.status_code == 400
+    assert_json_graphql_error(response)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/graphql",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=b0undary",
+        "",
+    ],
+)
+async def test_bodies_that_are_not_json_are_a_json_400(client, content_type):
+    multipart = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{'
+        + LADDER
+        + b"}\r\n--b0undary--\r\n"
+    )
+    response = await post(client, multipart, content_type)
+
+    assert response.status_code == 400
+    assert_json_graphql_error(response)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"query": "{ tierLadder { name } }", "variables": "[[["},
+        {"query": "{ tierLadder { name } }", "variables": "1"},
+        {"query": "{ tierLadder { name } }", "variables": "[" * 3_000},
+        {"query": "{ tierLadder { name } }", "extensions": '{"persistedQuery": 1}'},
+        {"variables": "{}"},
+        {"query": "{ tierLadder { name } }", "operationName": "Nope"},
+    ],
+    ids=["truncated", "number", "deep", "bad-extension", "no-query", "unknown-operation"],
+)
+async def test_odd_query_strings_are_a_json_400(client, params):
+    response = await client.get("/graphql", params=params, headers={"accept": "application/json"})
+
+    assert response.status_code == 400
+    assert_json_graphql_error(response)
 
 
 async def test_an_oversized_body_is_413(client):

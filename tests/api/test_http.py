@@ -88,6 +88,27 @@ async def test_production_hides_graphiql_and_masks_unexpected_errors(settings, m
     assert bad_input["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+async def test_production_keeps_variable_errors_readable(settings):
+    # A variable that does not coerce is the client's error (graphql-core wraps it in a
+    # GraphQLError): masking it left clients with "Unexpected error." and nothing to fix.
+    lifespan, http = await serve(settings.model_copy(update={"env": Environment.PRODUCTION}))
+    try:
+        body = (
+            await http.post(
+                "/graphql",
+                json={
+                    "query": "query($n: Int!) { members(first: $n) { edges { cursor } } }",
+                    "variables": {"n": "ten"},
+                },
+            )
+        ).json()
+    finally:
+        await http.aclose()
+        await lifespan.__aexit__(None, None, None)
+    assert body["data"] is None
+    assert "Int cannot represent non-integer value" in body["errors"][0]["message"]
+
+
 async def test_too_deep_a_query_is_refused(client):
     deep = "{ members(first: 1) { edges { node { " + "tier { name } " + "} } } }"
     assert "errors" not in await factories.graphql(client, deep)

@@ -262,6 +262,10 @@ async def test_subscriptions_per_connection_are_capped(settings):
             message = await ws.receive()
             assert (message["id"], message["type"]) == ("3", "error")
             assert "limit" in message["payload"][0]["message"]
+            assert message["payload"][0]["extensions"] == {
+                "code": "SUBSCRIPTION_LIMIT_REACHED",
+                "limit": 2,
+            }
             # The first two still deliver.
             await factories.event(member, "purchase", amount="20")
             updates = [await ws.receive(), await ws.receive()]
