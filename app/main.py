@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -30,6 +30,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 
 from app import db
 from app.api.context import Context
+from app.api.graphiql import ASSETS_URL, graphiql_assets, graphiql_page
 from app.api.limits import BodySizeLimitMiddleware
 from app.api.permissions import BearerAuthMiddleware
 from app.api.public_pages import (
@@ -198,6 +199,11 @@ class LaurelGraphQL(GraphQL[Context, None]):
                 record.update(operation=label, outcome="refused", errors=[refused.message])
             response = JSONResponse(refused.response_body(), status_code=refused.status_code)
             await response(scope, receive, send)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # Strawberry's page loads its scripts from a CDN; this one from the app itself.
+        return graphiql_page()
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # strawberry takes any GET without `query` that accepts */* for a browser (and
@@ -408,6 +414,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/exports/members-at-risk.csv", members_at_risk_csv, methods=["GET"]),
+            *([] if settings.is_production else [Mount(ASSETS_URL, graphiql_assets())]),
         ],
         lifespan=lifespan,
     )
