@@ -192,3 +192,59 @@ def test_graphiql_sends_the_token_of_its_headers_pane(chromium: Path, server: st
 
     assert '"edges": []' in signed_in and '"errors"' not in signed_in
     assert '"errors"' in anonymous and "sign in" in anonymous
+
+
+def test_graphiql_subscribes_with_the_token_of_its_headers_pane(
+    chromium: Path, server: str
+) -> None:
+    """GraphiQL sends the Headers pane's JSON as the socket's connection_init payload,
+    which is where Laurel reads a WebSocket's token: with it the socket is acknowledged,
+    without it it is closed."""
+    from playwright.sync_api import WebSocket, sync_playwright
+
+    query = "subscription { memberUpdates { __typename } }"
+    headers = json.dumps({"Authorization": f"Bearer {_admin_token()}"})
+
+    def frames(url: str) -> tuple[list[str], bool]:
+        received: list[str] = []
+        closed: list[bool] = []
+
+        def watch(socket: WebSocket) -> None:
+            socket.on("framereceived", lambda frame: received.append(str(frame)))
+            socket.on("close", lambda _: closed.append(True))
+
+        page = browser.new_page()
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if urlsplit(route.request.url).hostname == "127.0.0.1"
+                else route.abort("internetdisconnected")
+            ),
+        )
+        page.on("websocket", watch)
+        page.goto(url, wait_until="load")
+        page.locator(".graphiql-query-editor .CodeMirror").wait_for(timeout=UI_TIMEOUT_MS)
+        page.locator(".graphiql-execute-button").click()
+        deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+        while not (closed or any("connection_ack" in f for f in received)):
+            assert time.monotonic() < deadline, "the socket neither opened nor closed"
+            page.wait_for_timeout(100)
+        # Read before closing the page, which closes the socket.
+        outcome = list(received), bool(closed)
+        page.close()
+        return outcome
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True)
+        try:
+            signed_in, _ = frames(
+                f"{server}/graphql?q={quote(query)}&headers={quote(headers)}"
+            )
+            anonymous, anonymous_closed = frames(f"{server}/graphql?q={quote(query)}")
+        finally:
+            browser.close()
+
+    # (The signed-in socket may close later on its own, once the subscription ends.)
+    assert any("connection_ack" in f for f in signed_in)
+    assert anonymous_closed and not any("connection_ack" in f for f in anonymous)
