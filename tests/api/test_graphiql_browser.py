@@ -238,9 +238,7 @@ def test_graphiql_subscribes_with_the_token_of_its_headers_pane(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), headless=True)
         try:
-            signed_in, _ = frames(
-                f"{server}/graphql?q={quote(query)}&headers={quote(headers)}"
-            )
+            signed_in, _ = frames(f"{server}/graphql?q={quote(query)}&headers={quote(headers)}")
             anonymous, anonymous_closed = frames(f"{server}/graphql?q={quote(query)}")
         finally:
             browser.close()
