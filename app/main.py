@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
@@ -28,6 +28,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 
 from app import db
 from app.api.context import Context
+from app.api.graphiql import ASSETS_URL, graphiql_assets, graphiql_page
 from app.api.graphql_http import GraphQLOverHTTP, RequestRefused, refusal_response
 from app.api.limits import BodySizeLimitMiddleware
 from app.api.permissions import BearerAuthMiddleware
@@ -230,6 +231,11 @@ class LaurelGraphQL(GraphQLOverHTTP):
                 refused.code,
             )
             await response(scope, receive, send)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # Strawberry's page loads its scripts from a CDN; this one from the app itself.
+        return graphiql_page()
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # strawberry takes any GET without `query` that accepts */* for a browser (and
@@ -435,6 +441,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/exports/members-at-risk.csv", members_at_risk_csv, methods=["GET"]),
+            *([] if settings.is_production else [Mount(ASSETS_URL, graphiql_assets())]),
         ],
         lifespan=lifespan,
     )
