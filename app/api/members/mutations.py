@@ -181,9 +181,6 @@ class MemberMutations:
             replayed=result.replayed,
         )
 
-    # The one mutation whose result is not a union (so no typed_failures): making it one
-    # would break every client that selects marked and unread. A refusal stays a FORBIDDEN
-    # error here, as in a query.
     @strawberry.mutation(
         description="Mark the signed-in member's notifications as read: the ids given, or all "
         "(member tokens only). Ids already read, unknown or of another member are left alone."
