@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -38,6 +38,7 @@ from app.services.errors import (
     InvalidInput,
     NotFound,
     ProgrammeNotConfigured,
+    ServiceError,
 )
 from app.services.ladder import ladder_in_force
 from app.services.leaderboard_scores import (
@@ -77,6 +78,50 @@ class Recorded:
     duplicate: bool
     dry_run: bool
     event_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """One event of a batch, as a back end reports it (exactly one member reference)."""
+
+    type: str
+    occurred_at: datetime
+    idempotency_key: str
+    member_id: int | None = None
+    external_member_id: str | None = None
+    amount: Decimal = Decimal(0)
+    attributes: Mapping[str, Any] | None = None
+
+
+# The most events one recordEvents call (or one import chunk) carries.
+MAX_BATCH = 500
+
+
+async def record_events(
+    inputs: Sequence[EventInput], *, dry_run: bool = False, policy: EventPolicy, now: datetime
+) -> list[Recorded | ServiceError]:
+    """Record a batch: one result per input, in input order, each a :class:`Recorded` or
+    the expected failure of that item (one bad item never fails the others)."""
+    results: list[Recorded | ServiceError] = []
+    for item in inputs:
+        try:
+            results.append(
+                await record_event(
+                    member_id=item.member_id,
+                    external_member_id=item.external_member_id,
+                    type=item.type,
+                    occurred_at=item.occurred_at,
+                    amount=item.amount,
+                    attributes=item.attributes,
+                    idempotency_key=item.idempotency_key,
+                    dry_run=dry_run,
+                    policy=policy,
+                    now=now,
+                )
+            )
+        except ServiceError as error:
+            results.append(error)
+    return results
 
 
 class _DryRun(Exception):
