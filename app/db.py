@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as run_migrations
 
@@ -29,10 +30,27 @@ def connection_name(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgres"
 
 
+async def _keep_session(connection: Any) -> None:
+    """The PostgreSQL pool's ``reset``: nothing to send.
+
+    By default asyncpg's pool sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN
+    *; RESET ALL`` on every release — one more round trip per transaction and per
+    statement run outside one. Given a ``reset`` callable it calls that instead (after
+    rolling back any transaction left open itself). Laurel sets no session state, keeps no
+    session-level advisory lock (the relay's is transaction-scoped) and listens on no
+    pooled connection: there is nothing to reset.
+    """
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     name = connection_name(database_url)
+    connection: str | dict[str, Any] = database_url
+    if name == "postgres":
+        # Tortoise hands credentials it does not know to asyncpg.create_pool as they are.
+        connection = expand_db_url(database_url)
+        connection["credentials"]["reset"] = _keep_session
     return {
-        "connections": {name: database_url},
+        "connections": {name: connection},
         "apps": {
             APP_LABEL: {
                 "models": ["app.models"],

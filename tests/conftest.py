@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import shutil
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -83,7 +85,6 @@ async def _truncate_postgres(url: str) -> None:
     """Empty every table, then put back the rows the data migrations seed."""
     import asyncpg
 
-    seeded = importlib.import_module("app.migrations.0003_seed_event_types")
     conn = await asyncpg.connect(url)
     try:
         tables = await conn.fetch(
@@ -92,10 +93,36 @@ async def _truncate_postgres(url: str) -> None:
         )
         names = ", ".join(f'"{r["tablename"]}"' for r in tables)
         await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        for statement in seeded.seed_sql("postgres"):
+        for statement in _seed_sql("postgres"):
             await conn.execute(statement)
     finally:
         await conn.close()
+
+
+def _seed_sql(dialect: str) -> list[str]:
+    """What the data migrations seed: the event catalogue, then the programme stamp's row."""
+    event_types = importlib.import_module("app.migrations.0003_seed_event_types")
+    return [*event_types.seed_sql(dialect), *_fresh_stamp_sql(dialect)]
+
+
+def _fresh_stamp_sql(dialect: str) -> list[str]:
+    """The programme stamp's row with a new random stamp. Every test's database is a new
+    programme: a stamp that a process cached a programme under in an earlier test (the
+    ORM's connection is named after the dialect, the same in every test) must not come
+    back."""
+    stamp: list[str] = importlib.import_module("app.migrations.0021_programme_stamp").seed_sql(
+        dialect
+    )
+    return stamp
+
+
+def _fresh_sqlite_copy(template: Path, path: Path) -> None:
+    """A copy of the migrated file under a stamp of its own (the template's stamp would be
+    the same in every test)."""
+    shutil.copyfile(template, path)
+    with closing(sqlite3.connect(path)) as conn, conn:
+        for statement in _fresh_stamp_sql("sqlite"):
+            conn.execute(statement)
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +145,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "laurel.sqlite3"
-        shutil.copyfile(template, path)
+        _fresh_sqlite_copy(template, path)
         return f"sqlite://{path}"
     url: str = request.getfixturevalue("postgres_database")
     asyncio.run(_truncate_postgres(url))

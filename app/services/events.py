@@ -1,9 +1,12 @@
-"""Recording member activity: one event, all its consequences, in one transaction."""
+"""Recording member activity: each event, all its consequences, in one transaction.
+
+One event is a batch of one: :func:`record_events` is the path (see it for the round trips).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,28 +14,11 @@ from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from app.models import (
-    Badge,
-    Event,
-    EventType,
-    GrowthTask,
-    Member,
-    MemberBadge,
-    MemberFact,
-    Notification,
-    OutboxMessage,
-    PointsLedgerEntry,
-    TaskCompletion,
-    TaskProgressRow,
-    TaskStatus,
-    Tier,
-    TierChange,
-    TierChangeReason,
-)
-from app.services.benefits import grant_tier_benefits, seasonal_points_multiplier
+from app.dialect import Dialect, Read, Statement
+from app.models import TierChange, TierChangeReason
+from app.services.benefits import grant_tier_benefits
 from app.services.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -40,27 +26,19 @@ from app.services.errors import (
     ProgrammeNotConfigured,
     ServiceError,
 )
-from app.services.ladder import ladder_in_force
-from app.services.leaderboard_scores import (
-    apply_changes,
-    changed_keys,
-    changes_for,
-    running_seasons,
-)
+from app.services.leaderboard_scores import changed_keys, changes_for
 from app.services.outbox import outbox_written
+from app.services.programme import Programme, ProgrammeLadder, ProgrammeTier, programme_cache
+from app.services.programme_stamp import STAMP_SQL
 from app.services.season_switch import grant_running_season_benefits
 from gamification.calendar import Season as CalendarSeason
 from gamification.calendar import local_day, window_for
-from gamification.engine import (
-    Event as EngineEvent,
-)
-from gamification.engine import (
-    MemberSnapshot,
-    Outcome,
-    process_event,
-)
+from gamification.engine import Event as EngineEvent
+from gamification.engine import EventTypeRule, MemberSnapshot, Outcome, process_event
 from gamification.events import check_event, payload_hash
+from gamification.leaderboards import Metric, reached_second, scope_of
 from gamification.points import LedgerKind, LedgerSource
+from gamification.tasks import TaskProgress
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +51,28 @@ class EventPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberState:
+    """A member as an event left it (as it was before, in a dry run): what callers show
+    beside the outcome, read under the batch's lock, so no second read is needed."""
+
+    id: int
+    external_id: str
+    display_name: str
+    birthday: date | None
+    joined_at: datetime
+    tier_id: int
+    points_balance: int
+    growth: int
+    lifetime_points: int
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
     outcome: dict[str, Any]
     duplicate: bool
     dry_run: bool
     event_id: int | None
+    member: MemberState
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,36 +92,11 @@ class EventInput:
 MAX_BATCH = 500
 
 
-async def record_events(
-    inputs: Sequence[EventInput], *, dry_run: bool = False, policy: EventPolicy, now: datetime
-) -> list[Recorded | ServiceError]:
-    """Record a batch: one result per input, in input order, each a :class:`Recorded` or
-    the expected failure of that item (one bad item never fails the others)."""
-    results: list[Recorded | ServiceError] = []
-    for item in inputs:
-        try:
-            results.append(
-                await record_event(
-                    member_id=item.member_id,
-                    external_member_id=item.external_member_id,
-                    type=item.type,
-                    occurred_at=item.occurred_at,
-                    amount=item.amount,
-                    attributes=item.attributes,
-                    idempotency_key=item.idempotency_key,
-                    dry_run=dry_run,
-                    policy=policy,
-                    now=now,
-                )
-            )
-        except ServiceError as error:
-            results.append(error)
-    return results
+class _Rollback(Exception):
+    """Raised to undo a dry run's writes once its results are known."""
 
-
-class _DryRun(Exception):
-    def __init__(self, outcome: dict[str, Any]) -> None:
-        self.outcome = outcome
+    def __init__(self, results: list[Recorded | ServiceError]) -> None:
+        self.results = results
 
 
 async def record_event(
@@ -142,370 +112,760 @@ async def record_event(
     policy: EventPolicy,
     now: datetime,
 ) -> Recorded:
-    """Record an event exactly once and apply what the engine decides.
-
-    Everything happens in one transaction that starts by locking the member row: every
-    event of one member queues there (SQLite serialises all write transactions anyway), so
-    the snapshot the engine reads cannot go stale. The event row, with its unique
-    idempotency key, is inserted once the outcome is known; a concurrent or repeated event
-    under the same key fails that insert, rolls back, and replays the stored outcome. The
-    same key with a different payload is an :class:`IdempotencyConflict`. A dry run does
-    all the work and rolls it back.
-    """
-    if (member_id is None) == (external_member_id is None):
-        raise InvalidInput.single("memberId", "give exactly one of memberId and externalMemberId")
-    attributes = dict(attributes or {})
-    fingerprint = ""
-    try:
-        async with in_transaction() as conn:
-            member = await _lock_member(conn, member_id, external_member_id)
-            event_type = await EventType.get_or_none(code=type, active=True).using_db(conn)
-            if event_type is None:
-                raise NotFound("EventType", type)
-            problems = check_event(
-                amount=amount,
-                occurred_at=occurred_at,
-                attributes=attributes,
-                idempotency_key=idempotency_key,
-                joined_at=member.joined_at,
-                now=now,
-                backfill_window=policy.backfill_window,
-            )
-            if problems:
-                raise InvalidInput(problems)
-            fingerprint = payload_hash(
-                member_id=member.id,
+    """Record one event exactly once and apply what the engine decides (a batch of one:
+    see :func:`record_events`); its expected failure is raised."""
+    (result,) = await record_events(
+        [
+            EventInput(
                 type=type,
                 occurred_at=occurred_at,
-                amount=amount,
-                attributes=attributes,
-            )
-            event = Event(
-                member_id=member.id,
-                type=type,
-                occurred_at=occurred_at,
-                amount=amount,
-                attributes=attributes,
                 idempotency_key=idempotency_key,
-                payload_hash=fingerprint,
-                recorded_at=now,
+                member_id=member_id,
+                external_member_id=external_member_id,
+                amount=amount,
+                attributes=attributes,
             )
-            outcome = await _apply(
-                conn, member=member, event=event, event_type=event_type, policy=policy, now=now
-            )
-            if dry_run:
-                raise _DryRun(outcome)
-    except _DryRun as rolled_back:
-        # A key recorded before never gets here: saving the event raised IntegrityError.
-        return Recorded(rolled_back.outcome, duplicate=False, dry_run=True, event_id=None)
-    except IntegrityError:
-        existing = await Event.get_or_none(idempotency_key=idempotency_key)
-        if existing is None:
-            raise
-        return _replay(existing, fingerprint, dry_run=dry_run)
-    outbox_written()
-    return Recorded(outcome, duplicate=False, dry_run=False, event_id=event.id)
-
-
-async def _lock_member(
-    conn: BaseDBAsyncClient, member_id: int | None, external_id: str | None
-) -> Member:
-    query = (
-        Member.filter(id=member_id)
-        if member_id is not None
-        else Member.filter(external_id=external_id)
+        ],
+        dry_run=dry_run,
+        policy=policy,
+        now=now,
     )
-    member = await query.select_for_update().using_db(conn).first()
-    if member is None:
-        raise NotFound("Member", member_id if member_id is not None else external_id)
-    return member
+    if isinstance(result, ServiceError):
+        raise result
+    return result
 
 
-def _replay(event: Event, fingerprint: str, *, dry_run: bool) -> Recorded:
-    if event.payload_hash != fingerprint:
-        raise IdempotencyConflict(event.idempotency_key)
-    return Recorded(event.outcome, duplicate=True, dry_run=dry_run, event_id=event.id)
+# Attempts of a batch that met a concurrent batch claiming one of its keys first.
+_ATTEMPTS = 3
 
 
-async def _apply(
-    conn: BaseDBAsyncClient,
+async def record_events(
+    inputs: Sequence[EventInput], *, dry_run: bool = False, policy: EventPolicy, now: datetime
+) -> list[Recorded | ServiceError]:
+    """Record a batch: one result per input, in input order, each a :class:`Recorded` or
+    the expected failure of that item (one bad item never fails the others).
+
+    The batch is one transaction, set-based: lock the members (PostgreSQL: ``FOR UPDATE``,
+    in id order, so that batches never deadlock; every event of one member queues there,
+    so no snapshot goes stale), read their state and claim their active days, run the
+    engine event by event in input order (a member's later events see the earlier ones),
+    write everything with one multi-row statement per table. On PostgreSQL that is five
+    round trips whatever the batch holds: BEGIN, lock, read+claim, write, COMMIT.
+
+    An idempotency key recorded before replays its stored outcome (another payload under
+    it is an :class:`IdempotencyConflict`); so does a key repeated within the batch. A
+    key claimed by a concurrent transaction of another member's event fails the insert:
+    the batch is rolled back and run again, and then finds the key recorded. A dry run
+    does all the work and rolls it back.
+    """
+    if not inputs:
+        return []
+    if len(inputs) > MAX_BATCH:
+        raise InvalidInput.single("inputs", f"must hold at most {MAX_BATCH} events")
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            async with in_transaction() as conn:
+                results, written = await _record(
+                    conn, inputs, dry_run=dry_run, policy=policy, now=now
+                )
+                if dry_run:
+                    raise _Rollback(results)
+        except _Rollback as rolled_back:
+            return [_as_dry_run(r) for r in rolled_back.results]
+        except IntegrityError as error:
+            if attempt == _ATTEMPTS or "idempotency_key" not in str(error):
+                raise
+            continue
+        if written:
+            outbox_written()
+        return results
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _as_dry_run(result: Recorded | ServiceError) -> Recorded | ServiceError:
+    if isinstance(result, Recorded):
+        return Recorded(
+            result.outcome,
+            duplicate=result.duplicate,
+            dry_run=True,
+            event_id=result.event_id if result.duplicate else None,
+            member=result.member,
+        )
+    return result
+
+
+@dataclass(slots=True)
+class _Member:
+    """A locked member row, moved on in memory as the batch's events apply."""
+
+    id: int
+    external_id: str
+    display_name: str
+    birthday: date | None
+    joined_at: datetime
+    tier_id: int
+    growth: int
+    points_balance: int
+    lifetime_points: int
+    facts: dict[str, int] = field(default_factory=dict)
+    held: dict[int, int] = field(default_factory=dict)  # badge id -> highest level
+    progress: dict[tuple[int, str], TaskProgress] = field(default_factory=dict)
+    # What the batch changed, for the one UPDATE of the row.
+    points: int = 0
+    growth_gained: int = 0
+    tier_changed: bool = False
+
+    def state(self) -> MemberState:
+        return MemberState(
+            id=self.id,
+            external_id=self.external_id,
+            display_name=self.display_name,
+            birthday=self.birthday,
+            joined_at=self.joined_at,
+            tier_id=self.tier_id,
+            points_balance=self.points_balance,
+            growth=self.growth,
+            lifetime_points=self.lifetime_points,
+        )
+
+
+@dataclass(slots=True)
+class _Accepted:
+    """An item that passed every check and is about to run through the engine."""
+
+    index: int
+    item: EventInput
+    member: _Member
+    event_type: EventTypeRule
+    ladder: ProgrammeLadder
+    fingerprint: str
+    day: date
+    keys: dict[int, str]  # task id -> key of the window the event falls in
+
+
+async def _lock_members(
+    conn: BaseDBAsyncClient, d: Dialect, inputs: Sequence[EventInput]
+) -> tuple[dict[int, _Member], dict[str, _Member], int | None]:
+    ids = sorted({i.member_id for i in inputs if i.member_id is not None})
+    external = sorted({i.external_member_id for i in inputs if i.external_member_id is not None})
+    by_id, by_id_params = d.any_of("id", ids, "bigint")
+    by_external, by_external_params = d.any_of("external_id", external, "text")
+    rows = await d.rows(
+        conn,
+        Statement(
+            "SELECT id, external_id, display_name, birthday, joined_at, tier_id, growth, "
+            "points_balance, "
+            f"lifetime_points, {STAMP_SQL} AS stamp FROM member "
+            f"WHERE {by_id} OR {by_external} ORDER BY id{d.lock_rows}",
+            by_id_params + by_external_params,
+        ),
+    )
+    members = {
+        r["id"]: _Member(
+            id=r["id"],
+            external_id=r["external_id"],
+            display_name=r["display_name"],
+            birthday=d.read_day(r["birthday"]),
+            joined_at=d.read_moment(r["joined_at"]),
+            tier_id=r["tier_id"],
+            growth=r["growth"],
+            points_balance=r["points_balance"],
+            lifetime_points=r["lifetime_points"],
+        )
+        for r in rows
+    }
+    stamp = int(rows[0]["stamp"]) if rows else None
+    return members, {m.external_id: m for m in members.values()}, stamp
+
+
+def _accept(
+    index: int,
+    item: EventInput,
     *,
-    member: Member,
-    event: Event,
-    event_type: EventType,
+    by_id: dict[int, _Member],
+    by_external: dict[str, _Member],
+    programme: Programme | None,
     policy: EventPolicy,
     now: datetime,
-) -> dict[str, Any]:
-    """Read the member's snapshot, run the engine, write its outcome (event row included)."""
-    version = await ladder_in_force(now=now, using_db=conn)
-    if version is None:
-        raise ProgrammeNotConfigured()
-    tiers = await Tier.filter(ladder_version_id=version.id).using_db(conn).order_by("rank")
-    held_tier = next((t for t in tiers if t.id == member.tier_id), None)
-    if held_tier is None:  # the member's tier belongs to an older ladder version
-        held_tier = await Tier.get(id=member.tier_id).using_db(conn)
-    current = next((t for t in tiers if t.rank == held_tier.rank), tiers[0])
-
-    tasks = [
-        t.to_rule()
-        for t in await GrowthTask.filter(event_type=event.type, status=TaskStatus.ACTIVE)
-        .using_db(conn)
-        .select_related("season")
-    ]
+) -> _Accepted | ServiceError:
+    """The item ready for the engine, or why it cannot be recorded (checked in the order
+    a single event always was: member, event type, the event itself, the ladder)."""
+    if (item.member_id is None) == (item.external_member_id is None):
+        return InvalidInput.single("memberId", "give exactly one of memberId and externalMemberId")
+    member = (
+        by_id.get(item.member_id)
+        if item.member_id is not None
+        else by_external.get(item.external_member_id or "")
+    )
+    if member is None or programme is None:
+        key = item.member_id if item.member_id is not None else item.external_member_id
+        return NotFound("Member", key)
+    event_type = programme.event_types.get(item.type)
+    if event_type is None:
+        return NotFound("EventType", item.type)
+    attributes = dict(item.attributes or {})
+    problems = check_event(
+        amount=item.amount,
+        occurred_at=item.occurred_at,
+        attributes=attributes,
+        idempotency_key=item.idempotency_key,
+        joined_at=member.joined_at,
+        now=now,
+        backfill_window=policy.backfill_window,
+    )
+    if problems:
+        return InvalidInput(problems)
+    ladder = programme.ladder_at(now)
+    if ladder is None or not ladder.tiers:
+        return ProgrammeNotConfigured()
     keys = {
-        span.key
-        for task in tasks
-        if (
-            span := window_for(task.window, event.occurred_at, zone=policy.zone, season=task.season)
-        )
+        task.id: span.key
+        for task in programme.tasks_for(item.type)
+        if (span := window_for(task.window, item.occurred_at, zone=policy.zone, season=task.season))
     }
-    progress_rows = (
-        await TaskProgressRow.filter(
-            member_id=member.id, task_id__in=[t.id for t in tasks], window_key__in=keys
-        ).using_db(conn)
-        if tasks
-        else []
-    )
-    facts = {f.key: f.value for f in await MemberFact.filter(member_id=member.id).using_db(conn)}
-    badges = await Badge.all().using_db(conn)
-    held: dict[int, int] = {}
-    if badges:
-        for award in await MemberBadge.filter(member_id=member.id).using_db(conn):
-            held[award.badge_id] = max(held.get(award.badge_id, 0), award.level)
-    day = local_day(event.occurred_at, zone=policy.zone)
-    seasons = await running_seasons(conn, at=event.occurred_at)
-    first_of_day = await _claim_active_day(conn, member_id=member.id, day=day)
-
-    outcome = process_event(
-        event=EngineEvent(type=event.type, occurred_at=event.occurred_at, amount=event.amount),
-        event_type=event_type.to_rule(),
-        member=MemberSnapshot(
-            tier_rank=current.rank, growth=member.growth, lifetime_points=member.lifetime_points
-        ),
-        ladder=[t.to_rule() for t in tiers],
-        weights=version.growth_weights(),
-        tasks=tasks,
-        progress={(r.task_id, r.window_key): r.to_progress() for r in progress_rows},
-        completions_so_far={t.id: facts.get(f"task:{t.code}", 0) for t in tasks},
-        facts=facts,
-        badges=[b.to_rule() for b in badges],
-        held_badges={b.code: held.get(b.id, 0) for b in badges},
-        first_event_of_day=first_of_day,
-        multiplier=current.multiplier
-        * await seasonal_points_multiplier(
-            conn, tier_code=current.code, season_ids=[s.id for s in seasons]
-        ),
-        zone=policy.zone,
-        now=now,
-        growth_window=policy.growth_window,
-    )
-    summary = _summary(outcome)
-    event.outcome = summary
-    event.points = outcome.points
-    event.growth = outcome.growth
-    # Claims the idempotency key: a duplicate fails here and the transaction rolls back.
-    await event.save(using_db=conn)
-    await _write(
-        conn,
+    return _Accepted(
+        index=index,
+        item=item,
         member=member,
-        event=event,
-        outcome=outcome,
-        badges={b.code: b for b in badges},
-        tiers={t.rank: t for t in tiers},
-        version_id=version.id,
-        seasons=seasons,
-        zone=policy.zone,
-        now=now,
-    )
-    return summary
-
-
-async def _claim_active_day(conn: BaseDBAsyncClient, *, member_id: int, day: date) -> bool:
-    """Whether this is the member's first event on its local day, as the table of active days
-    decides it: the day's row is inserted unless it is there, and RETURNING says which.
-
-    No fact kept beside the table is asked (one loaded without the other once made a
-    check-in fail on the table's unique key). A rolled-back event (a dry run, a duplicate
-    key) takes its row with it.
-    """
-    if conn.capabilities.dialect == "postgres":
-        values, params = "($1, $2)", [member_id, day]
-    else:  # SQLite keeps a DateField as ISO text
-        values, params = "(?, ?)", [member_id, day.isoformat()]
-    # execute_query_dict: tortoise's execute_query drops an INSERT's RETURNING rows on asyncpg.
-    rows = await conn.execute_query_dict(
-        f"INSERT INTO member_active_day (member_id, day) VALUES {values} "
-        "ON CONFLICT (member_id, day) DO NOTHING RETURNING id",
-        params,
-    )
-    return bool(rows)
-
-
-async def _write(
-    conn: BaseDBAsyncClient,
-    *,
-    member: Member,
-    event: Event,
-    outcome: Outcome,
-    badges: dict[str, Badge],
-    tiers: dict[int, Tier],
-    version_id: int,
-    seasons: list[CalendarSeason],
-    zone: ZoneInfo,
-    now: datetime,
-) -> None:
-    points = outcome.points
-    if points or outcome.growth:
-        await (
-            Member.filter(id=member.id)
-            .using_db(conn)
-            .update(
-                points_balance=F("points_balance") + points,
-                lifetime_points=F("lifetime_points") + points,
-                growth=F("growth") + outcome.growth,
-            )
-        )
-    if outcome.ledger:
-        # The balance was read under the member lock, so it is current.
-        running = member.points_balance
-        rows = []
-        for n, line in enumerate(outcome.ledger, start=1):
-            running += line.delta
-            rows.append(
-                PointsLedgerEntry(
-                    member_id=member.id,
-                    delta=line.delta,
-                    kind=LedgerKind.EARN,
-                    reason=line.reason[:200],
-                    source=LedgerSource.EVENT,
-                    idempotency_key=f"{event.id}:{n}",
-                    balance_after=running,
-                )
-            )
-        await PointsLedgerEntry.bulk_create(rows, using_db=conn)
-    if outcome.progress:
-        await TaskProgressRow.bulk_create(
-            [
-                TaskProgressRow(
-                    member_id=member.id,
-                    task_id=state.task_id,
-                    window_key=state.window_key,
-                    count=state.count,
-                    total=state.total,
-                    days=state.days,
-                    streak=state.streak,
-                    last_day=state.last_day,
-                    completions=state.completions,
-                    updated_at=now,
-                )
-                for state in outcome.progress
-            ],
-            on_conflict=("member_id", "task_id", "window_key"),
-            update_fields=(
-                "count",
-                "total",
-                "days",
-                "streak",
-                "last_day",
-                "completions",
-                "updated_at",
-            ),
-            using_db=conn,
-        )
-    if outcome.completions:
-        await TaskCompletion.bulk_create(
-            [
-                TaskCompletion(
-                    member_id=member.id,
-                    task_id=c.task.id,
-                    window_key=c.window_key,
-                    event_id=event.id,
-                    points=c.points,
-                    growth=c.growth,
-                    completed_at=now,
-                )
-                for c in outcome.completions
-            ],
-            using_db=conn,
-        )
-    if outcome.facts:
-        await MemberFact.bulk_create(
-            [MemberFact(member_id=member.id, key=k, value=v) for k, v in outcome.facts.items()],
-            on_conflict=("member_id", "key"),
-            update_fields=("value",),
-            using_db=conn,
-        )
-    if outcome.badges:
-        await MemberBadge.bulk_create(
-            [
-                MemberBadge(
-                    member_id=member.id,
-                    badge_id=badges[a.badge.code].id,
-                    level=a.level,
-                    earned_at=now,
-                )
-                for a in outcome.badges
-            ],
-            using_db=conn,
-        )
-    if outcome.promotion is not None:
-        to_tier = tiers[outcome.promotion.to_tier.rank]
-        await Member.filter(id=member.id).using_db(conn).update(tier_id=to_tier.id)
-        change = await TierChange.create(
+        event_type=event_type,
+        ladder=ladder,
+        fingerprint=payload_hash(
             member_id=member.id,
-            from_tier_id=member.tier_id,
-            to_tier_id=to_tier.id,
-            reason=TierChangeReason.PROMOTION,
-            ladder_version_id=version_id,
-            changed_at=now,
-            using_db=conn,
-        )
-        # What the new tier unlocks, in this transaction: its own benefits (again, for a
-        # member coming back to it) and those of the seasons running now that name it
-        # (each announced as benefits.granted).
-        await grant_tier_benefits(
-            conn, member_id=member.id, tier_code=to_tier.code, now=now, stay=change.id
-        )
-        await grant_running_season_benefits(
-            conn, member_id=member.id, tier_code=to_tier.code, now=now
-        )
-    if outcome.notices:
-        await Notification.bulk_create(
-            [
-                Notification(
-                    member_id=member.id,
-                    kind=n.kind.value,
-                    title=n.title,
-                    body=n.body,
-                    data=dict(n.data),
-                    created_at=now,
-                )
-                for n in outcome.notices
-            ],
-            using_db=conn,
-        )
-    scores = changes_for(
-        seasons=seasons,
-        at=event.occurred_at,
-        zone=zone,
-        points=outcome.points,
-        growth=outcome.growth,
-        tasks_completed=len(outcome.completions),
+            type=item.type,
+            occurred_at=item.occurred_at,
+            amount=item.amount,
+            attributes=attributes,
+        ),
+        day=local_day(item.occurred_at, zone=policy.zone),
+        keys=keys,
     )
-    message = await OutboxMessage.create(
-        topic="event.recorded",
-        payload={
-            "member_id": member.id,
-            "event_id": event.id,
-            # The balance after this event (the member row is locked, so it is exact).
-            "balance": member.points_balance + outcome.points,
-            "scores": changed_keys(scores),
-            **event.outcome,
-        },
-        created_at=now,
+
+
+async def _record(
+    conn: BaseDBAsyncClient,
+    inputs: Sequence[EventInput],
+    *,
+    dry_run: bool,
+    policy: EventPolicy,
+    now: datetime,
+) -> tuple[list[Recorded | ServiceError], bool]:
+    """The batch's results, and whether it wrote anything."""
+    d = Dialect(conn)
+    by_id, by_external, stamp = await _lock_members(conn, d, inputs)
+    before = {member_id: m.state() for member_id, m in by_id.items()}
+
+    def shown(member: _Member) -> MemberState:
+        return before[member.id] if dry_run else member.state()
+
+    programme = await programme_cache.at(conn, stamp) if stamp is not None else None
+    results: list[Recorded | ServiceError | None] = [None] * len(inputs)
+    accepted: list[_Accepted] = []
+    for index, item in enumerate(inputs):
+        checked = _accept(
+            index,
+            item,
+            by_id=by_id,
+            by_external=by_external,
+            programme=programme,
+            policy=policy,
+            now=now,
+        )
+        if isinstance(checked, ServiceError):
+            results[index] = checked
+        else:
+            accepted.append(checked)
+    if not accepted or programme is None:
+        return _all(results), False
+
+    members = sorted({a.member.id for a in accepted})
+    state = await _read_state(conn, d, accepted, members)
+    for member_id, key, value in state["facts"]:
+        by_id[member_id].facts[key] = int(value)
+    for member_id, badge_id, level in state["badges"]:
+        by_id[member_id].held[badge_id] = int(level)
+    for member_id, task_id, window_key, count, total, days, streak, last_day, done in state.get(
+        "progress", []
+    ):
+        by_id[member_id].progress[(task_id, window_key)] = TaskProgress(
+            task_id=task_id,
+            window_key=window_key,
+            count=count,
+            total=Decimal(str(total)),
+            days=days,
+            streak=streak,
+            last_day=d.read_day(last_day),
+            completions=done,
+        )
+    recorded_before = {
+        key: (event_id, fingerprint, d.read_json(outcome))
+        for key, event_id, fingerprint, outcome in state["existing"]
+    }
+    claimed = {(member_id, d.read_day(day)) for member_id, day in state["claim"]}
+    event_ids = [row[0] for row in state["ids:event"]]
+    outbox_ids = [row[0] for row in state["ids:outbox"]]
+
+    writes = _Writes(d, now=now, zone=policy.zone)
+    badge_ids = {b.rule.code: b.id for b in programme.badges}
+    days_used: set[tuple[int, date | None]] = set()
+    for a in accepted:
+        key = a.item.idempotency_key
+        if key in recorded_before:
+            event_id, fingerprint, outcome = recorded_before[key]
+            results[a.index] = (
+                Recorded(
+                    outcome,
+                    duplicate=True,
+                    dry_run=False,
+                    event_id=event_id,
+                    member=shown(a.member),
+                )
+                if fingerprint == a.fingerprint
+                else IdempotencyConflict(key)
+            )
+            continue
+        member = a.member
+        held_tier = programme.tiers[member.tier_id]
+        current = a.ladder.by_rank(held_tier.rank) or a.ladder.tiers[0]
+        tasks = programme.tasks_for(a.item.type)
+        day = (member.id, a.day)
+        first_of_day = day in claimed and day not in days_used
+        days_used.add(day)
+        outcome = process_event(
+            event=EngineEvent(
+                type=a.item.type, occurred_at=a.item.occurred_at, amount=a.item.amount
+            ),
+            event_type=a.event_type,
+            member=MemberSnapshot(
+                tier_rank=current.rank, growth=member.growth, lifetime_points=member.lifetime_points
+            ),
+            ladder=[t.rule for t in a.ladder.tiers],
+            weights=a.ladder.weights,
+            tasks=tasks,
+            progress={
+                (task_id, window_key): member.progress[(task_id, window_key)]
+                for task_id, window_key in a.keys.items()
+                if (task_id, window_key) in member.progress
+            },
+            completions_so_far={t.id: member.facts.get(f"task:{t.code}", 0) for t in tasks},
+            facts=member.facts,
+            badges=[b.rule for b in programme.badges],
+            held_badges={b.rule.code: member.held.get(b.id, 0) for b in programme.badges},
+            first_event_of_day=first_of_day,
+            multiplier=current.multiplier
+            * programme.seasonal_multiplier(current.code, a.item.occurred_at),
+            zone=policy.zone,
+            now=now,
+            growth_window=policy.growth_window,
+        )
+        summary = _summary(outcome)
+        event_id = event_ids.pop(0)
+        writes.event(a, event_id=event_id, outcome=outcome, summary=summary)
+        writes.outcome(
+            member,
+            event_id=event_id,
+            outbox_id=outbox_ids.pop(0),
+            outcome=outcome,
+            summary=summary,
+            at=a.item.occurred_at,
+            seasons=programme.seasons_running(a.item.occurred_at),
+            badge_ids=badge_ids,
+            ladder=a.ladder,
+        )
+        recorded_before[key] = (event_id, a.fingerprint, summary)
+        results[a.index] = Recorded(
+            summary, duplicate=False, dry_run=False, event_id=event_id, member=shown(member)
+        )
+
+    # Days claimed for events that turned out to be recorded before: not active after all.
+    writes.unclaim(claimed - days_used)
+    await d.write_group(conn, writes.statements())
+    for promotion in writes.promotions:
+        await _promote(conn, promotion, now=now)
+    return _all(results), bool(writes.events)
+
+
+def _all(results: list[Recorded | ServiceError | None]) -> list[Recorded | ServiceError]:
+    done = [r for r in results if r is not None]
+    assert len(done) == len(results), "every item of a batch has its result"
+    return done
+
+
+async def _read_state(
+    conn: BaseDBAsyncClient, d: Dialect, accepted: list[_Accepted], members: list[int]
+) -> dict[str, list[list[Any]]]:
+    """What the members have (facts, badge levels, progress in the windows the events fall
+    in), the batch's keys already recorded, and the batch's active days claimed — the
+    first event of a member's local day is decided by the table itself — with the ids the
+    rows to write will carry."""
+    of_members, member_params = d.any_of("member_id", members, "bigint")
+    reads = [
+        Read("facts", "member_id, key, value", f"member_fact WHERE {of_members}", member_params),
+        Read(
+            "badges",
+            "member_id, badge_id, max(level)",
+            f"member_badge WHERE {of_members} GROUP BY member_id, badge_id",
+            member_params,
+        ),
+    ]
+    task_ids = sorted({t for a in accepted for t in a.keys})
+    if task_ids:
+        window_keys = sorted({k for a in accepted for k in a.keys.values()})
+        of_tasks, task_params = d.any_of("task_id", task_ids, "int")
+        of_windows, window_params = d.any_of("window_key", window_keys, "text")
+        reads.append(
+            Read(
+                "progress",
+                "member_id, task_id, window_key, count, total, days, streak, last_day, completions",
+                f"task_progress WHERE {of_members} AND {of_tasks} AND {of_windows}",
+                member_params + task_params + window_params,
+            )
+        )
+    of_keys, key_params = d.any_of(
+        "idempotency_key", sorted({a.item.idempotency_key for a in accepted}), "text"
+    )
+    reads.append(
+        Read(
+            "existing",
+            "idempotency_key, id, payload_hash, outcome",
+            f"event WHERE {of_keys}",
+            key_params,
+        )
+    )
+    days = sorted({(a.member.id, a.day) for a in accepted})
+    values, day_params = d.values([(m, d.day(day)) for m, day in days], ("bigint", "date"))
+    claim = Statement(
+        f"INSERT INTO member_active_day (member_id, day) {values} "
+        "ON CONFLICT (member_id, day) DO NOTHING RETURNING member_id, day",
+        day_params,
+    )
+    return await d.read_group(
+        conn, reads, claim=claim, allocate={"event": len(accepted), "outbox": len(accepted)}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Promotion:
+    member_id: int
+    from_tier_id: int
+    to_tier: ProgrammeTier
+    ladder_version_id: int
+
+
+async def _promote(conn: BaseDBAsyncClient, promotion: _Promotion, *, now: datetime) -> None:
+    """The history row of a promotion and what the new tier unlocks, in this transaction:
+    its own benefits (again, for a member coming back to it) and those of the seasons
+    running now that name it (each announced as benefits.granted)."""
+    change = await TierChange.create(
+        member_id=promotion.member_id,
+        from_tier_id=promotion.from_tier_id,
+        to_tier_id=promotion.to_tier.id,
+        reason=TierChangeReason.PROMOTION,
+        ladder_version_id=promotion.ladder_version_id,
+        changed_at=now,
         using_db=conn,
     )
-    await apply_changes(conn, member_id=member.id, changes=scores, reached_at=now, seq=message.id)
+    code = promotion.to_tier.code
+    await grant_tier_benefits(
+        conn, member_id=promotion.member_id, tier_code=code, now=now, stay=change.id
+    )
+    await grant_running_season_benefits(
+        conn, member_id=promotion.member_id, tier_code=code, now=now
+    )
+
+
+class _Writes:
+    """The rows a batch writes, gathered per table while its events run, then written with
+    one multi-row statement each (rows of one key merged: a statement may touch a row once)."""
+
+    def __init__(self, d: Dialect, *, now: datetime, zone: ZoneInfo) -> None:
+        self.d = d
+        self.now = now
+        self.zone = zone
+        self.events: list[list[Any]] = []
+        self.ledger: list[list[Any]] = []
+        self.completions: list[list[Any]] = []
+        self.badges: list[list[Any]] = []
+        self.notices: list[list[Any]] = []
+        self.outbox: list[list[Any]] = []
+        self.progress: dict[tuple[int, int, str], TaskProgress] = {}
+        self.facts: dict[tuple[int, str], int] = {}
+        self.scores: dict[tuple[int, Metric, str], list[Any]] = {}  # -> [delta, seq]
+        self.members: dict[int, _Member] = {}
+        self.promotions: list[_Promotion] = []
+        self.unclaimed: list[tuple[int, date | None]] = []
+
+    def event(
+        self, a: _Accepted, *, event_id: int, outcome: Outcome, summary: dict[str, Any]
+    ) -> None:
+        d, item = self.d, a.item
+        self.events.append(
+            [
+                event_id,
+                a.member.id,
+                item.type,
+                d.moment(item.occurred_at),
+                d.decimal(item.amount),
+                d.json(dict(item.attributes or {})),
+                item.idempotency_key,
+                a.fingerprint,
+                d.json(summary),
+                outcome.points,
+                outcome.growth,
+                d.decimal(Decimal(0)),
+                0,
+                0,
+                d.moment(self.now),
+            ]
+        )
+
+    def outcome(
+        self,
+        member: _Member,
+        *,
+        event_id: int,
+        outbox_id: int,
+        outcome: Outcome,
+        summary: dict[str, Any],
+        at: datetime,
+        seasons: list[CalendarSeason],
+        badge_ids: dict[str, int],
+        ladder: ProgrammeLadder,
+    ) -> None:
+        d, now = self.d, self.d.moment(self.now)
+        self.members[member.id] = member
+        for n, line in enumerate(outcome.ledger, start=1):
+            member.points_balance += line.delta  # the balance read under the lock, moved on
+            self.ledger.append(
+                [
+                    member.id,
+                    line.delta,
+                    LedgerKind.EARN.value,
+                    line.reason[:200],
+                    LedgerSource.EVENT.value,
+                    f"{event_id}:{n}",
+                    member.points_balance,
+                    now,
+                ]
+            )
+        member.lifetime_points += outcome.points
+        member.points += outcome.points
+        member.growth += outcome.growth
+        member.growth_gained += outcome.growth
+        for state in outcome.progress:
+            member.progress[(state.task_id, state.window_key)] = state
+            self.progress[(member.id, state.task_id, state.window_key)] = state
+        for c in outcome.completions:
+            self.completions.append(
+                [member.id, c.task.id, c.window_key, event_id, c.points, c.growth, now]
+            )
+        for key, value in outcome.facts.items():
+            member.facts[key] = value
+            self.facts[(member.id, key)] = value
+        for award in outcome.badges:
+            badge_id = badge_ids[award.badge.code]
+            member.held[badge_id] = max(member.held.get(badge_id, 0), award.level)
+            self.badges.append([member.id, badge_id, award.level, now])
+        if outcome.promotion is not None:
+            to_tier = ladder.by_rank(outcome.promotion.to_tier.rank)
+            assert to_tier is not None  # the engine promotes within the ladder it was given
+            self.promotions.append(_Promotion(member.id, member.tier_id, to_tier, ladder.id))
+            member.tier_id = to_tier.id
+            member.tier_changed = True
+        for notice in outcome.notices:
+            self.notices.append(
+                [
+                    member.id,
+                    notice.kind.value,
+                    notice.title,
+                    notice.body,
+                    d.json(dict(notice.data)),
+                    now,
+                ]
+            )
+        scores = changes_for(
+            seasons=seasons,
+            at=at,
+            zone=self.zone,
+            points=outcome.points,
+            growth=outcome.growth,
+            tasks_completed=len(outcome.completions),
+        )
+        payload = {
+            "member_id": member.id,
+            "event_id": event_id,
+            "balance": member.points_balance,  # after this event (the row is locked: exact)
+            "scores": changed_keys(scores),
+            **summary,
+        }
+        self.outbox.append([outbox_id, "event.recorded", d.json(payload), now])
+        for change in scores:
+            score = self.scores.setdefault((member.id, change.metric, change.period_key), [0, 0])
+            score[0] += change.delta
+            score[1] = outbox_id
+
+    def unclaim(self, days: set[tuple[int, date | None]]) -> None:
+        self.unclaimed = sorted(days, key=lambda d: (d[0], str(d[1])))
+
+    def statements(self) -> list[Statement]:
+        d, now = self.d, self.d.moment(self.now)
+        out = [
+            _insert(d, "event", EVENT_COLUMNS, self.events),
+            _insert(d, "points_ledger", LEDGER_COLUMNS, self.ledger),
+            _insert(d, "task_completion", COMPLETION_COLUMNS, self.completions),
+            _insert(d, "member_badge", BADGE_COLUMNS, self.badges),
+            _insert(d, "notification", NOTIFICATION_COLUMNS, self.notices),
+            _insert(d, "outbox", OUTBOX_COLUMNS, self.outbox),
+            _insert(
+                d,
+                "task_progress",
+                PROGRESS_COLUMNS,
+                [
+                    [
+                        member_id,
+                        task_id,
+                        window_key,
+                        s.count,
+                        d.decimal(s.total),
+                        s.days,
+                        s.streak,
+                        d.day(s.last_day) if s.last_day else None,
+                        s.completions,
+                        now,
+                    ]
+                    for (member_id, task_id, window_key), s in self.progress.items()
+                ],
+                "ON CONFLICT (member_id, task_id, window_key) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in PROGRESS_COLUMNS[3:]),
+            ),
+            _insert(
+                d,
+                "member_fact",
+                ("member_id", "key", "value"),
+                [[m, k, v] for (m, k), v in self.facts.items()],
+                "ON CONFLICT (member_id, key) DO UPDATE SET value = excluded.value",
+            ),
+            _insert(
+                d,
+                "leaderboard_score",
+                (
+                    "metric",
+                    "period_key",
+                    "scope",
+                    "member_id",
+                    "score",
+                    "reached_at",
+                    "reached_seq",
+                ),
+                [
+                    [
+                        metric.value,
+                        period_key,
+                        scope_of(metric, period_key),
+                        member_id,
+                        delta,
+                        d.moment(reached_second(self.now)),
+                        seq,
+                    ]
+                    for (member_id, metric, period_key), (delta, seq) in self.scores.items()
+                ],
+                "ON CONFLICT (metric, period_key, member_id) DO UPDATE SET "
+                "score = leaderboard_score.score + excluded.score, "
+                "reached_at = excluded.reached_at, reached_seq = excluded.reached_seq",
+            ),
+        ]
+        moved = [
+            [m.id, m.points, m.growth_gained, m.tier_id]
+            for m in self.members.values()
+            if m.points or m.growth_gained or m.tier_changed
+        ]
+        if moved:
+            values, params = d.values(moved, ("bigint", "bigint", "bigint", "int"))
+            out.append(
+                Statement(
+                    "UPDATE member SET points_balance = member.points_balance + v.column2, "
+                    "lifetime_points = member.lifetime_points + v.column2, "
+                    "growth = member.growth + v.column3, tier_id = v.column4 "
+                    f"FROM ({values}) AS v WHERE member.id = v.column1",
+                    params,
+                )
+            )
+        if self.unclaimed:
+            out.append(
+                Statement(
+                    "DELETE FROM member_active_day WHERE "
+                    + " OR ".join("(member_id = ? AND day = ?)" for _ in self.unclaimed),
+                    [v for m, day in self.unclaimed for v in (m, d.day(day) if day else None)],
+                )
+            )
+        return out
+
+
+EVENT_COLUMNS = (
+    "id",
+    "member_id",
+    "type",
+    "occurred_at",
+    "amount",
+    "attributes",
+    "idempotency_key",
+    "payload_hash",
+    "outcome",
+    "points",
+    "growth",
+    "reversed_amount",
+    "reversed_points",
+    "reversed_growth",
+    "recorded_at",
+)
+LEDGER_COLUMNS = (
+    "member_id",
+    "delta",
+    "kind",
+    "reason",
+    "source",
+    "idempotency_key",
+    "balance_after",
+    "created_at",
+)
+COMPLETION_COLUMNS = (
+    "member_id",
+    "task_id",
+    "window_key",
+    "event_id",
+    "points",
+    "growth",
+    "completed_at",
+)
+BADGE_COLUMNS = ("member_id", "badge_id", "level", "earned_at")
+NOTIFICATION_COLUMNS = ("member_id", "kind", "title", "body", "data", "created_at")
+OUTBOX_COLUMNS = ("id", "topic", "payload", "created_at")
+PROGRESS_COLUMNS = (
+    "member_id",
+    "task_id",
+    "window_key",
+    "count",
+    "total",
+    "days",
+    "streak",
+    "last_day",
+    "completions",
+    "updated_at",
+)
+
+
+def _insert(
+    d: Dialect, table: str, columns: Sequence[str], rows: list[list[Any]], conflict: str = ""
+) -> Statement:
+    """One multi-row INSERT of ``rows`` (an empty statement when there are none)."""
+    if not rows:
+        return Statement("")
+    marks = "(" + ", ".join("?" * len(columns)) + ")"
+    return Statement(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        + ", ".join(marks for _ in rows)
+        + (f" {conflict}" if conflict else ""),
+        [v for row in rows for v in row],
+    )
 
 
 def _summary(outcome: Outcome) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from app.api.scalars import Amount
 from app.api.tiers.types import TierType
 from app.models import Member, PointsLedgerEntry
 from app.services.benefits import MemberGrants
+from app.services.events import MemberState
 from app.services.points import ledger_page
 from app.services.progress import MemberPoints, MemberRank, notifications_page
 from gamification.badges import LEVEL_NAMES
@@ -203,7 +204,8 @@ class MemberType:
     tier_id: strawberry.Private[int]
 
     @classmethod
-    def from_model(cls, member: Member) -> MemberType:
+    def from_model(cls, member: Member | MemberState) -> MemberType:
+        """From the row, or from the state an event left it in (read under the event's lock)."""
         return cls(
             id=strawberry.ID(encode_id("Member", member.id)),
             external_id=member.external_id,

@@ -1,0 +1,223 @@
+"""What differs between SQLite and PostgreSQL on the hot paths, in one place.
+
+Statements are written once, with ``?`` placeholders, and this module adapts them: it
+numbers the placeholders for PostgreSQL, turns parameters into what each driver stores
+(SQLite keeps moments as UTC text and days as ISO text), expands membership tests (``= ANY``
+of one array parameter on PostgreSQL, an ``IN`` list on SQLite), allocates primary keys
+ahead of the rows that will carry them, and sends a group of statements in as few round
+trips as the database allows: PostgreSQL runs reads as JSON-aggregated scalar subqueries of
+one ``SELECT`` and writes as data-modifying ``WITH`` clauses of one statement (so a group
+costs one round trip whatever its size); SQLite, in process, runs them one after the other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+
+@dataclass(slots=True)
+class Statement:
+    """A statement with ``?`` placeholders and its parameters."""
+
+    sql: str
+    params: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A read of a group: ``SELECT columns FROM rest`` whose rows come back as lists."""
+
+    name: str
+    columns: str
+    rest: str
+    params: list[Any]
+
+
+class Dialect:
+    """The connection's dialect, and the few things that depend on it."""
+
+    __slots__ = ("postgres",)
+
+    def __init__(self, conn: BaseDBAsyncClient) -> None:
+        self.postgres = conn.capabilities.dialect == "postgres"
+
+    @property
+    def lock_rows(self) -> str:
+        """The clause that locks the rows a SELECT reads until the transaction ends (SQLite
+        needs none: it runs one write transaction at a time)."""
+        return " FOR UPDATE" if self.postgres else ""
+
+    # --- parameters ---------------------------------------------------------------------
+
+    def numbered(self, statement: str) -> str:
+        """``?`` placeholders as the driver wants them (PostgreSQL: ``$1, $2, ...``)."""
+        if not self.postgres:
+            return statement
+        parts = statement.split("?")
+        return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+
+    def moment(self, at: datetime) -> Any:
+        """A moment as a parameter: SQLite compares the UTC text it stores."""
+        return at if self.postgres else at.astimezone(UTC)
+
+    def day(self, on: date) -> Any:
+        return on if self.postgres else on.isoformat()
+
+    def decimal(self, value: Decimal) -> Any:
+        return value if self.postgres else str(value)
+
+    @staticmethod
+    def json(value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+    def cast(self, type_: str) -> str:
+        """A placeholder told its type where PostgreSQL cannot infer it (a VALUES list)."""
+        return f"?::{type_}" if self.postgres else "?"
+
+    def any_of(self, column: str, values: Sequence[Any], type_: str) -> tuple[str, list[Any]]:
+        """``column`` is one of ``values``, as SQL and parameters (false when empty)."""
+        if not values:
+            return "1 = 0", []
+        if self.postgres:
+            return f"{column} = ANY(?::{type_}[])", [list(values)]
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    def values(self, rows: Sequence[Sequence[Any]], types: Sequence[str]) -> tuple[str, list[Any]]:
+        """``VALUES (?, ...), ...`` of ``rows`` and their parameters."""
+        marks = "(" + ", ".join(self.cast(t) for t in types) + ")"
+        return "VALUES " + ", ".join(marks for _ in rows), [v for row in rows for v in row]
+
+    # --- values read back ----------------------------------------------------------------
+
+    @staticmethod
+    def read_moment(value: Any) -> datetime:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    @staticmethod
+    def read_day(value: Any) -> date | None:
+        if value is None or isinstance(value, date):
+            return value
+        return date.fromisoformat(str(value)[:10])
+
+    @staticmethod
+    def read_json(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str | bytes) else value
+
+    # --- round trips ---------------------------------------------------------------------
+
+    async def rows(self, conn: BaseDBAsyncClient, statement: Statement) -> list[dict[str, Any]]:
+        # execute_query_dict: tortoise's execute_query drops RETURNING rows on asyncpg.
+        return await conn.execute_query_dict(self.numbered(statement.sql), statement.params)
+
+    async def read_group(
+        self,
+        conn: BaseDBAsyncClient,
+        reads: Iterable[Read],
+        *,
+        claim: Statement | None = None,
+        allocate: dict[str, int] | None = None,
+    ) -> dict[str, list[list[Any]]]:
+        """The rows of every read, by name, and of ``claim`` (an ``INSERT ... RETURNING``
+        run first, its rows under ``"claim"``), and ``allocate[table]`` fresh ids of each
+        table under ``"ids:table"``: one round trip on PostgreSQL."""
+        reads = list(reads)
+        allocate = {table: n for table, n in (allocate or {}).items() if n}
+        if not self.postgres:
+            found: dict[str, list[list[Any]]] = {
+                f"ids:{table}": [[i] for i in await self.allocate_ids(conn, table, n)]
+                for table, n in allocate.items()
+            }
+            if claim is not None:
+                found["claim"] = [list(r.values()) for r in await self.rows(conn, claim)]
+            for read in reads:
+                rows = await self.rows(
+                    conn, Statement(f"SELECT {read.columns} FROM {read.rest}", read.params)
+                )
+                found[read.name] = [list(r.values()) for r in rows]
+            return found
+        reads += [
+            Read(
+                f'"ids:{table}"',
+                f"nextval(pg_get_serial_sequence('{table}', 'id'))",
+                "generate_series(1, ?::int)",
+                [n],
+            )
+            for table, n in allocate.items()
+        ]
+        sql, params = "", []
+        if claim is not None:
+            sql, params = f"WITH claim AS ({claim.sql}) ", list(claim.params)
+        scalars = [
+            f"(SELECT json_agg(r) FROM (SELECT {r.columns} FROM {r.rest}) AS r) AS {r.name}"
+            for r in reads
+        ]
+        if claim is not None:
+            scalars.append("(SELECT json_agg(claim) FROM claim) AS claim")
+        for read in reads:
+            params += read.params
+        row = (await self.rows(conn, Statement(sql + "SELECT " + ", ".join(scalars), params)))[0]
+        result = {
+            name: [list(r.values()) for r in json.loads(value)] if value else []
+            for name, value in row.items()
+        }
+        for table in allocate:
+            result[f"ids:{table}"].sort()
+        return result
+
+    async def write_group(self, conn: BaseDBAsyncClient, statements: Sequence[Statement]) -> None:
+        """Run ``statements`` (INSERT, UPDATE, DELETE; none may touch a row another one
+        touches): one round trip on PostgreSQL."""
+        statements = [s for s in statements if s.sql]
+        if not statements:
+            return
+        if not self.postgres or len(statements) == 1:
+            for statement in statements:
+                await conn.execute_query(self.numbered(statement.sql), statement.params)
+            return
+        clauses = ", ".join(f"w{n} AS ({s.sql})" for n, s in enumerate(statements))
+        params = [p for s in statements for p in s.params]
+        await conn.execute_query(self.numbered(f"WITH {clauses} SELECT 1"), params)
+
+    async def allocate_ids(self, conn: BaseDBAsyncClient, table: str, count: int) -> list[int]:
+        """``count`` fresh primary keys of ``table``, for rows inserted later in this
+        transaction with their ids given (so that other rows can name them)."""
+        if count == 0:
+            return []
+        if self.postgres:
+            rows = await self.rows(
+                conn,
+                Statement(
+                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id "
+                    "FROM generate_series(1, ?::int)",
+                    [count],
+                ),
+            )
+            return sorted(int(r["id"]) for r in rows)
+        # AUTOINCREMENT keeps the largest id handed out in sqlite_sequence; moving it on
+        # is a write, so it holds the database's write lock until this transaction ends.
+        await self.rows(
+            conn,
+            Statement(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT ?, 0 "
+                "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+                [table, table],
+            ),
+        )
+        rows = await self.rows(
+            conn,
+            Statement(
+                f"UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(id), 0) "
+                f"FROM {table})) + ? WHERE name = ? RETURNING seq",
+                [count, table],
+            ),
+        )
+        last = int(rows[0]["seq"])
+        return list(range(last - count + 1, last + 1))
