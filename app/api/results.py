@@ -43,16 +43,28 @@ def typed_failures(
     async def resolve(*args: P.args, **kwargs: P.kwargs) -> R | TypedFailure:
         try:
             return await resolver(*args, **kwargs)
-        except Forbidden as error:
-            return _noted(ForbiddenType.from_error(error))
-        except InvalidInput as error:
-            return _noted(ValidationFailed.from_error(error))
-        except NotFound as error:
-            return _noted(NotFoundType.from_error(error, id=_missing_id(error)))
-        except IdempotencyConflict as error:
-            return _noted(IdempotencyConflictType.from_error(error))
+        except EXPECTED as error:
+            return typed_failure(error)
 
     return resolve
+
+
+# The failures every mutation returns as results rather than raising.
+EXPECTED = (Forbidden, InvalidInput, NotFound, IdempotencyConflict)
+
+
+def typed_failure(error: Exception) -> TypedFailure:
+    """The result type of an expected failure (of a whole mutation, or of one item of a
+    batch); anything else is a fault and raised again."""
+    if isinstance(error, Forbidden):
+        return _noted(ForbiddenType.from_error(error))
+    if isinstance(error, InvalidInput):
+        return _noted(ValidationFailed.from_error(error))
+    if isinstance(error, NotFound):
+        return _noted(NotFoundType.from_error(error, id=_missing_id(error)))
+    if isinstance(error, IdempotencyConflict):
+        return _noted(IdempotencyConflictType.from_error(error))
+    raise error
 
 
 F = TypeVar("F", bound=TypedFailure)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -12,8 +12,10 @@ from strawberry.types import Info
 from app.api.activity.types import (
     EventRecorded,
     EventReversed,
+    EventsRecorded,
     RecordEventInput,
     RecordEventResult,
+    RecordEventsResult,
     ReverseEventResult,
 )
 from app.api.context import Context
@@ -21,12 +23,54 @@ from app.api.errors import ValidationFailed
 from app.api.ids import input_id
 from app.api.members.types import MemberType
 from app.api.permissions import require_role
-from app.api.results import typed_failures
+from app.api.results import typed_failure, typed_failures
 from app.api.scalars import Amount
 from app.auth import Role
 from app.models import Member
-from app.services.events import EventPolicy, record_event
+from app.services.errors import InvalidInput, NotFound, ServiceError
+from app.services.events import MAX_BATCH, EventInput, EventPolicy, Recorded, record_events
 from app.services.reversals import reverse_event
+
+
+def _event_input(input: RecordEventInput) -> EventInput:
+    """The service's input, or why the item is refused before reaching it."""
+    if input.attributes is not None and not isinstance(input.attributes, dict):
+        raise InvalidInput.single("attributes", "must be a JSON object")
+    return EventInput(
+        type=input.type,
+        occurred_at=input.occurred_at,
+        idempotency_key=input.idempotency_key,
+        member_id=(
+            input_id(input.member_id, kind="Member", argument="memberId")
+            if input.member_id is not None
+            else None
+        ),
+        external_member_id=input.external_member_id,
+        amount=Decimal(input.amount),  # the default (0) skips the scalar parser
+        attributes=input.attributes or {},
+    )
+
+
+def _when(info: Info[Context, None]) -> dict[str, Any]:
+    """The policy and the moment a request records its events under."""
+    settings = info.context.settings
+    return {
+        "policy": EventPolicy(
+            zone=settings.zone, backfill_window=timedelta(days=settings.event_backfill_days)
+        ),
+        "now": info.context.now,
+    }
+
+
+def _result(recorded: Recorded | ServiceError) -> RecordEventResult:
+    if isinstance(recorded, ServiceError):
+        return typed_failure(recorded)
+    return EventRecorded.build(
+        recorded.outcome,
+        duplicate=recorded.duplicate,
+        dry_run=recorded.dry_run,
+        member=MemberType.from_model(recorded.member),
+    )
 
 
 @strawberry.type
@@ -46,39 +90,44 @@ class ActivityMutations:
         ] = False,
     ) -> RecordEventResult:
         require_role(info, Role.SERVICE, Role.ADMIN)
-        ctx = info.context
-        if input.attributes is not None and not isinstance(input.attributes, dict):
-            return ValidationFailed.single("attributes", "must be a JSON object")
-        member_pk = None
-        if input.member_id is not None:
-            member_pk = input_id(input.member_id, kind="Member", argument="memberId")
-        settings = ctx.settings
-        recorded = await record_event(
-            member_id=member_pk,
-            external_member_id=input.external_member_id,
-            type=input.type,
-            occurred_at=input.occurred_at,
-            amount=Decimal(input.amount),  # the default (0) skips the scalar parser
-            attributes=input.attributes or {},
-            idempotency_key=input.idempotency_key,
-            dry_run=dry_run,
-            policy=EventPolicy(
-                zone=settings.zone,
-                backfill_window=timedelta(days=settings.event_backfill_days),
-            ),
-            now=ctx.now,
-        )
-        member = await (
-            Member.get(id=member_pk)
-            if member_pk is not None
-            else Member.get(external_id=input.external_member_id)
-        )
-        return EventRecorded.build(
-            recorded.outcome,
-            duplicate=recorded.duplicate,
-            dry_run=recorded.dry_run,
-            member=MemberType.from_model(member),
-        )
+        (recorded,) = await record_events([_event_input(input)], dry_run=dry_run, **_when(info))
+        return _result(recorded)
+
+    @strawberry.mutation(
+        description=f"Report up to {MAX_BATCH} member activities at once (services, admins): "
+        "one result per input, in input order, each what recordEvent would return for it "
+        "alone; one bad item never fails the others. Items are recorded in order, so a "
+        "member's later items see the earlier ones; each key is idempotent as in recordEvent."
+    )
+    @typed_failures
+    async def record_events(
+        self,
+        info: Info[Context, None],
+        inputs: Annotated[
+            list[RecordEventInput],
+            strawberry.argument(description=f"The activities, 1 to {MAX_BATCH}."),
+        ],
+        dry_run: Annotated[
+            bool,
+            strawberry.argument(description="True: compute the outcomes and write nothing."),
+        ] = False,
+    ) -> RecordEventsResult:
+        require_role(info, Role.SERVICE, Role.ADMIN)
+        if not inputs or len(inputs) > MAX_BATCH:
+            return ValidationFailed.single("inputs", f"give 1 to {MAX_BATCH} events")
+        items: list[EventInput | ServiceError] = []
+        for item in inputs:
+            try:
+                items.append(_event_input(item))
+            except (InvalidInput, NotFound) as error:
+                items.append(error)
+        valid = [i for i in items if isinstance(i, EventInput)]
+        recorded = iter(await record_events(valid, dry_run=dry_run, **_when(info)))
+        results = [
+            _result(next(recorded)) if isinstance(item, EventInput) else typed_failure(item)
+            for item in items
+        ]
+        return EventsRecorded(results=results)
 
     @strawberry.mutation(
         description="Take back what an event earned, in full or for part of its amount "

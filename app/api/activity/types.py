@@ -119,6 +119,35 @@ RecordEventResult = Annotated[
 ]
 
 
+@strawberry.type(description="What each event of a recordEvents batch did, in input order.")
+class EventsRecorded:
+    results: list[RecordEventResult] = strawberry.field(
+        description="One result per input, at its index: EventRecorded, or that item's failure."
+    )
+
+    @strawberry.field(description="Items recorded now (neither failed nor replayed).")
+    def recorded(self) -> int:
+        return sum(isinstance(r, EventRecorded) and not r.duplicate for r in self.results)
+
+    @strawberry.field(description="Items whose key was recorded before (outcomes replayed).")
+    def duplicates(self) -> int:
+        return sum(isinstance(r, EventRecorded) and r.duplicate for r in self.results)
+
+    @strawberry.field(description="Items that failed (their results say why).")
+    def failed(self) -> int:
+        return sum(not isinstance(r, EventRecorded) for r in self.results)
+
+
+RecordEventsResult = Annotated[
+    EventsRecorded | ValidationFailed | ForbiddenType,
+    strawberry.union(
+        "RecordEventsResult",
+        description="EventsRecorded (whatever each item's fate), or: ValidationFailed (no "
+        "inputs, or more than a batch may hold), Forbidden (not a service or an admin).",
+    ),
+]
+
+
 @strawberry.type(description="What a return or cancellation took back.")
 class EventReversed:
     amount: Amount = strawberry.field(description="The part of the event's amount returned.")  # type: ignore[valid-type]
