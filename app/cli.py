@@ -1,4 +1,5 @@
-"""The ``laurel`` command: migrate, load the demo, serve, export the schema and documents."""
+"""The ``laurel`` command: migrate, load the demo, serve, export the schema and documents,
+import members and events."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import asyncio
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import db
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from app.services.imports import ImportProgress, ImportReport
 
 SCHEMA_PATH = Path("graphql/schema.graphql")
 
@@ -337,6 +343,113 @@ def cmd_jobs(args: argparse.Namespace) -> None:
     asyncio.run(_jobs(_settings(), args))
 
 
+class ImportBar:
+    """The progress of an import on stderr: the share of the file read (by bytes, so the
+    ETA needs no first pass over it), rows and rows/s."""
+
+    def __init__(self, label: str, *, enabled: bool) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.started = time.monotonic()
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rows]:>11,} rows {task.fields[rate]:>8,.0f} rows/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=not enabled,
+        )
+        self.task = self.bar.add_task(label, total=None, rows=0, rate=0.0)
+
+    async def __call__(self, progress: ImportProgress) -> None:
+        # Shown from the first chunk on: a refused file prints its reason alone.
+        if not self.bar.live.is_started:
+            self.bar.start()
+        elapsed = time.monotonic() - self.started
+        self.bar.update(
+            self.task,
+            completed=progress.bytes_read,
+            total=progress.total_bytes or None,
+            rows=progress.rows,
+            rate=progress.rows / elapsed if elapsed > 0 else 0.0,
+        )
+
+    def __enter__(self) -> ImportBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar.live.is_started:
+            self.bar.stop()
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
+    from app.services.events import EventPolicy
+    from app.services.imports import import_events, import_members
+
+    path = Path(args.file)
+    rejected = Path(args.rejected) if args.rejected else None
+    postgres = db.connection_name(settings.database_url) == "postgres"
+    in_flight = args.in_flight or (2 if postgres else 1)
+    if in_flight > 1 and not postgres:
+        sys.exit("laurel: --in-flight above 1 needs PostgreSQL (SQLite has one writer)")
+    clock = partial(datetime.now, UTC)
+    async with db.connect(settings):
+        with ImportBar(f"{args.kind} {path.name}", enabled=not args.no_progress) as bar:
+            if args.kind == "members":
+                return await import_members(
+                    path, clock=clock, zone=settings.zone, rejected_path=rejected, progress=bar
+                )
+            days = (
+                settings.event_backfill_days if args.backfill_days is None else args.backfill_days
+            )
+            return await import_events(
+                path,
+                policy=EventPolicy(zone=settings.zone, backfill_window=timedelta(days=days)),
+                clock=clock,
+                rejected_path=rejected,
+                in_flight=in_flight,
+                progress=bar,
+            )
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from app.services.imports import ImportRefused
+
+    try:
+        report = asyncio.run(_import(_settings(), args))
+    except ImportRefused as refused:
+        sys.exit(f"laurel: {refused}")
+    except KeyboardInterrupt:
+        sys.exit("laurel: import interrupted; run the same command again to resume it")
+    # Rejected rows are the report's business, not a failure of the command.
+    print(report.summary())
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _in_flight(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 8:
+        raise argparse.ArgumentTypeError("must be within 1..8")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laurel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -400,6 +513,29 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("name", nargs="?", help="the job to run (see `laurel jobs list`)")
     jobs.add_argument("--slot", help="re-run this slot (default: a manual slot of its own)")
     jobs.set_defaults(func=cmd_jobs)
+    imports = sub.add_parser(
+        "import",
+        help="import members or events from a CSV file (docs/import.md): streamed, resumable "
+        "(run it again: nothing is credited twice), rejected rows in FILE.rejected.csv",
+    )
+    imports.add_argument("kind", choices=["members", "events"])
+    imports.add_argument("file", help="the CSV file, with a header line")
+    imports.add_argument(
+        "--backfill-days",
+        type=_non_negative,
+        help="events: accept events this many days old for this run (default: "
+        "LAUREL_EVENT_BACKFILL_DAYS, 30); an import of history is what lifting it is for",
+    )
+    imports.add_argument(
+        "--in-flight",
+        type=_in_flight,
+        help="events: chunks recorded at once (default: 2 on PostgreSQL, 1 on SQLite)",
+    )
+    imports.add_argument(
+        "--rejected", help="where to write the rejected rows (default: FILE.rejected.csv)"
+    )
+    imports.add_argument("--no-progress", action="store_true", help="no progress bar")
+    imports.set_defaults(func=cmd_import)
     return parser
 
 
