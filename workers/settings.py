@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.worker import func
 from redis.asyncio import Redis
 from tortoise.context import TortoiseContext
 
@@ -23,11 +24,14 @@ from workers.jobs import (
     apply_tier_evaluation,
     check_ledger_integrity,
     grant_season_benefits,
+    import_csv,
 )
 
 REDIS_TIMEOUT_SECONDS = 2.0
 # arq's --check considers the worker healthy while this key is fresh.
 HEALTH_CHECK_SECONDS = 10
+# arq stops a job after 300 s by default; a million-row import on SQLite takes longer.
+IMPORT_TIMEOUT_SECONDS = 6 * 3600
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -79,6 +83,7 @@ class WorkerSettings:
         check_ledger_integrity,
         grant_season_benefits,
         apply_tier_evaluation,
+        func(import_csv, timeout=IMPORT_TIMEOUT_SECONDS),
         *SCHEDULED,
     ]
     # Every scheduled job fires each minute and runs only when its slot is due and not yet

@@ -1,0 +1,127 @@
+"""The import job (workers.jobs.import_csv), run by a real arq worker against real Redis:
+an uploaded file is imported once however often arq runs the job."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from app import db
+from app.models import Event, JobRun, JobRunStatus, Member
+from tests import factories
+from workers.settings import WorkerSettings
+
+
+async def run_jobs(settings, redis_url: str, *jobs: dict[str, Any]) -> list[Any]:
+    """Enqueue the import jobs, drain the queue with a burst worker, return their results
+    (a failed job's exception)."""
+    queue = f"laurel-test-{uuid.uuid4().hex}"
+    redis = RedisSettings.from_dsn(redis_url)
+    pool = await create_pool(
+        redis,
+        job_serializer=WorkerSettings.job_serializer,
+        job_deserializer=WorkerSettings.job_deserializer,
+        default_queue_name=queue,
+    )
+    try:
+        enqueued = [await pool.enqueue_job("import_csv", **kwargs) for kwargs in jobs]
+        worker = Worker(
+            functions=WorkerSettings.functions,
+            redis_settings=redis,
+            queue_name=queue,
+            burst=True,
+            max_jobs=1,  # one after the other, as a retry would come
+            on_startup=WorkerSettings.on_startup,
+            on_shutdown=WorkerSettings.on_shutdown,
+            job_serializer=WorkerSettings.job_serializer,
+            job_deserializer=WorkerSettings.job_deserializer,
+            ctx={"settings": settings},
+            handle_signals=False,
+        )
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+        results: list[Any] = []
+        for job in enqueued:
+            assert job is not None
+            try:
+                results.append(await job.result(timeout=30))
+            except Exception as failed:  # the job's own exception, as arq keeps it
+                results.append(failed)
+        return results
+    finally:
+        await pool.aclose()
+
+
+def write_events(path: Path, member: str, count: int) -> Path:
+    now = factories.now()
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["idempotency_key", "external_member_id", "type", "occurred_at"])
+        for n in range(count):
+            writer.writerow([f"up-{n}", member, "share", (now - timedelta(hours=n)).isoformat()])
+        writer.writerow(["up-x", "nobody", "share", now.isoformat()])
+    return path
+
+
+async def test_an_uploaded_file_is_imported_once_however_often_the_job_runs(
+    settings, redis_url, tmp_path
+):
+    # Given a member and an uploaded file of their events
+    async with db.connect(settings):
+        member = await factories.member(
+            external_id="crm-1", joined_at=factories.now() - timedelta(days=10)
+        )
+    path = write_events(tmp_path / "upload.csv", "crm-1", 12)
+
+    # When the job runs twice for it (arq retried it), then once more under a slot of its own
+    first, second, named = await run_jobs(
+        settings,
+        redis_url,
+        {"kind": "events", "path": str(path)},
+        {"kind": "events", "path": str(path)},
+        {"kind": "events", "path": str(path), "slot": "again"},
+    )
+
+    # Then the file is imported once; the second run is a no-op, the named one finds
+    # every row recorded
+    assert (first["read"], first["recorded"], first["duplicates"], first["rejected"]) == (
+        13,
+        12,
+        0,
+        1,
+    )
+    assert first["rejections"] == [[14, "NotFound", "unknown member 'nobody'"]]
+    assert first["rejected_path"] == f"{path}.rejected.csv"
+    assert second is None
+    assert (named["recorded"], named["duplicates"]) == (0, 12)
+    async with db.connect(settings):
+        assert (await Member.get(id=member.id)).points_balance == 12 * 2
+        assert await Event.all().count() == 12
+        runs = await JobRun.filter(name="import_events").order_by("id")
+        assert [(r.status, r.result["recorded"]) for r in runs] == [
+            (JobRunStatus.DONE, 12),
+            (JobRunStatus.DONE, 0),
+        ]
+        assert runs[1].slot == "again"
+
+
+async def test_a_file_without_the_expected_header_fails_its_run(settings, redis_url, tmp_path):
+    path = tmp_path / "members.csv"
+    path.write_text("id,name\n1,Ada\n")
+
+    (result,) = await run_jobs(settings, redis_url, {"kind": "members", "path": str(path)})
+
+    assert "lacks the external_id column" in str(result)
+    async with db.connect(settings):
+        run = await JobRun.get(name="import_members")
+        assert run.status == JobRunStatus.FAILED
+        assert run.error.startswith("ImportRefused: ")
