@@ -394,7 +394,7 @@ class ImportBar:
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
-    from app.services.events import EventPolicy
+    from app.services.events import MAX_BATCH, EventPolicy
     from app.services.imports import import_events, import_members
 
     path = Path(args.file)
@@ -419,6 +419,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
                 clock=clock,
                 rejected_path=rejected,
                 in_flight=in_flight,
+                chunk_size=args.chunk_size or MAX_BATCH,
                 progress=bar,
             )
 
@@ -440,6 +441,15 @@ def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _chunk_size(text: str) -> int:
+    from app.services.events import MAX_BATCH
+
+    value = int(text)
+    if not 1 <= value <= MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"must be within 1..{MAX_BATCH}")
     return value
 
 
@@ -530,6 +540,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--in-flight",
         type=_in_flight,
         help="events: chunks recorded at once (default: 2 on PostgreSQL, 1 on SQLite)",
+    )
+    imports.add_argument(
+        "--chunk-size",
+        type=_chunk_size,
+        help="events: rows per record_events call (default and most: 500, its batch limit)",
     )
     imports.add_argument(
         "--rejected", help="where to write the rejected rows (default: FILE.rejected.csv)"
