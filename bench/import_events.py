@@ -111,7 +111,7 @@ async def run(
                 members_csv, clock=clock, zone=settings.zone, progress=bar
             )
         steps.append(Step("members", report, time.process_time() - started))
-        everyone = list(await Member.all().values_list("external_id", flat=True))
+        everyone = [str(m) for m in await Member.all().values_list("external_id", flat=True)]
         print(f"writing {events:,} events for {len(everyone):,} members ...", file=sys.stderr)
         events_csv = write_events(folder / "events.csv", events, members=everyone, now=now)
         policy = EventPolicy(zone=settings.zone)

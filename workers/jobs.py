@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from app.db import connection_name
 from app.models import Season
 from app.schedule import SCHEDULE, ScheduledJob, evaluation_policy, run_job
 from app.services.evaluation import BATCH_SIZE, apply_evaluation
@@ -119,7 +120,7 @@ async def import_csv(
                 file,
                 policy=EventPolicy(zone=settings.zone, backfill_window=timedelta(days=days)),
                 clock=clock,
-                in_flight=2 if settings.database_url.startswith(("postgres", "asyncpg")) else 1,
+                in_flight=2 if connection_name(settings.database_url) == "postgres" else 1,
                 progress=progress,
             )
         return report.as_result()
