@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -580,6 +580,9 @@ class _Writes:
     def __init__(self, d: Dialect, *, now: datetime, zone: ZoneInfo) -> None:
         self.d = d
         self.now = now
+        # Ledger rows are stamped as written, by every writer of the ledger (the model's
+        # auto_now_add): the points flow counts them by when they were written.
+        self.written_at = d.moment(datetime.now(UTC))
         self.zone = zone
         self.events: list[list[Any]] = []
         self.ledger: list[list[Any]] = []
@@ -644,7 +647,7 @@ class _Writes:
                     LedgerSource.EVENT.value,
                     f"{event_id}:{n}",
                     member.points_balance,
-                    now,
+                    self.written_at,
                 ]
             )
         member.lifetime_points += outcome.points

@@ -69,6 +69,7 @@ ALLOWED = {
     "EnrollMember": {"admin", "service"},
     "AwardPoints": {"admin"},
     "RecordEvent": {"admin", "service"},
+    "RecordEvents": {"admin", "service"},
     "ReverseEvent": {"admin", "service"},
     "CreateSeason": {"marketer", "admin"},
     "UpdateSeason": {"marketer", "admin"},
@@ -205,6 +206,16 @@ def variables(
                 "occurredAt": factories.now().isoformat(),
                 "idempotencyKey": "ev-1",
             }
+        },
+        "RecordEvents": {
+            "inputs": [
+                {
+                    "memberId": member_id,
+                    "type": "check_in",
+                    "occurredAt": factories.now().isoformat(),
+                    "idempotencyKey": "evs-1",
+                }
+            ]
         },
         "ReverseEvent": {"idempotencyKey": "seeded-event", "reason": "Returned"},
         "CreateSeason": {
