@@ -17,7 +17,16 @@ import pytest
 
 from app import db
 from app.config import Settings
-from app.models import Benefit, Event, Member, OutboxMessage, TierBenefit
+from app.models import (
+    Benefit,
+    BenefitGrant,
+    Event,
+    Member,
+    OutboxMessage,
+    Season,
+    SeasonalBenefit,
+    TierBenefit,
+)
 from app.services.errors import ServiceError
 from app.services.events import EventInput, Recorded, record_event, record_events
 from gamification.badges import BadgeMetric
@@ -108,6 +117,34 @@ async def programme(settings: Settings) -> AsyncIterator[dict[str, Member]]:
             code="free-shipping", name="Free shipping", kind=BenefitKind.FREE_SHIPPING, value={}
         )
         await TierBenefit.create(tier_code="silver", benefit=shipping)
+        # A season running now: Silver earns double and gets a coupon; a task of its own
+        festival = await Season.create(
+            code="festival", name="Festival", starts_at=NOW - timedelta(days=5),
+            ends_at=NOW + timedelta(days=5),
+        )  # fmt: skip
+        double = await Benefit.create(
+            code="double", name="Double points", kind=BenefitKind.POINTS_MULTIPLIER,
+            value={"factor": 2},
+        )  # fmt: skip
+        coupon = await Benefit.create(
+            code="festival-coupon", name="Festival coupon", kind=BenefitKind.COUPON,
+            value={"code_prefix": "FEST", "percent": 10},
+        )  # fmt: skip
+        await SeasonalBenefit.create(season=festival, benefit=double, tier_codes=["silver"])
+        await SeasonalBenefit.create(season=festival, benefit=coupon, tier_codes=["silver"])
+        await factories.task(
+            code="festival-shares", name="Share twice in the festival", event_type="share",
+            target=2, window=Window.SEASON, season=festival, reward_points=20,
+        )  # fmt: skip
+        # A task for Silver and above only, and one with a cap per member
+        await factories.task(
+            code="silver-check-in", name="Silver check-in", window=Window.DAY, min_tier_rank=1,
+            reward_points=9,
+        )  # fmt: skip
+        await factories.task(
+            code="reviews", name="Review", event_type="review", per_window_limit=None, cap=2,
+            reward_points=4,
+        )  # fmt: skip
         await factories.event(
             members["cat"], "review", key="earlier-review", at=NOW - timedelta(hours=3), now=NOW
         )
@@ -157,6 +194,12 @@ def items(members: dict[str, Member]) -> list[EventInput]:
         # A refused item claims no day: the next event of that day is its first
         EventInput("review", at(days=2), "bob-p-1", member_id=cat),
         EventInput("review", at(days=2, minutes=-1), "cat-rv-1", member_id=cat),
+        # After the promotion: Silver's audience, the season's x2 and its task
+        EventInput("share", at(minutes=2), "bob-sh-1", member_id=bob),
+        EventInput("share", at(minutes=1), "bob-sh-2", member_id=bob),
+        # The capped task: two completions, then no more
+        EventInput("review", at(minutes=1), "cat-rv-2", member_id=cat),
+        EventInput("review", at(minutes=1), "cat-rv-3", member_id=cat),
     ]
 
 
@@ -262,6 +305,10 @@ async def test_in_a_batch_a_bad_item_fails_alone_and_a_repeated_key_replays_or_c
             ("retry-after-bad", "new"),
             ("bob-p-1", "IdempotencyConflict"),
             ("cat-rv-1", "new"),
+            ("bob-sh-1", "new"),
+            ("bob-sh-2", "new"),
+            ("cat-rv-2", "new"),
+            ("cat-rv-3", "new"),
         ]
         # A key repeated with its payload replays the first outcome and names its event
         first, again = results[6], results[7]
@@ -277,12 +324,32 @@ async def test_in_a_batch_a_bad_item_fails_alone_and_a_repeated_key_replays_or_c
         assert not await Event.filter(idempotency_key__in=never).exists()
         assert (await Event.get(idempotency_key="bob-p-3")).amount == Decimal("120")
         assert (await Event.get(idempotency_key="ann-sh-1")).member_id == members["ann"].id
-        last = results[-1]
-        assert isinstance(last, Recorded) and last.outcome["growth"] == 10  # the day's first
+        outcome = {
+            i.idempotency_key: r.outcome
+            for i, r in zip(batch, results, strict=True)
+            if isinstance(r, Recorded)
+        }
+        # The first event of its day (the refused item before it claimed nothing): the day's
+        # 10, and 20 for the task it completes
+        assert outcome["cat-rv-1"]["growth"] == 10 + 20
+        # After the promotion the season's x2 applies on top of Silver's x1.10: the check-in
+        # 5 -> 11, its daily task 3 -> 6 and Silver's own task 9 -> 19 (each rounded down)
+        assert outcome["bob-ci"]["points"] == 11 + 6 + 19
+        assert [t["code"] for t in outcome["bob-sh-2"]["tasksCompleted"]] == ["festival-shares"]
         bob = await Member.get(external_id="bob")
-        # 150 + 120 and spend-200's 50 at Member's x1; the check-in (5) and its daily task (3)
-        # at Silver's x1.10, rounded down
-        assert bob.points_balance == 150 + 120 + 50 + 5 + 3
+        # 150 + 120 and spend-200's 50 at Member's x1, then the check-in and the shares
+        assert bob.points_balance == 150 + 120 + 50 + (11 + 6 + 19) + 4 + (4 + 44)
+        # The promotion granted Silver's benefit and the running season's, once each
+        grants = await BenefitGrant.filter(member_id=bob.id).values_list("benefit_id", "source")
+        codes = dict(await Benefit.all().values_list("id", "code"))
+        assert sorted((codes[b], str(source)) for b, source in grants) == [
+            ("double", "season"),
+            ("festival-coupon", "season"),
+            ("free-shipping", "tier"),
+        ]
+        # The capped task completed twice (once before the batch), then no more
+        assert outcome["cat-rv-1"]["tasksCompleted"][0]["code"] == "reviews"
+        assert outcome["cat-rv-2"]["tasksCompleted"] == outcome["cat-rv-3"]["tasksCompleted"] == []
         assert await ledger_invariants() == []
 
 

@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from tortoise.transactions import in_transaction
 
+from app import db
 from app.models import (
     Benefit,
     BenefitGrant,
@@ -59,6 +61,7 @@ async def test_50_concurrent_identical_events_credit_once(clock):
         code="first-buy", name="First buy", event_type="purchase", reward_points=20
     )
     at = NOW - timedelta(minutes=5)
+    await _open_connections()
 
     # When 50 callers send the same purchase under the same key at once
     results = await asyncio.gather(
@@ -80,43 +83,40 @@ async def test_50_concurrent_identical_events_credit_once(clock):
     assert await ledger_invariants() == []
 
 
-async def test_one_key_sent_at_once_for_two_members_credits_one_and_refuses_the_other(clock):
-    # Given two members
+async def test_one_key_sent_at_once_for_five_members_credits_one_and_refuses_the_others(clock):
+    # Given five members
     clock.set(NOW)
-    ann = await factories.member(joined_at=NOW - timedelta(days=10))
-    bob = await factories.member(joined_at=NOW - timedelta(days=10))
+    members = [await factories.member(joined_at=NOW - timedelta(days=10)) for _ in range(5)]
     at = NOW - timedelta(minutes=5)
+    await _open_connections()
 
-    # When 50 callers send one key at once, half of them for Ann and half for Bob (two
-    # members: their transactions do not queue on one member's lock, the key decides)
+    # When 50 callers send one key at once, ten for each member (their transactions do not
+    # queue on one member's lock: the key decides, and the losers' inserts fail and retry)
+    sent_for = [members[n % 5] for n in range(50)]
     results = await asyncio.gather(
-        *(
-            event(ann if n % 2 else bob, "purchase", amount="30", key="shared-key", at=at)
-            for n in range(50)
-        ),
+        *(event(m, "purchase", amount="30", key="shared-key", at=at) for m in sent_for),
         return_exceptions=True,
     )
 
     # Then one member's event was recorded; its callers got its outcome, the other
-    # member's callers an IdempotencyConflict
+    # members' callers an IdempotencyConflict
     recorded = [r for r in results if isinstance(r, Recorded)]
     refused = [r for r in results if isinstance(r, IdempotencyConflict)]
     assert len(recorded) + len(refused) == 50, [r for r in results if isinstance(r, Exception)]
     assert sum(not r.duplicate for r in recorded) == 1
-    assert (len(recorded), len(refused)) == (25, 25)
+    assert (len(recorded), len(refused)) == (10, 40)
     assert len({r.event_id for r in recorded}) == 1
-    assert [r.outcome for r in recorded] == [recorded[0].outcome] * 25
+    assert [r.outcome for r in recorded] == [recorded[0].outcome] * 10
     (stored,) = await Event.filter(idempotency_key="shared-key")
-    winner, loser = (ann, bob) if stored.member_id == ann.id else (bob, ann)
-    # The winner's callers are the ones that got it recorded
-    sent_for = [ann if n % 2 else bob for n in range(50)]
+    winner = stored.member_id  # type: ignore[attr-defined]
     assert {m.id for m, r in zip(sent_for, results, strict=True) if isinstance(r, Recorded)} == {
-        winner.id
+        winner
     }
-    assert (await Member.get(id=winner.id)).points_balance == 30
-    assert (await Member.get(id=loser.id)).points_balance == 0
-    assert await PointsLedgerEntry.filter(member_id=loser.id).count() == 0
-    assert await MemberActiveDay.filter(member_id=loser.id).count() == 0
+    for member in members:
+        balance = (await Member.get(id=member.id)).points_balance
+        assert balance == (30 if member.id == winner else 0)
+    assert await PointsLedgerEntry.all().count() == 1
+    assert await MemberActiveDay.all().count() == 1
     assert await ledger_invariants() == []
 
 
@@ -186,6 +186,7 @@ async def test_200_concurrent_events_of_one_member_end_as_the_same_events_one_by
     shipping = await _programme_with_tasks_badges_and_a_silver_benefit()
     member = await factories.member(joined_at=NOW - timedelta(days=10))
     twin = await factories.member(joined_at=NOW - timedelta(days=10))
+    await _open_connections()
 
     # When 200 different events of the member arrive at once
     results = await asyncio.gather(
@@ -258,6 +259,7 @@ async def test_overlapping_batches_at_once_record_each_event_once_and_never_dead
         batch = [events[(20 * b + i) % 240] for i in range(40)]
         random.Random(b).shuffle(batch)
         batches.append(batch)
+    await _open_connections()
 
     # When the twelve batches arrive at once
     results = await asyncio.gather(
@@ -344,6 +346,7 @@ async def test_events_awards_redemptions_and_reversals_at_once_keep_the_ledger_e
         ),
     ]
     random.Random(7).shuffle(calls)
+    await _open_connections()
     await asyncio.gather(*calls)
 
     # Then the balance is every movement once, each ledger row's balance_after is the
@@ -353,3 +356,57 @@ async def test_events_awards_redemptions_and_reversals_at_once_keep_the_ledger_e
     assert stored.lifetime_points == 1_000 + 20 * 20 + 100 * 10 + 20 * 7 - 20 * 20
     assert await PointsLedgerEntry.filter(member_id=member.id).count() == 1 + 20 + 100 + 3 * 20
     assert await ledger_invariants(lifetime=False) == []
+
+
+async def test_batches_at_once_that_reuse_each_others_keys_for_other_members_fail_item_by_item(
+    clock,
+):
+    # Given eight members and a batch for each of them, all eight sending the same 40 keys
+    # (a back end that reuses keys), each in an order of its own: the batches lock no
+    # member in common, so nothing queues them but the keys themselves
+    clock.set(NOW)
+    members = [await factories.member(joined_at=NOW - timedelta(days=10)) for _ in range(8)]
+    await _open_connections()
+    at = NOW - timedelta(minutes=5)
+    batches = []
+    for b, member in enumerate(members):
+        batch = [EventInput("check_in", at, f"reused-{i}", member_id=member.id) for i in range(40)]
+        random.Random(b).shuffle(batch)
+        batches.append(batch)
+
+    # When they all arrive at once
+    results = await asyncio.gather(
+        *(record_events(batch, policy=POLICY, now=NOW) for batch in batches),
+        return_exceptions=True,
+    )
+
+    # Then no batch failed as a whole: each key was recorded once, for one member; the
+    # items sending it for that member got its outcome, the others an IdempotencyConflict
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    stored = {e.idempotency_key: e for e in await Event.all()}
+    assert len(stored) == 40
+    for batch, answers in zip(batches, results, strict=True):
+        assert not isinstance(answers, BaseException)
+        for item, answer in zip(batch, answers, strict=True):
+            owner = stored[item.idempotency_key].member_id  # type: ignore[attr-defined]
+            if item.member_id == owner:
+                assert isinstance(answer, Recorded) and not answer.duplicate, (item, answer)
+            else:
+                assert isinstance(answer, IdempotencyConflict), (item, answer)
+    assert await ledger_invariants() == []
+
+
+async def _open_connections() -> None:
+    """Have PostgreSQL's pool open all its connections, so that callers gathered next
+    start their transactions together instead of waiting for connections one at a time
+    (SQLite runs one transaction at a time: nothing to open)."""
+    count = getattr(db.connection(), "pool_maxsize", None)
+    if count is None:
+        return
+    barrier = asyncio.Barrier(count)
+
+    async def hold() -> None:
+        async with in_transaction():
+            await barrier.wait()
+
+    await asyncio.gather(*(hold() for _ in range(count)))
