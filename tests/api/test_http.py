@@ -188,11 +188,8 @@ async def test_plain_endpoints_answer_get(client, path):
 
 
 async def test_a_repeated_document_is_validated_once(client):
-    from strawberry.extensions.validation_cache import _get_validate_cache
+    from app.api.schema import validated_documents as cache
 
-    from app.api.schema import DOCUMENT_CACHE_SIZE
-
-    cache = _get_validate_cache(DOCUMENT_CACHE_SIZE)
     query = {"query": "query Ladder { tierLadder { name rank } }"}
     await client.post("/graphql", json=query)
     before = cache.cache_info()

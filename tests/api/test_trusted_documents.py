@@ -134,11 +134,8 @@ async def test_any_other_document_is_refused_before_any_resolver(trusted, monkey
 
 
 async def test_a_document_sent_by_hash_is_parsed_and_validated_once(trusted):
-    from strawberry.extensions.validation_cache import _get_validate_cache
+    from app.api.schema import validated_documents as cache
 
-    from app.api.schema import DOCUMENT_CACHE_SIZE
-
-    cache = _get_validate_cache(DOCUMENT_CACHE_SIZE)
     await run(trusted, by_hash("TierLadder"))
     before = cache.cache_info()
 
