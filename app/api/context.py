@@ -17,10 +17,10 @@ from app.api.members.dataloaders import (
     member_by_id_loader,
     member_tasks_loader,
 )
-from app.api.tiers.dataloaders import LadderInForce, tier_by_id_loader
+from app.api.tiers.dataloaders import ProgrammeLoader
 from app.auth import Principal
 from app.config import Settings
-from app.models import BenefitGrant, Member, Tier
+from app.models import BenefitGrant, Member
 from app.services.benefits import MemberGrants
 from app.services.board_reads import BoardReader
 from app.services.progress import MemberPoints, MemberRank, TaskView
@@ -45,16 +45,16 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # One clock reading per request, so every field of a response agrees on "now".
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    tier_by_id: DataLoader[int, Tier | None] = field(default_factory=tier_by_id_loader)
     member_by_id: DataLoader[int, Member | None] = field(default_factory=member_by_id_loader)
     member_badges: DataLoader[MemberPoints, list[BadgeProgress]] = field(
         default_factory=member_badges_loader
     )
-    ladder: LadderInForce = field(init=False)
+    # The catalogue (tiers, the ladder in force) from the per-process programme snapshot.
+    programme: ProgrammeLoader = field(init=False)
     member_tasks: DataLoader[MemberRank, list[TaskView]] = field(init=False)
     member_benefits: DataLoader[MemberGrants, list[BenefitGrant]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ladder = LadderInForce(now=self.now)
+        self.programme = ProgrammeLoader(now=self.now)
         self.member_tasks = member_tasks_loader(now=self.now, zone=self.settings.zone)
         self.member_benefits = member_benefits_loader(now=self.now)

@@ -82,7 +82,7 @@ async def test_an_untrustworthy_authorization_header_is_a_401_graphql_error(
 ):
     ran: list[str] = []
     monkeypatch.setattr(
-        "app.api.members.queries.members_page", lambda **kw: ran.append("members") or []
+        "app.api.members.queries.members_after", lambda **kw: ran.append("members") or []
     )
 
     response = await anonymous.post(

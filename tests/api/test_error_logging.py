@@ -175,7 +175,7 @@ async def test_a_fault_in_a_resolver_is_one_error_line_with_its_traceback(
     async def broken(*args, **kwargs):
         raise RuntimeError("the ladder table is on fire")
 
-    monkeypatch.setattr("app.api.tiers.dataloaders.tiers_in_force", broken)
+    monkeypatch.setattr("app.api.tiers.dataloaders.programme_at", broken)
 
     with logged(caplog) as records:
         response = await client.post("/graphql", json=payload("TierLadder"))

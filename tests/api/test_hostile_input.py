@@ -19,13 +19,13 @@ def spy_on_members(monkeypatch) -> list[int]:
     calls: list[int] = []
     import app.api.members.queries as queries
 
-    original = queries.members_page
+    original = queries.members_after
 
     async def spying(**kwargs):
         calls.append(1)
         return await original(**kwargs)
 
-    monkeypatch.setattr(queries, "members_page", spying)
+    monkeypatch.setattr(queries, "members_after", spying)
     return calls
 
 

@@ -73,7 +73,7 @@ async def test_production_hides_graphiql_and_masks_unexpected_errors(settings, m
         async def broken(*args, **kwargs):
             raise RuntimeError("connection string postgres://secret@db leaked")
 
-        monkeypatch.setattr("app.api.tiers.dataloaders.tiers_in_force", broken)
+        monkeypatch.setattr("app.api.tiers.dataloaders.programme_at", broken)
         masked = (await http.post("/graphql", json={"query": "{ tierLadder { name } }"})).json()
         bad_input = (
             await http.post("/graphql", json={"query": '{ member(id: "x") { id } }'})

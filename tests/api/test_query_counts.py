@@ -4,6 +4,10 @@ Each relation a member carries (tier, tier progress, tasks, badges) is read for 
 page at once through the request's DataLoaders; a statement per member would show here as
 a count that grows with ``first``. Batching must not turn into caching: a member read
 again after a mutation of the same document shows the mutation's effect.
+
+The member app's home screen (``Me``) is one statement: the member's row with the
+programme stamp beside it; its tier and progress come from the programme snapshot that
+stamp names, which a catalogue change replaces before the next read.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ import pytest
 
 from app import db
 from app.api.ids import encode_id
+from app.auth import Role
+from app.models import Tier
 from gamification.badges import BadgeMetric
 from gamification.calendar import Window
 from gamification.ladder import TierRule
 from gamification.tasks import Condition
 from tests import factories
 from tests.factories import graphql
+from tests.operations import payload
 
 PAGE = """
 query Page($first: Int!) {
@@ -115,12 +122,11 @@ async def test_a_page_of_members_costs_the_same_statements_at_5_and_at_50(client
     large = await page_statements(client, monkeypatch, 50)
 
     listing = "\n".join(large)
-    # members: the page (first + 1 rows)                                         1
-    # tier: the tiers the page holds                                             1
-    # tierProgress: the ladder in force, then its tiers                          2
+    # members: the page (first + 1 rows) and the programme stamp beside them     1
+    # tier, tierProgress: the programme snapshot of that stamp, in memory        0
     # tasks: active tasks with seasons, the page's task facts, its progress rows 3
     # badges: the badges, the page's facts they read, its badge levels           3
-    assert len(large) == 10, listing
+    assert len(large) == 7, listing
     assert len(small) == len(large), "\n".join(small)
 
 
@@ -193,3 +199,52 @@ async def test_a_member_read_after_each_mutation_shows_fresh_progress(client):
     assert second["tasks"] == [{"code": "check-in-3", "progress": "2"}]
     assert first["badges"] == [{"code": "regular", "level": 1}]
     assert second["badges"] == [{"code": "regular", "level": 2}]
+
+
+async def me(client: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], list[str]]:
+    with statements(monkeypatch) as sent:
+        response = await client.post("/graphql", json=payload("Me"))
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]["me"], sent
+
+
+async def test_the_home_screen_is_one_statement(client, settings, monkeypatch):
+    await programme_with_history(3)
+    member = await factories.member()
+    await factories.event(member, "purchase", amount="150")  # reaches Silver, the top
+    client.headers.update(factories.bearer(settings, Role.MEMBER, member_id=member.id))
+    await me(client, monkeypatch)  # the process has the programme from here on
+
+    shown, sent = await me(client, monkeypatch)
+
+    # member: its row and the programme stamp                                    1
+    # tier, tierProgress: the programme snapshot of that stamp, in memory        0
+    assert len(sent) == 1, "\n".join(sent)
+    assert "programme_stamp" in sent[0]
+    assert shown["tier"]["code"] == "silver"
+    assert shown["tierProgress"]["current"]["code"] == "silver"
+    assert shown["tierProgress"]["next"] is None
+
+
+async def test_the_home_screen_shows_a_catalogue_change_at_once(client, settings, monkeypatch):
+    await programme_with_history(1)
+    member = await factories.member()
+    client.headers.update(factories.bearer(settings, Role.MEMBER, member_id=member.id))
+    before, _ = await me(client, monkeypatch)
+
+    # Any writer, even raw SQL beside the API, moves the programme stamp.
+    await Tier.filter(code="silver").update(name="Argent", entry_threshold=120)
+    after, sent = await me(client, monkeypatch)
+
+    assert before["tierProgress"]["next"] == {
+        "id": before["tierProgress"]["next"]["id"],
+        "code": "silver",
+        "name": "Silver",
+        "entryThreshold": 100,
+    }
+    assert after["tierProgress"]["next"]["name"] == "Argent"
+    assert after["tierProgress"]["next"]["entryThreshold"] == 120
+    assert after["tierProgress"]["growthToNext"] == 120
+    # The stale snapshot is replaced by reading the programme: more than one statement.
+    assert len(sent) > 1

@@ -174,7 +174,7 @@ class CalibrationQueries:
             ) from None
         except ProgrammeNotConfigured as exc:
             raise UserInputError(str(exc)) from None
-        tiers = await info.context.ladder.tiers()
+        tiers = await info.context.programme.ladder_tiers()
         return ThresholdCalibration(
             active_members=found.active_members,
             active_within_days=active_within_days,

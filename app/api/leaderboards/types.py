@@ -72,12 +72,12 @@ class LeaderboardEntryType:
 async def entry_types(
     info: Info[Context, None], entries: list[Entry]
 ) -> list[LeaderboardEntryType]:
-    """Entries with their public member data, loaded for the whole page at once (two
-    DataLoader batches), so that the page's fields resolve without awaiting one by one."""
+    """Entries with their public member data, loaded for the whole page at once (a
+    DataLoader batch of members, their tiers from the programme snapshot), so that the
+    page's fields resolve without awaiting one by one."""
     ctx = info.context
     members = await ctx.member_by_id.load_many([e.member_id for e in entries])
-    tier_ids = sorted({m.tier_id for m in members if m is not None})
-    tiers = dict(zip(tier_ids, await ctx.tier_by_id.load_many(tier_ids), strict=True))
+    tiers = (await ctx.programme.at(None)).tiers if any(members) else {}
     found = []
     for entry, member in zip(entries, members, strict=True):
         public = None
@@ -85,7 +85,7 @@ async def entry_types(
             tier = tiers.get(member.tier_id)
             public = LeaderboardMemberType(
                 display_name=member.display_name,
-                tier=TierType.from_model(tier) if tier else None,
+                tier=TierType.from_programme(tier) if tier else None,
             )
         found.append(LeaderboardEntryType(rank=entry.rank, score=entry.score, member=public))
     return found

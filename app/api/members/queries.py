@@ -13,8 +13,20 @@ from app.api.members.types import MemberType
 from app.api.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.permissions import STAFF, require_member_access, require_role
 from app.auth import Role
-from app.models import Member
+from app.services.member_reads import (
+    MembersRead,
+    member_by_external_id,
+    member_by_id,
+    members_after,
+)
 from app.services.members import members_page
+
+
+def _first(found: MembersRead) -> MemberType | None:
+    """The member read, if any, with the programme stamp its tier is read under."""
+    return next(
+        (MemberType.from_model(m, programme_stamp=found.stamp) for m in found.members), None
+    )
 
 
 @strawberry.type
@@ -24,8 +36,10 @@ class MemberQueries:
     )
     async def me(self, info: Info[Context, None]) -> MemberType | None:
         principal = require_role(info, Role.MEMBER)
-        member = await Member.get_or_none(id=principal.member_id)
-        return MemberType.from_model(member) if member else None
+        assert principal.member_id is not None  # a member token always names its member
+        # The home screen's tier and progress come from the programme snapshot this
+        # statement's stamp names: the whole screen is this one statement.
+        return _first(await member_by_id(principal.member_id))
 
     @strawberry.field(
         description="A member by id; null when there is none. A member may read only itself; "
@@ -38,8 +52,7 @@ class MemberQueries:
     ) -> MemberType | None:
         pk = require_id(id, kind="Member", argument="id")
         require_member_access(info, pk)
-        member = await Member.get_or_none(id=pk)
-        return MemberType.from_model(member) if member else None
+        return _first(await member_by_id(pk))
 
     @strawberry.field(
         description="A member by the brand's own id; null when there is none. A member may "
@@ -54,13 +67,13 @@ class MemberQueries:
         ],
     ) -> MemberType | None:
         require_role(info, Role.MEMBER, *STAFF)
-        member = await Member.get_or_none(external_id=external_id)
+        member = _first(await member_by_external_id(external_id))
         if member is None:
             # A member token learns nothing about other external ids, not even existence.
             require_role(info, *STAFF)
             return None
-        require_member_access(info, member.id)
-        return MemberType.from_model(member)
+        require_member_access(info, member.pk)
+        return member
 
     @strawberry.field(description="Members in enrollment order (marketers, admins, services).")
     async def members(
@@ -69,13 +82,15 @@ class MemberQueries:
         require_role(info, *STAFF)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         after_id = decode_cursor(after)
-        rows, has_next = await members_page(first=first, after_id=after_id)
+        # The page's tiers and progress come from the programme snapshot of its stamp.
+        page, has_next = await members_after(first=first, after_id=after_id)
 
         async def first_member() -> int | None:
             found, _ = await members_page(first=1, after_id=None)
             return found[0].id if found else None
 
         return Connection[MemberType].build(
-            rows, has_next=has_next, key=lambda m: m.id, node=MemberType.from_model,
+            page.members, has_next=has_next, key=lambda m: m.id,
+            node=lambda m: MemberType.from_model(m, programme_stamp=page.stamp),
             previous=rows_before(after_id, first_member, descending=False),
         )  # fmt: skip

@@ -22,6 +22,7 @@ from app.models import Member, PointsLedgerEntry
 from app.services.benefits import MemberGrants
 from app.services.events import MemberState
 from app.services.points import ledger_page
+from app.services.programme import ProgrammeTier
 from app.services.progress import MemberPoints, MemberRank, notifications_page
 from gamification.badges import LEVEL_NAMES
 from gamification.benefits import GrantStatus
@@ -202,9 +203,14 @@ class MemberType:
     )
     pk: strawberry.Private[int]
     tier_id: strawberry.Private[int]
+    # The programme stamp read in the statement that read the member (None: not read so),
+    # which names the programme snapshot its tier belongs to.
+    programme_stamp: strawberry.Private[int | None]
 
     @classmethod
-    def from_model(cls, member: Member | MemberState) -> MemberType:
+    def from_model(
+        cls, member: Member | MemberState, *, programme_stamp: int | None = None
+    ) -> MemberType:
         """From the row, or from the state an event left it in (read under the event's lock)."""
         return cls(
             id=strawberry.ID(encode_id("Member", member.id)),
@@ -217,26 +223,27 @@ class MemberType:
             lifetime_points=member.lifetime_points,
             pk=member.id,
             tier_id=member.tier_id,
+            programme_stamp=programme_stamp,
         )
+
+    async def _held_tier(self, ctx: Context) -> ProgrammeTier:
+        return await ctx.programme.tier(self.tier_id, stamp=self.programme_stamp)
 
     @strawberry.field(description="The tier the member holds now.")
     async def tier(self, info: Info[Context, None]) -> TierType:
-        tier = await info.context.tier_by_id.load(self.tier_id)
-        if tier is None:  # a foreign key guarantees it; this would be a corrupt database
-            raise RuntimeError(f"member {self.pk} has no tier {self.tier_id}")
-        return TierType.from_model(tier)
+        return TierType.from_programme(await self._held_tier(info.context))
 
     @strawberry.field(description="Tier, next tier, distance and risk, under the ladder in force.")
     async def tier_progress(self, info: Info[Context, None]) -> TierProgressType:
         require_member_access(info, self.pk)
         ctx = info.context
-        tiers = await ctx.ladder.tiers()
-        held = await ctx.tier_by_id.load(self.tier_id)
-        rank = held.rank if held is not None else 0
+        programme = await ctx.programme.at(self.programme_stamp)
+        tiers = ctx.programme.ladder_tiers_of(programme)
+        rank = ctx.programme.tier_of(programme, self.tier_id).rank
         current = next((t for t in tiers if t.rank == rank), tiers[0])
         status = tier_status(
-            [t.to_rule() for t in tiers],
-            current=current.to_rule(),
+            [t.rule for t in tiers],
+            current=current.rule,
             growth=self.growth,
             now=ctx.now,
             zone=ctx.settings.zone,
@@ -245,8 +252,8 @@ class MemberType:
         progress = status.progress
         upcoming = next((t for t in tiers if progress.next and t.rank == progress.next.rank), None)
         return TierProgressType(
-            current=TierType.from_model(current),
-            next=TierType.from_model(upcoming) if upcoming else None,
+            current=TierType.from_programme(current),
+            next=TierType.from_programme(upcoming) if upcoming else None,
             growth=self.growth,
             growth_to_next=progress.growth_needed,
             percent=progress.percent,
@@ -259,8 +266,8 @@ class MemberType:
     async def tasks(self, info: Info[Context, None]) -> list[MemberTaskType]:
         require_member_access(info, self.pk)
         ctx = info.context
-        held = await ctx.tier_by_id.load(self.tier_id)
-        views = await ctx.member_tasks.load(MemberRank(self.pk, held.rank if held else 0))
+        held = await self._held_tier(ctx)
+        views = await ctx.member_tasks.load(MemberRank(self.pk, held.rank))
         return [
             MemberTaskType(
                 code=v.rule.code,

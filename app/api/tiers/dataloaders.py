@@ -1,4 +1,10 @@
-"""Per-request loaders for the tier ladder."""
+"""Per-request access to the programme's catalogue (the tier ladder and its tiers).
+
+Tiers and ladders come from the per-process programme snapshot
+(app/services/programme.py), never from a query of their own: a member read with the
+programme stamp beside its row (app/services/member_reads.py) finds its snapshot without a
+statement; anything else reads the current stamp, once per DataLoader batch.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +14,57 @@ from datetime import datetime
 
 from strawberry.dataloader import DataLoader
 
-from app.models import Tier
-from app.services.ladder import tiers_in_force
+from app.services.member_reads import programme_at
+from app.services.programme import Programme, ProgrammeTier
 
 
-async def _load_tiers(keys: Sequence[int]) -> list[Tier | None]:
-    by_id = {t.id: t for t in await Tier.filter(id__in=set(keys))}
-    return [by_id.get(k) for k in keys]
-
-
-def tier_by_id_loader() -> DataLoader[int, Tier | None]:
-    return DataLoader(load_fn=_load_tiers)
-
-
-class LadderInForce:
-    """The ladder in force when the request started, read at most once per request."""
+class ProgrammeLoader:
+    """The programme as the resolvers of one request read it."""
 
     def __init__(self, *, now: datetime) -> None:
         self._now = now
-        self._tiers: list[Tier] | None = None
-        # Resolvers of a page ask concurrently; without it each would read the ladder.
+        # By stamp: a stamp names one programme, so what was found for it holds all along.
+        self._by_stamp: dict[int, Programme] = {}
         self._reading = asyncio.Lock()
+        # Not cached: a mutation earlier in the document may have changed the programme,
+        # and a read after it must see the change. Fields resolved together share a read.
+        self._current: DataLoader[None, Programme] = DataLoader(
+            load_fn=self._load_current, cache=False
+        )
 
-    async def tiers(self) -> list[Tier]:
-        async with self._reading:
-            if self._tiers is None:
-                self._tiers = await tiers_in_force(now=self._now)
-        return self._tiers
+    async def _load_current(self, keys: Sequence[None]) -> list[Programme]:
+        programme = await programme_at(None)
+        return [programme] * len(keys)
+
+    async def at(self, stamp: int | None) -> Programme:
+        """The programme at ``stamp`` (read beside the rows it is for), else the current one."""
+        if stamp is None:
+            return await self._current.load(None)
+        found = self._by_stamp.get(stamp)
+        if found is None:
+            # A page of members shares one stamp: one of them reads, the rest wait for it.
+            async with self._reading:
+                found = self._by_stamp.get(stamp)
+                if found is None:
+                    found = self._by_stamp[stamp] = await programme_at(stamp)
+        return found
+
+    async def tier(self, tier_id: int, *, stamp: int | None) -> ProgrammeTier:
+        """A tier of any ladder version, by id (a member's, read with ``stamp``)."""
+        return self.tier_of(await self.at(stamp), tier_id)
+
+    async def ladder_tiers(self, *, stamp: int | None = None) -> tuple[ProgrammeTier, ...]:
+        """The tiers of the ladder in force when the request started, lowest rank first
+        (none before a ladder is published)."""
+        return self.ladder_tiers_of(await self.at(stamp))
+
+    @staticmethod
+    def tier_of(programme: Programme, tier_id: int) -> ProgrammeTier:
+        tier = programme.tiers.get(tier_id)
+        if tier is None:  # a foreign key guarantees it; this would be a corrupt database
+            raise RuntimeError(f"no tier {tier_id} in the programme")
+        return tier
+
+    def ladder_tiers_of(self, programme: Programme) -> tuple[ProgrammeTier, ...]:
+        ladder = programme.ladder_at(self._now)
+        return ladder.tiers if ladder is not None else ()

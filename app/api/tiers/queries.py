@@ -21,7 +21,7 @@ class TierQueries:
         "without a token too."
     )
     async def tier_ladder(self, info: Info[Context, None]) -> list[TierType]:
-        return [TierType.from_model(t) for t in await info.context.ladder.tiers()]
+        return [TierType.from_programme(t) for t in await info.context.programme.ladder_tiers()]
 
     @strawberry.field(description="Every ladder version, newest first (admins).")
     async def ladder_versions(

@@ -9,6 +9,7 @@ import strawberry
 
 from app.api.ids import encode_id
 from app.models import LadderVersion, Tier
+from app.services.programme import ProgrammeTier
 
 
 @strawberry.type(name="Tier", description="One rung of the tier ladder.")
@@ -43,6 +44,19 @@ class TierType:
             rank=tier.rank,
             entry_threshold=tier.entry_threshold,
             retention_threshold=tier.retention_threshold,
+            multiplier=tier.multiplier,
+        )
+
+    @classmethod
+    def from_programme(cls, tier: ProgrammeTier) -> TierType:
+        """The same tier, from the per-process programme snapshot."""
+        return cls(
+            id=strawberry.ID(encode_id("Tier", tier.id)),
+            code=tier.code,
+            name=tier.rule.name,
+            rank=tier.rank,
+            entry_threshold=tier.rule.entry_threshold,
+            retention_threshold=tier.rule.retention_threshold,
             multiplier=tier.multiplier,
         )
 
