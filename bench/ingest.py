@@ -1,694 +1,995 @@
-"""Recording events: events/s and latency of recordEvent, in-process and over HTTP.
+"""Recording events over HTTP, against the trivial query on the same server, in one run.
 
-For each backend (a SQLite file in a temporary folder; a PostgreSQL database created
-beside LAUREL_BENCH_POSTGRES_URL and dropped after, skipped when unreachable) the script
-migrates, loads the demo programme, tops the members up to 10,000 and records events
-from the demo's activity mix (mostly check-ins and purchases) at concurrency 1 and 32:
+For each server the script starts (``uvicorn app.main:create_app --factory`` with uvloop
+and httptools, production settings: LAUREL_ENV=production, the outbox relay on):
 
-- service: ``app.services.events.record_event`` called in-process; on PostgreSQL also
-  with asyncpg's per-release reset query switched off, side by side;
-- http: ``uvicorn app.main:create_app --factory`` (uvloop + httptools) in a subprocess,
-  the client operation RecordEvent POSTed with httpx; PostgreSQL with 1 and 2 workers,
-  SQLite with 1 (a SQLite file must not be written from two processes).
+- PostgreSQL (a database created beside LAUREL_BENCH_POSTGRES_URL, dropped after) and
+  Redis (LAUREL_BENCH_REDIS_URL, keys under a prefix of this run, deleted after; without
+  Redis the PostgreSQL servers run embedded), with 1 and then 2 workers;
+- SQLite in embedded mode (a file in a temporary folder), 1 worker: one writing process;
 
-Every event has a fresh idempotency key and happens now. Each variant runs --rounds
-rounds of --seconds; the table shows the medians of the rounds. On PostgreSQL the SQL
-statements of one recorded event are counted too, and --profile adds a cProfile of one
-service round at concurrency 32.
+``wrk`` (Debian's package, C: it leaves the server the CPU an httpx client would take)
+drives it with bench/ingest.lua, whose every request is different: a fresh idempotency key,
+one of 10,000 members, the demo's activity mix (mostly check-ins and purchases), happening
+now. Round after round, interleaved so that a shared machine's noise hits all alike:
 
-    .venv/bin/python bench/ingest.py [--rounds 3] [--seconds 5] [--backend all] [--profile]
+- ``{ __typename }`` with the service token: what the stack costs (HTTP, auth, GraphQL);
+- ``RecordEvent``: events/s and wrk's p50/p99 latency, 32 connections;
+- on PostgreSQL with 2 workers, ``RecordEvents`` over HTTP: 2 connections (2 writers, the
+  members split between them), each posting batches of --batch-size (500) fresh events;
+- on PostgreSQL with 2 workers, ``Me`` with a member's token, the request of
+  bench/me_http.py (hook: :func:`me_request`).
 
-(``PYTHONPATH=.`` in front when Laurel is not installed in the interpreter's environment.)
+Each round also reads the CPU time the server's processes and the database's backends
+spent (Linux /proc): CPU per request hardly moves when the machine is shared, and the
+ratio it implies is what the rates would show on a machine of their own.
+
+Before the servers start, the SQL is counted at the driver (asyncpg, aiosqlite) through
+the app in this process, caches warm: one recordEvent that completes a task and awards
+points (a member's first check-in of the day), one recordEvents, one Me — statements by
+kind, which on PostgreSQL are its round trips (--show-sql prints them).
+
+Then bench/import_events.py runs as it is, for its lines (hook:
+:func:`import_events_lines`), and the targets of issue 14 are shown beside the figures.
+The tables show the medians of --rounds rounds of --seconds.
+
+    .venv/bin/python bench/ingest.py [--backend all|sqlite|postgres] [--rounds 3] [--seconds 5]
+        [--batch-size 500] [--show-sql]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
-import itertools
+import contextlib
+import dataclasses
+import json
 import os
-import pstats
-import random
-import signal
-import socket
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, ClassVar
+from typing import Any
 
+import aiosqlite
 import asyncpg
 import httpx
-import uvloop
-from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.context import TortoiseContext
+from _databases import temporary_postgres, uvicorn_server
+from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
 from app import db
 from app.api.ids import encode_id
 from app.auth import Role, mint_token
 from app.config import Settings
+from app.main import create_app
 from app.models import Member
 from app.services.demo import load_demo
-from app.services.events import EventPolicy, record_event
+from app.services.events import MAX_BATCH
 from app.services.ladder import base_tier
 
-ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent  # on sys.path: the script's folder
+ROOT = BENCH.parent
+POSTGRES_URL = os.environ.get(
+    "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("LAUREL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET = "bench-secret-" + "x" * 32
+RUN = uuid.uuid4().hex[:8]
+REDIS_PREFIX = f"laurel-bench-{RUN}:"
 DOCUMENT = (ROOT / "graphql/operations/activity.graphql").read_text()
-BENCH_JWT_SECRET = "bench-" + "x" * 40
-ADMIN_URL = os.environ.get("LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+ACTIVITY = json.dumps(DOCUMENT)  # a JSON string, for the wrk script
+TRIVIAL = json.dumps({"query": "{ __typename }"})
+LUA = BENCH / "ingest.lua"
 
 MEMBER_COUNT = 10_000
-MEMBER_BATCH = 1_000
-CONCURRENCIES = (1, 32)
 # The demo programme's activity: check-ins and purchases drive its tasks and badges.
-EVENT_MIX = {"check_in": 40, "purchase": 40, "share": 10, "review": 6, "referral": 4}
-# Bounds on every wait, so a stuck server or database ends the run instead of hanging it.
-DRAIN_SECONDS = 30.0  # for calls still in flight when a round's time is up
-REQUEST_TIMEOUT_SECONDS = 30.0
-STARTUP_SECONDS = 60.0
-SHUTDOWN_SECONDS = 30.0
-WARM_UP_SECONDS = 1.0  # prepared statements, pools and caches, not measured
-COUNTED_EVENTS = 200
-FAILURES_SHOWN = 5
+EVENT_MIX = (("check_in", 40), ("purchase", 40), ("share", 10), ("review", 6), ("referral", 4))
+CONNECTIONS = 32
+BATCH_WRITERS = 2
+COUNTED_EVENTS = 10
+SQL_SHOWN = 160  # characters of each statement --show-sql prints
+WARM_UP_SECONDS = 1
+# Bounds on every wait: a stuck server or database ends the run instead of hanging it.
+WRK_REQUEST_TIMEOUT_SECONDS = 10
+WRK_GRACE_SECONDS = 30
+IMPORT_BENCH_SECONDS = 900
 
-RUN_ID = uuid.uuid4().hex[:8]
-_serial = itertools.count(1)
+# The issue's targets (issue 14), shown beside the figures.
+TARGET_EVENTS_PER_TRIVIAL = 0.35
+TARGET_PG_EVENTS = 1_000
+TARGET_PG_P99_MS = 100
+TARGET_SQLITE_EVENTS = 300
+TARGET_BATCH_EVENTS = 20_000
+TARGET_ME_PER_TRIVIAL = 0.5
+TARGET_ROUND_TRIPS = 6
 
 
-# --- the load -----------------------------------------------------------------------
+# --- wrk ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class BenchEvent:
-    member_id: int
-    type: str
-    amount: str
-    idempotency_key: str
+class WrkRound:
+    """What one wrk run saw: requests, events the server recorded, and latency."""
 
-
-def next_event(rng: random.Random, member_ids: list[int]) -> BenchEvent:
-    type = rng.choices(list(EVENT_MIX), weights=list(EVENT_MIX.values()))[0]
-    amount = f"{rng.uniform(5, 400):.2f}" if type == "purchase" else "0"
-    return BenchEvent(rng.choice(member_ids), type, amount, f"bench-{RUN_ID}-{next(_serial)}")
-
-
-# Records one event; returns None when it was recorded, else what went wrong.
-Send = Callable[[BenchEvent], Awaitable[str | None]]
-
-
-@dataclass(slots=True)
-class Round:
+    requests: int
     seconds: float
-    latencies_ms: list[float]  # of recorded events, sorted
-    failures: list[str]
-    cpu_seconds: float  # of this process: all of the service path, only the client of http
+    recorded: int  # events recorded afresh (event and batch modes)
+    failed: int  # items answered with anything else (errors, typed failures, duplicates)
+    bad_status: int
+    socket_errors: int
+    p50_ms: float
+    p99_ms: float
+    sample: str  # the first failure, as the server answered it
+    # CPU seconds the server's processes and the database's backends spent in the run.
+    app_cpu: float = float("nan")
+    database_cpu: float = float("nan")
 
     @property
-    def rate(self) -> float:
-        return len(self.latencies_ms) / self.seconds
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        return self.latencies_ms[min(len(self.latencies_ms) - 1, int(q * len(self.latencies_ms)))]
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds
 
     @property
-    def cpu_ms_per_event(self) -> float:
-        return 1000 * self.cpu_seconds / max(1, len(self.latencies_ms))
+    def events_per_second(self) -> float:
+        return self.recorded / self.seconds
+
+    @property
+    def problems(self) -> int:
+        return self.failed + self.bad_status + self.socket_errors
+
+    @property
+    def done(self) -> int:
+        """What the rates count: events recorded, or requests of a static load."""
+        return self.recorded or self.requests
+
+    def cpu_ms(self, seconds: float) -> float:
+        return 1000 * seconds / self.done if self.done else float("nan")
 
 
-async def drive(
-    send: Send, *, concurrency: int, seconds: float, member_ids: list[int], seed: int
-) -> Round:
-    """``concurrency`` tasks record events back to back until ``seconds`` have passed."""
-    latencies: list[float] = []
-    failures: list[str] = []
-    deadline = time.perf_counter() + seconds
+def lua(value: object) -> str:
+    """``value`` as a Lua literal: strings, numbers, booleans, lists and string-keyed dicts."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
+    if isinstance(value, list | tuple):
+        return "{" + ", ".join(lua(v) for v in value) + "}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {lua(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no Lua literal for {value!r}")
 
-    async def client(n: int) -> None:
-        rng = random.Random(seed * 1_000 + n)
-        while time.perf_counter() < deadline:
-            event = next_event(rng, member_ids)
-            started = time.perf_counter()
-            problem = await send(event)
-            if problem is None:
-                latencies.append((time.perf_counter() - started) * 1000)
-            else:
-                failures.append(problem)
 
-    cpu, started = time.process_time(), time.perf_counter()
-    async with asyncio.timeout(seconds + DRAIN_SECONDS):
-        await asyncio.gather(*(client(n) for n in range(concurrency)))
-    return Round(
-        seconds=time.perf_counter() - started,
-        latencies_ms=sorted(latencies),
-        failures=failures,
-        cpu_seconds=time.process_time() - cpu,
+_WRK_LINE = re.compile(r"^LAUREL (.*)$", re.MULTILINE)
+_WRK_SAMPLE = re.compile(r"^LAUREL-SAMPLE (.*)$", re.MULTILINE)
+
+
+async def run_wrk(
+    port: int,
+    config: dict[str, object],
+    *,
+    seconds: int,
+    connections: int,
+    threads: int,
+    folder: Path,
+) -> WrkRound:
+    """One run of wrk with bench/ingest.lua and ``config`` (see the script's header)."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+    config_path = folder / f"wrk-{uuid.uuid4().hex[:8]}.lua"
+    config_path.write_text("return " + lua({**config, "threads": threads}) + "\n")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
+            f"--timeout={WRK_REQUEST_TIMEOUT_SECONDS}s", "-s", str(LUA),
+            f"http://127.0.0.1:{port}/graphql", "--", str(config_path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(seconds + WRK_GRACE_SECONDS):
+                output = (await process.communicate())[0].decode(errors="replace")
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise RuntimeError(f"wrk ran over {seconds + WRK_GRACE_SECONDS} s") from None
+    finally:
+        config_path.unlink(missing_ok=True)
+    found = _WRK_LINE.search(output)
+    if process.returncode != 0 or found is None:
+        raise RuntimeError(f"wrk failed (exit {process.returncode}):\n{output}")
+    figures = {k: int(v) for k, v in (pair.split("=") for pair in found.group(1).split())}
+    sample = _WRK_SAMPLE.search(output)
+    return WrkRound(
+        requests=figures["requests"],
+        seconds=figures["duration_us"] / 1e6,
+        recorded=figures["recorded"],
+        failed=figures["failed"],
+        bad_status=figures["bad_status"],
+        socket_errors=figures["socket_errors"],
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        sample=sample.group(1) if sample else "",
     )
 
 
-# --- the databases -----------------------------------------------------------------
+# --- CPU per request: what a shared machine's noise does not change ---------------------
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-async def postgres_problem(admin_url: str) -> str | None:
-    try:
-        conn = await asyncpg.connect(admin_url, timeout=3)
-        await conn.close()
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-@asynccontextmanager
-async def temporary_postgres(admin_url: str) -> AsyncIterator[str]:
-    """A fresh database beside ``admin_url``, dropped afterwards even if the bench fails."""
-    name = f"laurel_bench_{RUN_ID}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(admin_url, timeout=10)
+def cpu_seconds(pids: set[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process still there (Linux: /proc)."""
+    found = {}
+    for pid in pids:
         try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return found
 
-    await admin(f'CREATE DATABASE "{name}"')
+
+def process_tree(port: int) -> set[int]:
+    """The uvicorn process listening on ``port`` (this run's, by its command line) and its
+    workers."""
+    pattern = f"[-]-port {port} "  # the brackets keep pgrep from matching itself
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    pids = {int(p) for p in found.stdout.split()}
+    for pid in list(pids):
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except FileNotFoundError:
+            continue
+        pids.update(int(c) for c in children)
+    return pids
+
+
+async def database_backends(database_url: str) -> set[int]:
+    """The PostgreSQL backends connected to the bench's database (none for SQLite, which
+    runs inside the server's process)."""
+    if not database_url.startswith("postgres"):
+        return set()
+    name = database_url.rpartition("/")[2]
+    conn = await asyncpg.connect(POSTGRES_URL, timeout=10)
     try:
-        yield f"{admin_url.rpartition('/')[0]}/{name}"
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name)
     finally:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+    return {int(r["pid"]) for r in rows}
 
 
-async def prepare(settings: Settings) -> list[int]:
-    """Migrate, load the demo and add plain members up to MEMBER_COUNT; their ids."""
+class CpuMeter:
+    """CPU seconds the server's processes and its database's backends spend in a block."""
+
+    def __init__(self, port: int, database_url: str) -> None:
+        self.app = process_tree(port)
+        self.database_url = database_url
+
+    @contextlib.asynccontextmanager
+    async def measuring(self) -> AsyncIterator[dict[str, float]]:
+        spent: dict[str, float] = {}
+        backends = await database_backends(self.database_url)
+        app_before, db_before = cpu_seconds(self.app), cpu_seconds(backends)
+        yield spent
+        # Backends the pools opened meanwhile count whole; those closed are lost (rare).
+        backends |= await database_backends(self.database_url)
+        app_after, db_after = cpu_seconds(self.app), cpu_seconds(backends)
+        spent["app"] = sum(app_after[p] - app_before.get(p, 0.0) for p in app_after)
+        spent["database"] = sum(db_after[p] - db_before.get(p, 0.0) for p in db_after)
+
+
+# --- what a server is measured with ------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """One kind of request a server is measured with, and its rounds."""
+
+    name: str
+    config: dict[str, object]
+    connections: int = CONNECTIONS
+    threads: int = 1
+    rounds: list[WrkRound] = field(default_factory=list)
+    warm_up: WrkRound | None = None
+
+    def median(self, figure: Callable[[WrkRound], float]) -> float:
+        return statistics.median(figure(r) for r in self.rounds) if self.rounds else float("nan")
+
+    @property
+    def rate(self) -> float:
+        """Median requests/s of a static load, events/s of an event load."""
+        if self.config["mode"] == "static":
+            return self.median(lambda r: r.requests_per_second)
+        return self.median(lambda r: r.events_per_second)
+
+    def samples(self) -> list[str]:
+        seen = [self.warm_up] if self.warm_up else []
+        return [r.sample for r in seen + self.rounds if r.sample]
+
+
+def trivial_load(token: str) -> Load:
+    return Load("trivial", {"mode": "static", "body": TRIVIAL, "token": token})
+
+
+def event_load(token: str, members: list[str]) -> Load:
+    return Load(
+        "recordEvent",
+        {"mode": "event", "document": ACTIVITY, "token": token, "members": members,
+         "split": False, "mix": EVENT_MIX},
+    )  # fmt: skip
+
+
+def batch_load(token: str, members: list[str], batch_size: int) -> Load:
+    # One wrk thread per connection, so that each writer takes its own half of the members:
+    # two back ends with overlapping members would queue on each other's row locks.
+    return Load(
+        "recordEvents",
+        {"mode": "batch", "document": ACTIVITY, "token": token, "members": members,
+         "split": True, "mix": EVENT_MIX, "batch": batch_size},
+        connections=BATCH_WRITERS,
+        threads=BATCH_WRITERS,
+    )  # fmt: skip
+
+
+@dataclass
+class Server:
+    label: str
+    backend: str
+    workers: int
+    loads: list[Load]
+
+    def load(self, name: str) -> Load | None:
+        return next((load for load in self.loads if load.name == name), None)
+
+
+async def measure(
+    server: Server, env: dict[str, str], *, rounds: int, seconds: int, folder: Path
+) -> None:
+    """Start the server, warm every load up once, then run the loads round after round."""
+    print(f"{server.label}: starting", file=sys.stderr, flush=True)
+    async with uvicorn_server(env, workers=server.workers) as port:
+        meter = CpuMeter(port, env["LAUREL_DATABASE_URL"])
+
+        async def run(load: Load, duration: int) -> WrkRound:
+            # A key prefix of its own: no run replays another's keys.
+            config = {**load.config, "prefix": f"{RUN}-{uuid.uuid4().hex[:6]}"}
+            async with meter.measuring() as spent:
+                result = await run_wrk(
+                    port, {**config, "seed": len(load.rounds) + 1}, seconds=duration,
+                    connections=load.connections, threads=load.threads, folder=folder,
+                )  # fmt: skip
+            return dataclasses.replace(result, app_cpu=spent["app"], database_cpu=spent["database"])
+
+        # Prepared statements, pools, parser and programme caches of every worker.
+        for load in server.loads:
+            load.warm_up = await run(load, WARM_UP_SECONDS)
+        for round_no in range(1, rounds + 1):
+            for load in server.loads:
+                result = await run(load, seconds)
+                load.rounds.append(result)
+                figure = (
+                    f"{result.requests_per_second:8,.0f} req/s"
+                    if load.config["mode"] == "static"
+                    else f"{result.events_per_second:8,.0f} events/s"
+                )
+                print(
+                    f"  {server.label} {load.name:<12} round {round_no}: {figure}, "
+                    f"p99 {result.p99_ms:.0f} ms, {result.problems} failed",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+
+def server_env(database_url: str, redis_url: str | None) -> dict[str, str]:
+    """Production settings (LAUREL_*): what the servers run with."""
+    env = {
+        "LAUREL_ENV": "production",
+        "LAUREL_DATABASE_URL": database_url,
+        "LAUREL_JWT_SECRET": SECRET,
+        "LAUREL_LOAD_DEMO": "false",
+        # Warnings only: one info line per request would be the logging's cost, not Laurel's.
+        "LAUREL_LOG_LEVEL": "WARNING",
+        "LAUREL_RELAY_OUTBOX": "true",
+        "LAUREL_REDIS_URL": redis_url or "",
+        "LAUREL_REDIS_PREFIX": REDIS_PREFIX,
+    }
+    return env
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    return Settings(**{k.removeprefix("LAUREL_").lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+
+
+# --- the database: the demo, and members up to MEMBER_COUNT ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    member_ids: list[int]
+    fresh_ids: list[int]  # members with no activity yet: kept out of the HTTP load
+    middle_member_id: int | None  # a member on rank 1 (Me shows a next tier)
+
+
+async def populate(settings: Settings) -> Population:
+    """Migrate, load the demo and add plain members up to MEMBER_COUNT (set-based: the
+    enrolment service would write a TierChange per member, which events never read)."""
     await db.migrate(settings)
     now = datetime.now(UTC)
     async with db.connect(settings):
         await load_demo(now=now)
         tier = await base_tier(now=now)
         have = await Member.all().count()
-        joined = now - timedelta(days=400)  # long before any event, as check_event wants
-        # Set-based: the enrollment service would write a TierChange per member, which
-        # recording events never reads.
+        joined = now - timedelta(days=400)
         async with in_transaction() as conn:
             await Member.bulk_create(
                 [
-                    Member(
-                        external_id=f"bench-{n:05d}",
-                        display_name=f"Bench member {n}",
-                        joined_at=joined,
-                        tier_id=tier.id,
-                    )
+                    Member(external_id=f"bench-{n:05d}", display_name=f"Bench member {n}",
+                           joined_at=joined, tier_id=tier.id)
                     for n in range(have, MEMBER_COUNT)
                 ],
-                batch_size=MEMBER_BATCH,
+                batch_size=1_000,
                 using_db=conn,
-            )
-        return list(await Member.all().order_by("id").values_list("id", flat=True))  # type: ignore[arg-type]
+            )  # fmt: skip
+        ids: list[int] = list(await Member.all().order_by("id").values_list("id", flat=True))  # type: ignore[arg-type]
+        middle = await Member.filter(tier__rank=1).order_by("id").first()
+    # The last members added have done nothing yet: the statement count takes its first
+    # check-ins from them, so the HTTP load leaves them alone.
+    fresh = ids[-(COUNTED_EVENTS + MAX_BATCH + 10) :]
+    return Population(ids[: len(ids) - len(fresh)], fresh, middle.id if middle else None)
 
 
-# --- the service path ----------------------------------------------------------------
+# --- counting statements at the driver ----------------------------------------------------
 
 
-async def keep_session(connection: asyncpg.Connection) -> None:
-    """A pool ``reset`` that sends nothing.
+@dataclass
+class Tally:
+    kinds: Counter[str] = field(default_factory=Counter)
+    prepares: int = 0  # PostgreSQL: statements asyncpg had not prepared on that connection
+    sent: list[str] = field(default_factory=list)  # the statements, for --show-sql
 
-    By default asyncpg's pool sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL;
-    UNLISTEN *; RESET ALL`` on every release (asyncpg issue 271): one more round trip
-    per transaction and per statement tortoise runs outside one. Given a ``reset``
-    callable the pool calls it instead, after rolling back any open transaction itself.
-    Laurel sets no session state, advisory locks or listeners: there is nothing to reset.
-    """
+    @property
+    def statements(self) -> int:
+        return sum(self.kinds.values())
+
+    def shown(self) -> str:
+        return ", ".join(f"{kind} {n}" for kind, n in self.kinds.items())
+
+    def in_order(self) -> str:
+        """The kinds as they were sent, e.g. ``BEGIN SELECT WITH COMMIT``."""
+        return " ".join(_kind(sql) if not sql.endswith("()") else sql for sql in self.sent)
 
 
-@asynccontextmanager
-async def orm(settings: Settings, **pool_options: Any) -> AsyncIterator[None]:
-    """``db.connect``, or the same with extra asyncpg pool options (PostgreSQL only)."""
-    if not pool_options:
-        async with db.connect(settings):
-            yield
-        return
-    # Tortoise hands credentials it does not know to asyncpg.create_pool as they are.
-    connection = expand_db_url(settings.database_url)
-    connection["credentials"].update(pool_options)
-    config = db.tortoise_config(settings.database_url)
-    config["connections"] = {db.connection_name(settings.database_url): connection}
-    async with TortoiseContext() as ctx:
-        await ctx.init(config=config, _enable_global_fallback=True)
+_tally: ContextVar[Tally | None] = ContextVar("bench_ingest_tally", default=None)
+
+
+def _kind(sql: object) -> str:
+    words = str(sql).split(None, 1)
+    return words[0].rstrip(";").upper() if words else "?"
+
+
+@contextlib.contextmanager
+def driver_counting() -> Iterator[None]:
+    """While open, every call into asyncpg or aiosqlite made under :func:`counted` is
+    tallied: a PostgreSQL call is one round trip (two when the statement is prepared
+    first); an aiosqlite call is one hop to SQLite's thread. Tortoise's BEGIN and COMMIT go
+    through the same calls, so they are counted like the rest (unlike tortoise's own
+    execute_* methods, which they bypass)."""
+    patched: list[tuple[type, str, Any]] = []
+
+    def wrap(owner: type, name: str, kind: Callable[[tuple[Any, ...]], str]) -> None:
+        original = owner.__dict__[name]
+
+        async def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+            tally = _tally.get()
+            if tally is not None:
+                tally.kinds[kind(args)] += 1
+                tally.sent.append(str(args[0]) if args else f"{name}()")
+            return await original(self, *args, **kwargs)
+
+        patched.append((owner, name, original))
+        setattr(owner, name, counting)
+
+    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        wrap(asyncpg.Connection, name, lambda args: _kind(args[0]))
+    for name in ("execute", "executemany", "executescript", "execute_fetchall", "execute_insert"):
+        wrap(aiosqlite.Connection, name, lambda args: _kind(args[0]))
+    for name in ("commit", "rollback"):
+        wrap(aiosqlite.Connection, name, lambda args, name=name: f"{name}()")  # type: ignore[misc]
+
+    get_statement = asyncpg.Connection.__dict__["_get_statement"]
+
+    async def preparing(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        # asyncpg's cache key (asyncpg 0.3x): a miss is a Parse round trip before the query.
+        tally = _tally.get()
+        if tally is not None:
+            record_class = kwargs.get("record_class") or self._protocol.get_record_class()
+            key = (query, record_class, kwargs.get("ignore_custom_codec", False))
+            tally.prepares += self._stmt_cache.get(key) is None
+        return await get_statement(self, query, *args, **kwargs)
+
+    patched.append((asyncpg.Connection, "_get_statement", get_statement))
+    asyncpg.Connection._get_statement = preparing
+    try:
         yield
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
 
 
-def service_sender(settings: Settings) -> Send:
-    policy = EventPolicy(
-        zone=settings.zone, backfill_window=timedelta(days=settings.event_backfill_days)
-    )
-
-    async def send(event: BenchEvent) -> str | None:
-        now = datetime.now(UTC)
-        try:
-            await record_event(
-                member_id=event.member_id,
-                type=event.type,
-                occurred_at=now,
-                amount=Decimal(event.amount),
-                idempotency_key=event.idempotency_key,
-                policy=policy,
-                now=now,
-            )
-        except Exception as exc:  # counted and shown, like a failed HTTP call
-            return f"{type(exc).__name__}: {exc}"
-        return None
-
-    return send
+@contextlib.contextmanager
+def counted() -> Iterator[Tally]:
+    """The calls made by this task and the tasks it starts (not the app's background tasks,
+    e.g. the outbox relay, started before)."""
+    tally = Tally()
+    token = _tally.set(tally)
+    try:
+        yield tally
+    finally:
+        _tally.reset(token)
 
 
-# --- counting statements (PostgreSQL) --------------------------------------------------
-
-
-@dataclass
-class StatementTally:
-    counts: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-
-
-class CountingConnection(asyncpg.Connection):
-    """An asyncpg connection that tallies every statement it sends, and the time it waits.
-
-    Passed as tortoise's ``connection_class``; the pool's reset query, BEGIN and COMMIT
-    go through ``execute`` too, so they are counted like the ORM's own statements.
-    """
-
-    tally: ClassVar[StatementTally] = StatementTally()
-
-    def _kind(self, query: str) -> str:
-        if query == self.get_reset_query():
-            return "pool reset"
-        return query.lstrip().split(None, 1)[0].rstrip(";").upper()
-
-    async def _timed(self, query: str, call: Awaitable[Any]) -> Any:
-        started = time.perf_counter()
-        try:
-            return await call
-        finally:
-            CountingConnection.tally.seconds += time.perf_counter() - started
-            CountingConnection.tally.counts[self._kind(query)] += 1
-
-    async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._timed(query, super().execute(query, *args, **kwargs))
-
-    async def executemany(self, command: str, args: Iterable[Any], **kwargs: Any) -> None:
-        await self._timed(command, super().executemany(command, args, **kwargs))
-
-    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._timed(query, super().fetch(query, *args, **kwargs))
-
-    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._timed(query, super().fetchrow(query, *args, **kwargs))
-
-    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._timed(query, super().fetchval(query, *args, **kwargs))
-
-
-async def count_statements(settings: Settings, member_ids: list[int]) -> str:
-    """Statements per recorded event on the service path, one event at a time."""
-    send = service_sender(settings)
-    async with orm(settings, connection_class=CountingConnection):
-        await drive(send, concurrency=1, seconds=0.3, member_ids=member_ids, seed=7)
-        CountingConnection.tally = tally = StatementTally()
-        rng = random.Random(11)
-        failed = 0
-        cpu, started = time.process_time(), time.perf_counter()
-        for _ in range(COUNTED_EVENTS):
-            failed += await send(next_event(rng, member_ids)) is not None
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    per_event = {kind: n / COUNTED_EVENTS for kind, n in tally.counts.most_common()}
-    kinds = ", ".join(f"{kind} {n:.1f}" for kind, n in per_event.items())
-    return (
-        f"SQL statements per event (service path, PostgreSQL, one at a time, {COUNTED_EVENTS} "
-        f"events, {failed} failed): {sum(per_event.values()):.1f} = {kinds}\n"
-        f"  per event: {1000 * wall / COUNTED_EVENTS:.2f} ms wall, "
-        f"{1000 * tally.seconds / COUNTED_EVENTS:.2f} ms of it inside asyncpg calls "
-        "(round trips and asyncpg's own work), "
-        f"{1000 * cpu / COUNTED_EVENTS:.2f} ms CPU in this process"
-    )
-
-
-# --- the http path --------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class UvicornServer:
-    """``uvicorn app.main:create_app --factory`` in a subprocess, on a free loopback port."""
-
-    def __init__(self, database_url: str, *, workers: int, log_path: Path) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.workers = workers
-        self.log_path = log_path
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            "LAUREL_DATABASE_URL": database_url,
-            "LAUREL_LOAD_DEMO": "false",
-            "LAUREL_LOG_LEVEL": "WARNING",
-            # The bench signs its service token with the same secret.
-            "LAUREL_JWT_SECRET": BENCH_JWT_SECRET,
-        }
-        self.env.pop("LAUREL_REDIS_URL", None)  # embedded mode: no Redis in the way
-        self.log: IO[bytes] = log_path.open("wb")
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> UvicornServer:
-        # uvloop + httptools: the asyncio/h11 stack with --workers loses TCP_NODELAY
-        # (uvicorn issue 3149) and would measure a 40 ms delayed-ACK stall instead.
-        self.process = await asyncio.create_subprocess_exec(
-            *[sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"],
-            *["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
-            *["--loop", "uvloop", "--http", "httptools", "--no-access-log"],
-            *["--log-level", "warning", "--timeout-graceful-shutdown", "5"],
-            cwd=ROOT,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=self.log,
-        )
-        try:
-            await self._wait_until_healthy()
-        except BaseException:
-            await self._stop()
-            raise
-        return self
-
-    async def _wait_until_healthy(self) -> None:
-        assert self.process is not None
-        deadline = time.perf_counter() + STARTUP_SECONDS
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as probe:
-            while time.perf_counter() < deadline:
-                if self.process.returncode is not None:
-                    break
-                try:
-                    if (await probe.get("/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"uvicorn did not become healthy; its log:\n{self.log_tail()}")
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._stop()
-
-    async def _stop(self) -> None:
-        """SIGINT, as Ctrl-C would send; uvicorn passes it on to its workers."""
-        process = self.process
-        if process is not None and process.returncode is None:
-            try:
-                process.send_signal(signal.SIGINT)
-            except ProcessLookupError:  # it exited since returncode was read
-                pass
-            try:
-                await asyncio.wait_for(process.wait(), SHUTDOWN_SECONDS)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        self.log.close()
-
-    def log_tail(self, lines: int = 30) -> str:
-        self.log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def http_sender(client: httpx.AsyncClient) -> Send:
-    async def send(event: BenchEvent) -> str | None:
-        variables = {
-            "input": {
-                "memberId": encode_id("Member", event.member_id),
-                "type": event.type,
-                "occurredAt": datetime.now(UTC).isoformat(),
-                "amount": event.amount,
-                "idempotencyKey": event.idempotency_key,
-            }
-        }
-        body = {"query": DOCUMENT, "operationName": "RecordEvent", "variables": variables}
-        try:
-            response = await client.post("/graphql", json=body)
-        except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}"
-        if response.status_code != 200:
-            return f"HTTP {response.status_code}: {response.text[:200]}"
-        payload = response.json()
-        result = (payload.get("data") or {}).get("recordEvent") or {}
-        if result.get("__typename") != "EventRecorded":
-            return f"{result.get('__typename')}: {payload.get('errors') or result}"[:300]
-        return None
-
-    return send
-
-
-@asynccontextmanager
-async def http_client(base_url: str, concurrency: int) -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    token = mint_token(
-        settings=Settings(jwt_secret=BENCH_JWT_SECRET),
-        role=Role.SERVICE,
-        subject="bench",
-        now=datetime.now(UTC),
-    )
-    async with httpx.AsyncClient(
-        base_url=base_url,
-        http2=False,
-        limits=limits,
-        timeout=REQUEST_TIMEOUT_SECONDS,
-        headers={"Authorization": f"Bearer {token}"},
-    ) as client:
-        yield client
-
-
-# --- running and reporting --------------------------------------------------------------
-
-
-@dataclass
-class Variant:
+@dataclass(frozen=True, slots=True)
+class StatementCount:
     backend: str
-    path: str
-    concurrency: int
-    rounds: list[Round] = field(default_factory=list)
+    event: Tally  # one recordEvent that completes a task and awards points
+    varies: list[int]  # statements of each counted event, when they were not all the same
+    batch: Tally  # one recordEvents of --batch-size events
+    batch_problem: str | None  # why it did not record them all
+    me: Tally | None = None
 
-    def median(self, figure: Callable[[Round], float]) -> float:
-        return statistics.median(figure(r) for r in self.rounds)
+
+def operation(name: str, **variables: object) -> dict[str, object]:
+    """A request of graphql/operations/activity.graphql as a client sends it: the file's
+    text with the operation's name."""
+    return {"query": DOCUMENT, "operationName": name, "variables": variables}
 
 
-@dataclass
-class Bench:
-    rounds: int
-    seconds: float
-    profile: bool
-    variants: list[Variant] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+def event_input(
+    member_id: int, key: str, type: str = "check_in", amount: str = "0"
+) -> dict[str, object]:
+    return {
+        "memberId": encode_id("Member", member_id),
+        "type": type,
+        "occurredAt": datetime.now(UTC).isoformat(),
+        "amount": amount,
+        "idempotencyKey": key,
+    }
 
-    def variant(self, backend: str, path: str, concurrency: int) -> Variant:
-        for v in self.variants:
-            if (v.backend, v.path, v.concurrency) == (backend, path, concurrency):
-                return v
-        self.variants.append(Variant(backend, path, concurrency))
-        return self.variants[-1]
 
-    async def measure(
-        self, variant: Variant, send: Send, member_ids: list[int], round_no: int
-    ) -> None:
-        result = await drive(
-            send,
-            concurrency=variant.concurrency,
-            seconds=self.seconds,
-            member_ids=member_ids,
-            seed=round_no * 100 + variant.concurrency,
-        )
-        variant.rounds.append(result)
-        print(
-            f"  {variant.backend:<8} {variant.path:<22} c={variant.concurrency:<3} "
-            f"round {round_no + 1}: {result.rate:7.1f} events/s, {len(result.failures)} failed",
-            file=sys.stderr,
-            flush=True,
-        )
+@contextlib.asynccontextmanager
+async def app_in_process(settings: Settings, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (the outbox relay and all) in this process, and a client
+    calling it with ``token``."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", headers=headers, timeout=60
+        ) as client:
+            yield client
 
-    async def service(self, backend: str, settings: Settings, member_ids: list[int]) -> None:
-        paths: dict[str, dict[str, Any]] = {"service": {}}
-        if backend == "postgres":
-            paths["service, no pool reset"] = {"reset": keep_session}
-        send = service_sender(settings)
-        # Variants alternate round by round, so the shared machine's noise hits them alike.
-        for round_no in range(self.rounds):
-            for path, pool_options in paths.items():
-                async with orm(settings, **pool_options):
-                    await drive(
-                        send, concurrency=32, seconds=WARM_UP_SECONDS, member_ids=member_ids, seed=1
-                    )
-                    for concurrency in CONCURRENCIES:
-                        variant = self.variant(backend, path, concurrency)
-                        await self.measure(variant, send, member_ids, round_no)
 
-    async def http(
-        self, backend: str, settings: Settings, member_ids: list[int], workers: int, tmp: Path
-    ) -> None:
-        path = f"http, {workers} worker{'s' if workers > 1 else ''}"
-        log_path = tmp / f"uvicorn-{backend}-{workers}.log"
-        async with UvicornServer(
-            settings.database_url, workers=workers, log_path=log_path
-        ) as server:
-            async with http_client(server.base_url, max(CONCURRENCIES)) as client:
-                # Also lets every worker finish its start-up: /healthz answers with the first.
-                await drive(
-                    http_sender(client),
-                    concurrency=32,
-                    seconds=WARM_UP_SECONDS,
-                    member_ids=member_ids,
-                    seed=1,
+async def count_statements(
+    backend: str,
+    settings: Settings,
+    population: Population,
+    me_body: str | None,
+    *,
+    batch_size: int,
+) -> StatementCount:
+    """Through the app in this process, its caches warm as under load: the calls one
+    recordEvent makes when it completes a task and awards points (a member's first
+    check-in of the day completes the daily check-in task), one recordEvents of
+    ``batch_size`` events, one Me."""
+    now = datetime.now(UTC)
+    token = mint_token(settings=settings, role=Role.SERVICE, subject="bench", now=now)
+    fresh = iter(population.fresh_ids)
+    with driver_counting():
+        async with app_in_process(settings, token) as client:
+
+            async def first_check_in(n: int) -> Tally:
+                request = operation("RecordEvent", input=event_input(next(fresh), f"c-{RUN}-{n}"))
+                with counted() as tally:
+                    answer = (await client.post("/graphql", json=request)).json()
+                result = (answer.get("data") or {}).get("recordEvent") or {}
+                if not (result.get("tasksCompleted") and result.get("pointsAwarded")):
+                    raise RuntimeError(f"the counted check-in completed no task: {answer}")
+                return tally
+
+            for n in range(3):  # parser, validation, programme and prepared statements
+                await first_check_in(n)
+            tallies = [await first_check_in(n) for n in range(3, 3 + COUNTED_EVENTS)]
+
+            inputs = [
+                event_input(next(fresh), f"c-{RUN}-batch-{n}", "purchase", "120.00")
+                if n % 2
+                else event_input(next(fresh), f"c-{RUN}-batch-{n}")
+                for n in range(batch_size)
+            ]
+            with counted() as batch:
+                answer = (
+                    await client.post("/graphql", json=operation("RecordEvents", inputs=inputs))
+                ).json()
+            recorded = ((answer.get("data") or {}).get("recordEvents") or {}).get("recorded")
+            batch_problem = None
+            if recorded != batch_size:
+                batch_problem = f"recorded {recorded}: {str(answer)[:300]}"
+
+            me = None
+            if me_body is not None and population.middle_member_id is not None:
+                member_token = mint_token(
+                    settings=settings,
+                    role=Role.MEMBER,
+                    subject="bench",
+                    member_id=population.middle_member_id,
+                    now=now,
                 )
-            for round_no in range(self.rounds):
-                for concurrency in CONCURRENCIES:
-                    # A pool as large as the concurrency: no request waits for a connection.
-                    async with http_client(server.base_url, concurrency) as client:
-                        variant = self.variant(backend, path, concurrency)
-                        await self.measure(variant, http_sender(client), member_ids, round_no)
-            mine = [v for v in self.variants if (v.backend, v.path) == (backend, path)]
-            failed = any(r.failures for v in mine for r in v.rounds)
-            if failed:
-                self.notes.append(f"uvicorn log ({backend}, {path}):\n{server.log_tail()}")
+                headers = {
+                    "Authorization": f"Bearer {member_token}",
+                    "Content-Type": "application/json",
+                }
+                await client.post("/graphql", content=me_body, headers=headers)  # warm
+                with counted() as me:
+                    response = await client.post("/graphql", content=me_body, headers=headers)
+                if "errors" in response.json():
+                    raise RuntimeError(f"Me failed: {response.text[:500]}")
+    counts = [t.statements for t in tallies]
+    # The usual count is shown; all of them as well when they differ.
+    usual = Counter(counts).most_common(1)[0][0]
+    event = next(t for t in tallies if t.statements == usual)
+    varies = [] if len(set(counts)) == 1 else counts
+    return StatementCount(backend, event, varies, batch, batch_problem, me)
 
-    async def backend(self, backend: str, database_url: str, tmp: Path) -> None:
-        settings = Settings(database_url=database_url, load_demo=False, log_level="WARNING")
-        member_ids = await prepare(settings)
-        print(f"{backend}: {len(member_ids)} members ready", file=sys.stderr, flush=True)
-        await self.service(backend, settings, member_ids)
-        if backend == "postgres":
-            self.notes.append(await count_statements(settings, member_ids))
-            if self.profile:
-                self.notes.append(await profile_service(settings, member_ids, self.seconds))
-        # SQLite: one writing process only, so no --workers 2.
-        for workers in (1, 2) if backend == "postgres" else (1,):
-            await self.http(backend, settings, member_ids, workers, tmp)
 
-    def report(self) -> None:
-        cores = os.cpu_count()
+# --- the hooks: figures other bench scripts measure ---------------------------------------
+
+
+def me_request() -> str | None:
+    """The ``Me`` request of bench/me_http.py (its body, as the member app sends it), or
+    None while that script is not there. Measured here on the PostgreSQL 2-worker server,
+    beside the trivial query, so that Me/trivial is of the same server and run."""
+    if not (BENCH / "me_http.py").exists():
+        return None
+    import me_http
+
+    body: str = me_http.ME
+    return body
+
+
+def import_events_lines() -> list[str]:
+    """The figures of bench/import_events.py (events/s of `laurel import events`), run as
+    it is, or why there are none. Its own process: it needs no HTTP server."""
+    script = BENCH / "import_events.py"
+    if not script.exists():
+        return ["import events/s   (bench/import_events.py is not there yet)"]
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True,
+            timeout=IMPORT_BENCH_SECONDS, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return [f"import events/s   bench/import_events.py took over {IMPORT_BENCH_SECONDS} s"]
+    output = done.stdout.strip().splitlines()
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-10:]
+        return ["import events/s   bench/import_events.py failed:", *(f"    {t}" for t in tail)]
+    return ["import (bench/import_events.py):", *(f"    {line}" for line in output)]
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "BELOW TARGET"
+
+
+def report(
+    servers: list[Server],
+    counts: list[StatementCount],
+    imports: list[str],
+    notes: list[str],
+    args: argparse.Namespace,
+) -> None:
+    load1, _, _ = os.getloadavg()
+    print(
+        f"\nRecording events over HTTP — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{os.cpu_count()} cores (load average {load1:.1f} at the end), medians of "
+        f"{args.rounds} x {args.seconds} s"
+    )
+    print(
+        f"wrk, 1 thread, {CONNECTIONS} connections; {MEMBER_COUNT:,} members, demo "
+        f"programme, mix {dict(EVENT_MIX)}; every request a fresh key, happening now"
+    )
+    header = (
+        f"{'server':<34}{'trivial req/s':>14}{'events/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'failed':>8}{'ev/trivial':>11}"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    for server in servers:
+        trivial, events = server.load("trivial"), server.load("recordEvent")
+        assert trivial is not None and events is not None
         print(
-            f"Recording events: median of {self.rounds} rounds of {self.seconds:g} s, "
-            f"{MEMBER_COUNT:,} members, demo programme, event mix {EVENT_MIX}"
+            f"{server.label:<34}{trivial.rate:>14,.0f}{events.rate:>10,.0f}"
+            f"{events.median(lambda r: r.p50_ms):>8.1f}{events.median(lambda r: r.p99_ms):>8.1f}"
+            f"{sum(r.problems for r in events.rounds):>8}{events.rate / trivial.rate:>11.2f}"
         )
-        print(
-            f"The load generator shares this machine's {cores} cores with the app and the "
-            "database: every figure includes that contention, http ones the client's cost."
-        )
-        header = (
-            f"{'backend':<9}{'path':<24}{'conc':>5}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-            f"{'failed':>8}{'bench CPU ms/ev':>17}"
-        )
-        print(header)
-        print("-" * len(header))
-        for v in self.variants:
+    print_cpu(servers)
+    print()
+    for server in servers:
+        trivial, events = server.load("trivial"), server.load("recordEvent")
+        assert trivial is not None and events is not None
+        batch, me = server.load("recordEvents"), server.load("Me")
+        if batch is not None:
             print(
-                f"{v.backend:<9}{v.path:<24}{v.concurrency:>5}"
-                f"{v.median(lambda r: r.rate):>10.1f}"
-                f"{v.median(lambda r: r.percentile(0.50)):>9.2f}"
-                f"{v.median(lambda r: r.percentile(0.99)):>9.2f}"
-                f"{sum(len(r.failures) for r in v.rounds):>8}"
-                f"{v.median(lambda r: r.cpu_ms_per_event):>17.2f}"
+                f"recordEvents, {server.label}: {batch.rate:,.0f} events/s over HTTP "
+                f"({BATCH_WRITERS} wrk connections = {BATCH_WRITERS} writers, each posting "
+                f"batches of {batch.config['batch']} fresh events for its own half of the members; "
+                f"p50 {batch.median(lambda r: r.p50_ms):,.0f} ms, "
+                f"p99 {batch.median(lambda r: r.p99_ms):,.0f} ms a batch; "
+                f"{sum(r.problems for r in batch.rounds)} items failed)"
             )
-        print(
-            "bench CPU ms/ev: CPU time of this process per event: the whole service path "
-            "in-process; only the load generator (httpx) for http."
+        if me is not None:
+            print(
+                f"Me, {server.label}: {me.rate:,.0f} req/s (bench/me_http.py's request, a "
+                f"member on rank 1), Me/trivial {me.rate / trivial.rate:.2f}"
+            )
+    for count in counts:
+        event = count.event
+        line = (
+            f"statements per recordEvent ({count.backend}, a first check-in of the day: "
+            f"completes a task, awards points): {event.statements} ({event.shown()}; in "
+            f"order: {event.in_order()})"
         )
-        for v in self.variants:
-            shown = Counter(f for r in v.rounds for f in r.failures).most_common(FAILURES_SHOWN)
-            for failure, n in shown:
-                print(f"failed ({v.backend}, {v.path}, c={v.concurrency}) x{n}: {failure}")
-        for note in self.notes:
-            print(note)
+        if count.backend == "PostgreSQL":
+            line += f" = {event.statements} round trips"
+            if event.prepares:
+                line += f" + {event.prepares} to prepare statements"
+        else:
+            line += " — calls into SQLite's thread, in process"
+        print(line)
+        if args.show_sql:
+            for statement in event.sent:
+                print(f"      {statement[:SQL_SHOWN]}")
+        if count.varies:
+            print(f"    (the counted events did not all send the same: {count.varies})")
+        print(
+            f"    recordEvents of {args.batch_size}: {count.batch.statements} "
+            f"({count.batch.shown()})"
+            + (
+                f" + {count.batch.prepares} to prepare statements (asyncpg keeps none over "
+                "15 KB prepared: every batch parses its own)"
+                if count.batch.prepares
+                else ""
+            )
+            + (f" — FAILED, {count.batch_problem}" if count.batch_problem else "")
+        )
+        if count.me is not None:
+            print(f"    Me: {count.me.statements} ({count.me.shown()})")
+    for line in imports:
+        print(line)
+    print_targets(servers, counts)
+    for server in servers:
+        for load in server.loads:
+            for sample in load.samples()[:2]:
+                print(f"failure ({server.label}, {load.name}): {sample}")
+    for note in notes:
+        print(note)
 
 
-async def profile_service(settings: Settings, member_ids: list[int], seconds: float) -> str:
-    """cProfile of one service round at concurrency 32: own time by package, top functions."""
-    send = service_sender(settings)
-    async with orm(settings):
-        await drive(send, concurrency=32, seconds=WARM_UP_SECONDS, member_ids=member_ids, seed=1)
-        profiler = cProfile.Profile()
-        profiler.enable()
-        result = await drive(send, concurrency=32, seconds=seconds, member_ids=member_ids, seed=3)
-        profiler.disable()
-    functions = pstats.Stats(profiler).get_stats_profile().func_profiles
-    total = sum(f.tottime for f in functions.values())
-    by_package: defaultdict[str, float] = defaultdict(float)
-    for f in functions.values():
-        by_package[package_of(f.file_name)] += f.tottime
-    lines = [
-        f"cProfile, service path, PostgreSQL, c=32 ({result.rate:.0f} events/s under the "
-        "profiler, which inflates Python-heavy code): own time by package, per event",
-        *(
-            f"  {name:<22} {1000 * t / max(1, len(result.latencies_ms)):6.2f} ms  {t / total:5.1%}"
-            for name, t in sorted(by_package.items(), key=lambda item: -item[1])[:10]
-        ),
-        "  top functions by own time:",
-    ]
-    top = sorted(functions.items(), key=lambda item: item[1].tottime, reverse=True)[:15]
-    for name, f in top:
-        where = f"{package_of(f.file_name)}:{Path(f.file_name).name}:{f.line_number}"
-        lines.append(f"  {f.tottime / total:5.1%} {f.ncalls:>9} {name[:48]:<48} {where}")
-    return "\n".join(lines)
+def print_cpu(servers: list[Server]) -> None:
+    """CPU per request: steadier than rates when the machine is shared, and the ratio it
+    implies is what the rates would show with the cores to themselves (the app, PostgreSQL
+    and wrk share them)."""
+    header = (
+        f"{'CPU ms per request (or event)':<34}{'load':<14}{'server':>8}{'database':>10}"
+        f"{'total':>8}{'trivial/this':>14}"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    for server in servers:
+        trivial = server.load("trivial")
+        assert trivial is not None
+        base = trivial.median(lambda r: r.cpu_ms(r.app_cpu + r.database_cpu))
+        for n, load in enumerate(server.loads):
+            app = load.median(lambda r: r.cpu_ms(r.app_cpu))
+            database = load.median(lambda r: r.cpu_ms(r.database_cpu))
+            label = server.label if n == 0 else ""
+            print(
+                f"{label:<34}{load.name:<14}{app:>8.2f}{database:>10.2f}"
+                f"{app + database:>8.2f}{base / (app + database):>14.2f}"
+            )
+    print(
+        "server: the uvicorn processes; database: the PostgreSQL backends of the bench's "
+        "database (SQLite runs inside the server). trivial/this: the rate ratio the CPU "
+        "alone predicts."
+    )
 
 
-def package_of(file_name: str) -> str:
-    if file_name.startswith("~") or not file_name:
-        return "built-ins (C)"
-    parts = Path(file_name).parts
-    if "site-packages" in parts:
-        return parts[parts.index("site-packages") + 1].removesuffix(".py")
-    if str(ROOT) in file_name:
-        return Path(file_name).relative_to(ROOT).parts[0]
-    return "stdlib"
+def print_targets(servers: list[Server], counts: list[StatementCount]) -> None:
+    print("\ntargets (issue 14)")
+    by = {(s.backend, s.workers): s for s in servers}
+    pg2 = by.get(("postgres", 2))
+    if pg2 is not None:
+        trivial, events = pg2.load("trivial"), pg2.load("recordEvent")
+        assert trivial is not None and events is not None
+        ratio, p99 = events.rate / trivial.rate, events.median(lambda r: r.p99_ms)
+        print(
+            f"  events/trivial, PostgreSQL 2 workers   {ratio:8.2f}   >= "
+            f"{TARGET_EVENTS_PER_TRIVIAL}   {_verdict(ratio >= TARGET_EVENTS_PER_TRIVIAL)}"
+        )
+        print(
+            f"  events/s, PostgreSQL 2 workers        {events.rate:8,.0f}   >= "
+            f"{TARGET_PG_EVENTS:,}   {_verdict(events.rate >= TARGET_PG_EVENTS)}"
+            "   (on an unshared machine)"
+        )
+        print(
+            f"  p99 ms, PostgreSQL 2 workers          {p99:8.1f}   < {TARGET_PG_P99_MS}"
+            f"     {_verdict(p99 < TARGET_PG_P99_MS)}"
+        )
+        batch, me = pg2.load("recordEvents"), pg2.load("Me")
+        if batch is not None:
+            print(
+                f"  recordEvents events/s                 {batch.rate:8,.0f}   >= "
+                f"{TARGET_BATCH_EVENTS:,}   {_verdict(batch.rate >= TARGET_BATCH_EVENTS)}"
+            )
+        if me is not None:
+            me_ratio = me.rate / trivial.rate
+            print(
+                f"  Me/trivial                            {me_ratio:8.2f}   >= "
+                f"{TARGET_ME_PER_TRIVIAL}    {_verdict(me_ratio >= TARGET_ME_PER_TRIVIAL)}"
+            )
+    sqlite = by.get(("sqlite", 1))
+    if sqlite is not None:
+        events = sqlite.load("recordEvent")
+        assert events is not None
+        print(
+            f"  events/s, SQLite embedded              {events.rate:8,.0f}   >= "
+            f"{TARGET_SQLITE_EVENTS}     {_verdict(events.rate >= TARGET_SQLITE_EVENTS)}"
+        )
+    for count in counts:
+        if count.backend == "PostgreSQL":
+            trips = count.event.statements
+            print(
+                f"  round trips per event, PostgreSQL     {trips:8}   <= {TARGET_ROUND_TRIPS}"
+                f"      {_verdict(trips <= TARGET_ROUND_TRIPS)}"
+            )
+
+
+# --- running it ------------------------------------------------------------------------
+
+
+async def postgres_problem() -> str | None:
+    try:
+        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+        await conn.close()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@contextlib.asynccontextmanager
+async def bench_redis() -> AsyncIterator[str | None]:
+    """LAUREL_BENCH_REDIS_URL when it answers (None otherwise); this run's keys are
+    deleted afterwards."""
+    redis = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        await redis.ping()
+    except Exception:
+        await redis.aclose()
+        yield None
+        return
+    try:
+        yield REDIS_URL
+    finally:
+        async for key in redis.scan_iter(match=f"{REDIS_PREFIX}*", count=1_000):
+            await redis.delete(key)
+        await redis.aclose()
+
+
+async def bench_backend(
+    backend: str,
+    database_url: str,
+    redis_url: str | None,
+    args: argparse.Namespace,
+    folder: Path,
+    servers: list[Server],
+    counts: list[StatementCount],
+) -> None:
+    env = server_env(database_url, redis_url if backend == "postgres" else None)
+    settings = settings_of(env)
+    print(
+        f"{backend}: loading the demo and {MEMBER_COUNT:,} members ...", file=sys.stderr, flush=True
+    )
+    population = await populate(settings)
+    me_body = me_request() if backend == "postgres" else None
+    name = "PostgreSQL" if backend == "postgres" else "SQLite"
+    counts.append(
+        await count_statements(name, settings, population, me_body, batch_size=args.batch_size)
+    )
+    now = datetime.now(UTC)
+    token = mint_token(settings=settings, role=Role.SERVICE, subject="bench", now=now)
+    members = [encode_id("Member", m) for m in population.member_ids]
+    stack = "+ Redis" if redis_url else "(no Redis)"
+    for workers in (1, 2) if backend == "postgres" else (1,):
+        loads = [trivial_load(token), event_load(token, members)]
+        if backend == "postgres" and workers == 2:
+            loads.append(batch_load(token, members, args.batch_size))
+            if me_body is not None and population.middle_member_id is not None:
+                member_token = mint_token(
+                    settings=settings, role=Role.MEMBER, subject="bench",
+                    member_id=population.middle_member_id, now=now,
+                )  # fmt: skip
+                loads.append(Load("Me", {"mode": "static", "body": me_body, "token": member_token}))
+        label = (
+            f"PostgreSQL {stack}, {workers} worker{'s' if workers > 1 else ''}"
+            if backend == "postgres"
+            else "SQLite embedded, 1 worker"
+        )
+        server = Server(label, backend, workers, loads)
+        await measure(server, env, rounds=args.rounds, seconds=args.seconds, folder=folder)
+        servers.append(server)
 
 
 async def main(args: argparse.Namespace) -> None:
-    bench = Bench(rounds=args.rounds, seconds=args.seconds, profile=args.profile)
-    with tempfile.TemporaryDirectory(prefix="laurel-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        if args.backend in ("all", "sqlite"):
-            await bench.backend("sqlite", f"sqlite://{tmp / 'bench.sqlite3'}", tmp)
-        if args.backend in ("all", "postgres"):
-            problem = await postgres_problem(ADMIN_URL)
-            if problem:
-                bench.notes.append(f"PostgreSQL skipped: {ADMIN_URL} unreachable ({problem})")
-            else:
-                async with temporary_postgres(ADMIN_URL) as url:
-                    await bench.backend("postgres", url, tmp)
-    bench.report()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    servers: list[Server] = []
+    counts: list[StatementCount] = []
+    notes: list[str] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="laurel-bench-") as folder_name:
+        folder = Path(folder_name)
+        async with bench_redis() as redis_url:
+            if redis_url is None:
+                notes.append(
+                    f"Redis: {REDIS_URL} did not answer: the PostgreSQL servers ran embedded"
+                )
+            if args.backend in ("all", "postgres"):
+                problem = await postgres_problem()
+                if problem:
+                    notes.append(f"PostgreSQL skipped: {POSTGRES_URL} unreachable ({problem})")
+                else:
+                    async with temporary_postgres(POSTGRES_URL) as url:
+                        await bench_backend(
+                            "postgres", url, redis_url, args, folder, servers, counts
+                        )
+            if args.backend in ("all", "sqlite"):
+                url = f"sqlite://{folder / 'bench.sqlite3'}"
+                await bench_backend("sqlite", url, None, args, folder, servers, counts)
+    imports = import_events_lines() if args.backend != "sqlite" else []
+    notes.append(f"(the run took {time.perf_counter() - started:.0f} s)")
+    report(servers, counts, imports, notes, args)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per round and variant")
     parser.add_argument("--backend", choices=["all", "sqlite", "postgres"], default="all")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--profile", action="store_true", help="add a cProfile of the service path (PostgreSQL)"
+        "--seconds", type=int, default=5, help="per round and load (whole seconds: wrk's -d)"
     )
-    # The server runs on uvloop; the in-process path does too, so the two differ by HTTP.
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--show-sql", action="store_true", help="print the statements of the counted event"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=MAX_BATCH, help="events per recordEvents request"
+    )
+    arguments = parser.parse_args()
+    if arguments.rounds < 1 or arguments.seconds < 1:
+        parser.error("--rounds and --seconds must be at least 1")
+    if not 1 <= arguments.batch_size <= MAX_BATCH:
+        parser.error(f"--batch-size must be 1 to {MAX_BATCH}")
+    asyncio.run(main(arguments))
