@@ -40,6 +40,20 @@ class Read:
     params: list[Any]
 
 
+# The most parameters one SQLite statement is given (SQLite's own limit is 32,766 since 3.32,
+# 999 before).
+SQLITE_MAX_PARAMETERS = 30_000
+
+
+def _json_scalar(value: Any) -> str:
+    """Moments, days and decimals in JSON, as text PostgreSQL reads back exactly."""
+    if isinstance(value, date):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 class Dialect:
     """The connection's dialect, and the few things that depend on it."""
 
@@ -63,23 +77,24 @@ class Dialect:
         parts = statement.split("?")
         return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
 
-    def moment(self, at: datetime) -> Any:
-        """A moment as a parameter: SQLite compares the UTC text it stores."""
-        return at if self.postgres else at.astimezone(UTC)
-
-    def day(self, on: date) -> Any:
-        return on if self.postgres else on.isoformat()
-
-    def decimal(self, value: Decimal) -> Any:
-        return value if self.postgres else str(value)
+    def param(self, value: Any) -> Any:
+        """A value as the driver takes it for a column: JSON (a dict or a list) as text;
+        on SQLite, moments in UTC, days as ISO text and decimals as text, as it stores them."""
+        if isinstance(value, dict | list):
+            return self.json(value)
+        if self.postgres:
+            return value
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, Decimal):
+            return str(value)
+        return value
 
     @staticmethod
     def json(value: Any) -> str:
-        return json.dumps(value, separators=(",", ":"), default=str)
-
-    def cast(self, type_: str) -> str:
-        """A placeholder told its type where PostgreSQL cannot infer it (a VALUES list)."""
-        return f"?::{type_}" if self.postgres else "?"
+        return json.dumps(value, separators=(",", ":"), default=_json_scalar)
 
     def any_of(self, column: str, values: Sequence[Any], type_: str) -> tuple[str, list[Any]]:
         """``column`` is one of ``values``, as SQL and parameters (false when empty)."""
@@ -89,10 +104,57 @@ class Dialect:
             return f"{column} = ANY(?::{type_}[])", [list(values)]
         return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
-    def values(self, rows: Sequence[Sequence[Any]], types: Sequence[str]) -> tuple[str, list[Any]]:
-        """``VALUES (?, ...), ...`` of ``rows`` and their parameters."""
-        marks = "(" + ", ".join(self.cast(t) for t in types) + ")"
-        return "VALUES " + ", ".join(marks for _ in rows), [v for row in rows for v in row]
+    def relation(
+        self, rows: Sequence[Sequence[Any]], columns: Sequence[tuple[str, str]]
+    ) -> tuple[str, list[Any]]:
+        """``rows`` as a relation ``v`` with the named (PostgreSQL: typed) columns, for
+        ``UPDATE … FROM``, ``INSERT … SELECT`` and ``IN``. PostgreSQL: one JSON parameter
+        whatever the number of rows, so the statement's text (and asyncpg's prepared
+        statement) is the same for any batch."""
+        names = [name for name, _ in columns]
+        if self.postgres:
+            spec = ", ".join(f"{name} {type_}" for name, type_ in columns)
+            records = [dict(zip(names, row, strict=True)) for row in rows]
+            return f"json_to_recordset(?::json) AS v({spec})", [self.json(records)]
+        marks = "(" + ", ".join("?" * len(columns)) + ")"
+        select = ", ".join(f"column{n} AS {name}" for n, name in enumerate(names, start=1))
+        values = ", ".join(marks for _ in rows)
+        return (
+            f"(SELECT {select} FROM (VALUES {values})) AS v",
+            [self.param(value) for row in rows for value in row],
+        )
+
+    def insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], conflict: str = ""
+    ) -> list[Statement]:
+        """``INSERT`` of ``rows`` (plain values: moments, days, decimals, dicts for JSON
+        columns). PostgreSQL: one statement of one JSON parameter, typed by the table's own
+        row type (``json_populate_recordset``), so no batch is too large for the driver's
+        32,767 parameters and the text is the same for any batch; SQLite: multi-row
+        ``VALUES``, split under its parameter limit."""
+        if not rows:
+            return []
+        names = ", ".join(columns)
+        tail = f" {conflict}" if conflict else ""
+        if self.postgres:
+            records = [dict(zip(columns, row, strict=True)) for row in rows]
+            return [
+                Statement(
+                    f"INSERT INTO {table} ({names}) SELECT {names} "
+                    f"FROM json_populate_recordset(NULL::{table}, ?::json){tail}",
+                    [self.json(records)],
+                )
+            ]
+        marks = "(" + ", ".join("?" * len(columns)) + ")"
+        per_statement = max(1, SQLITE_MAX_PARAMETERS // len(columns))
+        chunks = [rows[at : at + per_statement] for at in range(0, len(rows), per_statement)]
+        return [
+            Statement(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join(marks for _ in chunk)}{tail}",
+                [self.param(value) for row in chunk for value in row],
+            )
+            for chunk in chunks
+        ]
 
     # --- values read back ----------------------------------------------------------------
 

@@ -532,10 +532,11 @@ async def _read_state(
         )
     )
     days = sorted({(a.member.id, a.day) for a in accepted})
-    values, day_params = d.values([(m, d.day(day)) for m, day in days], ("bigint", "date"))
+    relation, day_params = d.relation(days, (("member_id", "bigint"), ("day", "date")))
+    # WHERE true: SQLite needs it to read ON CONFLICT as the upsert clause after a SELECT.
     claim = Statement(
-        f"INSERT INTO member_active_day (member_id, day) {values} "
-        "ON CONFLICT (member_id, day) DO NOTHING RETURNING member_id, day",
+        f"INSERT INTO member_active_day (member_id, day) SELECT member_id, day FROM {relation} "
+        "WHERE true ON CONFLICT (member_id, day) DO NOTHING RETURNING member_id, day",
         day_params,
     )
     return await d.read_group(
@@ -582,7 +583,7 @@ class _Writes:
         self.now = now
         # Ledger rows are stamped as written, by every writer of the ledger (the model's
         # auto_now_add): the points flow counts them by when they were written.
-        self.written_at = d.moment(datetime.now(UTC))
+        self.written_at = datetime.now(UTC)
         self.zone = zone
         self.events: list[list[Any]] = []
         self.ledger: list[list[Any]] = []
@@ -600,24 +601,24 @@ class _Writes:
     def event(
         self, a: _Accepted, *, event_id: int, outcome: Outcome, summary: dict[str, Any]
     ) -> None:
-        d, item = self.d, a.item
+        item = a.item
         self.events.append(
             [
                 event_id,
                 a.member.id,
                 item.type,
-                d.moment(item.occurred_at),
-                d.decimal(item.amount),
-                d.json(dict(item.attributes or {})),
+                item.occurred_at,
+                item.amount,
+                dict(item.attributes or {}),
                 item.idempotency_key,
                 a.fingerprint,
-                d.json(summary),
+                summary,
                 outcome.points,
                 outcome.growth,
-                d.decimal(Decimal(0)),
+                Decimal(0),
                 0,
                 0,
-                d.moment(self.now),
+                self.now,
             ]
         )
 
@@ -634,7 +635,7 @@ class _Writes:
         badge_ids: dict[str, int],
         ladder: ProgrammeLadder,
     ) -> None:
-        d, now = self.d, self.d.moment(self.now)
+        now = self.now
         self.members[member.id] = member
         for n, line in enumerate(outcome.ledger, start=1):
             member.points_balance += line.delta  # the balance read under the lock, moved on
@@ -681,7 +682,7 @@ class _Writes:
                     notice.kind.value,
                     notice.title,
                     notice.body,
-                    d.json(dict(notice.data)),
+                    dict(notice.data),
                     now,
                 ]
             )
@@ -700,7 +701,7 @@ class _Writes:
             "scores": changed_keys(scores),
             **summary,
         }
-        self.outbox.append([outbox_id, "event.recorded", d.json(payload), now])
+        self.outbox.append([outbox_id, "event.recorded", payload, now])
         for change in scores:
             score = self.scores.setdefault((member.id, change.metric, change.period_key), [0, 0])
             score[0] += change.delta
@@ -710,16 +711,15 @@ class _Writes:
         self.unclaimed = sorted(days, key=lambda d: (d[0], str(d[1])))
 
     def statements(self) -> list[Statement]:
-        d, now = self.d, self.d.moment(self.now)
+        d, now = self.d, self.now
         out = [
-            _insert(d, "event", EVENT_COLUMNS, self.events),
-            _insert(d, "points_ledger", LEDGER_COLUMNS, self.ledger),
-            _insert(d, "task_completion", COMPLETION_COLUMNS, self.completions),
-            _insert(d, "member_badge", BADGE_COLUMNS, self.badges),
-            _insert(d, "notification", NOTIFICATION_COLUMNS, self.notices),
-            _insert(d, "outbox", OUTBOX_COLUMNS, self.outbox),
-            _insert(
-                d,
+            *d.insert("event", EVENT_COLUMNS, self.events),
+            *d.insert("points_ledger", LEDGER_COLUMNS, self.ledger),
+            *d.insert("task_completion", COMPLETION_COLUMNS, self.completions),
+            *d.insert("member_badge", BADGE_COLUMNS, self.badges),
+            *d.insert("notification", NOTIFICATION_COLUMNS, self.notices),
+            *d.insert("outbox", OUTBOX_COLUMNS, self.outbox),
+            *d.insert(
                 "task_progress",
                 PROGRESS_COLUMNS,
                 [
@@ -728,10 +728,10 @@ class _Writes:
                         task_id,
                         window_key,
                         s.count,
-                        d.decimal(s.total),
+                        s.total,
                         s.days,
                         s.streak,
-                        d.day(s.last_day) if s.last_day else None,
+                        s.last_day,
                         s.completions,
                         now,
                     ]
@@ -740,15 +740,13 @@ class _Writes:
                 "ON CONFLICT (member_id, task_id, window_key) DO UPDATE SET "
                 + ", ".join(f"{c} = excluded.{c}" for c in PROGRESS_COLUMNS[3:]),
             ),
-            _insert(
-                d,
+            *d.insert(
                 "member_fact",
                 ("member_id", "key", "value"),
                 [[m, k, v] for (m, k), v in self.facts.items()],
                 "ON CONFLICT (member_id, key) DO UPDATE SET value = excluded.value",
             ),
-            _insert(
-                d,
+            *d.insert(
                 "leaderboard_score",
                 (
                     "metric",
@@ -766,7 +764,7 @@ class _Writes:
                         scope_of(metric, period_key),
                         member_id,
                         delta,
-                        d.moment(reached_second(self.now)),
+                        reached_second(self.now),
                         seq,
                     ]
                     for (member_id, metric, period_key), (delta, seq) in self.scores.items()
@@ -782,22 +780,28 @@ class _Writes:
             if m.points or m.growth_gained or m.tier_changed
         ]
         if moved:
-            values, params = d.values(moved, ("bigint", "bigint", "bigint", "int"))
+            relation, params = d.relation(
+                moved,
+                (("id", "bigint"), ("points", "bigint"), ("growth", "bigint"), ("tier_id", "int")),
+            )
             out.append(
                 Statement(
-                    "UPDATE member SET points_balance = member.points_balance + v.column2, "
-                    "lifetime_points = member.lifetime_points + v.column2, "
-                    "growth = member.growth + v.column3, tier_id = v.column4 "
-                    f"FROM ({values}) AS v WHERE member.id = v.column1",
+                    "UPDATE member SET points_balance = member.points_balance + v.points, "
+                    "lifetime_points = member.lifetime_points + v.points, "
+                    "growth = member.growth + v.growth, tier_id = v.tier_id "
+                    f"FROM {relation} WHERE member.id = v.id",
                     params,
                 )
             )
         if self.unclaimed:
+            relation, params = d.relation(
+                self.unclaimed, (("member_id", "bigint"), ("day", "date"))
+            )
             out.append(
                 Statement(
-                    "DELETE FROM member_active_day WHERE "
-                    + " OR ".join("(member_id = ? AND day = ?)" for _ in self.unclaimed),
-                    [v for m, day in self.unclaimed for v in (m, d.day(day) if day else None)],
+                    "DELETE FROM member_active_day WHERE (member_id, day) IN "
+                    f"(SELECT member_id, day FROM {relation})",
+                    params,
                 )
             )
         return out
@@ -854,21 +858,6 @@ PROGRESS_COLUMNS = (
     "completions",
     "updated_at",
 )
-
-
-def _insert(
-    d: Dialect, table: str, columns: Sequence[str], rows: list[list[Any]], conflict: str = ""
-) -> Statement:
-    """One multi-row INSERT of ``rows`` (an empty statement when there are none)."""
-    if not rows:
-        return Statement("")
-    marks = "(" + ", ".join("?" * len(columns)) + ")"
-    return Statement(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-        + ", ".join(marks for _ in rows)
-        + (f" {conflict}" if conflict else ""),
-        [v for row in rows for v in row],
-    )
 
 
 def _summary(outcome: Outcome) -> dict[str, Any]:

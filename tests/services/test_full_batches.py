@@ -1,10 +1,9 @@
 """A full batch (MAX_BATCH events) of the demo programme is recorded by record_events.
 
 Found by the bulk import, whose chunks are full batches: on PostgreSQL the batch's writes
-go out as one statement whose parameters (every row of every table written) pass
+went out as one statement whose parameters (every row of every table written) passed
 asyncpg's limit of 32,767 — "the number of query arguments cannot exceed 32767" — and the
-whole batch fails. Marked as an expected failure there until app/services/events.py
-splits its writes (strict: the mark has to go once it passes).
+whole batch failed. Each table's rows now travel as one JSON parameter.
 """
 
 from __future__ import annotations
@@ -25,13 +24,7 @@ from tests.factories import POLICY
 pytestmark = pytest.mark.usefixtures("orm")
 
 
-async def test_a_full_batch_of_the_demo_programme_is_recorded(backend, request):
-    if backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True, reason="record_events writes a full batch as one statement"
-            )
-        )
+async def test_a_full_batch_of_the_demo_programme_is_recorded():
     # Given the demo programme and a full batch of its activity, mostly purchases
     await load_demo(now=factories.now() - timedelta(days=1))
     members = list(await Member.all().values_list("external_id", flat=True))
