@@ -23,6 +23,7 @@ from app.config import Settings
 from app.models import BenefitGrant, Member
 from app.services.benefits import MemberGrants
 from app.services.board_reads import BoardReader
+from app.services.member_reads import MembersRead
 from app.services.progress import MemberPoints, MemberRank, TaskView
 from app.services.updates import UpdateBroker
 from gamification.badges import BadgeProgress
@@ -43,6 +44,9 @@ class Context:
     principal: Principal | None = None
     # What a WebSocket client sent in connection_init (strawberry fills it in).
     connection_params: dict[str, Any] | None = None
+    # The signed-in member and the programme stamp, read ahead by the home-screen cache
+    # (app/api/members/home_cache.py) for the ``me`` resolver to take.
+    me_read: MembersRead | None = None
     # One clock reading per request, so every field of a response agrees on "now".
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     member_by_id: DataLoader[int, Member | None] = field(default_factory=member_by_id_loader)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -21,6 +22,9 @@ from strawberry.types import ExecutionContext
 
 from app.api.errors import is_client_error
 from app.observability import note_fault, request_record
+
+if TYPE_CHECKING:
+    from app.api.members.home_cache import HomeScreens
 
 logger = logging.getLogger("laurel.graphql")
 
@@ -69,6 +73,9 @@ def _code(error: GraphQLError) -> str:
 
 class ObservedSchema(strawberry.Schema):
     """The schema, logging its errors as said above instead of strawberry's way."""
+
+    # The home-screen answers this schema keeps (app/api/members/home_cache.py).
+    home_screens: HomeScreens | None = None
 
     def process_errors(
         self,

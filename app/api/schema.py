@@ -44,6 +44,7 @@ from app.api.leaderboards.mutations import LeaderboardMutations
 from app.api.leaderboards.queries import LeaderboardQueries
 from app.api.marketing.mutations import MarketingMutations
 from app.api.marketing.queries import MarketingQueries
+from app.api.members.home_cache import CachedHomeScreen, HomeScreens
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
 from app.api.members.updates import UPDATE_TYPES, MemberSubscriptions
@@ -209,25 +210,31 @@ def _mask_unexpected(error: GraphQLError) -> bool:
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
+    config = schema_config()
+    # Per schema, so per app: its answers were computed under that app's settings.
+    home_screens = HomeScreens(config.name_converter)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         OperationObserver,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: AddValidationRules(LIMIT_RULES),
         DocumentValidationCache,
+        lambda: CachedHomeScreen(home_screens),
     ]
     if production:
         extensions.append(lambda: MaskErrors(should_mask_error=_mask_unexpected))
         extensions.append(DisableIntrospection)
-    return ObservedSchema(
+    built = ObservedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         # The updates are reached through their interface only.
         types=UPDATE_TYPES,
         extensions=extensions,
-        config=schema_config(),
+        config=config,
     )
+    built.home_screens = home_screens  # for operations to read its hit rate
+    return built
 
 
 def schema_config() -> StrawberryConfig:
