@@ -16,7 +16,7 @@ The issue's target is 1M events in under 60 s (``--events 1000000``). CSV writin
 demo are not timed.
 
     .venv/bin/python bench/import_events.py [--events 1000000] [--members 10000]
-        [--in-flight 2] [--chunk-size 200]
+        [--in-flight 2] [--chunk-size 500]
 """
 
 from __future__ import annotations
@@ -135,9 +135,7 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--in-flight", type=int, default=2)
-    # Not MAX_BATCH (500) yet: a full batch of this programme's activity fails on PostgreSQL
-    # until record_events splits its writes (tests/services/test_full_batches.py).
-    parser.add_argument("--chunk-size", type=int, default=200)
+    parser.add_argument("--chunk-size", type=int, default=500)
     args = parser.parse_args()
     print(
         f"import on PostgreSQL (a database beside {ADMIN_URL}): {args.members:,} members, "
