@@ -111,25 +111,33 @@ class Metrics:
         # Background work, read from the database at each scrape (so any API node reports
         # what every worker did).
         self.outbox_backlog = Gauge(
-            "laurel_outbox_backlog", "Committed changes waiting for the relay",
+            "laurel_outbox_backlog",
+            "Committed changes waiting for the relay",
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.outbox_lag = Gauge(
-            "laurel_outbox_lag_seconds", "How long the oldest waiting change has waited",
+            "laurel_outbox_lag_seconds",
+            "How long the oldest waiting change has waited",
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.job_runs = Gauge(
-            "laurel_job_runs", "Runs of each scheduled job by status (retries counted apart)",
-            ["job", "status"], registry=self.registry,
-        )  # fmt: skip
+            "laurel_job_runs",
+            "Runs of each scheduled job by status (retries counted apart)",
+            ["job", "status"],
+            registry=self.registry,
+        )
         self.job_retries = Gauge(
-            "laurel_job_retries", "Attempts beyond the first, per job",
-            ["job"], registry=self.registry,
-        )  # fmt: skip
+            "laurel_job_retries",
+            "Attempts beyond the first, per job",
+            ["job"],
+            registry=self.registry,
+        )
         self.job_last_duration = Gauge(
-            "laurel_job_last_duration_seconds", "Duration of each job's last finished run",
-            ["job"], registry=self.registry,
-        )  # fmt: skip
+            "laurel_job_last_duration_seconds",
+            "Duration of each job's last finished run",
+            ["job"],
+            registry=self.registry,
+        )
         self._operation_labels: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:

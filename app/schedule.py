@@ -65,9 +65,14 @@ async def _ledger_integrity(
     for m in mismatches:
         logger.error(
             "balance differs from ledger",
-            extra={"fields": {"member_id": m.member_id, "balance": m.balance,
-                              "ledger_sum": m.ledger_sum}},
-        )  # fmt: skip
+            extra={
+                "fields": {
+                    "member_id": m.member_id,
+                    "balance": m.balance,
+                    "ledger_sum": m.ledger_sum,
+                }
+            },
+        )
     return {"mismatches": len(mismatches), "members": [m.member_id for m in mismatches]}
 
 

@@ -49,8 +49,10 @@ class EmbeddedScheduler:
             try:
                 await run_job(job, settings=self.settings, clock=self.clock)
             except Exception:
-                logger.exception("job failed; it runs again at the next tick",
-                                 extra={"fields": {"job": job.name}})  # fmt: skip
+                logger.exception(
+                    "job failed; it runs again at the next tick",
+                    extra={"fields": {"job": job.name}},
+                )
 
     async def _run(self) -> None:
         while True:

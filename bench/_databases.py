@@ -64,13 +64,30 @@ async def uvicorn_server(
     """
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-        "--log-level", "warning", "--timeout-graceful-shutdown", "5",
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--timeout-graceful-shutdown",
+        "5",
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         stdin=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     try:
         await _wait_until_healthy(process, port, startup_seconds)
         yield port
@@ -134,10 +151,16 @@ async def wrk_rate(
         script.write("\n".join(lines) + "\n")
         script.flush()
         process = await asyncio.create_subprocess_exec(
-            binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", script.name,
+            binary,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            script.name,
             f"http://127.0.0.1:{port}{path}",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         output = (await process.communicate())[0].decode()
     if process.returncode != 0 or "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"wrk saw failures:\n{output}")

@@ -121,8 +121,13 @@ def periods(
 
     def ask(c: Context) -> Awaitable[object]:
         extra = {"now": c.now} if now else {}
-        return report(granularity=granularity, starts_at=c.now - timedelta(days=days),
-                      ends_at=c.now, zone=ZONE, **extra)  # fmt: skip
+        return report(
+            granularity=granularity,
+            starts_at=c.now - timedelta(days=days),
+            ends_at=c.now,
+            zone=ZONE,
+            **extra,
+        )
 
     return ask
 
@@ -419,8 +424,11 @@ async def constraints_after(conn: asyncpg.Connection, *tables: str) -> AsyncIter
         await conn.execute(i["def"])
     for c in constraints:
         await conn.execute(f'ALTER TABLE {c["tbl"]} ADD CONSTRAINT "{c["conname"]}" {c["def"]}')
-    print(f"  indexes and constraints of {', '.join(tables)} back in "
-          f"{time.perf_counter() - started:.1f}s", flush=True)  # fmt: skip
+    print(
+        f"  indexes and constraints of {', '.join(tables)} back in "
+        f"{time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
 
 
 async def load(database_url: str, args: argparse.Namespace, now: datetime) -> dict[str, int]:
@@ -433,9 +441,7 @@ async def load(database_url: str, args: argparse.Namespace, now: datetime) -> di
     draft = await LadderVersion.create(
         number=version.number + 1, status=LadderVersionStatus.DRAFT, notes="bench draft"
     )
-    await store_tiers(
-        version_id=draft.id, rules=DEMO_LADDER, using_db=LadderVersion._meta.db
-    )  # fmt: skip
+    await store_tiers(version_id=draft.id, rules=DEMO_LADDER, using_db=LadderVersion._meta.db)
     tiers = await Tier.filter(ladder_version_id=version.id).order_by("rank")
     tier_ids = [t.id for t in tiers]
     retention = [max(t.retention_threshold, 1) for t in tiers]
@@ -455,9 +461,7 @@ async def load(database_url: str, args: argparse.Namespace, now: datetime) -> di
         await conn.execute(
             "CREATE TABLE bench_meta (now timestamptz, members bigint, ledger_rows bigint)"
         )
-        await conn.execute(
-            "INSERT INTO bench_meta VALUES ($1, $2, $3)", now, n_members, n_ledger
-        )  # fmt: skip
+        await conn.execute("INSERT INTO bench_meta VALUES ($1, $2, $3)", now, n_members, n_ledger)
         await step("plan", PLAN, n_members, list(range(len(tiers))), retention, next_entry)
         await step("members", MEMBERS, n_members, tier_ids, start, span_s)
         await conn.execute("SELECT setval('member_id_seq', $1)", n_members)
@@ -468,14 +472,14 @@ async def load(database_url: str, args: argparse.Namespace, now: datetime) -> di
         )
         for lo in range(1, n_ledger + 1, CHUNK):
             hi = min(n_ledger, lo + CHUNK - 1)
-            await step(f"ledger stage {hi:,}", LEDGER_STAGE, lo, hi, n_ledger, n_members,
-                       start, span_s)  # fmt: skip
+            await step(
+                f"ledger stage {hi:,}", LEDGER_STAGE, lo, hi, n_ledger, n_members, start, span_s
+            )
         async with constraints_after(conn, "points_ledger", "event"):
             await step("ledger", LEDGER)
             for lo in range(1, n_events + 1, CHUNK):
                 hi = min(n_events, lo + CHUNK - 1)
-                await step(f"events {hi:,}", EVENTS, lo, hi, n_events, n_members, start,
-                           span_s)  # fmt: skip
+                await step(f"events {hi:,}", EVENTS, lo, hi, n_events, n_members, start, span_s)
         await load_active_days(conn, step)
         await step("balances", BALANCES)
         await load_seasons(conn, step, now=now, start=start, span_s=span_s, args=args)
@@ -483,8 +487,16 @@ async def load(database_url: str, args: argparse.Namespace, now: datetime) -> di
         started = time.perf_counter()
         await conn.execute("VACUUM ANALYZE")
         print(f"  vacuum analyze: {time.perf_counter() - started:.1f}s", flush=True)
-        for table in ("member", "tier_change", "points_ledger", "event", "member_active_day",
-                      "task_progress", "task_completion", "benefit_grant"):  # fmt: skip
+        for table in (
+            "member",
+            "tier_change",
+            "points_ledger",
+            "event",
+            "member_active_day",
+            "task_progress",
+            "task_completion",
+            "benefit_grant",
+        ):
             counts[table] = int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
     finally:
         await conn.close()
@@ -570,21 +582,32 @@ async def add_restricted_tasks(conn: asyncpg.Connection, *, now: datetime, start
         for season in seasons if high is None else [None]:
             task_id = await conn.fetchval(
                 "INSERT INTO growth_task (code, name, description, event_type, condition, "
-                "target, \"window\", per_window_limit, cap, starts_at, ends_at, season_id, "
+                'target, "window", per_window_limit, cap, starts_at, ends_at, season_id, '
                 "min_tier_rank, max_tier_rank, reward_points, reward_growth, status, created_at) "
                 "VALUES ($1, $2, '', $3, 'count', 1, $4, 1, 1, $5, $6, $7, $8, $9, 50, 20, "
                 "'active', $10) RETURNING id",
-                f"{season['code']}-{code}" if season else code, name, event_type,
-                "season" if season else "lifetime", season and season["starts_at"],
-                season and season["ends_at"], season and season["id"], low, high,
+                f"{season['code']}-{code}" if season else code,
+                name,
+                event_type,
+                "season" if season else "lifetime",
+                season and season["starts_at"],
+                season and season["ends_at"],
+                season and season["id"],
+                low,
+                high,
                 season["starts_at"] if season else start,
-            )  # fmt: skip
+            )
             await conn.execute(
                 "INSERT INTO bench_task VALUES ($1, $2, 1, 'count', $3, $4, $5, $6, $7, $8)",
-                task_id, f"season:{season['id']}" if season else "lifetime",
-                season["starts_at"] if season else start, season["ends_at"] if season else now,
-                take, finish, low if low is not None else -1, high if high is not None else 32_767,
-            )  # fmt: skip
+                task_id,
+                f"season:{season['id']}" if season else "lifetime",
+                season["starts_at"] if season else start,
+                season["ends_at"] if season else now,
+                take,
+                finish,
+                low if low is not None else -1,
+                high if high is not None else 32_767,
+            )
 
 
 async def load_seasons(
@@ -621,48 +644,76 @@ async def load_seasons(
         season_id = await conn.fetchval(
             "INSERT INTO season (code, name, starts_at, ends_at, description) "
             "VALUES ($1, $2, $3, $4, '') RETURNING id",
-            f"season-{k + 1}", f"Season {k + 1}", starts, ends,
-        )  # fmt: skip
+            f"season-{k + 1}",
+            f"Season {k + 1}",
+            starts,
+            ends,
+        )
         coupon = await conn.fetchval(
             "INSERT INTO benefit (code, name, description, kind, value, created_at) "
             "VALUES ($1, $2, '', 'coupon', $3, $4) RETURNING id",
-            f"season-{k + 1}-coupon", f"Season {k + 1} coupon",
-            json.dumps({"code_prefix": f"S{k + 1}", "percent": 10}), starts,
-        )  # fmt: skip
+            f"season-{k + 1}-coupon",
+            f"Season {k + 1} coupon",
+            json.dumps({"code_prefix": f"S{k + 1}", "percent": 10}),
+            starts,
+        )
         await conn.execute(
             "INSERT INTO seasonal_benefit (season_id, benefit_id, tier_codes) "
-            "VALUES ($1, $2, '[\"silver\", \"gold\", \"platinum\"]')",
-            season_id, coupon,
-        )  # fmt: skip
+            'VALUES ($1, $2, \'["silver", "gold", "platinum"]\')',
+            season_id,
+            coupon,
+        )
         for suffix, name, event_type, condition, target, take, finish in seasonal:
             task_id = await conn.fetchval(
                 "INSERT INTO growth_task (code, name, description, event_type, condition, "
-                "target, \"window\", per_window_limit, cap, starts_at, ends_at, season_id, "
+                'target, "window", per_window_limit, cap, starts_at, ends_at, season_id, '
                 "reward_points, reward_growth, status, created_at) VALUES ($1, $2, '', $3, $4, "
                 "$5, 'season', 1, 1, $6, $7, $8, 100, 50, 'active', $6) RETURNING id",
-                f"s{k + 1}-{suffix}", name, event_type, condition, target, starts, ends,
+                f"s{k + 1}-{suffix}",
+                name,
+                event_type,
+                condition,
+                target,
+                starts,
+                ends,
                 season_id,
-            )  # fmt: skip
+            )
             await conn.execute(
                 "INSERT INTO bench_task VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)",
-                task_id, f"season:{season_id}", target, condition, starts, ends, take, finish,
-            )  # fmt: skip
+                task_id,
+                f"season:{season_id}",
+                target,
+                condition,
+                starts,
+                ends,
+                take,
+                finish,
+            )
     for code, name, event_type, target, take, finish in (
         ("profile", "Complete the profile", "profile_completed", 1, 50, 90),
         ("refer-3", "Refer 3 friends", "referral", 3, 10, 30),
     ):
         task_id = await conn.fetchval(
             "INSERT INTO growth_task (code, name, description, event_type, condition, target, "
-            "\"window\", per_window_limit, cap, reward_points, reward_growth, status, "
+            '"window", per_window_limit, cap, reward_points, reward_growth, status, '
             "created_at) VALUES ($1, $2, '', $3, 'count', $4, 'lifetime', 1, 1, 50, 20, "
             "'active', $5) RETURNING id",
-            code, name, event_type, target, start,
-        )  # fmt: skip
+            code,
+            name,
+            event_type,
+            target,
+            start,
+        )
         await conn.execute(
             "INSERT INTO bench_task VALUES ($1, 'lifetime', $2, 'count', $3, $4, $5, $6, "
             "NULL, NULL)",
-            task_id, target, start, now, take, finish,
-        )  # fmt: skip
+            task_id,
+            target,
+            start,
+            now,
+            take,
+            finish,
+        )
     await add_restricted_tasks(conn, now=now, start=start)
     await step("task progress", PROGRESS, args.members, start, now, span_s)
     await step("task completions", COMPLETIONS, args.events, start, span_s)
@@ -691,9 +742,11 @@ async def time_queries(ctx: Context, args: argparse.Namespace) -> dict[str, list
             if samples[-1] > args.give_up / 2:  # one slow run says enough
                 break
         results[name] = samples
-        print(f"    {name:34} median {statistics.median(samples):7.3f} s  "
-              f"max {max(samples):7.3f} s  ({len(samples)} runs){_rate(ctx, name, samples)}",
-              flush=True)  # fmt: skip
+        print(
+            f"    {name:34} median {statistics.median(samples):7.3f} s  "
+            f"max {max(samples):7.3f} s  ({len(samples)} runs){_rate(ctx, name, samples)}",
+            flush=True,
+        )
     return results
 
 
@@ -727,15 +780,22 @@ async def database(args: argparse.Namespace) -> AsyncIterator[tuple[str, bool]]:
 
 async def main(args: argparse.Namespace) -> None:
     async with database(args) as (database_url, fresh):
-        settings = Settings(database_url=database_url, jwt_secret="bench-" + "x" * 40,
-                            load_demo=False, log_level="WARNING")  # fmt: skip
+        settings = Settings(
+            database_url=database_url,
+            jwt_secret="bench-" + "x" * 40,
+            load_demo=False,
+            log_level="WARNING",
+        )
         await db.migrate(settings)
         if fresh:
             async with db.connect(settings):
                 started = time.perf_counter()
                 counts = await load(database_url, args, datetime.now(UTC))
-            print(f"loaded in {time.perf_counter() - started:.0f}s: "
-                  + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)  # fmt: skip
+            print(
+                f"loaded in {time.perf_counter() - started:.0f}s: "
+                + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+                flush=True,
+            )
         else:
             await top_up(database_url)
         async with db.connect(settings):  # pointsFlow reads the rollup: fold it first
@@ -761,12 +821,19 @@ async def main(args: argparse.Namespace) -> None:
                 "SELECT id FROM ladder_version WHERE status = 'draft' ORDER BY number LIMIT 1"
             )
             # Sessions opened from here on give up on a statement after --give-up seconds.
-            await conn.execute(f"ALTER DATABASE \"{name}\" SET statement_timeout = "
-                               f"'{int(args.give_up * 1000)}'")  # fmt: skip
+            await conn.execute(
+                f"ALTER DATABASE \"{name}\" SET statement_timeout = '{int(args.give_up * 1000)}'"
+            )
         finally:
             await conn.close()
-        ctx = Context(now=now, members=int(members), season_id=season_id, task_id=task_id,
-                      restricted_task_id=restricted_task_id, draft_id=draft_id)  # fmt: skip
+        ctx = Context(
+            now=now,
+            members=int(members),
+            season_id=season_id,
+            task_id=task_id,
+            restricted_task_id=restricted_task_id,
+            draft_id=draft_id,
+        )
         table: dict[str, dict[str, list[float]]] = {}
         try:
             for variant in args.variants.split(","):
@@ -782,8 +849,7 @@ async def main(args: argparse.Namespace) -> None:
                         await conn.execute("VACUUM ANALYZE")
                 finally:
                     await conn.close()
-                print(f"  {variant} (set up in {time.perf_counter() - started:.1f}s):",
-                      flush=True)  # fmt: skip
+                print(f"  {variant} (set up in {time.perf_counter() - started:.1f}s):", flush=True)
                 async with db.connect(settings):
                     table[variant] = await time_queries(ctx, args)
         finally:
@@ -792,8 +858,10 @@ async def main(args: argparse.Namespace) -> None:
                 await conn.execute(f'ALTER DATABASE "{name}" RESET statement_timeout')
             finally:
                 await conn.close()
-    print(f"\n{members:,} members, runs {args.runs}, medians and max in seconds "
-          f"(target {TARGET_SECONDS:g}s):")  # fmt: skip
+    print(
+        f"\n{members:,} members, runs {args.runs}, medians and max in seconds "
+        f"(target {TARGET_SECONDS:g}s):"
+    )
     for variant, results in table.items():
         print(f"  {variant}")
         for name, samples in results.items():
@@ -801,8 +869,10 @@ async def main(args: argparse.Namespace) -> None:
             verdict = "ok" if median <= TARGET_SECONDS else "MISSES"
             if median == float("inf"):
                 verdict = f"MISSES (gave up after {args.give_up:g}s)"
-            print(f"    {name:34} {median:7.3f}  {max(samples):7.3f}  {verdict}"
-                  f"{_rate(ctx, name, samples)}")  # fmt: skip
+            print(
+                f"    {name:34} {median:7.3f}  {max(samples):7.3f}  {verdict}"
+                f"{_rate(ctx, name, samples)}"
+            )
 
 
 if __name__ == "__main__":
@@ -811,11 +881,16 @@ if __name__ == "__main__":
     parser.add_argument("--ledger-rows", type=int, default=20_000_000)
     parser.add_argument("--events", type=int, default=None, help="default: ledger rows / 4")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--give-up", type=float, default=60.0,
-                        help="statement timeout, s (one run over half is enough)")  # fmt: skip
+    parser.add_argument(
+        "--give-up",
+        type=float,
+        default=60.0,
+        help="statement timeout, s (one run over half is enough)",
+    )
     parser.add_argument("--only", default="", help="time only queries whose name contains this")
-    parser.add_argument("--variants", default="as-migrated",
-                        help=f"comma-separated, of: {', '.join(VARIANTS)}")  # fmt: skip
+    parser.add_argument(
+        "--variants", default="as-migrated", help=f"comma-separated, of: {', '.join(VARIANTS)}"
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--keep", action="store_true", help="keep the database, print its URL")
     group.add_argument("--reuse", metavar="URL", help="a database kept by --keep: skip loading")

@@ -77,8 +77,11 @@ async def load(database_url: str, members: int) -> None:
             "WHEN n % 100 < 88 THEN 600 + (n * 7919) % 1000 "
             "ELSE 2500 + (n * 7919) % 4000 END, 0, now(), now() "
             "FROM generate_series(1::bigint, $4::bigint) AS n",
-            ids["member"], ids["silver"], ids["gold"], members,
-        )  # fmt: skip
+            ids["member"],
+            ids["silver"],
+            ids["gold"],
+            members,
+        )
         for code in ("silver", "gold"):
             benefit_id = await conn.fetchval(
                 "INSERT INTO benefit (code, name, description, kind, value, created_at) "
@@ -92,8 +95,10 @@ async def load(database_url: str, members: int) -> None:
                 "INSERT INTO benefit_grant (member_id, benefit_id, source, source_ref, "
                 "valid_from, status) SELECT id, $1, 'tier', $2, now(), 'active' "
                 "FROM member WHERE tier_id = $3",
-                benefit_id, code, ids[code],
-            )  # fmt: skip
+                benefit_id,
+                code,
+                ids[code],
+            )
         await conn.execute("CREATE TABLE bench_start AS SELECT id, tier_id FROM member")
         await conn.execute("VACUUM ANALYZE")
     finally:
@@ -139,25 +144,43 @@ async def naive(count: int) -> tuple[float, int]:
             lower = by_rank[target.rank]
             await Member.filter(id=member.id).using_db(conn).update(tier_id=lower.id)
             await TierChange.create(
-                member_id=member.id, from_tier_id=current.id, to_tier_id=lower.id,
-                reason=TierChangeReason.DEMOTION, ladder_version_id=current.ladder_version_id,
-                changed_at=now, using_db=conn,
-            )  # fmt: skip
+                member_id=member.id,
+                from_tier_id=current.id,
+                to_tier_id=lower.id,
+                reason=TierChangeReason.DEMOTION,
+                ladder_version_id=current.ladder_version_id,
+                changed_at=now,
+                using_db=conn,
+            )
             notice = demotion_notice(current=current.to_rule(), lower=target, evaluated=EVALUATED)
             await Notification.create(
-                member_id=member.id, kind="tier_down", title=notice.title, body=notice.body,
-                data={"from": current.code, "to": lower.code}, created_at=now, using_db=conn,
-            )  # fmt: skip
+                member_id=member.id,
+                kind="tier_down",
+                title=notice.title,
+                body=notice.body,
+                data={"from": current.code, "to": lower.code},
+                created_at=now,
+                using_db=conn,
+            )
             await OutboxMessage.create(
                 topic="leaderboard.member_changed",
-                payload={"member_id": member.id,
-                         "tierChange": {"from": current.code, "to": lower.code}},
-                created_at=now, using_db=conn,
-            )  # fmt: skip
-            await BenefitGrant.filter(
-                member_id=member.id, source=GrantSource.TIER, source_ref=current.code,
-                status=GrantStatus.ACTIVE,
-            ).using_db(conn).update(status=GrantStatus.EXPIRED, valid_to=now)  # fmt: skip
+                payload={
+                    "member_id": member.id,
+                    "tierChange": {"from": current.code, "to": lower.code},
+                },
+                created_at=now,
+                using_db=conn,
+            )
+            await (
+                BenefitGrant.filter(
+                    member_id=member.id,
+                    source=GrantSource.TIER,
+                    source_ref=current.code,
+                    status=GrantStatus.ACTIVE,
+                )
+                .using_db(conn)
+                .update(status=GrantStatus.EXPIRED, valid_to=now)
+            )
             demoted += 1
     return time.perf_counter() - started, demoted
 
@@ -170,8 +193,12 @@ async def set_based() -> tuple[float, int]:
 
 async def main(args: argparse.Namespace) -> None:
     async with temporary_postgres(ADMIN_URL) as database_url:
-        settings = Settings(database_url=database_url, jwt_secret="bench-" + "x" * 40,
-                            load_demo=False, log_level="WARNING")  # fmt: skip
+        settings = Settings(
+            database_url=database_url,
+            jwt_secret="bench-" + "x" * 40,
+            load_demo=False,
+            log_level="WARNING",
+        )
         await db.migrate(settings)
         async with db.connect(settings):
             started = time.perf_counter()
@@ -185,16 +212,22 @@ async def main(args: argparse.Namespace) -> None:
                 await restore(database_url)
                 per_naive = naive_s / args.naive
                 per_set = set_s / args.members
-                rows.append({
-                    "set-based s": set_s, "set-based demoted": set_n,
-                    "naive s": naive_s, "naive demoted": naive_n,
-                    "naive s, 1M extrapolated": per_naive * 1_000_000,
-                    "ratio per member": per_naive / per_set,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "set-based s": set_s,
+                        "set-based demoted": set_n,
+                        "naive s": naive_s,
+                        "naive demoted": naive_n,
+                        "naive s, 1M extrapolated": per_naive * 1_000_000,
+                        "ratio per member": per_naive / per_set,
+                    }
+                )
                 shown = ", ".join(f"{k} {v:,.2f}" for k, v in rows[-1].items())
                 print(f"round {round_}: {shown}", flush=True)
-        print(f"\nmedians of {args.rounds} rounds, {args.members:,} members "
-              f"(naive over the first {args.naive:,}):")  # fmt: skip
+        print(
+            f"\nmedians of {args.rounds} rounds, {args.members:,} members "
+            f"(naive over the first {args.naive:,}):"
+        )
         for key in rows[0]:
             print(f"  {key:26} {statistics.median(r[key] for r in rows):,.2f}")
 

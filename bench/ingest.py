@@ -193,11 +193,19 @@ async def run_wrk(
     config_path.write_text("return " + lua({**config, "threads": threads}) + "\n")
     try:
         process = await asyncio.create_subprocess_exec(
-            binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
-            f"--timeout={WRK_REQUEST_TIMEOUT_SECONDS}s", "-s", str(LUA),
-            f"http://127.0.0.1:{port}/graphql", "--", str(config_path),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            binary,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            f"--timeout={WRK_REQUEST_TIMEOUT_SECONDS}s",
+            "-s",
+            str(LUA),
+            f"http://127.0.0.1:{port}/graphql",
+            "--",
+            str(config_path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         try:
             async with asyncio.timeout(seconds + WRK_GRACE_SECONDS):
                 output = (await process.communicate())[0].decode(errors="replace")
@@ -327,9 +335,15 @@ def trivial_load(token: str) -> Load:
 def event_load(token: str, members: list[str]) -> Load:
     return Load(
         "recordEvent",
-        {"mode": "event", "document": ACTIVITY, "token": token, "members": members,
-         "split": False, "mix": EVENT_MIX},
-    )  # fmt: skip
+        {
+            "mode": "event",
+            "document": ACTIVITY,
+            "token": token,
+            "members": members,
+            "split": False,
+            "mix": EVENT_MIX,
+        },
+    )
 
 
 def batch_load(token: str, members: list[str], batch_size: int) -> Load:
@@ -337,11 +351,18 @@ def batch_load(token: str, members: list[str], batch_size: int) -> Load:
     # two back ends with overlapping members would queue on each other's row locks.
     return Load(
         "recordEvents",
-        {"mode": "batch", "document": ACTIVITY, "token": token, "members": members,
-         "split": True, "mix": EVENT_MIX, "batch": batch_size},
+        {
+            "mode": "batch",
+            "document": ACTIVITY,
+            "token": token,
+            "members": members,
+            "split": True,
+            "mix": EVENT_MIX,
+            "batch": batch_size,
+        },
         connections=BATCH_WRITERS,
         threads=BATCH_WRITERS,
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -368,9 +389,13 @@ async def measure(
             config = {**load.config, "prefix": f"{RUN}-{uuid.uuid4().hex[:6]}"}
             async with meter.measuring() as spent:
                 result = await run_wrk(
-                    port, {**config, "seed": len(load.rounds) + 1}, seconds=duration,
-                    connections=load.connections, threads=load.threads, folder=folder,
-                )  # fmt: skip
+                    port,
+                    {**config, "seed": len(load.rounds) + 1},
+                    seconds=duration,
+                    connections=load.connections,
+                    threads=load.threads,
+                    folder=folder,
+                )
             return dataclasses.replace(result, app_cpu=spent["app"], database_cpu=spent["database"])
 
         # Prepared statements, pools, parser and programme caches of every worker.
@@ -436,13 +461,17 @@ async def populate(settings: Settings) -> Population:
         async with in_transaction() as conn:
             await Member.bulk_create(
                 [
-                    Member(external_id=f"bench-{n:05d}", display_name=f"Bench member {n}",
-                           joined_at=joined, tier_id=tier.id)
+                    Member(
+                        external_id=f"bench-{n:05d}",
+                        display_name=f"Bench member {n}",
+                        joined_at=joined,
+                        tier_id=tier.id,
+                    )
                     for n in range(have, MEMBER_COUNT)
                 ],
                 batch_size=1_000,
                 using_db=conn,
-            )  # fmt: skip
+            )
         ids: list[int] = list(await Member.all().order_by("id").values_list("id", flat=True))  # type: ignore[arg-type]
         middle = await Member.filter(tier__rank=1).order_by("id").first()
     # The last members added have done nothing yet: the statement count takes its first
@@ -678,9 +707,13 @@ def import_events_lines() -> list[str]:
         return ["import events/s   (bench/import_events.py is not there yet)"]
     try:
         done = subprocess.run(
-            [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True,
-            timeout=IMPORT_BENCH_SECONDS, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
+            [sys.executable, str(script)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=IMPORT_BENCH_SECONDS,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
     except subprocess.TimeoutExpired:
         return [f"import events/s   bench/import_events.py took over {IMPORT_BENCH_SECONDS} s"]
     output = done.stdout.strip().splitlines()
@@ -929,9 +962,12 @@ async def bench_backend(
             loads.append(batch_load(token, members, args.batch_size))
             if me_body is not None and population.middle_member_id is not None:
                 member_token = mint_token(
-                    settings=settings, role=Role.MEMBER, subject="bench",
-                    member_id=population.middle_member_id, now=now,
-                )  # fmt: skip
+                    settings=settings,
+                    role=Role.MEMBER,
+                    subject="bench",
+                    member_id=population.middle_member_id,
+                    now=now,
+                )
                 loads.append(Load("Me", {"mode": "static", "body": me_body, "token": member_token}))
         label = (
             f"PostgreSQL {stack}, {workers} worker{'s' if workers > 1 else ''}"

@@ -122,13 +122,33 @@ class Server:
             log.write(f"--- life {self.lives} ---\n".encode())
             log.flush()
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
-                "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                "--log-level", "warning", "--timeout-graceful-shutdown", "5",
-                cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL, stdout=log,
-                stderr=log, start_new_session=True,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--timeout-graceful-shutdown",
+                "5",
+                cwd=ROOT,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         await self._wait_until_healthy()
 
     async def _wait_until_healthy(self) -> None:
@@ -256,9 +276,11 @@ class Load:
             queue.put_nowait(delivery)
         self.up.set()
         token = mint_token(
-            settings=Settings(jwt_secret=SECRET), role=Role.SERVICE, subject="kill-bench",
+            settings=Settings(jwt_secret=SECRET),
+            role=Role.SERVICE,
+            subject="kill-bench",
             now=datetime.now(UTC),
-        )  # fmt: skip
+        )
         limits = httpx.Limits(
             max_connections=self.concurrency, max_keepalive_connections=self.concurrency
         )
@@ -495,9 +517,10 @@ async def main(args: argparse.Namespace) -> int:
     replayed = [
         d
         for d in retried
-        if d.answers and d.answers[0].get("__typename") == "EventRecorded"
+        if d.answers
+        and d.answers[0].get("__typename") == "EventRecorded"
         and d.answers[0]["duplicate"]
-    ]  # fmt: skip
+    ]
     print(
         f"recordEvent under SIGKILL: {args.events} events from {args.concurrency} clients, "
         f"uvicorn --workers {args.workers}, PostgreSQL, {seconds:.1f} s "

@@ -167,11 +167,26 @@ async def load(port: int, body: bytes, token: str, seconds: float) -> float:
 async def serve(env: dict[str, str], workers: int) -> tuple[asyncio.subprocess.Process, int]:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-        "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
-        "--http", "httptools", "--no-access-log", "--log-level", "warning",
-        cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:create_app",
+        "--factory",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        cwd=ROOT,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
     for _ in range(300):
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -197,9 +212,13 @@ async def main() -> None:
 async def measure(args: argparse.Namespace, url: str) -> None:
     prefix = f"laurel-bench-{uuid.uuid4().hex[:8]}:"
     settings = Settings(
-        database_url=url, redis_url=REDIS_URL, redis_prefix=prefix, jwt_secret=SECRET,
-        load_demo=False, log_level="WARNING",
-    )  # fmt: skip
+        database_url=url,
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        jwt_secret=SECRET,
+        load_demo=False,
+        log_level="WARNING",
+    )
     redis = Redis.from_url(REDIS_URL)
     try:
         print(f"seeding {args.members:,} members on one board ...", flush=True)
@@ -226,9 +245,12 @@ async def measure(args: argparse.Namespace, url: str) -> None:
                 "LAUREL_ENV": "production",
             }
             token = mint_token(
-                settings=settings, role=Role.MEMBER, subject="bench", member_id=1,
+                settings=settings,
+                role=Role.MEMBER,
+                subject="bench",
+                member_id=1,
                 now=datetime.now(UTC),
-            )  # fmt: skip
+            )
             variables = {"code": "top", "first": 50}
             cached = json.dumps(
                 {"query": TOP, "operationName": "LeaderboardTop", "variables": variables}

@@ -111,15 +111,23 @@ async def measure(args: argparse.Namespace, url: str) -> None:
         "LAUREL_ENV": "production",
     }
     settings = Settings(
-        env="production", database_url=url, redis_url=REDIS_URL, redis_prefix=prefix,
-        jwt_secret=SECRET, load_demo=False, log_level="WARNING",
-    )  # fmt: skip
+        env="production",
+        database_url=url,
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        jwt_secret=SECRET,
+        load_demo=False,
+        log_level="WARNING",
+    )
     print("loading the demo programme ...", flush=True)
     member_id = await seed(settings)
     token = mint_token(
-        settings=settings, role=Role.MEMBER, subject="bench", member_id=member_id,
+        settings=settings,
+        role=Role.MEMBER,
+        subject="bench",
+        member_id=member_id,
         now=datetime.now(UTC),
-    )  # fmt: skip
+    )
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     sent = await statements_per_me(settings, headers)
 

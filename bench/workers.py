@@ -80,8 +80,9 @@ async def raw(url: str, *statements: str) -> None:
 
 async def load(url: str, members: int) -> tuple[Season, Benefit]:
     now = datetime.now(UTC)
-    await publish_ladder(tiers=LADDER, effective_at=now - timedelta(days=1),
-                         now=now - timedelta(days=1))  # fmt: skip
+    await publish_ladder(
+        tiers=LADDER, effective_at=now - timedelta(days=1), now=now - timedelta(days=1)
+    )
     tiers = dict(await Tier.all().values_list("code", "id"))
     conn = await asyncpg.connect(url)
     try:
@@ -92,18 +93,29 @@ async def load(url: str, members: int) -> tuple[Season, Benefit]:
             "(ARRAY[$1, $2, $3]::bigint[])[n % 3 + 1], 0, 0, 0, "
             "now() - interval '1 day', now() - interval '1 day' "
             "FROM generate_series(1, $4) AS n",
-            tiers["member"], tiers["silver"], tiers["gold"], members,
-        )  # fmt: skip
+            tiers["member"],
+            tiers["silver"],
+            tiers["gold"],
+            members,
+        )
         await conn.execute("VACUUM ANALYZE member")
     finally:
         await conn.close()
-    season = await Season.create(code="festival", name="Festival",
-                                 starts_at=now - timedelta(hours=1),
-                                 ends_at=now + timedelta(days=3))  # fmt: skip
-    coupon = await Benefit.create(code="lantern", name="Lantern coupon", kind=BenefitKind.COUPON,
-                                  value={"code_prefix": "LNT", "percent": 8})  # fmt: skip
-    await SeasonalBenefit.create(season=season, benefit=coupon,
-                                 tier_codes=["member", "silver", "gold"])  # fmt: skip
+    season = await Season.create(
+        code="festival",
+        name="Festival",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=3),
+    )
+    coupon = await Benefit.create(
+        code="lantern",
+        name="Lantern coupon",
+        kind=BenefitKind.COUPON,
+        value={"code_prefix": "LNT", "percent": 8},
+    )
+    await SeasonalBenefit.create(
+        season=season, benefit=coupon, tier_codes=["member", "silver", "gold"]
+    )
     return season, coupon
 
 
@@ -146,10 +158,14 @@ async def season_grants(ctx: Context) -> dict[str, float]:
         for member_id, _code in rows:  # every tier is eligible here
             try:
                 await BenefitGrant.create(
-                    member_id=member_id, benefit_id=ctx.benefit.id, source=GrantSource.SEASON,
-                    source_ref=str(ctx.season.id), valid_from=ctx.season.starts_at,
-                    valid_to=ctx.season.ends_at, status=GrantStatus.ACTIVE,
-                )  # fmt: skip
+                    member_id=member_id,
+                    benefit_id=ctx.benefit.id,
+                    source=GrantSource.SEASON,
+                    source_ref=str(ctx.season.id),
+                    valid_from=ctx.season.starts_at,
+                    valid_to=ctx.season.ends_at,
+                    status=GrantStatus.ACTIVE,
+                )
                 made += 1
             except IntegrityError:
                 pass
@@ -183,8 +199,14 @@ async def main(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             season, benefit = await load(url, args.members)
             print(f"loaded {args.members:,} members in {time.perf_counter() - started:.1f} s")
-            ctx = Context(url=url, members=args.members, naive=args.naive, batch=args.batch,
-                          season=season, benefit=benefit)  # fmt: skip
+            ctx = Context(
+                url=url,
+                members=args.members,
+                naive=args.naive,
+                batch=args.batch,
+                season=season,
+                benefit=benefit,
+            )
             rounds: list[dict[str, float]] = []
             for n in range(1, args.rounds + 1):
                 figures: dict[str, float] = {}

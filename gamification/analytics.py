@@ -43,8 +43,9 @@ def buckets(
     while at < ends_at:
         span = window_for(Window(granularity.value), at, zone=zone)
         assert span is not None and span.starts_at is not None and span.ends_at is not None
-        found.append(Bucket(key=span.key.split(":", 1)[1], starts_at=span.starts_at,
-                            ends_at=span.ends_at))  # fmt: skip
+        found.append(
+            Bucket(key=span.key.split(":", 1)[1], starts_at=span.starts_at, ends_at=span.ends_at)
+        )
         if len(found) > MAX_BUCKETS:
             raise ValueError(f"at most {MAX_BUCKETS} {granularity.value}s per report")
         at = span.ends_at

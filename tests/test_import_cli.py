@@ -79,13 +79,18 @@ def test_members_then_their_history_are_imported_and_a_second_run_credits_nothin
         [
             ["idempotency_key", "external_member_id", "type", "occurred_at", "amount"],
             *[
-                [f"h-{n}", f"crm-{n % 2 + 1}", "purchase", (now - timedelta(days=n)).isoformat(),
-                 "10"]
+                [
+                    f"h-{n}",
+                    f"crm-{n % 2 + 1}",
+                    "purchase",
+                    (now - timedelta(days=n)).isoformat(),
+                    "10",
+                ]
                 for n in range(1, 61)
             ],
             ["h-x", "crm-9", "check_in", now.isoformat(), ""],
         ],
-    )  # fmt: skip
+    )
     url = database.database_url
 
     # When both are imported, history with the backfill window lifted to 90 days

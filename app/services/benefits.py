@@ -81,10 +81,15 @@ async def create_benefit(*, definition: BenefitDefinition, actor: Actor, now: da
         async with in_transaction() as conn:
             benefit = await Benefit.create(**fields, using_db=conn)
             await audit.record(
-                conn, actor=actor, action="benefit.create", target_type="Benefit",
-                target_id=benefit.id, before=None, after=audit.snapshot(benefit, BENEFIT_FIELDS),
+                conn,
+                actor=actor,
+                action="benefit.create",
+                target_type="Benefit",
+                target_id=benefit.id,
+                before=None,
+                after=audit.snapshot(benefit, BENEFIT_FIELDS),
                 now=now,
-            )  # fmt: skip
+            )
     except IntegrityError:
         raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
     return benefit
@@ -117,10 +122,15 @@ async def update_benefit(
             except IntegrityError:
                 raise InvalidInput.single("code", "is already used by another benefit") from None
         await audit.record(
-            conn, actor=actor, action="benefit.update", target_type="Benefit",
-            target_id=benefit.id, before=before, after=audit.snapshot(benefit, BENEFIT_FIELDS),
+            conn,
+            actor=actor,
+            action="benefit.update",
+            target_type="Benefit",
+            target_id=benefit.id,
+            before=before,
+            after=audit.snapshot(benefit, BENEFIT_FIELDS),
             now=now,
-        )  # fmt: skip
+        )
     return benefit
 
 
@@ -136,10 +146,15 @@ async def archive_benefit(*, benefit_id: int, actor: Actor, now: datetime) -> Be
         benefit.archived_at = now
         await benefit.save(using_db=conn, update_fields=["archived_at"])
         await audit.record(
-            conn, actor=actor, action="benefit.archive", target_type="Benefit",
-            target_id=benefit.id, before=before, after=audit.snapshot(benefit, BENEFIT_FIELDS),
+            conn,
+            actor=actor,
+            action="benefit.archive",
+            target_type="Benefit",
+            target_id=benefit.id,
+            before=before,
+            after=audit.snapshot(benefit, BENEFIT_FIELDS),
             now=now,
-        )  # fmt: skip
+        )
     return benefit
 
 
@@ -206,9 +221,15 @@ async def set_tier_benefits(
         )
         after = sorted(b.code for b in wanted.values())
         await audit.record(
-            conn, actor=actor, action="tier_benefits.set", target_type="TierBenefits",
-            target_id=tier_code, before={"benefits": before}, after={"benefits": after}, now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="tier_benefits.set",
+            target_type="TierBenefits",
+            target_id=tier_code,
+            before={"benefits": before},
+            after={"benefits": after},
+            now=now,
+        )
     return TierBenefits(tier_code, sorted(wanted.values(), key=lambda b: b.id))
 
 
@@ -252,10 +273,15 @@ async def attach_seasonal_benefit(
                 season_id=season_id, benefit_id=benefit_id, tier_codes=codes, using_db=conn
             )
             await audit.record(
-                conn, actor=actor, action="seasonal_benefit.attach",
-                target_type="SeasonalBenefit", target_id=row.id, before=None,
-                after=audit.snapshot(row, SEASONAL_FIELDS), now=now,
-            )  # fmt: skip
+                conn,
+                actor=actor,
+                action="seasonal_benefit.attach",
+                target_type="SeasonalBenefit",
+                target_id=row.id,
+                before=None,
+                after=audit.snapshot(row, SEASONAL_FIELDS),
+                now=now,
+            )
     except IntegrityError:
         raise InvalidInput.single(
             "benefitId", "is already attached to this season (detach it first)"
@@ -281,9 +307,15 @@ async def detach_seasonal_benefit(
         await row.fetch_related("benefit", using_db=conn)
         await SeasonalBenefit.filter(id=row.id).using_db(conn).delete()
         await audit.record(
-            conn, actor=actor, action="seasonal_benefit.detach", target_type="SeasonalBenefit",
-            target_id=row.id, before=audit.snapshot(row, SEASONAL_FIELDS), after=None, now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="seasonal_benefit.detach",
+            target_type="SeasonalBenefit",
+            target_id=row.id,
+            before=audit.snapshot(row, SEASONAL_FIELDS),
+            after=None,
+            now=now,
+        )
     return row
 
 
@@ -329,8 +361,22 @@ async def grant_tier_benefits(
         ),
         [member_id, *of_tier_params, active, now],
     )
-    params = [member_id, source, member_id, *of_tier_params, again, tier_code, now, active,
-              tier_code, tier_code, member_id, *of_tier_params, active, now]  # fmt: skip
+    params = [
+        member_id,
+        source,
+        member_id,
+        *of_tier_params,
+        again,
+        tier_code,
+        now,
+        active,
+        tier_code,
+        tier_code,
+        member_id,
+        *of_tier_params,
+        active,
+        now,
+    ]
     # SQLite needs the WHERE before ON CONFLICT to tell the upsert from a join condition.
     # RETURNING counts the grants: tortoise's asyncpg execute_query reports the OID field
     # of "INSERT 0 n" as the row count, so it always says 0 for an INSERT.

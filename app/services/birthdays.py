@@ -110,9 +110,14 @@ async def _tell(conn: BaseDBAsyncClient, rows: list[dict[str, Any]], *, now: dat
     for r in rows:
         b = benefits[r["benefit_id"]]
         by_member.setdefault(int(r["member_id"]), []).append(
-            {"grant_id": r["id"], "code": b.code, "name": b.name, "kind": b.kind.value,
-             "source": GrantSource.BIRTHDAY.value}
-        )  # fmt: skip
+            {
+                "grant_id": r["id"],
+                "code": b.code,
+                "name": b.name,
+                "kind": b.kind.value,
+                "source": GrantSource.BIRTHDAY.value,
+            }
+        )
     await OutboxMessage.bulk_create(
         [
             OutboxMessage(

@@ -32,20 +32,44 @@ from gamification.tasks import Condition
 
 SEASON_FIELDS = ("code", "name", "starts_at", "ends_at", "description", "archived_at")
 TASK_FIELDS = (
-    "code", "name", "description", "event_type", "condition", "target", "window",
-    "per_window_limit", "cap", "min_tier_rank", "max_tier_rank", "starts_at", "ends_at",
-    "season_id", "reward_points", "reward_growth", "reward_badge", "status",
-)  # fmt: skip
+    "code",
+    "name",
+    "description",
+    "event_type",
+    "condition",
+    "target",
+    "window",
+    "per_window_limit",
+    "cap",
+    "min_tier_rank",
+    "max_tier_rank",
+    "starts_at",
+    "ends_at",
+    "season_id",
+    "reward_points",
+    "reward_growth",
+    "reward_badge",
+    "status",
+)
 BADGE_FIELDS = ("code", "name", "description", "metric", "subject", "thresholds", "hidden")
 EVENT_TYPE_FIELDS = (
-    "code", "name", "base_points", "points_per_unit", "counts_as_spend", "counts_as_referral",
+    "code",
+    "name",
+    "base_points",
+    "points_per_unit",
+    "counts_as_spend",
+    "counts_as_referral",
     "active",
-)  # fmt: skip
+)
 # What may change after creation: codes are what tasks, badges and events refer to.
 BADGE_CHANGEABLE = ("name", "description", "metric", "subject", "thresholds", "hidden")
 EVENT_TYPE_CHANGEABLE = (
-    "name", "base_points", "points_per_unit", "counts_as_spend", "counts_as_referral",
-)  # fmt: skip
+    "name",
+    "base_points",
+    "points_per_unit",
+    "counts_as_spend",
+    "counts_as_referral",
+)
 
 
 async def create_season(
@@ -74,10 +98,15 @@ async def create_season(
                 using_db=conn,
             )
             await audit.record(
-                conn, actor=actor, action="season.create", target_type="Season",
-                target_id=season.id, before=None, after=audit.snapshot(season, SEASON_FIELDS),
+                conn,
+                actor=actor,
+                action="season.create",
+                target_type="Season",
+                target_id=season.id,
+                before=None,
+                after=audit.snapshot(season, SEASON_FIELDS),
                 now=now,
-            )  # fmt: skip
+            )
     except IntegrityError:
         raise InvalidInput.single("code", f"{code!r} is already used by another season") from None
     return season
@@ -111,9 +140,15 @@ async def update_season(
         except IntegrityError:
             raise InvalidInput.single("code", "is already used by another season") from None
         await audit.record(
-            conn, actor=actor, action="season.update", target_type="Season", target_id=season.id,
-            before=before, after=audit.snapshot(season, SEASON_FIELDS), now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="season.update",
+            target_type="Season",
+            target_id=season.id,
+            before=before,
+            after=audit.snapshot(season, SEASON_FIELDS),
+            now=now,
+        )
     return season
 
 
@@ -132,10 +167,15 @@ async def archive_season(*, season_id: int, actor: Actor, now: datetime) -> Seas
             GrowthTask.filter(season_id=season.id).using_db(conn).update(status=TaskStatus.ARCHIVED)
         )
         await audit.record(
-            conn, actor=actor, action="season.archive", target_type="Season",
-            target_id=season.id, before=before, after=audit.snapshot(season, SEASON_FIELDS),
+            conn,
+            actor=actor,
+            action="season.archive",
+            target_type="Season",
+            target_id=season.id,
+            before=before,
+            after=audit.snapshot(season, SEASON_FIELDS),
             now=now,
-        )  # fmt: skip
+        )
     return season
 
 
@@ -207,9 +247,15 @@ async def create_task(*, definition: TaskDefinition, actor: Actor, now: datetime
         async with in_transaction() as conn:
             task = await GrowthTask.create(**fields, using_db=conn)
             await audit.record(
-                conn, actor=actor, action="task.create", target_type="GrowthTask",
-                target_id=task.id, before=None, after=audit.snapshot(task, TASK_FIELDS), now=now,
-            )  # fmt: skip
+                conn,
+                actor=actor,
+                action="task.create",
+                target_type="GrowthTask",
+                target_id=task.id,
+                before=None,
+                after=audit.snapshot(task, TASK_FIELDS),
+                now=now,
+            )
     except IntegrityError:
         raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
     return task
@@ -239,9 +285,15 @@ async def update_task(
         except IntegrityError:
             raise InvalidInput.single("code", "is already used by another task") from None
         await audit.record(
-            conn, actor=actor, action="task.update", target_type="GrowthTask", target_id=task.id,
-            before=before, after=audit.snapshot(task, TASK_FIELDS), now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="task.update",
+            target_type="GrowthTask",
+            target_id=task.id,
+            before=before,
+            after=audit.snapshot(task, TASK_FIELDS),
+            now=now,
+        )
     return task
 
 
@@ -271,9 +323,15 @@ async def set_task_status(
         task.status = status
         await task.save(using_db=conn)
         await audit.record(
-            conn, actor=actor, action=f"task.{status.value}", target_type="GrowthTask",
-            target_id=task.id, before=before, after=audit.snapshot(task, TASK_FIELDS), now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action=f"task.{status.value}",
+            target_type="GrowthTask",
+            target_id=task.id,
+            before=before,
+            after=audit.snapshot(task, TASK_FIELDS),
+            now=now,
+        )
     return task
 
 
@@ -314,19 +372,29 @@ async def create_badge(
     now: datetime,
 ) -> Badge:
     values: dict[str, Any] = {
-        "code": code, "name": name, "description": description, "metric": metric,
-        "subject": subject, "thresholds": list(thresholds), "hidden": hidden,
-    }  # fmt: skip
+        "code": code,
+        "name": name,
+        "description": description,
+        "metric": metric,
+        "subject": subject,
+        "thresholds": list(thresholds),
+        "hidden": hidden,
+    }
     await _check_badge(values)
     values["name"] = name.strip()
     try:
         async with in_transaction() as conn:
             badge = await Badge.create(**values, using_db=conn)
             await audit.record(
-                conn, actor=actor, action="badge.create", target_type="Badge",
-                target_id=badge.id, before=None, after=audit.snapshot(badge, BADGE_FIELDS),
+                conn,
+                actor=actor,
+                action="badge.create",
+                target_type="Badge",
+                target_id=badge.id,
+                before=None,
+                after=audit.snapshot(badge, BADGE_FIELDS),
                 now=now,
-            )  # fmt: skip
+            )
     except IntegrityError:
         raise InvalidInput.single("code", f"{code!r} is already used by another badge") from None
     return badge
@@ -350,9 +418,15 @@ async def update_badge(
             setattr(badge, name, value.strip() if name == "name" else value)
         await badge.save(using_db=conn)
         await audit.record(
-            conn, actor=actor, action="badge.update", target_type="Badge", target_id=badge.id,
-            before=before, after=audit.snapshot(badge, BADGE_FIELDS), now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="badge.update",
+            target_type="Badge",
+            target_id=badge.id,
+            before=before,
+            after=audit.snapshot(badge, BADGE_FIELDS),
+            now=now,
+        )
     return badge
 
 
@@ -379,20 +453,28 @@ async def create_event_type(
     now: datetime,
 ) -> EventType:
     values: dict[str, Any] = {
-        "code": code, "name": name, "base_points": base_points,
-        "points_per_unit": points_per_unit, "counts_as_spend": counts_as_spend,
+        "code": code,
+        "name": name,
+        "base_points": base_points,
+        "points_per_unit": points_per_unit,
+        "counts_as_spend": counts_as_spend,
         "counts_as_referral": counts_as_referral,
-    }  # fmt: skip
+    }
     _check_event_type(values)
     values["name"] = name.strip()
     try:
         async with in_transaction() as conn:
             event_type = await EventType.create(**values, using_db=conn)
             await audit.record(
-                conn, actor=actor, action="eventType.create", target_type="EventType",
-                target_id=event_type.id, before=None,
-                after=audit.snapshot(event_type, EVENT_TYPE_FIELDS), now=now,
-            )  # fmt: skip
+                conn,
+                actor=actor,
+                action="eventType.create",
+                target_type="EventType",
+                target_id=event_type.id,
+                before=None,
+                after=audit.snapshot(event_type, EVENT_TYPE_FIELDS),
+                now=now,
+            )
     except IntegrityError:
         raise InvalidInput.single(
             "code", f"{code!r} is already used by another event type"
@@ -425,10 +507,15 @@ async def update_event_type(
             setattr(event_type, name, value.strip() if name == "name" else value)
         await event_type.save(using_db=conn)
         await audit.record(
-            conn, actor=actor, action="eventType.update", target_type="EventType",
-            target_id=event_type.id, before=before,
-            after=audit.snapshot(event_type, EVENT_TYPE_FIELDS), now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="eventType.update",
+            target_type="EventType",
+            target_id=event_type.id,
+            before=before,
+            after=audit.snapshot(event_type, EVENT_TYPE_FIELDS),
+            now=now,
+        )
     return event_type
 
 

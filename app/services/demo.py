@@ -225,30 +225,64 @@ _PURCHASES_FOR_RANK = {0: 0, 1: 1, 2: 2, 3: 5}
 def _benefits(season_starts: datetime) -> tuple[BenefitDefinition, ...]:
     evening = (season_starts + timedelta(days=20)).replace(hour=11, minute=0, second=0)
     return (
-        BenefitDefinition("member-prices", "Member prices", BenefitKind.DISCOUNT,
-                          {"percent": 5}, "5% off the shelf price, for every member"),
-        BenefitDefinition("free-shipping", "Free shipping", BenefitKind.FREE_SHIPPING, {},
-                          "Standard delivery at no charge"),
-        BenefitDefinition("free-express-shipping", "Free express shipping",
-                          BenefitKind.FREE_SHIPPING, {}, "Next-day delivery at no charge"),
-        BenefitDefinition("priority-service", "Priority service",
-                          BenefitKind.PRIORITY_SERVICE, {}, "A dedicated service line"),
-        BenefitDefinition("members-evening", "Members' evening", BenefitKind.EXCLUSIVE_EVENT,
-                          {"name": "Platinum members' evening",
-                           "starts_at": evening.isoformat()},
-                          "An evening at the flagship store"),
+        BenefitDefinition(
+            "member-prices",
+            "Member prices",
+            BenefitKind.DISCOUNT,
+            {"percent": 5},
+            "5% off the shelf price, for every member",
+        ),
+        BenefitDefinition(
+            "free-shipping",
+            "Free shipping",
+            BenefitKind.FREE_SHIPPING,
+            {},
+            "Standard delivery at no charge",
+        ),
+        BenefitDefinition(
+            "free-express-shipping",
+            "Free express shipping",
+            BenefitKind.FREE_SHIPPING,
+            {},
+            "Next-day delivery at no charge",
+        ),
+        BenefitDefinition(
+            "priority-service",
+            "Priority service",
+            BenefitKind.PRIORITY_SERVICE,
+            {},
+            "A dedicated service line",
+        ),
+        BenefitDefinition(
+            "members-evening",
+            "Members' evening",
+            BenefitKind.EXCLUSIVE_EVENT,
+            {"name": "Platinum members' evening", "starts_at": evening.isoformat()},
+            "An evening at the flagship store",
+        ),
         # Seasonal: given while the festival runs.
-        BenefitDefinition("festival-coupon", "Festival coupon", BenefitKind.COUPON,
-                          {"code_prefix": "FEST", "percent": 10},
-                          "10% off one order during the festival"),
-        BenefitDefinition("festival-double-points", "Festival double points",
-                          BenefitKind.POINTS_MULTIPLIER, {"factor": 2},
-                          "Twice the points on every purchase during the festival"),
-        BenefitDefinition("festival-early-access", "Festival early access",
-                          BenefitKind.EXCLUSIVE_EVENT,
-                          {"name": "Festival preview", "starts_at": season_starts.isoformat()},
-                          "Shop the festival range a day early"),
-    )  # fmt: skip
+        BenefitDefinition(
+            "festival-coupon",
+            "Festival coupon",
+            BenefitKind.COUPON,
+            {"code_prefix": "FEST", "percent": 10},
+            "10% off one order during the festival",
+        ),
+        BenefitDefinition(
+            "festival-double-points",
+            "Festival double points",
+            BenefitKind.POINTS_MULTIPLIER,
+            {"factor": 2},
+            "Twice the points on every purchase during the festival",
+        ),
+        BenefitDefinition(
+            "festival-early-access",
+            "Festival early access",
+            BenefitKind.EXCLUSIVE_EVENT,
+            {"name": "Festival preview", "starts_at": season_starts.isoformat()},
+            "Shop the festival range a day early",
+        ),
+    )
 
 
 # The tier x benefit matrix: a tier's members hold every benefit of its row.
@@ -256,9 +290,8 @@ DEMO_TIER_BENEFITS = {
     "member": ("member-prices",),
     "silver": ("member-prices", "free-shipping"),
     "gold": ("member-prices", "free-shipping", "priority-service"),
-    "platinum": ("member-prices", "free-express-shipping", "priority-service",
-                 "members-evening"),
-}  # fmt: skip
+    "platinum": ("member-prices", "free-express-shipping", "priority-service", "members-evening"),
+}
 # The festival's benefits and the tiers they are for.
 DEMO_SEASONAL_BENEFITS = (
     ("festival-coupon", ("member", "silver", "gold", "platinum")),
@@ -269,29 +302,56 @@ DEMO_SEASONAL_BENEFITS = (
 
 def _season_tasks(season_id: int) -> tuple[TaskDefinition, ...]:
     return (
-        TaskDefinition(code="festival-check-ins", name="Check in on 5 festival days",
-                       event_type="check_in", condition=Condition.DISTINCT_DAYS, target=5,
-                       window=Window.SEASON, season_id=season_id, reward_points=150,
-                       reward_growth=50),
-        TaskDefinition(code="festival-spend", name="Spend 800 during the festival",
-                       event_type="purchase", condition=Condition.SUM, target=800,
-                       window=Window.SEASON, season_id=season_id, reward_points=400,
-                       reward_growth=100),
-    )  # fmt: skip
+        TaskDefinition(
+            code="festival-check-ins",
+            name="Check in on 5 festival days",
+            event_type="check_in",
+            condition=Condition.DISTINCT_DAYS,
+            target=5,
+            window=Window.SEASON,
+            season_id=season_id,
+            reward_points=150,
+            reward_growth=50,
+        ),
+        TaskDefinition(
+            code="festival-spend",
+            name="Spend 800 during the festival",
+            event_type="purchase",
+            condition=Condition.SUM,
+            target=800,
+            window=Window.SEASON,
+            season_id=season_id,
+            reward_points=400,
+            reward_growth=100,
+        ),
+    )
 
 
 def _boards(season_id: int) -> tuple[BoardDefinition, ...]:
     return (
-        BoardDefinition(code="all-time", name="All-time points", metric=Metric.POINTS_EARNED,
-                        period=Period.ALL_TIME,
-                        description="Points earned since joining"),
-        BoardDefinition(code="this-week", name="This week", metric=Metric.POINTS_EARNED,
-                        period=Period.WEEK, description="Points earned this week"),
-        BoardDefinition(code="festival", name="Festival board",
-                        metric=Metric.POINTS_EARNED, period=Period.SEASON,
-                        season_id=season_id,
-                        description="Points earned during the festival"),
-    )  # fmt: skip
+        BoardDefinition(
+            code="all-time",
+            name="All-time points",
+            metric=Metric.POINTS_EARNED,
+            period=Period.ALL_TIME,
+            description="Points earned since joining",
+        ),
+        BoardDefinition(
+            code="this-week",
+            name="This week",
+            metric=Metric.POINTS_EARNED,
+            period=Period.WEEK,
+            description="Points earned this week",
+        ),
+        BoardDefinition(
+            code="festival",
+            name="Festival board",
+            metric=Metric.POINTS_EARNED,
+            period=Period.SEASON,
+            season_id=season_id,
+            description="Points earned during the festival",
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,22 +412,46 @@ async def _load_tasks_and_badges(*, now: datetime) -> None:
 
     The streak task rewards the on-fire badge, whose levels count that task: the task
     comes first, then the badge, then the task names its reward."""
-    for (code, name, event_type, condition, target, window, per_window, cap, points,
-         growth, _badge) in DEMO_TASKS:  # fmt: skip
+    for (
+        code,
+        name,
+        event_type,
+        condition,
+        target,
+        window,
+        per_window,
+        cap,
+        points,
+        growth,
+        _badge,
+    ) in DEMO_TASKS:
         await create_task(
             definition=TaskDefinition(
-                code=code, name=name, event_type=event_type, condition=condition,
-                target=target, window=window, per_window_limit=per_window, cap=cap,
-                reward_points=points, reward_growth=growth,
+                code=code,
+                name=name,
+                event_type=event_type,
+                condition=condition,
+                target=target,
+                window=window,
+                per_window_limit=per_window,
+                cap=cap,
+                reward_points=points,
+                reward_growth=growth,
             ),
             actor=DEMO_ACTOR,
             now=now,
-        )  # fmt: skip
+        )
     for code, name, metric, subject, thresholds, hidden in DEMO_BADGES:
         await create_badge(
-            code=code, name=name, metric=metric, subject=subject, thresholds=thresholds,
-            hidden=hidden, actor=DEMO_ACTOR, now=now,
-        )  # fmt: skip
+            code=code,
+            name=name,
+            metric=metric,
+            subject=subject,
+            thresholds=thresholds,
+            hidden=hidden,
+            actor=DEMO_ACTOR,
+            now=now,
+        )
     for code, *_, badge in DEMO_TASKS:
         if badge is not None:
             task = await GrowthTask.get(code=code)
@@ -380,8 +464,7 @@ async def _load_benefits(*, season_starts: datetime, now: datetime) -> None:
     for definition in _benefits(season_starts):
         await create_benefit(definition=definition, actor=DEMO_ACTOR, now=now)
     for tier_code, codes in DEMO_TIER_BENEFITS.items():
-        await set_tier_benefits(tier_code=tier_code, benefit_codes=codes, actor=DEMO_ACTOR,
-                                now=now)  # fmt: skip
+        await set_tier_benefits(tier_code=tier_code, benefit_codes=codes, actor=DEMO_ACTOR, now=now)
 
 
 async def _load_season(*, starts_at: datetime, ends_at: datetime, now: datetime) -> Season:
@@ -403,9 +486,12 @@ async def _load_season(*, starts_at: datetime, ends_at: datetime, now: datetime)
     for code, tier_codes in DEMO_SEASONAL_BENEFITS:
         benefit = await Benefit.get(code=code)
         await attach_seasonal_benefit(
-            season_id=season.id, benefit_id=benefit.id, tier_codes=tier_codes,
-            actor=DEMO_ACTOR, now=now,
-        )  # fmt: skip
+            season_id=season.id,
+            benefit_id=benefit.id,
+            tier_codes=tier_codes,
+            actor=DEMO_ACTOR,
+            now=now,
+        )
     return season
 
 
@@ -489,12 +575,14 @@ async def _load_history_scores(
             created_at=before,
             using_db=conn,
         )
-        await apply_changes(conn, member_id=member.id, changes=scores, reached_at=at,
-                            seq=message.id)  # fmt: skip
+        await apply_changes(
+            conn, member_id=member.id, changes=scores, reached_at=at, seq=message.id
+        )
 
 
-def _growth_for(rule: TierRule, tiers: tuple[TierRule, ...], *, near: float | None,
-                at_risk: float | None) -> int:  # fmt: skip
+def _growth_for(
+    rule: TierRule, tiers: tuple[TierRule, ...], *, near: float | None, at_risk: float | None
+) -> int:
     if near is not None:
         above = tiers[rule.rank + 1]
         return int(rule.entry_threshold + (above.entry_threshold - rule.entry_threshold) * near)

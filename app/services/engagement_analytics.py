@@ -173,8 +173,9 @@ async def _eligible(conn: BaseDBAsyncClient, spans: list[_Span]) -> dict[int, in
     live = [s for s in spans if s.starts_at is None or s.starts_at < s.ends_at]
     if not live:
         return {}
-    boundaries = sorted({s.starts_at for s in live if s.starts_at is not None}
-                        | {s.ends_at for s in live})  # fmt: skip
+    boundaries = sorted(
+        {s.starts_at for s in live if s.starts_at is not None} | {s.ends_at for s in live}
+    )
     ranks = await Tier.all().values_list("id", "rank")
     audiences = sorted({(s.low, s.high) for s in live})
     members = {
@@ -342,8 +343,15 @@ async def seasonal_benefit_uptake(
     # Tiers in ladder order (codes outlive ladder versions: the ladder in force now, then
     # any code it no longer has) within a benefit; grants without a tier last.
     rank = {t.code: t.rank for t in await tiers_in_force(now=now)}
-    rows.sort(key=lambda r: (by_ref[r["ref"]].id, int(r["benefit_id"]), r["tier"] is None,
-                             rank.get(r["tier"] or "", len(rank)), r["tier"] or ""))  # fmt: skip
+    rows.sort(
+        key=lambda r: (
+            by_ref[r["ref"]].id,
+            int(r["benefit_id"]),
+            r["tier"] is None,
+            rank.get(r["tier"] or "", len(rank)),
+            r["tier"] or "",
+        )
+    )
     return [
         BenefitUptake(
             season_id=by_ref[r["ref"]].id,

@@ -109,8 +109,15 @@ def _plan_cte(rows: Sequence[_PlanRow]) -> tuple[str, list[Any]]:
     )
     params: list[Any] = []
     for r in rows:
-        params += [r.tier_id, r.keep_at, r.to_tier_id, r.title, r.before, r.after,
-                   json.dumps(r.data, separators=(",", ":"))]  # fmt: skip
+        params += [
+            r.tier_id,
+            r.keep_at,
+            r.to_tier_id,
+            r.title,
+            r.before,
+            r.after,
+            json.dumps(r.data, separators=(",", ":")),
+        ]
     columns = "tier_id, keep_at, to_tier_id, title, before, after, data"
     return f"WITH plan ({columns}) AS (VALUES {values}) ", params
 
@@ -210,8 +217,9 @@ async def send_warnings(
         hi, batch = lo + batch_size, f"{run}{lo:016x}"
         async with in_transaction() as conn:
             sql = _Sql(conn)
-            await _mark(sql, plan, evaluation=evaluation, step=step, lo=lo, hi=hi,
-                        batch=batch, now=now)  # fmt: skip
+            await _mark(
+                sql, plan, evaluation=evaluation, step=step, lo=lo, hi=hi, batch=batch, now=now
+            )
             missing = "CAST(r.retention_threshold - r.growth AS TEXT)"
             data = (
                 "CAST(plan.data AS JSONB) || jsonb_build_object"
@@ -300,9 +308,16 @@ async def apply_evaluation(
             )
             if claimed:
                 await _demote_batch(
-                    _Sql(conn), plan, evaluation=evaluation, lo=lo, hi=hi, batch=batch,
-                    version_id=opened.ladder_version_id, policy=policy, now=now,
-                )  # fmt: skip
+                    _Sql(conn),
+                    plan,
+                    evaluation=evaluation,
+                    lo=lo,
+                    hi=hi,
+                    batch=batch,
+                    version_id=opened.ladder_version_id,
+                    policy=policy,
+                    now=now,
+                )
         if claimed:
             outbox_written()
             lo = hi
@@ -332,8 +347,16 @@ async def _demote_batch(
     step = EvaluationStep.DEMOTED.value
     marked = [evaluation, step, lo, hi, batch]
     at = _utc(now)
-    await _mark(sql, plan, evaluation=evaluation, step=EvaluationStep.DEMOTED, lo=lo, hi=hi,
-                batch=batch, now=now)  # fmt: skip
+    await _mark(
+        sql,
+        plan,
+        evaluation=evaluation,
+        step=EvaluationStep.DEMOTED,
+        lo=lo,
+        hi=hi,
+        batch=batch,
+        now=now,
+    )
     # Guarded by the tier and growth the mark saw: an event committed in between (a
     # promotion, a reversal) wins, and the mark of a member left alone is dropped below.
     await sql.run(
@@ -366,11 +389,15 @@ async def _demote_batch(
     # One row per member: pushes (TierChanged) and the leaderboard index (which shows
     # tiers) re-read the member from it.
     payload = sql.json_object(
-        "'member_id'", "r.member_id",
-        "'tierChange'", sql.json_object("'from'", "f.code", "'to'", "t.code"),
-        "'reason'", "'demotion'",
-        "'evaluation'", "r.evaluation",
-    )  # fmt: skip
+        "'member_id'",
+        "r.member_id",
+        "'tierChange'",
+        sql.json_object("'from'", "f.code", "'to'", "t.code"),
+        "'reason'",
+        "'demotion'",
+        "'evaluation'",
+        "r.evaluation",
+    )
     await sql.run(
         "INSERT INTO outbox (topic, payload, created_at) "
         f"SELECT ?, {payload}, ? FROM tier_evaluation_member r "
@@ -413,14 +440,21 @@ async def evaluate_tiers(
     demoted = warned = 0
     if plan.demote_for is not None:
         demoted = await apply_evaluation(
-            evaluated=plan.demote_for, policy=policy, now=now, heartbeat=heartbeat,
+            evaluated=plan.demote_for,
+            policy=policy,
+            now=now,
+            heartbeat=heartbeat,
             batch_size=batch_size,
-        )  # fmt: skip
+        )
     if plan.warn_for is not None and plan.deadline is not None:
         warned = await send_warnings(
-            evaluated=plan.warn_for, deadline=plan.deadline, policy=policy, now=now,
-            heartbeat=heartbeat, batch_size=batch_size,
-        )  # fmt: skip
+            evaluated=plan.warn_for,
+            deadline=plan.deadline,
+            policy=policy,
+            now=now,
+            heartbeat=heartbeat,
+            batch_size=batch_size,
+        )
     return {
         "evaluation": plan.demote_for.isoformat() if plan.demote_for else None,
         "demoted": demoted,

@@ -100,8 +100,9 @@ async def simulate_ladder(*, version_id: int) -> LadderSimulation:
         draft=draft,
         matrix={code: frozenset(codes) for code, codes in matrix.items()},
     )
-    mentioned = {c.benefit for o in (simulation.at_switch, simulation.settled)
-                 for c in o.benefit_changes}  # fmt: skip
+    mentioned = {
+        c.benefit for o in (simulation.at_switch, simulation.settled) for c in o.benefit_changes
+    }
     return LadderSimulation(
         version=version,
         simulation=simulation,

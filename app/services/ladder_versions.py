@@ -48,11 +48,15 @@ async def create_draft(
         )
         await store_tiers(version_id=version.id, rules=ordered, using_db=conn)
         await audit.record(
-            conn, actor=actor, action="ladder.draft", target_type="LadderVersion",
-            target_id=version.id, before=None,
+            conn,
+            actor=actor,
+            action="ladder.draft",
+            target_type="LadderVersion",
+            target_id=version.id,
+            before=None,
             after={**audit.snapshot(version, VERSION_FIELDS), "tiers": [t.code for t in ordered]},
             now=now,
-        )  # fmt: skip
+        )
     return version
 
 
@@ -88,10 +92,15 @@ async def publish(
         tiers = await Tier.filter(ladder_version_id=version.id).using_db(conn).order_by("rank")
         told = await _announce(conn, version=version, tiers=tiers, now=now)
         await audit.record(
-            conn, actor=actor, action="ladder.publish", target_type="LadderVersion",
-            target_id=version.id, before=before,
-            after={**audit.snapshot(version, VERSION_FIELDS), "members_told": told}, now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="ladder.publish",
+            target_type="LadderVersion",
+            target_id=version.id,
+            before=before,
+            after={**audit.snapshot(version, VERSION_FIELDS), "members_told": told},
+            now=now,
+        )
     return version, told
 
 

@@ -29,9 +29,18 @@ from gamification.leaderboards import (
 from gamification.problems import api_field
 
 BOARD_FIELDS = (
-    "code", "name", "description", "metric", "period", "season_id", "tier_code",
-    "visible_from", "visible_to", "exclude_flagged", "archived_at",
-)  # fmt: skip
+    "code",
+    "name",
+    "description",
+    "metric",
+    "period",
+    "season_id",
+    "tier_code",
+    "visible_from",
+    "visible_to",
+    "exclude_flagged",
+    "archived_at",
+)
 # What a board is about cannot change once members compete on it: make a new board.
 FIXED_FIELDS = ("metric", "period", "season_id")
 
@@ -79,10 +88,15 @@ async def create_board(*, definition: BoardDefinition, actor: Actor, now: dateti
                 **fields, created_at=now, updated_at=now, using_db=conn
             )
             await audit.record(
-                conn, actor=actor, action="leaderboard.create", target_type="Leaderboard",
-                target_id=board.id, before=None, after=audit.snapshot(board, BOARD_FIELDS),
+                conn,
+                actor=actor,
+                action="leaderboard.create",
+                target_type="Leaderboard",
+                target_id=board.id,
+                before=None,
+                after=audit.snapshot(board, BOARD_FIELDS),
                 now=now,
-            )  # fmt: skip
+            )
     except IntegrityError:
         raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
     return board
@@ -117,9 +131,15 @@ async def update_board(
         except IntegrityError:
             raise InvalidInput.single("code", "is already used by another board") from None
         await audit.record(
-            conn, actor=actor, action="leaderboard.update", target_type="Leaderboard",
-            target_id=board.id, before=before, after=audit.snapshot(board, BOARD_FIELDS), now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="leaderboard.update",
+            target_type="Leaderboard",
+            target_id=board.id,
+            before=before,
+            after=audit.snapshot(board, BOARD_FIELDS),
+            now=now,
+        )
         await _board_changed(conn, board, now=now)
     outbox_written()
     return board
@@ -137,9 +157,15 @@ async def archive_board(*, board_id: int, actor: Actor, now: datetime) -> Leader
         board.archived_at = board.updated_at = now
         await board.save(using_db=conn, update_fields=["archived_at", "updated_at"])
         await audit.record(
-            conn, actor=actor, action="leaderboard.archive", target_type="Leaderboard",
-            target_id=board.id, before=before, after=audit.snapshot(board, BOARD_FIELDS), now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="leaderboard.archive",
+            target_type="Leaderboard",
+            target_id=board.id,
+            before=before,
+            after=audit.snapshot(board, BOARD_FIELDS),
+            now=now,
+        )
     return board
 
 
@@ -291,10 +317,15 @@ async def _standing_change(
         after = {"visible": row.visible, "flagged": row.flagged_at is not None}
         if actor is not None:
             await audit.record(
-                conn, actor=actor, action="member.flag", target_type="Member",
-                target_id=member_id, before=before, after={**after, "reason": row.flag_reason},
+                conn,
+                actor=actor,
+                action="member.flag",
+                target_type="Member",
+                target_id=member_id,
+                before=before,
+                after={**after, "reason": row.flag_reason},
                 now=now,
-            )  # fmt: skip
+            )
         if before != after:
             await OutboxMessage.create(
                 topic="leaderboard.member_changed",

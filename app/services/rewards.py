@@ -19,9 +19,18 @@ from gamification.problems import api_field
 from gamification.rewards import check_reward
 
 REWARD_FIELDS = (
-    "code", "name", "description", "points_cost", "stock", "starts_at", "ends_at",
-    "min_tier_rank", "max_tier_rank", "active", "archived_at",
-)  # fmt: skip
+    "code",
+    "name",
+    "description",
+    "points_cost",
+    "stock",
+    "starts_at",
+    "ends_at",
+    "min_tier_rank",
+    "max_tier_rank",
+    "active",
+    "archived_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +73,15 @@ async def create_reward(*, definition: RewardDefinition, actor: Actor, now: date
         async with in_transaction() as conn:
             reward = await Reward.create(**fields, using_db=conn)
             await audit.record(
-                conn, actor=actor, action="reward.create", target_type="Reward",
-                target_id=reward.id, before=None, after=audit.snapshot(reward, REWARD_FIELDS),
+                conn,
+                actor=actor,
+                action="reward.create",
+                target_type="Reward",
+                target_id=reward.id,
+                before=None,
+                after=audit.snapshot(reward, REWARD_FIELDS),
                 now=now,
-            )  # fmt: skip
+            )
     except IntegrityError:
         raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
     return reward
@@ -109,9 +123,15 @@ async def update_reward(
             except IntegrityError:
                 raise InvalidInput.single("code", "is already used by another reward") from None
         await audit.record(
-            conn, actor=actor, action="reward.update", target_type="Reward", target_id=reward.id,
-            before=before, after=audit.snapshot(reward, REWARD_FIELDS), now=now,
-        )  # fmt: skip
+            conn,
+            actor=actor,
+            action="reward.update",
+            target_type="Reward",
+            target_id=reward.id,
+            before=before,
+            after=audit.snapshot(reward, REWARD_FIELDS),
+            now=now,
+        )
     return reward
 
 
@@ -127,10 +147,15 @@ async def archive_reward(*, reward_id: int, actor: Actor, now: datetime) -> Rewa
         reward.archived_at = now
         await reward.save(using_db=conn, update_fields=["archived_at"])
         await audit.record(
-            conn, actor=actor, action="reward.archive", target_type="Reward",
-            target_id=reward.id, before=before, after=audit.snapshot(reward, REWARD_FIELDS),
+            conn,
+            actor=actor,
+            action="reward.archive",
+            target_type="Reward",
+            target_id=reward.id,
+            before=before,
+            after=audit.snapshot(reward, REWARD_FIELDS),
             now=now,
-        )  # fmt: skip
+        )
     return reward
 
 

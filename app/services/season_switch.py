@@ -76,8 +76,9 @@ async def switch_seasons(
     for season in await Season.filter(
         starts_at__lte=now, ends_at__gt=now, archived_at__isnull=True
     ).order_by("id"):
-        made = await grant_season(season=season, now=now, batch_size=batch_size,
-                                  heartbeat=heartbeat)  # fmt: skip
+        made = await grant_season(
+            season=season, now=now, batch_size=batch_size, heartbeat=heartbeat
+        )
         granted += made
         if made:
             started.append(season.id)
@@ -90,8 +91,9 @@ async def switch_seasons(
     for season in await Season.filter(ends_at__lte=now).order_by("id"):
         if season.id in done:
             continue
-        expired += await expire_season(season=season, now=now, batch_size=batch_size,
-                                       heartbeat=heartbeat)  # fmt: skip
+        expired += await expire_season(
+            season=season, now=now, batch_size=batch_size, heartbeat=heartbeat
+        )
         ended.append(season.id)
     return SeasonBoundaries(granted=granted, expired=expired, started=started, ended=ended)
 
@@ -113,8 +115,9 @@ async def grant_season(
         if switch.cursor >= top:
             continue
         grant = partial(_grant_batch, season=season, row=row)
-        made += await _sweep(switch, top=top, batch_size=batch_size, work=grant, now=now,
-                             heartbeat=heartbeat)  # fmt: skip
+        made += await _sweep(
+            switch, top=top, batch_size=batch_size, work=grant, now=now, heartbeat=heartbeat
+        )
     return made
 
 
@@ -143,8 +146,9 @@ async def expire_season(
             .update(status=GrantStatus.EXPIRED, valid_to=season.ends_at)
         )
 
-    expired = await _sweep(switch, top=int(top or 0), batch_size=batch_size, work=expire,
-                           now=now, heartbeat=heartbeat)  # fmt: skip
+    expired = await _sweep(
+        switch, top=int(top or 0), batch_size=batch_size, work=expire, now=now, heartbeat=heartbeat
+    )
     await SeasonSwitch.filter(id=switch.id).update(done_at=now, updated_at=now)
     return expired
 
@@ -175,9 +179,16 @@ async def grant_running_season_benefits(
     tuples = []
     for row in wanted:
         base = len(values)
-        values += [member_id, row.benefit_id, GrantSource.SEASON.value, str(row.season_id),
-                   row.season.starts_at, row.season.ends_at, GrantStatus.ACTIVE.value,
-                   tier_code]  # fmt: skip
+        values += [
+            member_id,
+            row.benefit_id,
+            GrantSource.SEASON.value,
+            str(row.season_id),
+            row.season.starts_at,
+            row.season.ends_at,
+            GrantStatus.ACTIVE.value,
+            tier_code,
+        ]
         marks = [f"${base + n}" if postgres else "?" for n in range(1, 9)]
         tuples.append(f"({', '.join(marks)})")
     made = await conn.execute_query_dict(
@@ -240,9 +251,11 @@ async def _sweep(
             if lo >= top:
                 break
             hi = min(lo + batch_size, top)
-            claimed = await SeasonSwitch.filter(id=switch.id, cursor=lo).using_db(conn).update(
-                cursor=hi, updated_at=now
-            )  # fmt: skip
+            claimed = (
+                await SeasonSwitch.filter(id=switch.id, cursor=lo)
+                .using_db(conn)
+                .update(cursor=hi, updated_at=now)
+            )
             if not claimed:
                 continue  # another run took this batch; read the cursor again
             n = await work(conn, lo, hi)

@@ -15,9 +15,13 @@ from tests.factories import bearer, operation
 
 async def adjust(client, member, delta, key="adj", reason="Compensation for a late parcel"):
     data = await operation(
-        client, "AdjustPoints", memberId=encode_id("Member", member.id), delta=delta,
-        reason=reason, idempotencyKey=key,
-    )  # fmt: skip
+        client,
+        "AdjustPoints",
+        memberId=encode_id("Member", member.id),
+        delta=delta,
+        reason=reason,
+        idempotencyKey=key,
+    )
     return data["adjustPoints"]
 
 
@@ -64,9 +68,13 @@ async def test_a_correction_needs_a_delta_and_a_real_reason(client, delta, reaso
 async def test_awards_by_an_admin_are_audited_too(client):
     member = await factories.member()
     await operation(
-        client, "AwardPoints", memberId=encode_id("Member", member.id), amount=7,
-        reason="Birthday", idempotencyKey="b1",
-    )  # fmt: skip
+        client,
+        "AwardPoints",
+        memberId=encode_id("Member", member.id),
+        amount=7,
+        reason="Birthday",
+        idempotencyKey="b1",
+    )
     entry = await AuditEntry.get(action="points.award")
     assert (entry.target_id, entry.after["delta"]) == (str(member.id), 7)
 

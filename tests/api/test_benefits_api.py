@@ -57,16 +57,23 @@ async def test_a_marketer_builds_the_catalogue_matrix_and_season_and_all_is_audi
 ):
     await factories.ladder()
     season = await Season.create(
-        code="double11", name="Double 11", starts_at=factories.now(),
+        code="double11",
+        name="Double 11",
+        starts_at=factories.now(),
         ends_at=factories.now() + timedelta(days=11),
-    )  # fmt: skip
+    )
     created = (
         await operation(
-            marketer, "CreateBenefit",
-            input={"code": "double", "name": "Double points", "kind": "POINTS_MULTIPLIER",
-                   "value": {"factor": 2}},
+            marketer,
+            "CreateBenefit",
+            input={
+                "code": "double",
+                "name": "Double points",
+                "kind": "POINTS_MULTIPLIER",
+                "value": {"factor": 2},
+            },
         )
-    )["createBenefit"]  # fmt: skip
+    )["createBenefit"]
     benefit_id = created["benefit"]["id"]
     season_id = encode_id("Season", season.id)
 
@@ -77,13 +84,19 @@ async def test_a_marketer_builds_the_catalogue_matrix_and_season_and_all_is_audi
         marketer, "SetTierBenefits", tierCode="gold", benefitCodes=["double"]
     )
     attached = await operation(
-        marketer, "AttachSeasonalBenefit", seasonId=season_id, benefitId=benefit_id,
+        marketer,
+        "AttachSeasonalBenefit",
+        seasonId=season_id,
+        benefitId=benefit_id,
         tierCodes=["gold"],
-    )  # fmt: skip
+    )
     twice = await operation(
-        marketer, "AttachSeasonalBenefit", seasonId=season_id, benefitId=benefit_id,
+        marketer,
+        "AttachSeasonalBenefit",
+        seasonId=season_id,
+        benefitId=benefit_id,
         tierCodes=["silver"],
-    )  # fmt: skip
+    )
     seasonal = await operation(marketer, "SeasonalBenefits", seasonId=season_id)
     matrix = await operation(marketer, "TierBenefits")
     detached = await operation(
@@ -135,10 +148,11 @@ async def test_a_marketer_builds_the_catalogue_matrix_and_season_and_all_is_audi
 async def test_a_value_that_does_not_fit_its_kind_is_refused(marketer, kind, value, fields):
     result = (
         await operation(
-            marketer, "CreateBenefit",
+            marketer,
+            "CreateBenefit",
             input={"code": "perk", "name": "Perk", "kind": kind, "value": value},
         )
-    )["createBenefit"]  # fmt: skip
+    )["createBenefit"]
 
     assert result["__typename"] == "ValidationFailed"
     assert [p["field"] for p in result["problems"]] == fields

@@ -11,11 +11,23 @@ from tests import factories
 from tests.factories import graphql, operation
 
 EASIER = [
-    {"code": "member", "name": "Member", "rank": 0, "entryThreshold": 0,
-     "retentionThreshold": 0, "multiplier": "1.00"},
-    {"code": "silver", "name": "Silver", "rank": 1, "entryThreshold": 500,
-     "retentionThreshold": 400, "multiplier": "1.20"},
-]  # fmt: skip
+    {
+        "code": "member",
+        "name": "Member",
+        "rank": 0,
+        "entryThreshold": 0,
+        "retentionThreshold": 0,
+        "multiplier": "1.00",
+    },
+    {
+        "code": "silver",
+        "name": "Silver",
+        "rank": 1,
+        "entryThreshold": 500,
+        "retentionThreshold": 400,
+        "multiplier": "1.20",
+    },
+]
 
 
 async def test_thresholds_for_shares_of_the_active_members(client):
@@ -63,14 +75,20 @@ async def test_an_admin_simulates_a_draft_and_a_published_version_is_refused(cli
     assert report["draftVersionId"] == draft_id and report["members"] == 2
     at_switch = report["atSwitch"]
     assert [(m["code"], m["demoted"], m["unchanged"]) for m in at_switch["movements"]] == [
-        ("member", 0, 1), ("gold", 1, 0),
-    ]  # fmt: skip
+        ("member", 0, 1),
+        ("gold", 1, 0),
+    ]
     assert [(d["code"], d["members"]) for d in report["settled"]["distribution"]] == [
-        ("member", 1), ("silver", 1),
-    ]  # fmt: skip
+        ("member", 1),
+        ("silver", 1),
+    ]
 
-    await operation(client, "PublishLadderVersion", id=draft_id,
-                    effectiveAt=(factories.now() + timedelta(days=30)).isoformat())  # fmt: skip
+    await operation(
+        client,
+        "PublishLadderVersion",
+        id=draft_id,
+        effectiveAt=(factories.now() + timedelta(days=30)).isoformat(),
+    )
     query = "query($id: ID!) { simulateLadder(draftVersionId: $id) { members } }"
     for wrong, message in (
         (draft_id, "only a draft version can be simulated"),

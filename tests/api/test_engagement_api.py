@@ -45,14 +45,25 @@ async def test_task_funnel_refuses_an_id_of_another_kind(client):
 async def test_seasonal_benefit_uptake_of_a_running_season(client):
     member = await factories.member()
     now = factories.now()
-    season = await Season.create(code="summer", name="Summer", starts_at=now - timedelta(days=1),
-                                 ends_at=now + timedelta(days=9))  # fmt: skip
-    benefit = await Benefit.create(code="ship", name="Free shipping",
-                                   kind=BenefitKind.FREE_SHIPPING, value={})  # fmt: skip
-    await BenefitGrant.create(member_id=member.id, benefit_id=benefit.id,
-                              source=GrantSource.SEASON, source_ref=str(season.id),
-                              valid_from=season.starts_at, valid_to=season.ends_at,
-                              status=GrantStatus.USED, tier_code="member")  # fmt: skip
+    season = await Season.create(
+        code="summer",
+        name="Summer",
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=9),
+    )
+    benefit = await Benefit.create(
+        code="ship", name="Free shipping", kind=BenefitKind.FREE_SHIPPING, value={}
+    )
+    await BenefitGrant.create(
+        member_id=member.id,
+        benefit_id=benefit.id,
+        source=GrantSource.SEASON,
+        source_ref=str(season.id),
+        valid_from=season.starts_at,
+        valid_to=season.ends_at,
+        status=GrantStatus.USED,
+        tier_code="member",
+    )
 
     data = await factories.operation(
         client, "SeasonalBenefitUptake", seasonId=encode_id("Season", season.id)
@@ -126,11 +137,21 @@ async def test_the_export_streams_every_member_at_risk_as_csv(client, monkeypatc
     assert header == list(exports.MEMBERS_AT_RISK_HEADER)
     assert rows == [
         [encode_id("Member", m.id), name, "silver", str(100 + n), "800", str(700 - n)]
-        for n, (m, name) in enumerate(zip(members, [
-            'Smith, "Jo"\nJr', '\'=HYPERLINK("http://x","y")', "'+31 6 1234", "'-2+3",
-            "'@SUM(A1)", "Ann",
-        ], strict=True))
-    ]  # fmt: skip
+        for n, (m, name) in enumerate(
+            zip(
+                members,
+                [
+                    'Smith, "Jo"\nJr',
+                    '\'=HYPERLINK("http://x","y")',
+                    "'+31 6 1234",
+                    "'-2+3",
+                    "'@SUM(A1)",
+                    "Ann",
+                ],
+                strict=True,
+            )
+        )
+    ]
     # Two batches of 4 in member order, keyset after the last member of the first.
     assert calls == [None, members[3].id]
 
@@ -147,8 +168,11 @@ async def test_the_export_of_nobody_is_a_header(client):
 )
 async def test_the_export_is_for_marketers_and_admins(app, settings, role, status):
     member = await factories.member()
-    headers = {} if role is None else bearer(settings, role, member_id=member.id if
-                                             role is Role.MEMBER else None)  # fmt: skip
+    headers = (
+        {}
+        if role is None
+        else bearer(settings, role, member_id=member.id if role is Role.MEMBER else None)
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
         response = await c.get(EXPORT)
@@ -169,5 +193,11 @@ async def test_the_export_refuses_a_bad_token(app):
 
 def test_only_text_that_a_spreadsheet_would_run_gets_an_apostrophe():
     assert [exports.text_cell(v) for v in ("=1", "+1", "-1", "@a", "\tx", "a=b", "")] == [
-        "'=1", "'+1", "'-1", "'@a", "'\tx", "a=b", "",
-    ]  # fmt: skip
+        "'=1",
+        "'+1",
+        "'-1",
+        "'@a",
+        "'\tx",
+        "a=b",
+        "",
+    ]

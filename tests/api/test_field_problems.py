@@ -67,18 +67,24 @@ async def targets():
     await factories.ladder()
     now = factories.now()
     season = await Season.create(
-        code="autumn", name="Autumn", starts_at=now - timedelta(days=1),
+        code="autumn",
+        name="Autumn",
+        starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=30),
-    )  # fmt: skip
+    )
     task = await factories.task(window="season", season=season)
     badge = await Badge.create(
         code="loyal", name="Loyal", metric="tasks_completed", thresholds=[1], created_at=now
     )
     event_type = await EventType.get(code="check_in")
     board = await Leaderboard.create(
-        code="points", name="Points", metric="points_earned", period="all_time",
-        created_at=now, updated_at=now,
-    )  # fmt: skip
+        code="points",
+        name="Points",
+        metric="points_earned",
+        period="all_time",
+        created_at=now,
+        updated_at=now,
+    )
     return {
         "updateSeason": {"id": encode_id("Season", season.id)},
         "updateGrowthTask": {"id": encode_id("GrowthTask", task.id)},
@@ -93,24 +99,63 @@ async def targets():
 SEASON = object()
 BAD_CREATES = {
     "createSeason": [
-        {"code": "Bad Code", "name": " ", "startsAt": "2026-12-02T00:00:00",
-         "endsAt": "2026-12-01T00:00:00", "description": "x" * 5000},
-        {"code": "ok-code", "name": "Ok", "startsAt": "2026-12-02T00:00:00+08:00",
-         "endsAt": "2026-12-01T00:00:00+08:00"},
+        {
+            "code": "Bad Code",
+            "name": " ",
+            "startsAt": "2026-12-02T00:00:00",
+            "endsAt": "2026-12-01T00:00:00",
+            "description": "x" * 5000,
+        },
+        {
+            "code": "ok-code",
+            "name": "Ok",
+            "startsAt": "2026-12-02T00:00:00+08:00",
+            "endsAt": "2026-12-01T00:00:00+08:00",
+        },
     ],
     "createGrowthTask": [
-        {"code": "x", "name": "", "eventType": "nope", "condition": "STREAK", "target": 0,
-         "window": "SEASON", "perWindowLimit": 0, "cap": 0, "minTierRank": 9,
-         "maxTierRank": -1, "startsAt": "2026-12-02T00:00:00", "rewardPoints": -1,
-         "rewardGrowth": -1, "rewardBadge": "nope"},
-        {"code": "lifetime-in-season", "name": "In season", "eventType": "check_in",
-         "condition": "COUNT", "target": 1, "window": "LIFETIME", "seasonId": SEASON},
-        {"code": "bad-season", "name": "Bad", "eventType": "check_in", "condition": "COUNT",
-         "target": 1, "seasonId": "not-an-id"},
+        {
+            "code": "x",
+            "name": "",
+            "eventType": "nope",
+            "condition": "STREAK",
+            "target": 0,
+            "window": "SEASON",
+            "perWindowLimit": 0,
+            "cap": 0,
+            "minTierRank": 9,
+            "maxTierRank": -1,
+            "startsAt": "2026-12-02T00:00:00",
+            "rewardPoints": -1,
+            "rewardGrowth": -1,
+            "rewardBadge": "nope",
+        },
+        {
+            "code": "lifetime-in-season",
+            "name": "In season",
+            "eventType": "check_in",
+            "condition": "COUNT",
+            "target": 1,
+            "window": "LIFETIME",
+            "seasonId": SEASON,
+        },
+        {
+            "code": "bad-season",
+            "name": "Bad",
+            "eventType": "check_in",
+            "condition": "COUNT",
+            "target": 1,
+            "seasonId": "not-an-id",
+        },
     ],
     "createBadge": [
-        {"code": "Bad Code", "name": " ", "metric": "TASK_COMPLETED", "thresholds": [3, 2, 0],
-         "subject": "nope"},
+        {
+            "code": "Bad Code",
+            "name": " ",
+            "metric": "TASK_COMPLETED",
+            "thresholds": [3, 2, 0],
+            "subject": "nope",
+        },
         {"code": "loyal", "name": "Again", "metric": "TASKS_COMPLETED", "thresholds": [1]},
     ],
     "createEventType": [
@@ -118,14 +163,25 @@ BAD_CREATES = {
         {"code": "check_in", "name": "Again"},
     ],
     "createLeaderboard": [
-        {"code": "Bad Code", "name": " ", "metric": "GROWTH", "period": "SEASON",
-         "tierCode": "diamond", "visibleFrom": "2026-12-02T00:00:00+08:00",
-         "visibleTo": "2026-12-01T00:00:00+08:00"},
-        {"code": "weekly", "name": "Weekly", "metric": "GROWTH", "period": "WEEK",
-         "seasonId": SEASON},
+        {
+            "code": "Bad Code",
+            "name": " ",
+            "metric": "GROWTH",
+            "period": "SEASON",
+            "tierCode": "diamond",
+            "visibleFrom": "2026-12-02T00:00:00+08:00",
+            "visibleTo": "2026-12-01T00:00:00+08:00",
+        },
+        {
+            "code": "weekly",
+            "name": "Weekly",
+            "metric": "GROWTH",
+            "period": "WEEK",
+            "seasonId": SEASON,
+        },
         {"code": "points", "name": "Again", "metric": "GROWTH", "period": "ALL_TIME"},
     ],
-}  # fmt: skip
+}
 
 
 async def test_every_problem_names_a_field_of_the_schema(client, targets):

@@ -92,8 +92,13 @@ async def test_the_pinned_assets_keep_their_licences_and_versions(client: httpx.
     pinned = dict(
         line.split() for line in versions.splitlines() if line and not line.startswith("#")
     )
-    assert set(pinned) == {"graphiql", "@graphiql/plugin-explorer", "react", "react-dom",
-                           "js-cookie"}  # fmt: skip
+    assert set(pinned) == {
+        "graphiql",
+        "@graphiql/plugin-explorer",
+        "react",
+        "react-dom",
+        "js-cookie",
+    }
     for package in ("graphiql", "plugin-explorer", "react", "react-dom", "js-cookie"):
         response = await client.get(f"{ASSETS_URL}/LICENSE.{package}")
         assert response.status_code == 200, package

@@ -158,8 +158,9 @@ async def test_metrics_report_the_outbox_and_the_scheduled_jobs(client, settings
     waiting_since = factories.now() - timedelta(seconds=90)
     await OutboxMessage.create(topic="event.recorded", payload={}, created_at=waiting_since)
     await run_job(JOBS["ladder_switch"], settings=settings, clock=factories.now)
-    await claim(name="grant", slot="s", now=factories.now() - timedelta(hours=1),
-                lease=timedelta(minutes=5))  # fmt: skip
+    await claim(
+        name="grant", slot="s", now=factories.now() - timedelta(hours=1), lease=timedelta(minutes=5)
+    )
     await claim(name="grant", slot="s", now=factories.now(), lease=timedelta(minutes=5))
 
     text = (await client.get("/metrics")).text

@@ -12,11 +12,24 @@ from tests import factories
 from tests.factories import operation
 
 NEW_LADDER = [
-    {"code": "member", "name": "Member", "rank": 0, "entryThreshold": 0,
-     "retentionThreshold": 0, "multiplier": "1.00"},
-    {"code": "silver", "name": "Silver", "rank": 1, "entryThreshold": 800,
-     "retentionThreshold": 600, "multiplier": "1.20", "benefits": ["Free shipping"]},
-]  # fmt: skip
+    {
+        "code": "member",
+        "name": "Member",
+        "rank": 0,
+        "entryThreshold": 0,
+        "retentionThreshold": 0,
+        "multiplier": "1.00",
+    },
+    {
+        "code": "silver",
+        "name": "Silver",
+        "rank": 1,
+        "entryThreshold": 800,
+        "retentionThreshold": 600,
+        "multiplier": "1.20",
+        "benefits": ["Free shipping"],
+    },
+]
 
 
 async def draft(client, tiers=NEW_LADDER):
@@ -31,10 +44,12 @@ async def test_a_published_version_tells_every_member_and_applies_at_its_date(cl
 
     published = (
         await operation(
-            client, "PublishLadderVersion", id=created["version"]["id"],
+            client,
+            "PublishLadderVersion",
+            id=created["version"]["id"],
             effectiveAt=effective.isoformat(),
         )
-    )["publishLadderVersion"]  # fmt: skip
+    )["publishLadderVersion"]
 
     assert created["version"]["status"] == "draft"
     assert published["version"]["status"] == "published"
@@ -57,10 +72,12 @@ async def test_publishing_without_enough_notice_is_refused(client):
 
     result = (
         await operation(
-            client, "PublishLadderVersion", id=created["version"]["id"],
+            client,
+            "PublishLadderVersion",
+            id=created["version"]["id"],
             effectiveAt=(factories.now() + timedelta(days=3)).isoformat(),
         )
-    )["publishLadderVersion"]  # fmt: skip
+    )["publishLadderVersion"]
 
     assert [p["field"] for p in result["problems"]] == ["effectiveAt"]
     assert (await LadderVersion.get(number=2)).status == "draft"

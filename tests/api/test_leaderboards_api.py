@@ -48,9 +48,14 @@ async def create_board(client, **fields):
     body = await factories.operation(
         client,
         "CreateLeaderboard",
-        input={"code": "points", "name": "Top earners", "metric": "POINTS_EARNED",
-               "period": "ALL_TIME", **fields},
-    )  # fmt: skip
+        input={
+            "code": "points",
+            "name": "Top earners",
+            "metric": "POINTS_EARNED",
+            "period": "ALL_TIME",
+            **fields,
+        },
+    )
     return body["createLeaderboard"]
 
 
@@ -137,8 +142,11 @@ async def test_members_see_the_board_in_order_with_their_own_standing(client, as
     assert names(seen) == ["Bob", "Cat", "Ann"]
     assert [e["node"]["rank"] for e in seen["entries"]["edges"]] == [1, 2, 3]
     assert seen["size"] == 3
-    assert seen["me"] == {"rank": 2, "score": seen["entries"]["edges"][1]["node"]["score"],
-                          "public": True}  # fmt: skip
+    assert seen["me"] == {
+        "rank": 2,
+        "score": seen["entries"]["edges"][1]["node"]["score"],
+        "public": True,
+    }
     assert [e["member"]["displayName"] for e in seen["around"]] == ["Bob", "Cat", "Ann"]
     assert seen["entries"]["edges"][0]["node"]["member"]["tier"]["code"] == "member"
 
@@ -197,9 +205,12 @@ async def test_an_admin_flag_takes_a_member_off_the_board(client, as_member):
     )
     assert refused["flagMember"]["__typename"] == "ValidationFailed"  # a reason is required
     flagged = await factories.operation(
-        client, "FlagMember", memberId=encode_id("Member", cheat.id), flagged=True,
+        client,
+        "FlagMember",
+        memberId=encode_id("Member", cheat.id),
+        flagged=True,
         reason="Scripted check-ins",
-    )  # fmt: skip
+    )
     assert flagged["flagMember"]["flagged"] is True
     assert await AuditEntry.filter(action="member.flag").count() == 1
 
@@ -264,9 +275,11 @@ async def test_members_see_a_board_only_inside_its_window(client, as_member):
 
 async def test_a_season_board_counts_its_season(client, as_member):
     season = await Season.create(
-        code="double11", name="Double 11", starts_at=factories.now() - timedelta(days=1),
+        code="double11",
+        name="Double 11",
+        starts_at=factories.now() - timedelta(days=1),
         ends_at=factories.now() + timedelta(days=1),
-    )  # fmt: skip
+    )
     created = await create_board(
         client, code="d11", period="SEASON", seasonId=encode_id("Season", season.id)
     )
@@ -407,13 +420,17 @@ async def test_an_unknown_board_code_is_a_typed_not_found(client, as_member):
 async def test_members_find_the_boards_they_can_join(client, as_member):
     now = factories.now()
     running = await Season.create(
-        code="double11", name="Double 11", starts_at=now - timedelta(days=1),
+        code="double11",
+        name="Double 11",
+        starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=1),
-    )  # fmt: skip
+    )
     over = await Season.create(
-        code="summer", name="Summer", starts_at=now - timedelta(days=30),
+        code="summer",
+        name="Summer",
+        starts_at=now - timedelta(days=30),
         ends_at=now - timedelta(days=2),
-    )  # fmt: skip
+    )
     ann = await factories.member(display_name="Ann")  # the base tier (and the ladder)
     await create_board(client, code="points")
     await create_board(client, code="weekly", period="WEEK", metric="GROWTH")
@@ -447,9 +464,11 @@ async def test_board_periods_read_as_people_write_them(client, as_member):
     now = factories.now()
     local = now.astimezone(factories.ZONE)
     season = await Season.create(
-        code="double11", name="Double 11", starts_at=now - timedelta(days=1),
+        code="double11",
+        name="Double 11",
+        starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=1),
-    )  # fmt: skip
+    )
     for code, period in (("all", "ALL_TIME"), ("monthly", "MONTH"), ("weekly", "WEEK")):
         await create_board(client, code=code, period=period)
     await create_board(client, code="d11", period="SEASON", seasonId=encode_id("Season", season.id))

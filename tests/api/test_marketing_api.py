@@ -112,8 +112,12 @@ async def test_a_season_code_is_unique(marketer):
 async def test_a_bad_task_is_refused_with_the_field(marketer, overrides, field):
     await factories.ladder()
     fields = {
-        "code": "t1", "name": "T1", "eventType": "check_in", "condition": "COUNT", "target": 1,
-    } | overrides  # fmt: skip
+        "code": "t1",
+        "name": "T1",
+        "eventType": "check_in",
+        "condition": "COUNT",
+        "target": 1,
+    } | overrides
 
     result = (await operation(marketer, "CreateGrowthTask", input=fields))["createGrowthTask"]
 
@@ -132,12 +136,17 @@ async def test_a_seasonal_task_must_fit_inside_its_season(marketer):
             marketer,
             "CreateGrowthTask",
             input={
-                "code": "late", "name": "Late", "eventType": "check_in", "condition": "COUNT",
-                "target": 1, "window": "SEASON", "seasonId": season["season"]["id"],
+                "code": "late",
+                "name": "Late",
+                "eventType": "check_in",
+                "condition": "COUNT",
+                "target": 1,
+                "window": "SEASON",
+                "seasonId": season["season"]["id"],
                 "endsAt": too_late,
             },
         )
-    )["createGrowthTask"]  # fmt: skip
+    )["createGrowthTask"]
 
     assert [p["field"] for p in result["problems"]] == ["endsAt"]
 
@@ -180,10 +189,12 @@ async def test_updating_a_task_changes_only_the_given_fields(marketer):
 
     result = (
         await operation(
-            marketer, "UpdateGrowthTask", id=encode_id("GrowthTask", task.id),
+            marketer,
+            "UpdateGrowthTask",
+            id=encode_id("GrowthTask", task.id),
             input={"target": 5, "cap": None},
         )
-    )["updateGrowthTask"]  # fmt: skip
+    )["updateGrowthTask"]
 
     assert result["task"]["target"] == 5 and result["task"]["cap"] is None
     assert result["task"]["eventType"] == "referral"
@@ -208,18 +219,26 @@ async def test_a_marketer_creates_and_updates_a_badge(marketer):
     badge_id = created["badge"]["id"]
     updated = (
         await operation(
-            marketer, "UpdateBadge", id=badge_id,
+            marketer,
+            "UpdateBadge",
+            id=badge_id,
             input={"metric": "STREAK_DAYS", "subject": None, "thresholds": [3, 7], "hidden": True},
         )
-    )["updateBadge"]  # fmt: skip
+    )["updateBadge"]
     listed = (await operation(marketer, "Badges"))["badges"]
 
     assert created["__typename"] == "BadgeSaved"
     assert (created["badge"]["metric"], created["badge"]["thresholds"]) == ("EVENTS", [1, 10, 50])
     assert updated["badge"] | {"id": badge_id} == {
-        "id": badge_id, "code": "sharer", "name": "Sharer", "description": "Share the app",
-        "metric": "STREAK_DAYS", "subject": None, "thresholds": [3, 7], "hidden": True,
-    }  # fmt: skip
+        "id": badge_id,
+        "code": "sharer",
+        "name": "Sharer",
+        "description": "Share the app",
+        "metric": "STREAK_DAYS",
+        "subject": None,
+        "thresholds": [3, 7],
+        "hidden": True,
+    }
     assert [e["node"]["code"] for e in listed["edges"]] == ["sharer"]
     stored = await Badge.get(code="sharer")
     assert (stored.to_rule().key, stored.to_rule().thresholds) == ("streak_days", (3, 7))
@@ -228,10 +247,11 @@ async def test_a_marketer_creates_and_updates_a_badge(marketer):
 async def test_a_task_reward_badge_has_no_thresholds(marketer):
     result = (
         await operation(
-            marketer, "CreateBadge",
+            marketer,
+            "CreateBadge",
             input=badge_input(metric="TASKS_COMPLETED", subject=None, thresholds=[]),
         )
-    )["createBadge"]  # fmt: skip
+    )["createBadge"]
     assert result["__typename"] == "BadgeSaved" and result["badge"]["thresholds"] == []
 
 
@@ -264,10 +284,11 @@ async def test_a_task_completed_badge_names_an_existing_task(marketer):
     await factories.task(code="daily")
     result = (
         await operation(
-            marketer, "CreateBadge",
+            marketer,
+            "CreateBadge",
             input=badge_input(metric="TASK_COMPLETED", subject="daily", thresholds=[1]),
         )
-    )["createBadge"]  # fmt: skip
+    )["createBadge"]
     assert result["__typename"] == "BadgeSaved"
 
 
@@ -366,10 +387,12 @@ async def test_updating_an_event_type_by_code_or_id_is_audited(marketer, client)
     ]
     by_id = (
         await operation(
-            marketer, "UpdateEventType", id=encode_id("EventType", share.id),
+            marketer,
+            "UpdateEventType",
+            id=encode_id("EventType", share.id),
             input={"countsAsReferral": True},
         )
-    )["updateEventType"]  # fmt: skip
+    )["updateEventType"]
     missing = (
         await operation(marketer, "UpdateEventType", code="teleport", input={"basePoints": 4})
     )["updateEventType"]
@@ -393,8 +416,14 @@ async def test_updating_an_event_type_by_code_or_id_is_audited(marketer, client)
 async def test_a_seasonal_task_counts_in_a_window_that_ends(marketer):
     await factories.ladder()
     season = (await operation(marketer, "CreateSeason", input=season_input()))["createSeason"]
-    task = {"code": "d11", "name": "Check in", "eventType": "check_in", "condition": "COUNT",
-            "target": 1, "seasonId": season["season"]["id"]}  # fmt: skip
+    task = {
+        "code": "d11",
+        "name": "Check in",
+        "eventType": "check_in",
+        "condition": "COUNT",
+        "target": 1,
+        "seasonId": season["season"]["id"],
+    }
 
     lifetime = (await operation(marketer, "CreateGrowthTask", input=task))["createGrowthTask"]
     assert lifetime["__typename"] == "ValidationFailed"  # LIFETIME is the default window

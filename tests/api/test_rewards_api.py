@@ -179,9 +179,10 @@ async def test_every_catalogue_change_is_audited_and_archived_rewards_leave_the_
 async def test_a_member_sees_a_reward_only_inside_its_window(marketer, member_app):
     now = factories.now()
     await operation(
-        marketer, "CreateReward",
+        marketer,
+        "CreateReward",
         input=reward_input(code="later", startsAt=(now + timedelta(hours=1)).isoformat()),
-    )  # fmt: skip
+    )
 
     screen = (await operation(member_app, "RewardsScreen"))["rewards"]["edges"]
     staff = (await operation(marketer, "Rewards"))["rewards"]["edges"]

@@ -369,8 +369,15 @@ async def test_each_operation_allows_exactly_the_callers_in_the_table(app, setti
     task = await factories.task()
     reward = await Reward.create(code="tote", name="Tote bag", points_cost=1, stock=5)
     draft = await LadderVersion.create(number=99, status=LadderVersionStatus.DRAFT)
-    await Tier.create(ladder_version=draft, code="member", name="Member", rank=0,
-                      entry_threshold=0, retention_threshold=0, multiplier=1)  # fmt: skip
+    await Tier.create(
+        ladder_version=draft,
+        code="member",
+        name="Member",
+        rank=0,
+        entry_threshold=0,
+        retention_threshold=0,
+        multiplier=1,
+    )
     badge = await factories.badge()
     event_type = await EventType.create(code="legacy", name="Legacy")
     benefit = await Benefit.create(

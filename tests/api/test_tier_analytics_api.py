@@ -15,9 +15,12 @@ async def test_the_console_reads_rates_times_and_activity(client):
 
     # When the console asks for July and August, per month
     data = await operation(
-        client, "TierDynamics", granularity="MONTH", **{"from": local(2026, 7, 1).isoformat()},
+        client,
+        "TierDynamics",
+        granularity="MONTH",
+        **{"from": local(2026, 7, 1).isoformat()},
         to=local(2026, 9, 1).isoformat(),
-    )  # fmt: skip
+    )
 
     # Then
     rates = {
@@ -46,21 +49,51 @@ async def test_the_console_reads_rates_times_and_activity(client):
         },
     }
     assert data["timeToPromotion"] == [
-        {"rank": 1, "code": "silver", "name": "Silver", "promotions": 3,
-         "medianDaysFromJoining": 39, "p90DaysFromJoining": 60,
-         "medianDaysInPreviousTier": 39, "p90DaysInPreviousTier": 60},
-        {"rank": 2, "code": "gold", "name": "Gold", "promotions": 1,
-         "medianDaysFromJoining": 80, "p90DaysFromJoining": 80,
-         "medianDaysInPreviousTier": 41, "p90DaysInPreviousTier": 41},
-    ]  # fmt: skip
+        {
+            "rank": 1,
+            "code": "silver",
+            "name": "Silver",
+            "promotions": 3,
+            "medianDaysFromJoining": 39,
+            "p90DaysFromJoining": 60,
+            "medianDaysInPreviousTier": 39,
+            "p90DaysInPreviousTier": 60,
+        },
+        {
+            "rank": 2,
+            "code": "gold",
+            "name": "Gold",
+            "promotions": 1,
+            "medianDaysFromJoining": 80,
+            "p90DaysFromJoining": 80,
+            "medianDaysInPreviousTier": 41,
+            "p90DaysInPreviousTier": 41,
+        },
+    ]
     assert data["activityAfterPromotion"] == [
-        {"rank": 1, "code": "silver", "name": "Silver", "promotions": 3, "stillInWindow": 0,
-         "eventsBefore": 5, "eventsAfter": 4, "eventsBeforePerMember": 5 / 3,
-         "eventsAfterPerMember": 4 / 3},
-        {"rank": 2, "code": "gold", "name": "Gold", "promotions": 1, "stillInWindow": 0,
-         "eventsBefore": 2, "eventsAfter": 1, "eventsBeforePerMember": 2.0,
-         "eventsAfterPerMember": 1.0},
-    ]  # fmt: skip
+        {
+            "rank": 1,
+            "code": "silver",
+            "name": "Silver",
+            "promotions": 3,
+            "stillInWindow": 0,
+            "eventsBefore": 5,
+            "eventsAfter": 4,
+            "eventsBeforePerMember": 5 / 3,
+            "eventsAfterPerMember": 4 / 3,
+        },
+        {
+            "rank": 2,
+            "code": "gold",
+            "name": "Gold",
+            "promotions": 1,
+            "stillInWindow": 0,
+            "eventsBefore": 2,
+            "eventsAfter": 1,
+            "eventsBeforePerMember": 2.0,
+            "eventsAfterPerMember": 1.0,
+        },
+    ]
 
 
 async def test_time_to_promotion_without_a_span_covers_every_promotion(client):

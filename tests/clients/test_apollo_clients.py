@@ -162,9 +162,15 @@ def test_apollo_client_gets_real_data_in_trusted_mode(client_build, server):
         env, "documents", "register", "--client", "member-app", "--version", "1.0.0", str(MANIFEST)
     )
     codegen = laurel(
-        env, "documents", "register", "--client", "console", "--version", "1.0.0",
+        env,
+        "documents",
+        "register",
+        "--client",
+        "console",
+        "--version",
+        "1.0.0",
         str(PERSISTED_DOCUMENTS),
-    )  # fmt: skip
+    )
 
     result = apollo(url)
 

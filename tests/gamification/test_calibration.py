@@ -47,8 +47,9 @@ def test_the_threshold_is_the_smallest_growth_at_which_at_most_the_share_qualifi
 
 def test_a_crowd_on_one_value_gives_equal_thresholds_and_honest_shares():
     # 90 members at 0, 10 at 500: no threshold lets between 1 and 9 members in.
-    found = suggest_thresholds(histogram=[(0, 90), (500, 10)], shares=[0.3, 0.05],
-                               tiers_above_base=2)  # fmt: skip
+    found = suggest_thresholds(
+        histogram=[(0, 90), (500, 10)], shares=[0.3, 0.05], tiers_above_base=2
+    )
     assert [(s.threshold, s.members) for s in found.suggestions] == [(1, 10), (501, 0)]
 
 
@@ -82,9 +83,22 @@ def test_bad_shares_are_refused_with_the_reason(shares, complaint):
 
 @pytest.mark.parametrize(
     ("value", "friendly"),
-    [(0, 0), (7, 7), (19, 19), (20, 20), (21, 22), (87, 85), (99, 100), (101, 100),
-     (1_234, 1_200), (1_876, 1_900), (2_345, 2_400), (5_678, 5_500), (98_765, 100_000)],
-)  # fmt: skip
+    [
+        (0, 0),
+        (7, 7),
+        (19, 19),
+        (20, 20),
+        (21, 22),
+        (87, 85),
+        (99, 100),
+        (101, 100),
+        (1_234, 1_200),
+        (1_876, 1_900),
+        (2_345, 2_400),
+        (5_678, 5_500),
+        (98_765, 100_000),
+    ],
+)
 def test_friendly_numbers(value, friendly):
     assert friendly_number(value) == friendly
 
@@ -181,15 +195,18 @@ def test_the_summary_counts_moves_distribution_and_benefit_changes():
     assert report.members == 15
     at_switch, settled = report.at_switch, report.settled
     assert [(m.held.code, m.promoted, m.demoted, m.unchanged) for m in at_switch.movements] == [
-        ("member", 0, 0, 10), ("gold", 0, 5, 0),
-    ]  # fmt: skip
+        ("member", 0, 0, 10),
+        ("gold", 0, 5, 0),
+    ]
     assert [d.members for d in at_switch.distribution] == [10, 0, 5]
     # Gold code kept at the switch (rank 2 is Gold here): no benefit changes.
     assert at_switch.benefit_changes == ()
     assert [(m.held.code, m.promoted, m.demoted, m.unchanged) for m in settled.movements] == [
-        ("member", 7, 0, 3), ("gold", 0, 5, 0),
-    ]  # fmt: skip
+        ("member", 7, 0, 3),
+        ("gold", 0, 5, 0),
+    ]
     assert [d.members for d in settled.distribution] == [3, 12, 0]
     assert [(c.benefit, c.added, c.removed) for c in settled.benefit_changes] == [
-        ("lounge", 0, 5), ("ship", 7, 0),
-    ]  # fmt: skip
+        ("lounge", 0, 5),
+        ("ship", 7, 0),
+    ]

@@ -86,8 +86,13 @@ def test_the_calendar_warns_before_and_demotes_on_or_after_the_date(
 ):
     tz = ZoneInfo(zone)
     today = now.astimezone(tz).date()
-    plan = evaluation_calendar(now=now, zone=tz, day_of_month=day_of_month,
-                               warning_days=warning_days, grace_days=grace_days)  # fmt: skip
+    plan = evaluation_calendar(
+        now=now,
+        zone=tz,
+        day_of_month=day_of_month,
+        warning_days=warning_days,
+        grace_days=grace_days,
+    )
     if plan.demote_for is not None:
         due = plan.demote_for + timedelta(grace_days)
         assert due <= today < due + timedelta(4)

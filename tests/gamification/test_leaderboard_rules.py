@@ -39,8 +39,17 @@ def test_scopes_name_one_board_period_each(metric, period, at):
 
 
 def test_scopes_of_neighbouring_periods_differ():
-    keys = ["lifetime", "day:2026-11-25", "day:2026-11-26", "week:2026-W48", "week:2027-W01",
-            "month:2026-11", "month:2026-12", "season:1", "season:2"]  # fmt: skip
+    keys = [
+        "lifetime",
+        "day:2026-11-25",
+        "day:2026-11-26",
+        "week:2026-W48",
+        "week:2027-W01",
+        "month:2026-11",
+        "month:2026-12",
+        "season:1",
+        "season:2",
+    ]
     assert len({scope_of(m, k) for m in Metric for k in keys}) == len(keys) * len(Metric)
 
 
@@ -89,7 +98,11 @@ def test_all_time_and_season_boards_take_only_their_own_period_name():
 
     assert key(Period.ALL_TIME, None) == key(Period.ALL_TIME, "all-time") == "lifetime"
     assert key(Period.SEASON, None) == key(Period.SEASON, "double11") == "season:2"
-    for period, name in ((Period.ALL_TIME, "lifetime"), (Period.SEASON, "season:2"),
-                         (Period.SEASON, "618"), (Period.WEEK, "week:2026-W49")):  # fmt: skip
+    for period, name in (
+        (Period.ALL_TIME, "lifetime"),
+        (Period.SEASON, "season:2"),
+        (Period.SEASON, "618"),
+        (Period.WEEK, "week:2026-W49"),
+    ):
         with pytest.raises(ValueError):
             key(period, name)

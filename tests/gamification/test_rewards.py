@@ -13,10 +13,17 @@ NOW = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
 
 def check(**overrides):
     fields = {
-        "code": "mug", "name": "Mug", "description": "", "points_cost": 500, "stock": 10,
-        "starts_at": None, "ends_at": None, "min_tier_rank": None, "max_tier_rank": None,
+        "code": "mug",
+        "name": "Mug",
+        "description": "",
+        "points_cost": 500,
+        "stock": 10,
+        "starts_at": None,
+        "ends_at": None,
+        "min_tier_rank": None,
+        "max_tier_rank": None,
         "tier_count": 3,
-    } | overrides  # fmt: skip
+    } | overrides
     return [p.field for p in check_reward(**fields)]
 
 

@@ -31,8 +31,9 @@ def local(*args: int) -> datetime:
 async def programme():
     """A (joined 1 Sep, Silver on 10 Oct), B (joined 15 Sep, stays), C (joined 20 Oct,
     Silver on 5 Nov at 00:30 local, which is still 4 Nov in UTC)."""
-    await publish_ladder(tiers=factories.LADDER, effective_at=local(2026, 1, 1),
-                         now=local(2026, 1, 1))  # fmt: skip
+    await publish_ladder(
+        tiers=factories.LADDER, effective_at=local(2026, 1, 1), now=local(2026, 1, 1)
+    )
     await factories.task(code="big", reward_growth=1_000)
     a = await factories.member(joined_at=local(2026, 9, 1, 10))
     await factories.member(joined_at=local(2026, 9, 15, 10))
@@ -51,37 +52,53 @@ def counts(rows):
 async def test_tier_distribution_at_past_dates():
     await programme()
     assert counts(await tier_distribution(at=local(2026, 8, 31))) == {
-        "member": 0, "silver": 0, "gold": 0,
-    }  # fmt: skip
+        "member": 0,
+        "silver": 0,
+        "gold": 0,
+    }
     assert counts(await tier_distribution(at=local(2026, 10, 1))) == {
-        "member": 2, "silver": 0, "gold": 0,
-    }  # fmt: skip
+        "member": 2,
+        "silver": 0,
+        "gold": 0,
+    }
     assert counts(await tier_distribution(at=local(2026, 10, 31))) == {
-        "member": 2, "silver": 1, "gold": 0,
-    }  # fmt: skip
+        "member": 2,
+        "silver": 1,
+        "gold": 0,
+    }
     assert counts(await tier_distribution(at=local(2026, 11, 5, 1))) == {
-        "member": 1, "silver": 2, "gold": 0,
-    }  # fmt: skip
+        "member": 1,
+        "silver": 2,
+        "gold": 0,
+    }
     # A quarter of an hour before C's promotion, given in local time (UTC+8): the moment is
     # compared as a moment, not as text against the UTC the rows are stored in.
     assert counts(await tier_distribution(at=local(2026, 11, 5, 0, 15))) == {
-        "member": 2, "silver": 1, "gold": 0,
-    }  # fmt: skip
+        "member": 2,
+        "silver": 1,
+        "gold": 0,
+    }
 
 
 async def test_promotions_per_local_month_and_day():
     await programme()
     months = await tier_movements(
-        granularity=Granularity.MONTH, starts_at=local(2026, 9, 1), ends_at=local(2026, 12, 1),
+        granularity=Granularity.MONTH,
+        starts_at=local(2026, 9, 1),
+        ends_at=local(2026, 12, 1),
         zone=Z,
-    )  # fmt: skip
+    )
     assert [(m.period, m.promotions, m.demotions) for m in months] == [
-        ("2026-09", 0, 0), ("2026-10", 1, 0), ("2026-11", 1, 0),
-    ]  # fmt: skip
+        ("2026-09", 0, 0),
+        ("2026-10", 1, 0),
+        ("2026-11", 1, 0),
+    ]
     days = await tier_movements(
-        granularity=Granularity.DAY, starts_at=local(2026, 11, 4), ends_at=local(2026, 11, 6),
+        granularity=Granularity.DAY,
+        starts_at=local(2026, 11, 4),
+        ends_at=local(2026, 11, 6),
         zone=Z,
-    )  # fmt: skip
+    )
     # 00:30 on 5 November local: counted on the 5th, not on UTC's 4th.
     assert [(d.period, d.promotions) for d in days] == [("2026-11-04", 0), ("2026-11-05", 1)]
 
@@ -89,17 +106,33 @@ async def test_promotions_per_local_month_and_day():
 async def test_points_issued_spent_expired_and_liability():
     a, _ = await programme()
     base_liability = await outstanding_liability()
-    await award_points(member_id=a.id, amount=500, reason="gift", idempotency_key="g",
-                       max_amount=10_000, actor=ADMIN, now=factories.now())  # fmt: skip
-    await adjust_points(member_id=a.id, delta=-120, reason="spent", idempotency_key="s",
-                        allow_debt=False, max_amount=10_000, actor=ADMIN,
-                        now=factories.now())  # fmt: skip
+    await award_points(
+        member_id=a.id,
+        amount=500,
+        reason="gift",
+        idempotency_key="g",
+        max_amount=10_000,
+        actor=ADMIN,
+        now=factories.now(),
+    )
+    await adjust_points(
+        member_id=a.id,
+        delta=-120,
+        reason="spent",
+        idempotency_key="s",
+        allow_debt=False,
+        max_amount=10_000,
+        actor=ADMIN,
+        now=factories.now(),
+    )
     today = factories.now().astimezone(Z)
     this_month = local(today.year, today.month, 1)
     flow = await points_flow(
-        granularity=Granularity.MONTH, starts_at=this_month,
-        ends_at=this_month + timedelta(days=32), zone=Z,
-    )  # fmt: skip
+        granularity=Granularity.MONTH,
+        starts_at=this_month,
+        ends_at=this_month + timedelta(days=32),
+        zone=Z,
+    )
     first = flow[0]
     # Everything the ledger holds was written today (the ledger stamps rows as written).
     assert first.issued == base_liability + 500
@@ -109,9 +142,11 @@ async def test_points_issued_spent_expired_and_liability():
     later = factories.now() + timedelta(days=400)
     expired = await expire_points(now=later, zone=Z, after_days=365)
     flow = await points_flow(
-        granularity=Granularity.DAY, starts_at=later - timedelta(days=1),
-        ends_at=later + timedelta(days=1), zone=Z,
-    )  # fmt: skip
+        granularity=Granularity.DAY,
+        starts_at=later - timedelta(days=1),
+        ends_at=later + timedelta(days=1),
+        zone=Z,
+    )
     assert sum(p.expired for p in flow) == expired["points"] > 0
     assert await outstanding_liability() == 0
 
@@ -119,14 +154,18 @@ async def test_points_issued_spent_expired_and_liability():
 async def test_a_report_is_bounded():
     with pytest.raises(ValueError, match="at most"):
         await tier_movements(
-            granularity=Granularity.DAY, starts_at=local(2020, 1, 1), ends_at=local(2026, 1, 1),
+            granularity=Granularity.DAY,
+            starts_at=local(2020, 1, 1),
+            ends_at=local(2026, 1, 1),
             zone=Z,
-        )  # fmt: skip
+        )
     with pytest.raises(ValueError, match="after"):
         await points_flow(
-            granularity=Granularity.DAY, starts_at=local(2026, 1, 2), ends_at=local(2026, 1, 1),
+            granularity=Granularity.DAY,
+            starts_at=local(2026, 1, 2),
+            ends_at=local(2026, 1, 1),
             zone=Z,
-        )  # fmt: skip
+        )
 
 
 async def test_members_at_risk_are_those_below_their_tiers_retention():

@@ -40,11 +40,14 @@ async def grant(member, perk: Benefit, **fields) -> BenefitGrant:
 async def test_a_benefit_is_created_with_its_value_and_audited():
     created = await benefits.create_benefit(
         definition=BenefitDefinition(
-            code="gold-coupon", name=" Gold coupon ", kind=BenefitKind.COUPON,
+            code="gold-coupon",
+            name=" Gold coupon ",
+            kind=BenefitKind.COUPON,
             value={"code_prefix": "GOLD", "amount": 20},
         ),
-        actor=ACTOR, now=factories.now(),
-    )  # fmt: skip
+        actor=ACTOR,
+        now=factories.now(),
+    )
 
     stored = await Benefit.get(id=created.id)
     entry = await AuditEntry.get(action="benefit.create")
@@ -61,14 +64,17 @@ async def test_an_update_checks_the_kind_and_value_together():
 
     with pytest.raises(InvalidInput) as refused:
         await benefits.update_benefit(
-            benefit_id=perk.id, changes={"kind": BenefitKind.POINTS_MULTIPLIER},
-            actor=ACTOR, now=factories.now(),
-        )  # fmt: skip
+            benefit_id=perk.id,
+            changes={"kind": BenefitKind.POINTS_MULTIPLIER},
+            actor=ACTOR,
+            now=factories.now(),
+        )
     changed = await benefits.update_benefit(
         benefit_id=perk.id,
         changes={"kind": BenefitKind.POINTS_MULTIPLIER, "value": {"factor": 2}},
-        actor=ACTOR, now=factories.now(),
-    )  # fmt: skip
+        actor=ACTOR,
+        now=factories.now(),
+    )
 
     assert [p.field for p in refused.value.problems] == ["value.percent", "value.factor"]
     assert changed.value == {"factor": 2}
@@ -85,9 +91,11 @@ async def test_setting_a_tier_s_benefits_replaces_its_set():
         tier_code="gold", benefit_codes=["perk-a", "perk-b"], actor=ACTOR, now=factories.now()
     )
     second = await benefits.set_tier_benefits(
-        tier_code="gold", benefit_codes=["perk-b", "perk-c", "perk-c"], actor=ACTOR,
+        tier_code="gold",
+        benefit_codes=["perk-b", "perk-c", "perk-c"],
+        actor=ACTOR,
         now=factories.now(),
-    )  # fmt: skip
+    )
 
     rows = await TierBenefit.filter(tier_code="gold").values_list("benefit__code", flat=True)
     matrix = await benefits.tier_benefits(now=factories.now())
@@ -128,25 +136,36 @@ async def test_a_tier_matrix_refuses_unknown_tiers_and_benefits_and_changes_noth
 async def test_a_benefit_is_attached_to_a_season_once():
     await factories.ladder()
     season = await Season.create(
-        code="spring", name="Spring", starts_at=factories.now(),
+        code="spring",
+        name="Spring",
+        starts_at=factories.now(),
         ends_at=factories.now() + timedelta(days=14),
-    )  # fmt: skip
+    )
     perk = await benefit("double", BenefitKind.POINTS_MULTIPLIER, {"factor": 2})
 
     attached = await benefits.attach_seasonal_benefit(
-        season_id=season.id, benefit_id=perk.id, tier_codes=["gold", "silver", "gold"],
-        actor=ACTOR, now=factories.now(),
-    )  # fmt: skip
+        season_id=season.id,
+        benefit_id=perk.id,
+        tier_codes=["gold", "silver", "gold"],
+        actor=ACTOR,
+        now=factories.now(),
+    )
     with pytest.raises(InvalidInput) as again:
         await benefits.attach_seasonal_benefit(
-            season_id=season.id, benefit_id=perk.id, tier_codes=["gold"],
-            actor=ACTOR, now=factories.now(),
-        )  # fmt: skip
+            season_id=season.id,
+            benefit_id=perk.id,
+            tier_codes=["gold"],
+            actor=ACTOR,
+            now=factories.now(),
+        )
     with pytest.raises(InvalidInput) as unknown_tier:
         await benefits.attach_seasonal_benefit(
-            season_id=season.id, benefit_id=perk.id, tier_codes=["bronze"],
-            actor=ACTOR, now=factories.now(),
-        )  # fmt: skip
+            season_id=season.id,
+            benefit_id=perk.id,
+            tier_codes=["bronze"],
+            actor=ACTOR,
+            now=factories.now(),
+        )
     detached = await benefits.detach_seasonal_benefit(
         season_id=season.id, benefit_id=perk.id, actor=ACTOR, now=factories.now()
     )

@@ -19,9 +19,11 @@ AT = datetime(2026, 11, 25, 16, 30, tzinfo=UTC)
 
 async def gift() -> Benefit:
     benefit = await Benefit.create(
-        code="cake", name="Birthday cake", kind=BenefitKind.BIRTHDAY_GIFT,
+        code="cake",
+        name="Birthday cake",
+        kind=BenefitKind.BIRTHDAY_GIFT,
         value={"description": "A cake on us"},
-    )  # fmt: skip
+    )
     await TierBenefit.create(tier_code="member", benefit=benefit)
     return benefit
 

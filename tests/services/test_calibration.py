@@ -67,8 +67,10 @@ async def test_thresholds_for_target_shares_of_active_members():
         await active(50_000, days_ago=400)
     found = await suggest_thresholds(shares=[0.4, 0.1], now=factories.now(), zone=Z)
     assert found.active_members == 10
-    assert [(s.threshold, s.members, s.friendly_threshold, s.friendly_members)
-            for s in found.suggestions] == [(601, 4, 600, 5), (901, 1, 900, 2)]  # fmt: skip
+    assert [
+        (s.threshold, s.members, s.friendly_threshold, s.friendly_members)
+        for s in found.suggestions
+    ] == [(601, 4, 600, 5), (901, 1, 900, 2)]
 
 
 async def test_bad_shares_and_windows_are_refused():
@@ -164,8 +166,10 @@ async def test_the_what_if_at_the_switch_and_settled():
     assert spread(s.settled) == {"member": 2, "silver": 4, "gold": 2, "platinum": 1}
     # Archived benefits are nobody's to gain or lose.
     assert [(c.benefit, c.added, c.removed) for c in s.settled.benefit_changes] == [
-        ("concierge", 1, 0), ("lounge", 1, 1), ("ship", 3, 1),
-    ]  # fmt: skip
+        ("concierge", 1, 0),
+        ("lounge", 1, 1),
+        ("ship", 3, 1),
+    ]
     assert report.benefit_names == {"concierge": "Concierge", "lounge": "Lounge", "ship": "Ship"}
 
 
@@ -177,8 +181,9 @@ async def test_a_shorter_ladder_demotes_the_top_at_the_switch():
     assert spread(at_switch) == {"base": 4, "star": 5}
     # Codes change: Silver and Gold members lose what their codes gave.
     assert [(c.benefit, c.added, c.removed) for c in at_switch.benefit_changes] == [
-        ("lounge", 0, 3), ("ship", 0, 5),
-    ]  # fmt: skip
+        ("lounge", 0, 3),
+        ("ship", 0, 5),
+    ]
 
 
 async def test_only_a_draft_can_be_simulated():
@@ -224,8 +229,13 @@ async def test_the_what_if_is_what_publishing_switching_and_settling_do(tiers):
 
     # Published an hour ago, in force half an hour ago; the switch job runs now.
     now = factories.now()
-    await publish(version_id=version.id, effective_at=now - timedelta(minutes=30),
-                  notice=timedelta(0), actor=ADMIN, now=now - timedelta(hours=1))  # fmt: skip
+    await publish(
+        version_id=version.id,
+        effective_at=now - timedelta(minutes=30),
+        notice=timedelta(0),
+        actor=ADMIN,
+        now=now - timedelta(hours=1),
+    )
     switched = await switch_members_to_ladder_in_force(now=now)
     assert switched["moved"] == report.members
     assert switched["changed_rank"] == sum(

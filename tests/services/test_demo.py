@@ -86,9 +86,11 @@ async def test_demo_balances_are_backed_by_the_ledger_and_tiers_match_growth():
         else:
             # The tier the engine would promote to from the base tier, requirements and all.
             earned = promotion_target(
-                DEMO_LADDER, current=DEMO_LADDER[0], growth=member.growth,
+                DEMO_LADDER,
+                current=DEMO_LADDER[0],
+                growth=member.growth,
                 facts=facts[member.id],
-            )  # fmt: skip
+            )
             assert held.code == earned.code == tier_for_growth(DEMO_LADDER, member.growth).code
         assert 0 <= member.points_balance <= member.lifetime_points
     # Every tier is populated, most members at the bottom: a plausible programme.
@@ -108,9 +110,10 @@ async def test_the_demo_facts_agree_with_the_tables_beside_them():
     members = await Member.all()
     # The all-time points board holds every member's lifetime points, history included.
     lifetime = next(
-        span.key for span in periods_at(now, zone=factories.ZONE, seasons=[])
+        span.key
+        for span in periods_at(now, zone=factories.ZONE, seasons=[])
         if span.starts_at is None
-    )  # fmt: skip
+    )
     scores = {
         (s.metric, s.member_id): s.score for s in await LeaderboardScore.filter(period_key=lifetime)
     }
@@ -135,9 +138,21 @@ async def test_the_demo_facts_agree_with_the_tables_beside_them():
 async def _counts() -> dict[str, int]:
     return {
         model.__name__: await model.all().count()
-        for model in (Member, Event, PointsLedgerEntry, LeaderboardScore, BenefitGrant, Benefit,
-                      TierBenefit, Season, GrowthTask, Leaderboard, MemberBadge, OutboxMessage)
-    }  # fmt: skip
+        for model in (
+            Member,
+            Event,
+            PointsLedgerEntry,
+            LeaderboardScore,
+            BenefitGrant,
+            Benefit,
+            TierBenefit,
+            Season,
+            GrowthTask,
+            Leaderboard,
+            MemberBadge,
+            OutboxMessage,
+        )
+    }
 
 
 @pytest.mark.usefixtures("orm")

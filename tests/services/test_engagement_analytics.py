@@ -38,8 +38,14 @@ async def move(member: Member, code: str, *, at: datetime, reason: TierChangeRea
     """A tier change the ladder's evaluation (or an admin) would make."""
     version = await LadderVersion.get()
     tier = await Tier.get(ladder_version_id=version.id, code=code)
-    await TierChange.create(member_id=member.id, from_tier_id=member.tier_id, to_tier_id=tier.id,
-                            reason=reason, ladder_version_id=version.id, changed_at=at)  # fmt: skip
+    await TierChange.create(
+        member_id=member.id,
+        from_tier_id=member.tier_id,
+        to_tier_id=tier.id,
+        reason=reason,
+        ladder_version_id=version.id,
+        changed_at=at,
+    )
     await Member.filter(id=member.id).update(tier_id=tier.id)
     member.tier_id = tier.id
 
@@ -61,13 +67,21 @@ async def programme():
     F  joined 1 Sep, Silver 2 Sep, demoted 20 Sep               not eligible
     G  joined 1 Sep, Silver 3 Sep, demoted 10 Oct               eligible (Silver at the start)
     """
-    await publish_ladder(tiers=factories.LADDER, effective_at=local(2026, 1, 1),
-                         now=local(2026, 1, 1))  # fmt: skip
+    await publish_ladder(
+        tiers=factories.LADDER, effective_at=local(2026, 1, 1), now=local(2026, 1, 1)
+    )
     await factories.task(code="big", reward_growth=1_000)
-    autumn = await Season.create(code="autumn", name="Autumn", starts_at=local(2026, 10, 1),
-                                 ends_at=local(2026, 11, 1))  # fmt: skip
-    share = await factories.task(code="share-twice", event_type="share", target=2,
-                                 window=Window.SEASON, season=autumn, min_tier_rank=1)  # fmt: skip
+    autumn = await Season.create(
+        code="autumn", name="Autumn", starts_at=local(2026, 10, 1), ends_at=local(2026, 11, 1)
+    )
+    share = await factories.task(
+        code="share-twice",
+        event_type="share",
+        target=2,
+        window=Window.SEASON,
+        season=autumn,
+        min_tier_rank=1,
+    )
     names = "ABCDEFG"
     joined = [(9, 1), (9, 5), (9, 5), (10, 20), (9, 1), (9, 1), (9, 1)]
     m = {
@@ -84,8 +98,11 @@ async def programme():
         await member.refresh_from_db()
     await move(m["F"], "member", at=local(2026, 9, 20), reason=TierChangeReason.DEMOTION)
     await move(m["G"], "member", at=local(2026, 10, 10), reason=TierChangeReason.DEMOTION)
-    for n, at in (("A", local(2026, 10, 5, 9)), ("A", local(2026, 10, 6, 9)),
-                  ("C", local(2026, 10, 20, 9))):  # fmt: skip
+    for n, at in (
+        ("A", local(2026, 10, 5, 9)),
+        ("A", local(2026, 10, 6, 9)),
+        ("C", local(2026, 10, 20, 9)),
+    ):
         await factories.event(m[n], "share", at=at, now=at)
     return autumn, share, m
 
@@ -132,9 +149,13 @@ async def test_an_open_task_counts_everyone_who_was_ever_in_its_audience():
 async def test_a_member_who_progressed_outside_the_audience_is_started_but_not_eligible():
     autumn, share, m = await programme()
     # B was never Silver; progress written anyway (say, the audience was narrowed later).
-    await TaskProgressRow.create(member_id=m["B"].id, task_id=share.id,
-                                 window_key=f"season:{autumn.id}", count=1,
-                                 updated_at=local(2026, 10, 12))  # fmt: skip
+    await TaskProgressRow.create(
+        member_id=m["B"].id,
+        task_id=share.id,
+        window_key=f"season:{autumn.id}",
+        count=1,
+        updated_at=local(2026, 10, 12),
+    )
 
     rows = await task_funnel(now=local(2026, 12, 1), task_id=share.id)
 
@@ -150,10 +171,12 @@ async def test_eligible_equals_a_replay_of_every_members_tier_history():
     base = local(2026, 3, 1)
     grid = [base + timedelta(days=k) for k in range(20)]
     now = grid[16]
-    await publish_ladder(tiers=factories.LADDER, effective_at=local(2026, 1, 1),
-                         now=local(2026, 1, 1))  # fmt: skip
-    await publish_ladder(tiers=factories.LADDER, effective_at=local(2026, 3, 10),
-                         now=local(2026, 1, 1))  # fmt: skip
+    await publish_ladder(
+        tiers=factories.LADDER, effective_at=local(2026, 1, 1), now=local(2026, 1, 1)
+    )
+    await publish_ladder(
+        tiers=factories.LADDER, effective_at=local(2026, 3, 10), now=local(2026, 1, 1)
+    )
     tiers = await Tier.all()
     for _ in range(40):
         member = await factories.member(joined_at=rng.choice(grid[:15]))
@@ -161,10 +184,13 @@ async def test_eligible_equals_a_replay_of_every_members_tier_history():
         for at in (at for at in moves if at >= member.joined_at):
             to = rng.choice([t for t in tiers if t.id != member.tier_id])
             await TierChange.create(
-                member_id=member.id, from_tier_id=member.tier_id, to_tier_id=to.id,
-                reason=TierChangeReason.MANUAL, ladder_version_id=to.ladder_version_id,
+                member_id=member.id,
+                from_tier_id=member.tier_id,
+                to_tier_id=to.id,
+                reason=TierChangeReason.MANUAL,
+                ladder_version_id=to.ladder_version_id,
                 changed_at=at,
-            )  # fmt: skip
+            )
             member.tier_id = to.id
         await Member.filter(id=member.id).update(tier_id=member.tier_id)
     ranks = [None, 0, 1, 2]
@@ -174,8 +200,11 @@ async def test_eligible_equals_a_replay_of_every_members_tier_history():
         low = rng.choice([low, None]) if low is not None else None
         starts = None if rng.random() < 0.25 else rng.choice(grid[:18])
         ends = rng.choice([None, *(at for at in grid if starts is None or at > starts)])
-        tasks.append(await factories.task(min_tier_rank=low, max_tier_rank=high,
-                                          starts_at=starts, ends_at=ends))  # fmt: skip
+        tasks.append(
+            await factories.task(
+                min_tier_rank=low, max_tier_rank=high, starts_at=starts, ends_at=ends
+            )
+        )
 
     rows = {r.task_id: r.eligible for r in await task_funnel(now=now)}
 
@@ -195,21 +224,26 @@ async def test_eligible_equals_a_replay_of_every_members_tier_history():
         s, e = task.starts_at, min(task.ends_at or now, now)
         low = -1 if task.min_tier_rank is None else task.min_tier_rank
         high = 99 if task.max_tier_rank is None else task.max_tier_rank
-        expected[task.id] = 0 if s is not None and s >= e else sum(
-            any(
-                low <= r <= high and at < e and (until is None or s is None or until > s)
-                for r, at, until in stays
+        expected[task.id] = (
+            0
+            if s is not None and s >= e
+            else sum(
+                any(
+                    low <= r <= high and at < e and (until is None or s is None or until > s)
+                    for r, at, until in stays
+                )
+                for stays in by_member.values()
             )
-            for stays in by_member.values()
-        )  # fmt: skip
+        )
     assert rows == expected
     assert len(set(expected.values())) > 5  # the draw covers more than a few answers
 
 
 async def test_a_task_that_has_not_started_has_an_empty_funnel():
     await programme()
-    winter = await factories.task(code="winter-share", event_type="share",
-                                  starts_at=local(2027, 1, 1))  # fmt: skip
+    winter = await factories.task(
+        code="winter-share", event_type="share", starts_at=local(2027, 1, 1)
+    )
 
     assert funnel(await task_funnel(now=local(2026, 12, 1), task_id=winter.id)) == [
         ("winter-share", 0, 0, 0, 0)
@@ -239,8 +273,9 @@ async def grant(member: Member, benefit: Benefit, season: Season, tier: str) -> 
 
 async def test_seasonal_benefit_uptake_per_tier_the_grants_were_for():
     autumn, _, m = await programme()
-    coupon = await Benefit.create(code="festival", name="Festival coupon",
-                                  kind=BenefitKind.COUPON, value={"percent": 10})  # fmt: skip
+    coupon = await Benefit.create(
+        code="festival", name="Festival coupon", kind=BenefitKind.COUPON, value={"percent": 10}
+    )
     # H: Silver before the season, Gold only after it.
     h = await factories.member(display_name="H", joined_at=local(2026, 9, 1, 10))
     await silver_on(h, local(2026, 9, 4, 12))
@@ -257,8 +292,13 @@ async def test_seasonal_benefit_uptake_per_tier_the_grants_were_for():
         status=GrantStatus.USED, used_at=local(2026, 10, 8)
     )
     # Grants of other sources are not seasonal uptake.
-    await BenefitGrant.create(member_id=m["A"].id, benefit_id=coupon.id, source=GrantSource.TIER,
-                              source_ref="silver", valid_from=local(2026, 9, 10))  # fmt: skip
+    await BenefitGrant.create(
+        member_id=m["A"].id,
+        benefit_id=coupon.id,
+        source=GrantSource.TIER,
+        source_ref="silver",
+        valid_from=local(2026, 9, 10),
+    )
     later = local(2026, 12, 1)
 
     # C's and H's grants are past their validity though the season job has not run yet.
@@ -278,10 +318,12 @@ async def test_seasonal_benefit_uptake_per_tier_the_grants_were_for():
 
 async def test_uptake_of_a_running_season():
     _, _, m = await programme()
-    winter = await Season.create(code="winter", name="Winter", starts_at=local(2026, 11, 20),
-                                 ends_at=local(2027, 1, 1))  # fmt: skip
-    ship = await Benefit.create(code="ship", name="Free shipping",
-                                kind=BenefitKind.FREE_SHIPPING, value={})  # fmt: skip
+    winter = await Season.create(
+        code="winter", name="Winter", starts_at=local(2026, 11, 20), ends_at=local(2027, 1, 1)
+    )
+    ship = await Benefit.create(
+        code="ship", name="Free shipping", kind=BenefitKind.FREE_SHIPPING, value={}
+    )
     await grant(m["A"], ship, winter, "silver")
     await grant(m["E"], ship, winter, "silver")
     await BenefitGrant.filter(member_id=m["E"].id).update(status=GrantStatus.USED)

@@ -90,9 +90,13 @@ async def test_members_below_retention_are_warned_once_with_exactly_what_keeps_t
         "Otherwise you move down to Silver at that evaluation."
     )
     assert warning.data == {
-        "from": "gold", "to": "silver", "evaluation": "2026-12-01", "retention": 4000,
-        "deadline": "2026-12-01", "missing": 1000,
-    }  # fmt: skip
+        "from": "gold",
+        "to": "silver",
+        "evaluation": "2026-12-01",
+        "retention": 4000,
+        "deadline": "2026-12-01",
+        "missing": 1000,
+    }
     assert not await notices(safe, "tier_warning") and not await notices(base, "tier_warning")
     assert await tier_of(at_risk) == "gold"  # a warning demotes nobody
 
@@ -121,11 +125,15 @@ async def test_the_evaluation_demotes_members_below_retention_by_one_tier_only()
 
     assert result["evaluation"] == "2026-12-01" and result["demoted"] == 3
     assert [await tier_of(m) for m in (gold_short, gold_far_below, silver_short)] == [
-        "silver", "silver", "member",
-    ]  # fmt: skip
+        "silver",
+        "silver",
+        "member",
+    ]
     assert [await tier_of(m) for m in (gold_kept, silver_kept, base)] == [
-        "gold", "silver", "member",
-    ]  # fmt: skip
+        "gold",
+        "silver",
+        "member",
+    ]
     changes = await TierChange.filter(reason=TierChangeReason.DEMOTION).order_by("member_id")
     assert [(c.member_id, c.from_tier_id, c.to_tier_id) for c in changes] == [
         (gold_short.id, tiers["gold"].id, tiers["silver"].id),
@@ -151,8 +159,9 @@ async def test_a_rerun_and_the_following_days_change_nothing():
     again = await evaluate_tiers(policy=POLICY, now=at + timedelta(minutes=5))
     next_day = await evaluate_tiers(policy=POLICY, now=at + timedelta(days=1))
     # Even the evaluation applied by hand again: the date is finished.
-    by_hand = await apply_evaluation(evaluated=at.astimezone(SHANGHAI).date(), policy=POLICY,
-                                     now=at + timedelta(hours=2))  # fmt: skip
+    by_hand = await apply_evaluation(
+        evaluated=at.astimezone(SHANGHAI).date(), policy=POLICY, now=at + timedelta(hours=2)
+    )
 
     assert again["demoted"] == next_day["demoted"] == by_hand == 0
     assert await tier_of(member) == "silver"  # not Member: one tier per evaluation
@@ -193,8 +202,9 @@ async def test_a_run_killed_between_batches_is_completed_by_the_next_without_rep
             raise asyncio.CancelledError  # what SIGTERM does to a running arq job
 
     with pytest.raises(asyncio.CancelledError):
-        await apply_evaluation(evaluated=day, policy=POLICY, now=at,
-                               heartbeat=dies_after_two_batches, batch_size=3)  # fmt: skip
+        await apply_evaluation(
+            evaluated=day, policy=POLICY, now=at, heartbeat=dies_after_two_batches, batch_size=3
+        )
     half_done = sum([await tier_of(m) == "silver" for m in members])
     resumed = await apply_evaluation(evaluated=day, policy=POLICY, now=at, batch_size=3)
 
@@ -265,8 +275,9 @@ async def test_the_benefits_of_the_tier_left_end_and_those_of_the_tier_kept_stay
     gold, silver = await benefit_of("gold"), await benefit_of("silver")
     async with in_transaction() as conn:
         for code in ("silver", "gold"):
-            await grant_tier_benefits(conn, member_id=member.id, tier_code=code,
-                                      now=local(2026, 6, 1))  # fmt: skip
+            await grant_tier_benefits(
+                conn, member_id=member.id, tier_code=code, now=local(2026, 6, 1)
+            )
     at = local(2026, 12, 1, 0, 30)
     policy = EvaluationPolicy(zone=SHANGHAI, demoted_benefits_keep_days=keep_days)
 

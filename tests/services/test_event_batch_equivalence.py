@@ -90,61 +90,96 @@ async def programme(settings: Settings) -> AsyncIterator[dict[str, Member]]:
             for name in MEMBERS
         }
         await factories.task(
-            code="share-3", name="Share 3", event_type="share", target=3,
-            per_window_limit=None, reward_points=15,
-        )  # fmt: skip
+            code="share-3",
+            name="Share 3",
+            event_type="share",
+            target=3,
+            per_window_limit=None,
+            reward_points=15,
+        )
         await factories.task(
             code="daily-check-in", name="Daily check-in", window=Window.DAY, reward_points=3
         )
         await factories.task(
-            code="spend-200", name="Spend 200 in a week", event_type="purchase",
-            condition=Condition.SUM, target=200, window=Window.WEEK, reward_points=50,
+            code="spend-200",
+            name="Spend 200 in a week",
+            event_type="purchase",
+            condition=Condition.SUM,
+            target=200,
+            window=Window.WEEK,
+            reward_points=50,
             reward_growth=30,
-        )  # fmt: skip
+        )
         await factories.task(
-            code="streak-2", name="Two days in a row", condition=Condition.STREAK, target=2,
-            per_window_limit=None, reward_points=7,
-        )  # fmt: skip
+            code="streak-2",
+            name="Two days in a row",
+            condition=Condition.STREAK,
+            target=2,
+            per_window_limit=None,
+            reward_points=7,
+        )
         await factories.badge(
-            code="achiever", name="Achiever", metric=BadgeMetric.TASKS_COMPLETED,
+            code="achiever",
+            name="Achiever",
+            metric=BadgeMetric.TASKS_COMPLETED,
             thresholds=[1, 3],
-        )  # fmt: skip
+        )
         await factories.badge(
-            code="silver-club", name="Silver club", metric=BadgeMetric.TIER_REACHED,
+            code="silver-club",
+            name="Silver club",
+            metric=BadgeMetric.TIER_REACHED,
             thresholds=[1],
-        )  # fmt: skip
+        )
         shipping = await Benefit.create(
             code="free-shipping", name="Free shipping", kind=BenefitKind.FREE_SHIPPING, value={}
         )
         await TierBenefit.create(tier_code="silver", benefit=shipping)
         # A season running now: Silver earns double and gets a coupon; a task of its own
         festival = await Season.create(
-            code="festival", name="Festival", starts_at=NOW - timedelta(days=5),
+            code="festival",
+            name="Festival",
+            starts_at=NOW - timedelta(days=5),
             ends_at=NOW + timedelta(days=5),
-        )  # fmt: skip
+        )
         double = await Benefit.create(
-            code="double", name="Double points", kind=BenefitKind.POINTS_MULTIPLIER,
+            code="double",
+            name="Double points",
+            kind=BenefitKind.POINTS_MULTIPLIER,
             value={"factor": 2},
-        )  # fmt: skip
+        )
         coupon = await Benefit.create(
-            code="festival-coupon", name="Festival coupon", kind=BenefitKind.COUPON,
+            code="festival-coupon",
+            name="Festival coupon",
+            kind=BenefitKind.COUPON,
             value={"code_prefix": "FEST", "percent": 10},
-        )  # fmt: skip
+        )
         await SeasonalBenefit.create(season=festival, benefit=double, tier_codes=["silver"])
         await SeasonalBenefit.create(season=festival, benefit=coupon, tier_codes=["silver"])
         await factories.task(
-            code="festival-shares", name="Share twice in the festival", event_type="share",
-            target=2, window=Window.SEASON, season=festival, reward_points=20,
-        )  # fmt: skip
+            code="festival-shares",
+            name="Share twice in the festival",
+            event_type="share",
+            target=2,
+            window=Window.SEASON,
+            season=festival,
+            reward_points=20,
+        )
         # A task for Silver and above only, and one with a cap per member
         await factories.task(
-            code="silver-check-in", name="Silver check-in", window=Window.DAY, min_tier_rank=1,
+            code="silver-check-in",
+            name="Silver check-in",
+            window=Window.DAY,
+            min_tier_rank=1,
             reward_points=9,
-        )  # fmt: skip
+        )
         await factories.task(
-            code="reviews", name="Review", event_type="review", per_window_limit=None, cap=2,
+            code="reviews",
+            name="Review",
+            event_type="review",
+            per_window_limit=None,
+            cap=2,
             reward_points=4,
-        )  # fmt: skip
+        )
         await factories.event(
             members["cat"], "review", key="earlier-review", at=NOW - timedelta(hours=3), now=NOW
         )

@@ -125,36 +125,59 @@ async def _programme_with_tasks_badges_and_a_silver_benefit() -> Benefit:
     condition and window, badges over them, and a benefit that Silver unlocks."""
     await factories.ladder()
     await factories.task(
-        code="share-5", name="Share 5", event_type="share", target=5,
-        per_window_limit=None, reward_points=10,
-    )  # fmt: skip
+        code="share-5",
+        name="Share 5",
+        event_type="share",
+        target=5,
+        per_window_limit=None,
+        reward_points=10,
+    )
     await factories.task(
         code="daily-check-in", name="Daily check-in", window=Window.DAY, reward_points=3
     )
     await factories.task(
-        code="check-in-10", name="Check in 10 times", target=10, per_window_limit=None,
-        cap=3, reward_points=25,
-    )  # fmt: skip
+        code="check-in-10",
+        name="Check in 10 times",
+        target=10,
+        per_window_limit=None,
+        cap=3,
+        reward_points=25,
+    )
     await factories.task(
-        code="spend-100-week", name="Spend 100 in a week", event_type="purchase",
-        condition=Condition.SUM, target=100, window=Window.WEEK, per_window_limit=2,
-        reward_points=40, reward_growth=15,
-    )  # fmt: skip
+        code="spend-100-week",
+        name="Spend 100 in a week",
+        event_type="purchase",
+        condition=Condition.SUM,
+        target=100,
+        window=Window.WEEK,
+        per_window_limit=2,
+        reward_points=40,
+        reward_growth=15,
+    )
     await factories.task(
-        code="review-streak", name="Review 3 days in a row", event_type="review",
-        condition=Condition.STREAK, target=3, per_window_limit=None, reward_points=30,
-    )  # fmt: skip
+        code="review-streak",
+        name="Review 3 days in a row",
+        event_type="review",
+        condition=Condition.STREAK,
+        target=3,
+        per_window_limit=None,
+        reward_points=30,
+    )
     await factories.badge(
-        code="achiever", name="Achiever", metric=BadgeMetric.TASKS_COMPLETED,
+        code="achiever",
+        name="Achiever",
+        metric=BadgeMetric.TASKS_COMPLETED,
         thresholds=[1, 5, 10, 50],
-    )  # fmt: skip
+    )
     await factories.badge(
         code="silver-club", name="Silver club", metric=BadgeMetric.TIER_REACHED, thresholds=[1]
     )
     await factories.badge(
-        code="earner", name="Earner", metric=BadgeMetric.LIFETIME_POINTS,
+        code="earner",
+        name="Earner",
+        metric=BadgeMetric.LIFETIME_POINTS,
         thresholds=[1_000, 1_000_000],
-    )  # fmt: skip
+    )
     shipping = await Benefit.create(
         code="free-shipping", name="Free shipping", kind=BenefitKind.FREE_SHIPPING, value={}
     )
@@ -302,9 +325,13 @@ async def test_events_awards_redemptions_and_reversals_at_once_keep_the_ledger_e
     )
     member = await factories.member(joined_at=NOW - timedelta(days=10))
     await award_points(
-        member_id=member.id, amount=1_000, reason="Welcome", idempotency_key="welcome",
-        max_amount=1_000_000, now=NOW,
-    )  # fmt: skip
+        member_id=member.id,
+        amount=1_000,
+        reason="Welcome",
+        idempotency_key="welcome",
+        max_amount=1_000_000,
+        now=NOW,
+    )
     gift = await factories.reward(points_cost=50, stock=1_000)
     for n in range(20):
         at = NOW - timedelta(hours=2, minutes=n)

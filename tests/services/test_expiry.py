@@ -21,9 +21,14 @@ async def credit(member, amount: int, *, key: str) -> None:
     """Credit points now; tests move the clock forward instead of backdating the ledger
     (it refuses UPDATE)."""
     await award_points(
-        member_id=member.id, amount=amount, reason="test", idempotency_key=key,
-        actor=ADMIN, now=factories.now(), max_amount=10_000,
-    )  # fmt: skip
+        member_id=member.id,
+        amount=amount,
+        reason="test",
+        idempotency_key=key,
+        actor=ADMIN,
+        now=factories.now(),
+        max_amount=10_000,
+    )
 
 
 async def test_old_unused_points_expire_first_in_first_out():
@@ -32,16 +37,27 @@ async def test_old_unused_points_expire_first_in_first_out():
     later = factories.now() + timedelta(days=400)
     # 100 credited long before `later`, then 30 spent: 70 of the old credit are left.
     await adjust_points(
-        member_id=member.id, delta=-30, reason="spent", idempotency_key="s", allow_debt=False,
-        actor=ADMIN, now=factories.now(), max_amount=10_000,
-    )  # fmt: skip
+        member_id=member.id,
+        delta=-30,
+        reason="spent",
+        idempotency_key="s",
+        allow_debt=False,
+        actor=ADMIN,
+        now=factories.now(),
+        max_amount=10_000,
+    )
     fresh_key = "b"
     result = await expire_points(now=later, zone=factories.ZONE, after_days=365)
     assert result == {"members": 1, "points": 70}
     await award_points(
-        member_id=member.id, amount=5, reason="new", idempotency_key=fresh_key,
-        actor=ADMIN, now=later, max_amount=10_000,
-    )  # fmt: skip
+        member_id=member.id,
+        amount=5,
+        reason="new",
+        idempotency_key=fresh_key,
+        actor=ADMIN,
+        now=later,
+        max_amount=10_000,
+    )
     member = await Member.get(id=member.id)
     assert member.points_balance == 5
     expiry = await PointsLedgerEntry.get(member_id=member.id, kind=LedgerKind.EXPIRE)

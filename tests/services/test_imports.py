@@ -418,7 +418,7 @@ async def test_members_are_imported_then_their_events(clock, tmp_path):
         6: ("BadRow", "birthday: '1990-13-01' is not a date (YYYY-MM-DD)"),
         7: ("BadRow", "joined_at: '2026-01-01T00:00' needs a time zone offset (e.g. +08:00 or Z)"),
         8: ("ValidationFailed", "birthday: must not be in the future"),
-    }  # fmt: skip
+    }
 
     # And when their history is imported (by member number too), it is credited to them
     clock.advance(timedelta(minutes=10))

@@ -70,10 +70,15 @@ async def test_two_workers_firing_the_same_slot_run_it_once(settings):
 async def test_a_run_whose_worker_died_is_taken_over_after_its_lease():
     assert await claim(name="grant", slot="s1", now=NOW, lease=timedelta(minutes=5))
     # The first worker was killed: no heartbeat since. Within the lease nobody takes it.
-    assert await claim(name="grant", slot="s1", now=NOW + timedelta(minutes=4),
-                       lease=timedelta(minutes=5)) is None  # fmt: skip
-    taken = await claim(name="grant", slot="s1", now=NOW + timedelta(minutes=6),
-                        lease=timedelta(minutes=5))  # fmt: skip
+    assert (
+        await claim(
+            name="grant", slot="s1", now=NOW + timedelta(minutes=4), lease=timedelta(minutes=5)
+        )
+        is None
+    )
+    taken = await claim(
+        name="grant", slot="s1", now=NOW + timedelta(minutes=6), lease=timedelta(minutes=5)
+    )
     assert taken is not None and taken.attempts == 2
 
 
@@ -160,10 +165,10 @@ async def test_old_finished_runs_are_pruned_but_still_counted():
     assert await prune_job_runs(now=NOW, keep_days=7) == 5
     assert sorted(await JobRun.all().values_list("slot", flat=True)) == ["recent", "still-running"]
     after = await job_stats()
-    assert [(s.name, s.runs, s.retries) for s in after] == [(s.name, s.runs, s.retries)
-                                                            for s in before]  # fmt: skip
+    assert [(s.name, s.runs, s.retries) for s in after] == [
+        (s.name, s.runs, s.retries) for s in before
+    ]
     assert after[0].last_duration_seconds == 0.0
     # A rerun finds nothing to fold and counts nothing twice.
     assert await prune_job_runs(now=NOW, keep_days=7) == 0
-    assert [(s.runs, s.retries) for s in await job_stats()] == [(s.runs, s.retries)
-                                                                 for s in before]  # fmt: skip
+    assert [(s.runs, s.retries) for s in await job_stats()] == [(s.runs, s.retries) for s in before]

@@ -58,9 +58,14 @@ async def test_tier_boards_are_told_to_reread_their_members(settings):
 
     await factories.member()
     board = await Leaderboard.create(
-        code="silver-only", name="Silver", metric=Metric.GROWTH, period=Period.ALL_TIME,
-        tier_code="silver", created_at=factories.now(), updated_at=factories.now(),
-    )  # fmt: skip
+        code="silver-only",
+        name="Silver",
+        metric=Metric.GROWTH,
+        period=Period.ALL_TIME,
+        tier_code="silver",
+        created_at=factories.now(),
+        updated_at=factories.now(),
+    )
     later = factories.now() + timedelta(days=20)
     await publish_ladder(tiers=SMALLER, effective_at=later, now=factories.now())
     await switch_members_to_ladder_in_force(now=later)

@@ -101,12 +101,13 @@ async def forget_rollup() -> None:
 # A moment in the four days, often on or next to a quarter hour (where slots and local
 # days meet), sometimes a microsecond short of the next second (SQLite's strftime rounds).
 MOMENTS = st.builds(
-    lambda quarter, shift, micro: BASE
-    + timedelta(seconds=quarter * 900 + shift, microseconds=micro),
+    lambda quarter, shift, micro: (
+        BASE + timedelta(seconds=quarter * 900 + shift, microseconds=micro)
+    ),
     st.integers(0, 4 * 96 - 1),
     st.sampled_from([0, 0, 1, 449, 899]),
     st.sampled_from([0, 0, 999_700, 123_456]),
-)  # fmt: skip
+)
 ROWS = st.lists(
     st.tuples(
         MOMENTS,
@@ -151,8 +152,14 @@ async def test_points_flow_is_the_ledgers_in_every_state_of_the_fold(
 
 async def test_folding_again_changes_nothing():
     member = await factories.member()
-    await write(member.id, [(BASE + timedelta(minutes=7 * n), n - 20, LedgerKind.SPEND)
-                            for n in range(1, 40) if n != 20])  # fmt: skip
+    await write(
+        member.id,
+        [
+            (BASE + timedelta(minutes=7 * n), n - 20, LedgerKind.SPEND)
+            for n in range(1, 40)
+            if n != 20
+        ],
+    )
     at = BASE + timedelta(days=2)
     first = await fold_points_flow(now=at)
     rows = await rollup_rows()
@@ -184,8 +191,9 @@ async def test_a_row_committed_late_inside_the_refold_window_is_counted():
     await fold_points_flow(now=at + timedelta(minutes=15))
 
     await assert_exact()
-    days = await points_flow(granularity=Granularity.DAY, starts_at=BASE, ends_at=BASE + SPAN,
-                             zone=Z)  # fmt: skip
+    days = await points_flow(
+        granularity=Granularity.DAY, starts_at=BASE, ends_at=BASE + SPAN, zone=Z
+    )
     assert sum(d.expired for d in days) == 40
 
 
@@ -196,15 +204,17 @@ async def test_a_row_older_than_the_refold_window_needs_a_rebuild():
     await fold_points_flow(now=at)
     await write(member.id, [(at - SETTLE - REFOLD - timedelta(hours=1), 70, LedgerKind.EARN)])
     await fold_points_flow(now=at + timedelta(minutes=15))
-    days = await points_flow(granularity=Granularity.DAY, starts_at=BASE, ends_at=BASE + SPAN,
-                             zone=Z)  # fmt: skip
+    days = await points_flow(
+        granularity=Granularity.DAY, starts_at=BASE, ends_at=BASE + SPAN, zone=Z
+    )
     assert sum(d.issued for d in days) == 0
 
     await connection().execute_query("DELETE FROM points_flow_fold")
     await fold_points_flow(now=at + timedelta(minutes=15))
     await assert_exact()
-    days = await points_flow(granularity=Granularity.DAY, starts_at=BASE, ends_at=BASE + SPAN,
-                             zone=Z)  # fmt: skip
+    days = await points_flow(
+        granularity=Granularity.DAY, starts_at=BASE, ends_at=BASE + SPAN, zone=Z
+    )
     assert sum(d.issued for d in days) == 70
 
 
@@ -213,23 +223,31 @@ async def test_periods_off_the_quarter_hours_are_read_from_the_ledger():
     monrovia = ZoneInfo("Africa/Monrovia")
     start = datetime(1971, 3, 1, tzinfo=monrovia)
     member = await factories.member()
-    await write(member.id, [
-        (start + timedelta(minutes=5), 10, LedgerKind.EARN),  # 00:49:30 UTC, slot 00:45
-        (start - timedelta(minutes=5), 20, LedgerKind.EARN),  # the day before, same slot
-        (start + timedelta(days=1, seconds=-1), -3, LedgerKind.SPEND),
-    ])  # fmt: skip
+    await write(
+        member.id,
+        [
+            (start + timedelta(minutes=5), 10, LedgerKind.EARN),  # 00:49:30 UTC, slot 00:45
+            (start - timedelta(minutes=5), 20, LedgerKind.EARN),  # the day before, same slot
+            (start + timedelta(days=1, seconds=-1), -3, LedgerKind.SPEND),
+        ],
+    )
     await fold_points_flow(now=datetime(1971, 4, 1, tzinfo=UTC))
     assert await rollup_rows()
     await assert_exact(start - timedelta(days=1), start + timedelta(days=2), monrovia)
-    days = await points_flow(granularity=Granularity.DAY, starts_at=start,
-                             ends_at=start + timedelta(days=1), zone=monrovia)  # fmt: skip
+    days = await points_flow(
+        granularity=Granularity.DAY,
+        starts_at=start,
+        ends_at=start + timedelta(days=1),
+        zone=monrovia,
+    )
     assert [(d.issued, d.spent) for d in days] == [(10, 3)]
 
 
 async def test_the_first_fold_backfills_history_in_chunks():
     member = await factories.member()
-    await write(member.id, [(BASE - timedelta(days=100 - n), 5, LedgerKind.EARN)
-                            for n in range(0, 100, 9)])  # fmt: skip
+    await write(
+        member.id, [(BASE - timedelta(days=100 - n), 5, LedgerKind.EARN) for n in range(0, 100, 9)]
+    )
     beats = []
 
     async def heartbeat() -> None:

@@ -93,9 +93,14 @@ async def tier_case() -> Case:
 
     async def insert() -> Tier:
         return await Tier.create(
-            ladder_version=draft, code="base", name="Base", rank=0, entry_threshold=0,
-            retention_threshold=0, multiplier=Decimal(1),
-        )  # fmt: skip
+            ladder_version=draft,
+            code="base",
+            name="Base",
+            rank=0,
+            entry_threshold=0,
+            retention_threshold=0,
+            multiplier=Decimal(1),
+        )
 
     return insert, {"multiplier": Decimal(2)}
 
@@ -213,21 +218,31 @@ async def _publish_a_ladder_version() -> None:
             TierRule("member", "Member", 0, 0, 0, Decimal("1")),
             TierRule("silver", "Silver", 1, 800, 600, Decimal("1.1")),
         ),
-        weights=GrowthWeights(), notes="", actor=MARKETER, now=now,
-    )  # fmt: skip
+        weights=GrowthWeights(),
+        notes="",
+        actor=MARKETER,
+        now=now,
+    )
     before = await stamp()
     await ladder_versions.publish(
-        version_id=draft.id, effective_at=now + timedelta(days=30), notice=timedelta(days=30),
-        actor=MARKETER, now=now,
-    )  # fmt: skip
+        version_id=draft.id,
+        effective_at=now + timedelta(days=30),
+        notice=timedelta(days=30),
+        actor=MARKETER,
+        now=now,
+    )
     assert await stamp() != before
 
 
 async def _create_a_season() -> None:
     await catalogue.create_season(
-        code="summer", name="Summer", starts_at=factories.now() + timedelta(days=1),
-        ends_at=factories.now() + timedelta(days=30), actor=MARKETER, now=factories.now(),
-    )  # fmt: skip
+        code="summer",
+        name="Summer",
+        starts_at=factories.now() + timedelta(days=1),
+        ends_at=factories.now() + timedelta(days=30),
+        actor=MARKETER,
+        now=factories.now(),
+    )
 
 
 async def _archive_a_season() -> None:
@@ -241,18 +256,27 @@ async def _archive_a_season() -> None:
 async def _create_a_growth_task() -> None:
     await catalogue.create_task(
         definition=TaskDefinition(
-            code="daily", name="Daily", event_type="check_in", condition=Condition.COUNT,
-            target=1, reward_points=10,
+            code="daily",
+            name="Daily",
+            event_type="check_in",
+            condition=Condition.COUNT,
+            target=1,
+            reward_points=10,
         ),
-        actor=MARKETER, now=factories.now(),
-    )  # fmt: skip
+        actor=MARKETER,
+        now=factories.now(),
+    )
 
 
 async def _create_a_badge() -> None:
     await catalogue.create_badge(
-        code="regular", name="Regular", metric=BadgeMetric.TASKS_COMPLETED, thresholds=[3],
-        actor=MARKETER, now=factories.now(),
-    )  # fmt: skip
+        code="regular",
+        name="Regular",
+        metric=BadgeMetric.TASKS_COMPLETED,
+        thresholds=[3],
+        actor=MARKETER,
+        now=factories.now(),
+    )
 
 
 async def _create_an_event_type() -> None:
@@ -286,9 +310,12 @@ async def _attach_a_seasonal_multiplier() -> None:
     )
     before = await stamp()
     await benefit_service.attach_seasonal_benefit(
-        season_id=summer.id, benefit_id=double.id, tier_codes=["gold"], actor=MARKETER,
+        season_id=summer.id,
+        benefit_id=double.id,
+        tier_codes=["gold"],
+        actor=MARKETER,
         now=factories.now(),
-    )  # fmt: skip
+    )
     assert await stamp() != before
 
 
@@ -326,9 +353,11 @@ async def _a_busy_programme() -> Member:
     )
     await TierBenefit.create(tier_code="silver", benefit=coupon)
     spring = await Season.create(
-        code="spring", name="Spring", starts_at=factories.now() - timedelta(days=1),
+        code="spring",
+        name="Spring",
+        starts_at=factories.now() - timedelta(days=1),
         ends_at=factories.now() + timedelta(days=7),
-    )  # fmt: skip
+    )
     double = await Benefit.create(
         code="double", name="Double", kind=BenefitKind.POINTS_MULTIPLIER, value={"factor": 2}
     )
@@ -361,9 +390,14 @@ async def test_reversals_and_the_season_switch_never_move_the_stamp():
     before = await stamp()
 
     await reverse_event(
-        idempotency_key="order-1", amount=Decimal("120"), reason="returned",
-        reversal_key="return-1", allow_debt=False, zone=factories.ZONE, now=factories.now(),
-    )  # fmt: skip
+        idempotency_key="order-1",
+        amount=Decimal("120"),
+        reason="returned",
+        reversal_key="return-1",
+        allow_debt=False,
+        zone=factories.ZONE,
+        now=factories.now(),
+    )
     await switch_seasons(now=factories.now())
     await switch_seasons(now=factories.now() + timedelta(days=8))  # the season ends
 

@@ -186,9 +186,9 @@ async def test_50_concurrent_redemptions_of_10_in_stock_sell_exactly_10():
     assert all(isinstance(o, OutOfStock) for o in lost), lost
     assert (await Reward.get(id=reward.id)).stock == 0
     assert await Redemption.filter(reward_id=reward.id).count() == 10
-    balances = sorted(await Member.filter(id__in=[m.id for m in members]).values_list(
-        "points_balance", flat=True
-    ))  # fmt: skip
+    balances = sorted(
+        await Member.filter(id__in=[m.id for m in members]).values_list("points_balance", flat=True)
+    )
     assert balances == [400] * 10 + [500] * 40
     assert await PointsLedgerEntry.filter(kind=LedgerKind.SPEND).count() == 10
     assert await balance_mismatches() == []

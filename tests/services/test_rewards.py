@@ -37,8 +37,11 @@ async def test_creating_a_reward_stores_it_and_audits_it():
 
     stored = await Reward.get(id=reward.id)
     assert (stored.name, stored.points_cost, stored.stock, stored.active) == (
-        "Coffee", 120, 50, True,
-    )  # fmt: skip
+        "Coffee",
+        120,
+        50,
+        True,
+    )
     entry = await AuditEntry.get(action="reward.create")
     assert (entry.actor, entry.target_type, entry.target_id) == ("alice", "Reward", str(reward.id))
     assert entry.before is None and entry.after["min_tier_rank"] == 1
@@ -125,10 +128,11 @@ async def test_a_member_sees_only_what_it_could_redeem_now_and_staff_see_everyth
     visible = [
         await factories.reward(code="open"),
         await factories.reward(code="sold-out", stock=0),
-        await factories.reward(code="windowed", starts_at=now - timedelta(days=1),
-                               ends_at=now + timedelta(days=1)),
+        await factories.reward(
+            code="windowed", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1)
+        ),
         await factories.reward(code="base-only", max_tier_rank=0),
-    ]  # fmt: skip
+    ]
     hidden = [
         await factories.reward(code="paused", active=False),
         await factories.reward(code="archived", archived_at=now),

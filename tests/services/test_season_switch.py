@@ -36,18 +36,22 @@ def next_local_midnight(days: int = 2) -> datetime:
 
 
 async def season(starts_at: datetime, ends_at: datetime, code: str = "spring") -> Season:
-    return await Season.create(code=code, name=code.title(), starts_at=starts_at,
-                               ends_at=ends_at)  # fmt: skip
+    return await Season.create(code=code, name=code.title(), starts_at=starts_at, ends_at=ends_at)
 
 
 async def seasonal(
-    season: Season, code: str, tier_codes: list[str], kind: BenefitKind = BenefitKind.COUPON,
+    season: Season,
+    code: str,
+    tier_codes: list[str],
+    kind: BenefitKind = BenefitKind.COUPON,
     value: dict[str, Any] | None = None,
-) -> Benefit:  # fmt: skip
+) -> Benefit:
     benefit = await Benefit.create(
-        code=code, name=code.title(), kind=kind,
+        code=code,
+        name=code.title(),
+        kind=kind,
         value=value if value is not None else {"code_prefix": "FEST", "percent": 10},
-    )  # fmt: skip
+    )
     await SeasonalBenefit.create(season=season, benefit=benefit, tier_codes=tier_codes)
     return benefit
 
@@ -155,8 +159,13 @@ async def test_a_season_end_expires_its_grants_and_leaves_used_ones_and_others_a
     spent = await BenefitGrant.get(member_id=used.id)
     await use_benefit(member_id=used.id, grant_id=spent.id, now=start + timedelta(hours=1))
     tier_perk = await Benefit.create(code="ship", name="Ship", kind=BenefitKind.FREE_SHIPPING)
-    await BenefitGrant.create(member=unused, benefit=tier_perk, source=GrantSource.TIER,
-                              source_ref="silver", valid_from=start)  # fmt: skip
+    await BenefitGrant.create(
+        member=unused,
+        benefit=tier_perk,
+        source=GrantSource.TIER,
+        source_ref="silver",
+        valid_from=start,
+    )
 
     running = await switch_seasons(now=end - timedelta(seconds=1), batch_size=1)
     ended = await switch_seasons(now=end, batch_size=1)
@@ -227,8 +236,7 @@ async def test_a_running_season_multiplies_the_points_of_the_tiers_it_names():
 async def test_a_season_starting_at_local_midnight_is_switched_on_within_the_minute(settings):
     midnight = next_local_midnight()
     festival = await season(midnight, midnight + timedelta(days=3), code="festival")
-    late = await season(midnight + timedelta(seconds=30), midnight + timedelta(days=3),
-                        code="late")  # fmt: skip
+    late = await season(midnight + timedelta(seconds=30), midnight + timedelta(days=3), code="late")
     await seasonal(festival, "coupon", ["member"])
     await seasonal(late, "lantern", ["member"])
     member = await member_on("member")

@@ -44,8 +44,9 @@ async def programme() -> dict[str, Member]:
     D joins 1 Jun 10:00, Silver 31 Jul 10:00, demoted at the evaluation of 1 Sep 00:30
     (31 Aug in UTC).
     """
-    await publish_ladder(tiers=factories.LADDER, effective_at=local(2026, 1, 1),
-                         now=local(2026, 1, 1))  # fmt: skip
+    await publish_ladder(
+        tiers=factories.LADDER, effective_at=local(2026, 1, 1), now=local(2026, 1, 1)
+    )
     await factories.task(code="big", reward_growth=1_000)
     await factories.task(code="huge", event_type="share", reward_growth=4_000)
     a = await factories.member(joined_at=local(2026, 6, 1, 10))
@@ -91,9 +92,12 @@ def table(periods):
 async def test_rates_per_local_month_and_tier():
     await programme()
     periods = await tier_rates(
-        granularity=Granularity.MONTH, starts_at=local(2026, 6, 1), ends_at=local(2026, 10, 1),
-        zone=Z, now=local(2026, 10, 1),
-    )  # fmt: skip
+        granularity=Granularity.MONTH,
+        starts_at=local(2026, 6, 1),
+        ends_at=local(2026, 10, 1),
+        zone=Z,
+        now=local(2026, 10, 1),
+    )
     assert table(periods) == {
         # (members at start, promotions out, demotions out, their rates)
         "2026-06": {
@@ -122,15 +126,21 @@ async def test_rates_per_local_month_and_tier():
 async def test_rates_start_from_the_history_before_the_first_period():
     await programme()
     [day] = await tier_rates(
-        granularity=Granularity.DAY, starts_at=local(2026, 9, 1), ends_at=local(2026, 9, 2),
-        zone=Z, now=local(2026, 10, 1),
-    )  # fmt: skip
+        granularity=Granularity.DAY,
+        starts_at=local(2026, 9, 1),
+        ends_at=local(2026, 9, 2),
+        zone=Z,
+        now=local(2026, 10, 1),
+    )
     assert day.period == "2026-09-01"
     assert table([day])["2026-09-01"]["silver"] == (2, 0, 1, 0.0, 0.5)
     weeks = await tier_rates(
-        granularity=Granularity.WEEK, starts_at=local(2026, 8, 3), ends_at=local(2026, 8, 10),
-        zone=Z, now=local(2026, 10, 1),
-    )  # fmt: skip
+        granularity=Granularity.WEEK,
+        starts_at=local(2026, 8, 3),
+        ends_at=local(2026, 8, 10),
+        zone=Z,
+        now=local(2026, 10, 1),
+    )
     # ISO week 32 (Mon 3 Aug local): C's promotion at 00:30 on 5 Aug local.
     assert table(weeks) == {
         "2026-W32": {
@@ -153,9 +163,12 @@ async def test_a_ladder_change_moves_members_but_is_not_a_demotion():
     assert (await switch_members_to_ladder_in_force(now=switch))["changed_rank"] == 1
 
     periods = await tier_rates(
-        granularity=Granularity.MONTH, starts_at=local(2026, 9, 1), ends_at=local(2026, 11, 1),
-        zone=Z, now=local(2026, 10, 1),
-    )  # fmt: skip
+        granularity=Granularity.MONTH,
+        starts_at=local(2026, 9, 1),
+        ends_at=local(2026, 11, 1),
+        zone=Z,
+        now=local(2026, 10, 1),
+    )
     assert table(periods) == {
         "2026-09": {
             "member": (1, 0, 0, 0.0, 0.0),
@@ -170,9 +183,11 @@ async def test_a_ladder_change_moves_members_but_is_not_a_demotion():
     }
     # tierMovements counts the same way.
     [september] = await tier_movements(
-        granularity=Granularity.MONTH, starts_at=local(2026, 9, 1), ends_at=local(2026, 10, 1),
+        granularity=Granularity.MONTH,
+        starts_at=local(2026, 9, 1),
+        ends_at=local(2026, 10, 1),
         zone=Z,
-    )  # fmt: skip
+    )
     assert (september.promotions, september.demotions) == (0, 1)
 
 
@@ -204,8 +219,9 @@ async def test_time_to_promotion_within_a_span():
         now=local(2026, 10, 1), starts_at=local(2026, 7, 31, 10), ends_at=local(2026, 8, 20, 12)
     )
     # D (at the start, included) and C; A's Gold at the end is left out.
-    assert [(r.code, r.promotions, r.median_days_from_joining, r.p90_days_from_joining)
-            for r in rows] == [("silver", 2, 15, 60), ("gold", 0, None, None)]  # fmt: skip
+    assert [
+        (r.code, r.promotions, r.median_days_from_joining, r.p90_days_from_joining) for r in rows
+    ] == [("silver", 2, 15, 60), ("gold", 0, None, None)]
 
 
 async def test_activity_before_and_after_promotion():
@@ -233,8 +249,9 @@ async def test_promotions_whose_window_after_is_not_over_are_left_out():
     rows = await activity_after_promotion(
         starts_at=local(2026, 7, 1), ends_at=local(2026, 9, 1), now=local(2026, 9, 10)
     )
-    assert [(r.code, r.promotions, r.still_in_window, r.events_before, r.events_after)
-            for r in rows] == [("silver", 3, 0, 5, 4), ("gold", 0, 1, 0, 0)]  # fmt: skip
+    assert [
+        (r.code, r.promotions, r.still_in_window, r.events_before, r.events_after) for r in rows
+    ] == [("silver", 3, 0, 5, 4), ("gold", 0, 1, 0, 0)]
     assert rows[1].events_before_per_member is None
     # A shorter window: 7 days (A's Silver: the check-in / 15 Jul; C: check-in / 6, 7 Aug;
     # D: check-in / none; A's Gold: the share / none).

@@ -42,8 +42,11 @@ async def load_members(url: str, tiers: dict[str, Tier]) -> None:
             "SELECT 'm-' || g, 'Member ' || g, now(), "
             "(ARRAY[$1, $2, $3]::int[])[1 + g % 3], 0, (g * 7919) % 6000, 0, now(), now() "
             "FROM generate_series(1, $4) g",
-            tiers["member"].id, tiers["silver"].id, tiers["gold"].id, MEMBERS,
-        )  # fmt: skip
+            tiers["member"].id,
+            tiers["silver"].id,
+            tiers["gold"].id,
+            MEMBERS,
+        )
     finally:
         await conn.close()
 
@@ -64,8 +67,11 @@ def start_worker(
     with log.open("ab") as out:  # the child keeps its own handle
         return subprocess.Popen(
             [*args, "--burst"] if burst else args,
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 async def cursor(conn: asyncpg.Connection) -> int:
@@ -85,8 +91,10 @@ async def test_sigterm_half_way_then_a_rerun_demotes_every_member_once(
         tiers = {t.code: t for t in await Tier.filter(ladder_version_id=version.id)}
     await load_members(settings.database_url, tiers)
     conn = await asyncpg.connect(settings.database_url)
-    before = {r["id"]: (r["tier_id"], r["growth"]) for r in await conn.fetch(
-        "SELECT id, tier_id, growth FROM member")}  # fmt: skip
+    before = {
+        r["id"]: (r["tier_id"], r["growth"])
+        for r in await conn.fetch("SELECT id, tier_id, growth FROM member")
+    }
     by_id = {t.id: t for t in tiers.values()}
     rules = [t.to_rule() for t in sorted(tiers.values(), key=lambda t: t.rank)]
     expected = {
@@ -97,9 +105,12 @@ async def test_sigterm_half_way_then_a_rerun_demotes_every_member_once(
 
     queue = f"laurel-test-{uuid.uuid4().hex}"
     redis = RedisSettings.from_dsn(redis_url)
-    pool = await create_pool(redis, default_queue_name=queue,
-                             job_serializer=WorkerSettings.job_serializer,
-                             job_deserializer=WorkerSettings.job_deserializer)  # fmt: skip
+    pool = await create_pool(
+        redis,
+        default_queue_name=queue,
+        job_serializer=WorkerSettings.job_serializer,
+        job_deserializer=WorkerSettings.job_deserializer,
+    )
     log = tmp_path / "workers.log"
     worker = start_worker(settings, redis_url, queue, log=log, burst=False)
     try:
@@ -125,8 +136,12 @@ async def test_sigterm_half_way_then_a_rerun_demotes_every_member_once(
         await asyncio.to_thread(rerun.wait, timeout=60)
         assert rerun.returncode == 0, log.read_text()
 
-        after = {r["id"]: r["code"] for r in await conn.fetch(
-            "SELECT m.id, t.code FROM member m JOIN tier t ON t.id = m.tier_id")}  # fmt: skip
+        after = {
+            r["id"]: r["code"]
+            for r in await conn.fetch(
+                "SELECT m.id, t.code FROM member m JOIN tier t ON t.id = m.tier_id"
+            )
+        }
         assert after == expected
         changes = await conn.fetch(
             "SELECT member_id, count(*) AS n FROM tier_change WHERE reason = 'demotion' "
@@ -139,7 +154,8 @@ async def test_sigterm_half_way_then_a_rerun_demotes_every_member_once(
             ("outbox", "topic = 'leaderboard.member_changed'"),
         ):
             assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {where}") == len(
-                should_drop)  # fmt: skip
+                should_drop
+            )
         assert await conn.fetchval("SELECT finished_at IS NOT NULL FROM tier_evaluation")
     finally:
         if worker.poll() is None:

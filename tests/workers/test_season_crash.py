@@ -73,8 +73,11 @@ async def bulk_members(url: str, tiers: dict[str, int]) -> None:
             "(ARRAY[$1, $2, $3]::bigint[])[n % 3 + 1], 0, 0, 0, "
             "now() - interval '1 day', now() - interval '1 day' "
             "FROM generate_series(1, $4) AS n",
-            tiers["member"], tiers["silver"], tiers["gold"], MEMBERS,
-        )  # fmt: skip
+            tiers["member"],
+            tiers["silver"],
+            tiers["gold"],
+            MEMBERS,
+        )
     finally:
         await conn.close()
 
@@ -96,11 +99,18 @@ async def test_a_worker_killed_mid_grant_is_finished_by_the_next_without_a_doubl
         await factories.ladder()
         tiers = dict(await Tier.all().values_list("code", "id"))
         now = factories.now()
-        season = await Season.create(code="festival", name="Festival",
-                                     starts_at=now - timedelta(hours=1),
-                                     ends_at=now + timedelta(days=3))  # fmt: skip
-        coupon = await Benefit.create(code="lantern", name="Lantern", kind=BenefitKind.COUPON,
-                                      value={"code_prefix": "LNT", "percent": 8})  # fmt: skip
+        season = await Season.create(
+            code="festival",
+            name="Festival",
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(days=3),
+        )
+        coupon = await Benefit.create(
+            code="lantern",
+            name="Lantern",
+            kind=BenefitKind.COUPON,
+            value={"code_prefix": "LNT", "percent": 8},
+        )
         await SeasonalBenefit.create(season=season, benefit=coupon, tier_codes=list(ELIGIBLE))
     await bulk_members(url, tiers)
     eligible = sum(1 for n in range(1, MEMBERS + 1) if n % 3 != 0)

@@ -67,8 +67,15 @@ class LadderMovement:
 
     @classmethod
     def from_rule(cls, m: rules.Movement) -> LadderMovement:
-        return cls(rank=m.held.rank, code=m.held.code, name=m.held.name, members=m.members,
-                   promoted=m.promoted, demoted=m.demoted, unchanged=m.unchanged)  # fmt: skip
+        return cls(
+            rank=m.held.rank,
+            code=m.held.code,
+            name=m.held.name,
+            members=m.members,
+            promoted=m.promoted,
+            demoted=m.demoted,
+            unchanged=m.unchanged,
+        )
 
 
 @strawberry.type(description="Members who would hold one tier of the draft.")
@@ -110,11 +117,15 @@ class LadderOutcome:
                 for d in o.distribution
             ],
             benefit_changes=[
-                BenefitGrantChange(benefit_code=c.benefit, benefit_name=names[c.benefit],
-                                   added=c.added, removed=c.removed)
+                BenefitGrantChange(
+                    benefit_code=c.benefit,
+                    benefit_name=names[c.benefit],
+                    added=c.added,
+                    removed=c.removed,
+                )
                 for c in o.benefit_changes
             ],
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(description="What a draft ladder version would do, computed without writing.")

@@ -44,9 +44,12 @@ class BenefitQueries:
             return found[0].id if found else None
 
         return Connection[BenefitType].build(
-            rows, has_next=has_next, key=lambda b: b.id, node=BenefitType.from_model,
+            rows,
+            has_next=has_next,
+            key=lambda b: b.id,
+            node=BenefitType.from_model,
             previous=rows_before(after_id, first_benefit, descending=False),
-        )  # fmt: skip
+        )
 
     @strawberry.field(
         description="The tier x benefit matrix: each tier of the ladder in force, lowest "

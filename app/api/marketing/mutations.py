@@ -44,8 +44,16 @@ def _season_id(value: strawberry.ID | None, *, field: str = "seasonId") -> int |
 
 
 # The optional fields of a task: an update may clear them with null.
-TASK_NULLABLE = ("per_window_limit", "cap", "min_tier_rank", "max_tier_rank", "starts_at",
-                 "ends_at", "season_id", "reward_badge")  # fmt: skip
+TASK_NULLABLE = (
+    "per_window_limit",
+    "cap",
+    "min_tier_rank",
+    "max_tier_rank",
+    "starts_at",
+    "ends_at",
+    "season_id",
+    "reward_badge",
+)
 
 
 @strawberry.type

@@ -47,10 +47,12 @@ class MarketingQueries:
             query = query.filter(id__lt=before)
         rows = await query.limit(first + 1)
         return Connection[SeasonType].build(
-            rows[:first], has_next=len(rows) > first, key=lambda s: s.id,
+            rows[:first],
+            has_next=len(rows) > first,
+            key=lambda s: s.id,
             previous=rows_before(before, lambda: first_key(listed), descending=True),
             node=SeasonType.from_model,
-        )  # fmt: skip
+        )
 
     @strawberry.field(description="Growth tasks in creation order (marketers, admins).")
     async def growth_tasks(
@@ -73,10 +75,12 @@ class MarketingQueries:
             query = query.filter(id__gt=after_id)
         rows = await query.limit(first + 1)
         return Connection[GrowthTaskType].build(
-            rows[:first], has_next=len(rows) > first, key=lambda t: t.id,
+            rows[:first],
+            has_next=len(rows) > first,
+            key=lambda t: t.id,
             previous=rows_before(after_id, lambda: first_key(listed), descending=False),
             node=GrowthTaskType.from_model,
-        )  # fmt: skip
+        )
 
     @strawberry.field(description="Badges in creation order (marketers, admins).")
     async def badges(
@@ -89,10 +93,12 @@ class MarketingQueries:
             query = query.filter(id__gt=after_id)
         rows = await query.limit(first + 1)
         return Connection[BadgeType].build(
-            rows[:first], has_next=len(rows) > first, key=lambda b: b.id,
+            rows[:first],
+            has_next=len(rows) > first,
+            key=lambda b: b.id,
             previous=rows_before(after_id, lambda: first_key(listed), descending=False),
             node=BadgeType.from_model,
-        )  # fmt: skip
+        )
 
     @strawberry.field(description="The event catalogue in creation order (marketers, admins).")
     async def event_types(
@@ -114,10 +120,12 @@ class MarketingQueries:
             query = query.filter(id__gt=after_id)
         rows = await query.limit(first + 1)
         return Connection[EventTypeType].build(
-            rows[:first], has_next=len(rows) > first, key=lambda e: e.id,
+            rows[:first],
+            has_next=len(rows) > first,
+            key=lambda e: e.id,
             previous=rows_before(after_id, lambda: first_key(listed), descending=False),
             node=EventTypeType.from_model,
-        )  # fmt: skip
+        )
 
     @strawberry.field(description="Every marketer and admin change, newest first (admins).")
     async def audit_log(
@@ -145,6 +153,9 @@ class MarketingQueries:
             return found[0].id if found else None
 
         return Connection[AuditEntryType].build(
-            rows, has_next=has_next, key=lambda e: e.id, node=AuditEntryType.from_model,
+            rows,
+            has_next=has_next,
+            key=lambda e: e.id,
+            node=AuditEntryType.from_model,
             previous=rows_before(before, newest, descending=True),
-        )  # fmt: skip
+        )

@@ -92,7 +92,9 @@ class MemberQueries:
             return found[0].id if found else None
 
         return Connection[MemberType].build(
-            page.members, has_next=has_next, key=lambda m: m.id,
+            page.members,
+            has_next=has_next,
+            key=lambda m: m.id,
             node=lambda m: MemberType.from_model(m, programme_stamp=page.stamp),
             previous=rows_before(after_id, first_member, descending=False),
-        )  # fmt: skip
+        )

@@ -377,9 +377,12 @@ class MemberType:
             return found[0].id if found else None
 
         return Connection[LedgerEntryType].build(
-            rows, has_next=has_next, key=lambda e: e.id, node=LedgerEntryType.from_model,
+            rows,
+            has_next=has_next,
+            key=lambda e: e.id,
+            node=LedgerEntryType.from_model,
             previous=rows_before(before, newest, descending=True),
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(description="The award was written, or had been written under this key.")

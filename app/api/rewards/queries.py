@@ -50,6 +50,9 @@ class RewardQueries:
             return found[0].id if found else None
 
         return Connection[RewardType].build(
-            rows, has_next=has_next, key=lambda r: r.id, node=RewardType.from_model,
+            rows,
+            has_next=has_next,
+            key=lambda r: r.id,
+            node=RewardType.from_model,
             previous=rows_before(after_id, first_reward, descending=False),
-        )  # fmt: skip
+        )
