@@ -16,7 +16,7 @@ from app import db
 from app.config import Settings
 
 if TYPE_CHECKING:
-    from app.services.imports import ImportProgress, ImportReport
+    from app.services.activity.imports import ImportProgress, ImportReport
 
 SCHEMA_PATH = Path("graphql/schema.graphql")
 
@@ -29,7 +29,7 @@ def _settings() -> Settings:
 
 
 async def _load_demo(settings: Settings) -> None:
-    from app.services.demo import load_demo
+    from app.services.programme.demo import load_demo
 
     async with db.connect(settings):
         result = await load_demo(now=datetime.now(UTC), zone=settings.zone)
@@ -55,7 +55,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from app.api.limits import MAX_BODY_BYTES
+    from app.api.http.limits import MAX_BODY_BYTES
 
     settings = _settings()
     asyncio.run(db.migrate(settings))
@@ -131,7 +131,7 @@ def cmd_schema(args: argparse.Namespace) -> None:
 def cmd_documents(args: argparse.Namespace) -> None:
     import json
 
-    from app.api.trusted import DocumentRegistry
+    from app.api.documents.trusted import DocumentRegistry
 
     if args.action is not None:
         manifest = None
@@ -155,9 +155,9 @@ async def _registered_documents(settings: Settings, args: argparse.Namespace, da
 
     from app.api.documents.manifests import read_manifest
     from app.api.schema import schema
-    from app.services import documents
-    from app.services.audit import Actor
-    from app.services.errors import InvalidInput, NotFound
+    from app.services.documents import manifests as documents
+    from app.services.shared.audit import Actor
+    from app.services.shared.errors import InvalidInput, NotFound
 
     actor = Actor(subject=f"cli:{getpass.getuser()}", role="admin")
     now = datetime.now(UTC)
@@ -237,9 +237,9 @@ async def _rebuild_leaderboard(settings: Settings, code: str, period: str | None
     from redis.asyncio import Redis
 
     from app.models import Leaderboard
-    from app.services.errors import InvalidInput
-    from app.services.leaderboard_index import RebuildBusy, RedisBoardIndex
-    from app.services.leaderboards import board_in_period
+    from app.services.leaderboards.boards import board_in_period
+    from app.services.leaderboards.index import RebuildBusy, RedisBoardIndex
+    from app.services.shared.errors import InvalidInput
     from gamification.leaderboards import Period, period_of, scope_of
 
     if not settings.redis_url:
@@ -297,7 +297,7 @@ def cmd_rebuild_leaderboard(args: argparse.Namespace) -> None:
 
 async def _jobs(settings: Settings, args: argparse.Namespace) -> None:
     from app.models import JobRun
-    from app.schedule import JOBS, SCHEDULE, run_job
+    from app.services.jobs.schedule import JOBS, SCHEDULE, run_job
 
     async with db.connect(settings):
         if args.action == "list":
@@ -394,8 +394,8 @@ class ImportBar:
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
-    from app.services.events import MAX_BATCH, EventPolicy
-    from app.services.imports import import_events, import_members
+    from app.services.activity.events import MAX_BATCH, EventPolicy
+    from app.services.activity.imports import import_events, import_members
 
     path = Path(args.file)
     rejected = Path(args.rejected) if args.rejected else None
@@ -425,7 +425,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from app.services.imports import ImportRefused
+    from app.services.activity.imports import ImportRefused
 
     try:
         report = asyncio.run(_import(_settings(), args))
@@ -445,7 +445,7 @@ def _non_negative(text: str) -> int:
 
 
 def _chunk_size(text: str) -> int:
-    from app.services.events import MAX_BATCH
+    from app.services.activity.events import MAX_BATCH
 
     value = int(text)
     if not 1 <= value <= MAX_BATCH:

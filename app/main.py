@@ -27,32 +27,32 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
 from app import db
-from app.api.context import Context
-from app.api.graphiql import ASSETS_URL, graphiql_assets, graphiql_page
-from app.api.graphql_http import GraphQLOverHTTP, RequestRefused, refusal_response
-from app.api.limits import BodySizeLimitMiddleware
-from app.api.permissions import BearerAuthMiddleware
-from app.api.public_pages import (
+from app.api.analytics.exports import members_at_risk_csv
+from app.api.documents.trusted import DocumentRefused, DocumentRegistry
+from app.api.http.graphiql import ASSETS_URL, graphiql_assets, graphiql_page
+from app.api.http.graphql_http import GraphQLOverHTTP, RequestRefused, refusal_response
+from app.api.http.limits import BodySizeLimitMiddleware
+from app.api.leaderboards.top_cache import (
     BoardVersions,
     IndexVersions,
     LocalBoardVersions,
     PublicPageCache,
 )
 from app.api.schema import build_schema
-from app.api.trusted import DocumentRefused, DocumentRegistry
+from app.api.shared.context import Context
+from app.api.shared.permissions import BearerAuthMiddleware
 from app.auth import InvalidToken, Principal, decode_token
 from app.clock import Clock, system_clock
 from app.config import Settings
-from app.exports import members_at_risk_csv
 from app.observability import Metrics, RequestLogMiddleware, configure_logging, request_record
-from app.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
-from app.scheduler import EmbeddedScheduler
-from app.services.board_reads import BoardReader
-from app.services.board_sql import SqlBoardReader
-from app.services.jobs import job_stats
-from app.services.leaderboard_index import BoardReads
-from app.services.outbox import backlog, oldest_waiting
-from app.services.updates import LocalBroker, RedisBroker, UpdateBroker
+from app.services.jobs.embedded_runner import EmbeddedScheduler
+from app.services.jobs.runs import job_stats
+from app.services.leaderboards.index import BoardReads
+from app.services.leaderboards.reads import BoardReader
+from app.services.leaderboards.sql import SqlBoardReader
+from app.services.notifications.outbox import backlog, oldest_waiting
+from app.services.notifications.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
+from app.services.notifications.updates import LocalBroker, RedisBroker, UpdateBroker
 
 logger = logging.getLogger("laurel.app")
 READINESS_TIMEOUT_SECONDS = 2.0

@@ -54,14 +54,17 @@ import asyncpg
 from _databases import temporary_postgres
 
 from app import db
+from app.api.analytics.exports import BATCH, _members_at_risk_lines
 from app.config import Settings
-from app.exports import BATCH, _members_at_risk_lines
 from app.models import LadderVersion, LadderVersionStatus, Tier
-from app.services import analytics, calibration, engagement_analytics, tier_analytics
-from app.services.demo import DEMO_LADDER
-from app.services.ladder import publish_ladder, store_tiers
-from app.services.ladder_simulation import simulate_ladder
-from app.services.points_rollup import fold_points_flow
+from app.services.analytics import engagement as engagement_analytics
+from app.services.analytics import reports as analytics
+from app.services.analytics import tiers as tier_analytics
+from app.services.points.rollup import fold_points_flow
+from app.services.programme.demo import DEMO_LADDER
+from app.services.tiers import calibration
+from app.services.tiers.ladder import publish_ladder, store_tiers
+from app.services.tiers.simulation import simulate_ladder
 from gamification.analytics import Granularity
 
 ADMIN_URL = os.environ.get(

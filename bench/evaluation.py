@@ -40,11 +40,11 @@ from app.models import (
     TierChange,
     TierChangeReason,
 )
-from app.services.evaluation import EvaluationPolicy, apply_evaluation
-from app.services.ladder import publish_ladder
+from app.services.tiers.evaluation import EvaluationPolicy, apply_evaluation
+from app.services.tiers.ladder import publish_ladder
 from gamification.benefits import GrantSource, GrantStatus
-from gamification.evaluation import demotion_notice, demotion_target
-from gamification.ladder import TierRule
+from gamification.tiers.evaluation import demotion_notice, demotion_target
+from gamification.tiers.ladder import TierRule
 
 ADMIN_URL = os.environ.get(
     "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"

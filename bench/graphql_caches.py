@@ -29,8 +29,7 @@ from strawberry.extensions import (
 )
 
 from app import db
-from app.api.context import Context
-from app.api.observability import OperationObserver
+from app.api.http.observability import OperationObserver
 from app.api.schema import (
     DOCUMENT_CACHE_SIZE,
     LIMIT_RULES,
@@ -42,12 +41,13 @@ from app.api.schema import (
     build_schema,
     schema_config,
 )
+from app.api.shared.context import Context
 from app.auth import Principal, Role
 from app.config import Settings
 from app.observability import Metrics
-from app.services.board_sql import SqlBoardReader
-from app.services.demo import load_demo
-from app.services.updates import LocalBroker
+from app.services.leaderboards.sql import SqlBoardReader
+from app.services.notifications.updates import LocalBroker
+from app.services.programme.demo import load_demo
 
 DOCUMENT = (
     Path(__file__).resolve().parent.parent / "graphql/operations/members.graphql"

@@ -1,4 +1,4 @@
-"""Bulk import: members/s and events/s of ``app.services.imports`` on PostgreSQL.
+"""Bulk import: members/s and events/s of ``app.services.activity.imports`` on PostgreSQL.
 
 Creates a database beside LAUREL_BENCH_POSTGRES_URL (``laurel_bench_<random>``, dropped at
 the end), migrates it and loads the demo programme. Then, each step timed on its own:
@@ -39,9 +39,9 @@ from app import db
 from app.cli import ImportBar
 from app.config import Settings
 from app.models import Member
-from app.services.demo import load_demo
-from app.services.events import EventPolicy
-from app.services.imports import ImportReport, import_events, import_members
+from app.services.activity.events import EventPolicy
+from app.services.activity.imports import ImportReport, import_events, import_members
+from app.services.programme.demo import load_demo
 
 ADMIN_URL = os.environ.get("LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 # The demo programme's activity (as bench/ingest.py sends it).

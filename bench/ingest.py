@@ -69,14 +69,14 @@ from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
 from app import db
-from app.api.ids import encode_id
+from app.api.shared.ids import encode_id
 from app.auth import Role, mint_token
 from app.config import Settings
 from app.main import create_app
 from app.models import Member
-from app.services.demo import load_demo
-from app.services.events import MAX_BATCH
-from app.services.ladder import base_tier
+from app.services.activity.events import MAX_BATCH
+from app.services.programme.demo import load_demo
+from app.services.tiers.ladder import base_tier
 
 BENCH = Path(__file__).resolve().parent  # on sys.path: the script's folder
 ROOT = BENCH.parent

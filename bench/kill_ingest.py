@@ -48,11 +48,11 @@ import httpx
 from _databases import temporary_postgres
 
 from app import db
-from app.api.ids import encode_id
+from app.api.shared.ids import encode_id
 from app.auth import Role, mint_token
 from app.config import Settings
 from app.models import Member
-from app.services.demo import load_demo
+from app.services.programme.demo import load_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")

@@ -38,11 +38,11 @@ from redis.asyncio import Redis
 from app import db
 from app.config import Settings
 from app.models import Leaderboard
-from app.services.board_sql import SqlBoardReader
-from app.services.ladder import publish_ladder
-from app.services.leaderboard_index import RedisBoardIndex, board_view
-from gamification.ladder import TierRule
+from app.services.leaderboards.index import RedisBoardIndex, board_view
+from app.services.leaderboards.sql import SqlBoardReader
+from app.services.tiers.ladder import publish_ladder
 from gamification.leaderboards import Metric, Period, scope_of
+from gamification.tiers.ladder import TierRule
 
 ADMIN_URL = os.environ.get(
     "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"

@@ -39,17 +39,17 @@ sys.path.insert(0, str(ROOT))
 from _databases import temporary_postgres  # noqa: E402
 
 from app import db  # noqa: E402
-from app.api.context import Context  # noqa: E402
 from app.api.schema import build_schema  # noqa: E402
+from app.api.shared.context import Context  # noqa: E402
 from app.auth import Principal, Role, mint_token  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.observability import Metrics  # noqa: E402
-from app.services.audit import Actor  # noqa: E402
-from app.services.board_sql import SqlBoardReader  # noqa: E402
-from app.services.demo import load_demo  # noqa: E402
-from app.services.leaderboard_index import BoardReads, RedisBoardIndex  # noqa: E402
-from app.services.leaderboards import BoardDefinition, board_in_period, create_board  # noqa: E402
-from app.services.updates import LocalBroker  # noqa: E402
+from app.services.leaderboards.boards import BoardDefinition, board_in_period, create_board  # noqa: E402
+from app.services.leaderboards.index import BoardReads, RedisBoardIndex  # noqa: E402
+from app.services.leaderboards.sql import SqlBoardReader  # noqa: E402
+from app.services.notifications.updates import LocalBroker  # noqa: E402
+from app.services.programme.demo import load_demo  # noqa: E402
+from app.services.shared.audit import Actor  # noqa: E402
 from gamification.leaderboards import Metric, Period, scope_of  # noqa: E402
 
 POSTGRES_URL = os.environ.get(

@@ -42,7 +42,7 @@ from app.auth import Role, mint_token  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.models import Member  # noqa: E402
-from app.services.demo import load_demo  # noqa: E402
+from app.services.programme.demo import load_demo  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
     "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"

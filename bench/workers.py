@@ -44,10 +44,10 @@ from tortoise.exceptions import IntegrityError
 from app import db
 from app.config import Settings
 from app.models import Benefit, BenefitGrant, Member, Season, SeasonalBenefit, Tier
-from app.services.ladder import publish_ladder
-from app.services.season_switch import BATCH, expire_season, grant_season
+from app.services.seasons.switch import BATCH, expire_season, grant_season
+from app.services.tiers.ladder import publish_ladder
 from gamification.benefits import BenefitKind, GrantSource, GrantStatus
-from gamification.ladder import TierRule
+from gamification.tiers.ladder import TierRule
 
 ADMIN_URL = os.environ.get(
     "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"

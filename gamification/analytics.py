@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from gamification.calendar import Window, window_for
+from gamification.shared.calendar import Window, window_for
 
 MAX_BUCKETS = 400
 

@@ -9,13 +9,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from gamification.catalogue import (
+from gamification.shared.catalogue import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
     _check_code,
     _check_text,
 )
-from gamification.problems import Problem
+from gamification.shared.problems import Problem
 
 
 class BenefitKind(StrEnum):

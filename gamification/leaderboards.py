@@ -12,7 +12,7 @@ fall back to member ids. Ranks are 1-based and dense (no gaps, no shared ranks).
 The fast index keeps one sorted set per board and period; :func:`sort_value` packs score
 and time into the one float a sorted set orders by, and :func:`unpack` reads the score
 back. Members who reached the same score in the same second share a sort value; the index
-orders them by sequence number (see app.services.leaderboard_index).
+orders them by sequence number (see app.services.leaderboards.index).
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from gamification.calendar import Season, Window, WindowSpan, window_for
-from gamification.catalogue import (
+from gamification.shared.calendar import Season, Window, WindowSpan, window_for
+from gamification.shared.catalogue import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
     _check_code,
     _check_span,
     _check_text,
 )
-from gamification.problems import Problem
+from gamification.shared.problems import Problem
 
 
 class Metric(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from gamification.problems import Problem
+from gamification.shared.problems import Problem
 
 MAX_DISPLAY_NAME_LENGTH = 80
 MAX_EXTERNAL_ID_LENGTH = 128

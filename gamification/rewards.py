@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from gamification.catalogue import (
+from gamification.shared.catalogue import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
     _check_code,
     _check_span,
     _check_text,
 )
-from gamification.problems import Problem
+from gamification.shared.problems import Problem
 
 MAX_POINTS_COST = 10_000_000
 MAX_STOCK = 1_000_000_000

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from gamification.calendar import Season, Window
+from gamification.shared.calendar import Season, Window
 
 
 class Condition(StrEnum):

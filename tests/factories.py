@@ -13,13 +13,13 @@ import httpx
 from app.auth import Role, mint_token
 from app.config import Settings
 from app.models import Badge, GrowthTask, LadderVersion, Member, Reward
-from app.services.events import EventPolicy, Recorded, record_event
-from app.services.ladder import publish_ladder
-from app.services.members import enroll_member
+from app.services.activity.events import EventPolicy, Recorded, record_event
+from app.services.members.enrollment import enroll_member
+from app.services.tiers.ladder import publish_ladder
 from gamification.badges import BadgeMetric
-from gamification.calendar import Window
-from gamification.ladder import TierRule
+from gamification.shared.calendar import Window
 from gamification.tasks import Condition
+from gamification.tiers.ladder import TierRule
 from tests import clock
 from tests.operations import payload
 

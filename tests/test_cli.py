@@ -7,7 +7,7 @@ import pytest
 from app.auth import Role, decode_token
 from app.cli import main
 from app.config import Settings
-from app.services.demo import load_demo
+from app.services.programme.demo import load_demo
 from tests import factories
 
 
@@ -76,8 +76,8 @@ def test_rebuild_leaderboard_copies_the_board_to_redis_with_a_progress_bar(
     from redis.asyncio import Redis
 
     from app import db
-    from app.services.leaderboard_index import BoardKeys
-    from tests.services.boards import board, score
+    from app.services.leaderboards.index import BoardKeys
+    from tests.services.leaderboards.boards import board, score
 
     prefix = f"test-{uuid.uuid4().hex[:10]}:"
     monkeypatch.setenv("LAUREL_REDIS_URL", redis_url)
@@ -120,9 +120,9 @@ def test_rebuild_leaderboard_takes_the_period_as_people_write_it(
     from redis.asyncio import Redis
 
     from app import db
-    from app.services.leaderboard_index import BoardKeys
+    from app.services.leaderboards.index import BoardKeys
     from gamification.leaderboards import Period
-    from tests.services.boards import board, score
+    from tests.services.leaderboards.boards import board, score
 
     prefix = f"test-{uuid.uuid4().hex[:10]}:"
     monkeypatch.setenv("LAUREL_REDIS_URL", redis_url)

@@ -7,8 +7,8 @@ from tortoise.exceptions import IntegrityError, OperationalError
 
 from app import db
 from app.models import PointsLedgerEntry
-from app.services.points import award_points
-from gamification.points import LedgerKind, LedgerSource
+from app.services.points.ledger import award_points
+from gamification.points.ledger import LedgerKind, LedgerSource
 from tests import factories
 
 

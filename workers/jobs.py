@@ -12,13 +12,13 @@ from typing import Any
 
 from app.db import connection_name
 from app.models import Season
-from app.schedule import SCHEDULE, ScheduledJob, evaluation_policy, run_job
-from app.services.evaluation import BATCH_SIZE, apply_evaluation
-from app.services.events import EventPolicy
-from app.services.imports import ImportProgress, import_events, import_members
-from app.services.jobs import run_slot
-from app.services.points import balance_mismatches
-from app.services.season_switch import BATCH, grant_season
+from app.services.activity.events import EventPolicy
+from app.services.activity.imports import ImportProgress, import_events, import_members
+from app.services.jobs.runs import run_slot
+from app.services.jobs.schedule import SCHEDULE, ScheduledJob, evaluation_policy, run_job
+from app.services.points.ledger import balance_mismatches
+from app.services.seasons.switch import BATCH, grant_season
+from app.services.tiers.evaluation import BATCH_SIZE, apply_evaluation
 
 logger = logging.getLogger("laurel.jobs")
 

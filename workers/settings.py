@@ -18,7 +18,7 @@ from tortoise.context import TortoiseContext
 from app import db
 from app.config import Settings
 from app.observability import configure_logging
-from app.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
+from app.services.notifications.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
 from workers.jobs import (
     SCHEDULED,
     apply_tier_evaluation,
@@ -87,8 +87,8 @@ class WorkerSettings:
         *SCHEDULED,
     ]
     # Every scheduled job fires each minute and runs only when its slot is due and not yet
-    # done (app/schedule.py): a worker that was down at 03:17 still runs the nightly job
-    # when it comes back, and two workers never run one slot twice.
+    # done (app/services/jobs/schedule.py): a worker that was down at 03:17 still runs the
+    # nightly job when it comes back, and two workers never run one slot twice.
     cron_jobs: ClassVar[list[Any]] = [cron(job, second={0}, unique=True) for job in SCHEDULED]
     on_startup = startup
     on_shutdown = shutdown

@@ -31,7 +31,6 @@ from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 
 from app.api.activity.mutations import ActivityMutations
-from app.api.analytics.calibration import CalibrationQueries
 from app.api.analytics.engagement import EngagementQueries
 from app.api.analytics.queries import AnalyticsQueries
 from app.api.analytics.tiers import TierAnalyticsQueries
@@ -39,7 +38,7 @@ from app.api.benefits.mutations import BenefitMutations
 from app.api.benefits.queries import BenefitQueries
 from app.api.documents.mutations import DocumentMutations
 from app.api.documents.queries import DocumentQueries
-from app.api.errors import is_client_error
+from app.api.http.observability import ObservedSchema, OperationObserver
 from app.api.leaderboards.mutations import LeaderboardMutations
 from app.api.leaderboards.queries import LeaderboardQueries
 from app.api.marketing.mutations import MarketingMutations
@@ -47,11 +46,12 @@ from app.api.marketing.queries import MarketingQueries
 from app.api.members.home_cache import CachedHomeScreen, HomeScreens
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
-from app.api.members.updates import UPDATE_TYPES, MemberSubscriptions
-from app.api.observability import ObservedSchema, OperationObserver
+from app.api.notifications.updates import UPDATE_TYPES, MemberSubscriptions
 from app.api.rewards.mutations import RewardMutations
 from app.api.rewards.queries import RewardQueries
-from app.api.scalars import SCALAR_MAP
+from app.api.shared.errors import is_client_error
+from app.api.shared.scalars import SCALAR_MAP
+from app.api.tiers.calibration import CalibrationQueries
 from app.api.tiers.mutations import LadderMutations
 from app.api.tiers.queries import TierQueries
 

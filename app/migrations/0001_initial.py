@@ -4,8 +4,8 @@ import functools
 from app.models.tasks import TaskStatus
 from app.models.tiers import LadderVersionStatus, TierChangeReason
 from gamification.badges import BadgeMetric
-from gamification.calendar import Window
-from gamification.points import LedgerKind, LedgerSource
+from gamification.shared.calendar import Window
+from gamification.points.ledger import LedgerKind, LedgerSource
 from gamification.tasks import Condition
 from json import dumps, loads
 from tortoise.fields.base import OnDelete

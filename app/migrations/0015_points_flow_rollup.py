@@ -1,9 +1,9 @@
 """The points flow rollup: ledger rows added up per UTC quarter hour and kind, and how far
-they are folded (app/services/points_rollup.py). Two new tables, nothing altered."""
+they are folded (app/services/points/rollup.py). Two new tables, nothing altered."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from gamification.points import LedgerKind
+from gamification.points.ledger import LedgerKind
 from tortoise import fields
 
 class Migration(migrations.Migration):

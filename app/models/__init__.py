@@ -1,7 +1,6 @@
 """Tortoise models, one module per domain. Tortoise discovers them through this package."""
 
 from app.models.activity import Event, EventReversal, EventType, Notification, OutboxMessage
-from app.models.audit import AuditEntry
 from app.models.benefits import Benefit, BenefitGrant, SeasonalBenefit, TierBenefit
 from app.models.documents import TrustedDocument, TrustedManifest
 from app.models.jobs import JobRun, JobRunStatus, JobTally
@@ -10,6 +9,7 @@ from app.models.members import Member
 from app.models.points import PointsFlowFold, PointsFlowSlot, PointsLedgerEntry
 from app.models.rewards import Redemption, Reward
 from app.models.seasons import SeasonSwitch
+from app.models.shared.audit import AuditEntry
 from app.models.tasks import (
     Badge,
     GrowthTask,

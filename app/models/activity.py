@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from gamification.engine import EventTypeRule
+from gamification.activity.engine import EventTypeRule
 
 if TYPE_CHECKING:
     from app.models.members import Member

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from app.models.enums import ENUM_DESCRIPTION as _ENUM
+from app.models.shared.enums import ENUM_DESCRIPTION as _ENUM
 from gamification.benefits import BenefitKind, GrantSource, GrantStatus
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 A manifest is written once and never edited: a registration inserts it with its documents,
 a revocation sets ``revoked_at`` once. Nothing is deleted, so ``max(id)`` and the count of
 revoked manifests together change whenever the registry does (the servers' caches compare
-them; see app/api/trusted.py).
+them; see app/api/documents/trusted.py).
 """
 
 from __future__ import annotations

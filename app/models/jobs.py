@@ -8,7 +8,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from app.models.enums import ENUM_DESCRIPTION
+from app.models.shared.enums import ENUM_DESCRIPTION
 
 
 class JobRunStatus(StrEnum):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from app.models.enums import ENUM_DESCRIPTION
+from app.models.shared.enums import ENUM_DESCRIPTION
 from gamification.leaderboards import Metric, Period
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from app.models.enums import ENUM_DESCRIPTION as _ENUM
-from gamification.points import LedgerKind, LedgerSource
+from app.models.shared.enums import ENUM_DESCRIPTION as _ENUM
+from gamification.points.ledger import LedgerKind, LedgerSource
 
 if TYPE_CHECKING:
     from app.models.members import Member
@@ -45,7 +45,7 @@ class PointsFlowSlot(Model):
     """The ledger rows of one UTC quarter hour and one kind, added up (points flow reads it).
 
     ``slot`` is the quarter hour as epoch seconds // 900 of ``created_at`` (an integer, so
-    both dialects compare it alike). Written only by app/services/points_rollup.py, which
+    both dialects compare it alike). Written only by app/services/points/rollup.py, which
     folds settled quarter hours from the ledger and says what keeps it exact.
     """
 

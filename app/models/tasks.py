@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from app.models.enums import ENUM_DESCRIPTION as _ENUM
+from app.models.shared.enums import ENUM_DESCRIPTION as _ENUM
 from gamification.badges import BadgeMetric, BadgeRule
-from gamification.calendar import Season as SeasonSpan
-from gamification.calendar import Window
+from gamification.shared.calendar import Season as SeasonSpan
+from gamification.shared.calendar import Window
 from gamification.tasks import Condition, TaskProgress, TaskRule
 
 if TYPE_CHECKING:

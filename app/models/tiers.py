@@ -7,9 +7,9 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from app.models.enums import ENUM_DESCRIPTION as _ENUM
-from gamification.engine import GrowthWeights
-from gamification.ladder import TierRule
+from app.models.shared.enums import ENUM_DESCRIPTION as _ENUM
+from gamification.activity.engine import GrowthWeights
+from gamification.tiers.ladder import TierRule
 
 
 class LadderVersionStatus(StrEnum):
@@ -31,7 +31,7 @@ class LadderVersion(Model):
     published_at = fields.DatetimeField(null=True)
     notes = fields.CharField(max_length=500, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
-    # How activity turns into growth under this version (see gamification.engine).
+    # How activity turns into growth under this version (see gamification.activity.engine).
     weight_spend = fields.DecimalField(max_digits=8, decimal_places=4, default=1)
     weight_active_day = fields.IntField(default=10)
     weight_task_completed = fields.IntField(default=20)

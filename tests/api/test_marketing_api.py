@@ -8,10 +8,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from app.api.ids import encode_id
+from app.api.shared.ids import encode_id
 from app.auth import Role
 from app.models import AuditEntry, Badge, EventType, GrowthTask, Season
-from app.services.errors import NotFound
+from app.services.shared.errors import NotFound
 from tests import factories
 from tests.factories import bearer, operation
 

@@ -21,8 +21,8 @@ from arq.connections import RedisSettings
 
 from app import db
 from app.models import Tier
-from app.services.ladder import publish_ladder
-from gamification.evaluation import demotion_target
+from app.services.tiers.ladder import publish_ladder
+from gamification.tiers.evaluation import demotion_target
 from tests import factories
 from workers.settings import WorkerSettings
 

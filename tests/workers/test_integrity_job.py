@@ -10,7 +10,7 @@ from arq.worker import Worker
 
 from app import db
 from app.models import Member
-from app.services.points import award_points
+from app.services.points.ledger import award_points
 from tests import factories
 from workers.settings import WorkerSettings
 

@@ -15,8 +15,8 @@ from arq.connections import RedisSettings
 
 from app import db
 from app.models import JobRun, JobRunStatus, TierChange, TierChangeReason
-from app.services.ladder import publish_ladder
-from gamification.ladder import TierRule
+from app.services.tiers.ladder import publish_ladder
+from gamification.tiers.ladder import TierRule
 from tests import factories
 from workers.settings import WorkerSettings
 

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from app import db
 from app.models import OutboxMessage
-from app.services.updates import CHANNELS
+from app.services.notifications.updates import CHANNELS
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent.parent

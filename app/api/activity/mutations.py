@@ -18,18 +18,18 @@ from app.api.activity.types import (
     RecordEventsResult,
     ReverseEventResult,
 )
-from app.api.context import Context
-from app.api.errors import ValidationFailed
-from app.api.ids import input_id
 from app.api.members.types import MemberType
-from app.api.permissions import require_role
-from app.api.results import typed_failure, typed_failures
-from app.api.scalars import Amount
+from app.api.shared.context import Context
+from app.api.shared.errors import ValidationFailed
+from app.api.shared.ids import input_id
+from app.api.shared.permissions import require_role
+from app.api.shared.results import typed_failure, typed_failures
+from app.api.shared.scalars import Amount
 from app.auth import Role
 from app.models import Member
-from app.services.errors import InvalidInput, NotFound, ServiceError
-from app.services.events import MAX_BATCH, EventInput, EventPolicy, Recorded, record_events
-from app.services.reversals import reverse_event
+from app.services.activity.events import MAX_BATCH, EventInput, EventPolicy, Recorded, record_events
+from app.services.activity.reversals import reverse_event
+from app.services.shared.errors import InvalidInput, NotFound, ServiceError
 
 
 def _event_input(input: RecordEventInput) -> EventInput:

@@ -8,9 +8,14 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.errors import ForbiddenType, IdempotencyConflictType, NotFoundType, ValidationFailed
 from app.api.members.types import MemberType
-from app.api.scalars import Amount
+from app.api.shared.errors import (
+    ForbiddenType,
+    IdempotencyConflictType,
+    NotFoundType,
+    ValidationFailed,
+)
+from app.api.shared.scalars import Amount
 
 
 @strawberry.input(description="One member activity reported by a brand back end.")

@@ -8,10 +8,10 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.ids import encode_id, require_id
-from app.api.permissions import CATALOGUE_EDITORS, require_role
-from app.services import engagement_analytics as engagement
+from app.api.shared.context import Context
+from app.api.shared.ids import encode_id, require_id
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.services.analytics import engagement
 
 
 @strawberry.type(

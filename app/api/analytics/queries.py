@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.enums import described_enum
-from app.api.errors import UserInputError
-from app.api.ids import decode_cursor, encode_id
-from app.api.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.permissions import CATALOGUE_EDITORS, require_role
-from app.services import analytics
+from app.api.shared.context import Context
+from app.api.shared.enums import described_enum
+from app.api.shared.errors import UserInputError
+from app.api.shared.ids import decode_cursor, encode_id
+from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.services.analytics import reports as analytics
 from gamification.analytics import Granularity as GranularityEnum
 from gamification.analytics import buckets
 

@@ -1,5 +1,5 @@
 """Tier dynamics for marketers and admins: promotion and demotion rates, time to promotion,
-activity around promotions (definitions in app/services/tier_analytics.py)."""
+activity around promotions (definitions in app/services/analytics/tiers.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.analytics.queries import FROM, GRANULARITY, TO, Granularity, check_periods, check_span
-from app.api.context import Context
-from app.api.errors import UserInputError
-from app.api.permissions import CATALOGUE_EDITORS, require_role
-from app.services import tier_analytics
+from app.api.shared.context import Context
+from app.api.shared.errors import UserInputError
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.services.analytics import tiers as tier_analytics
 
 MAX_WINDOW_DAYS = 365
 _TIER = "A rank of the ladder, named by the ladder in force now (by the newest version that "

@@ -26,15 +26,15 @@ from app.api.benefits.types import (
     UpdateBenefitInput,
     UseBenefitResult,
 )
-from app.api.context import Context
-from app.api.errors import NotFoundType
-from app.api.ids import input_id
-from app.api.partial_updates import given_changes
-from app.api.permissions import CATALOGUE_EDITORS, require_actor, require_role
-from app.api.results import typed_failures
+from app.api.shared.context import Context
+from app.api.shared.errors import NotFoundType
+from app.api.shared.ids import input_id
+from app.api.shared.partial_updates import given_changes
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor, require_role
+from app.api.shared.results import typed_failures
 from app.auth import Role
-from app.services import benefits
-from app.services.errors import NotFound
+from app.services.benefits import catalogue as benefits
+from app.services.shared.errors import NotFound
 
 
 @strawberry.type

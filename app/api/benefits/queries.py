@@ -8,11 +8,11 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.benefits.types import BenefitType, SeasonalBenefitType, TierBenefitsType
-from app.api.context import Context
-from app.api.ids import decode_cursor, require_id
-from app.api.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.permissions import CATALOGUE_EDITORS, require_role
-from app.services import benefits
+from app.api.shared.context import Context
+from app.api.shared.ids import decode_cursor, require_id
+from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.services.benefits import catalogue as benefits
 
 
 @strawberry.type

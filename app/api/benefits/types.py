@@ -8,11 +8,11 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.enums import described_enum
-from app.api.errors import ForbiddenType, NotFoundType, ValidationFailed
-from app.api.ids import encode_id
+from app.api.shared.enums import described_enum
+from app.api.shared.errors import ForbiddenType, NotFoundType, ValidationFailed
+from app.api.shared.ids import encode_id
 from app.models import Benefit, BenefitGrant, SeasonalBenefit
-from app.services.benefits import TierBenefits
+from app.services.benefits.catalogue import TierBenefits
 from gamification.benefits import BenefitKind as BenefitKindEnum
 from gamification.benefits import GrantSource, GrantStatus, effective_status
 

@@ -30,8 +30,8 @@ from graphql import (
     validate,
 )
 
-from app.api.trusted import document_hash, normalise_id
-from app.services.documents import DocumentProblem, ManifestDocument, ManifestRefused
+from app.api.documents.trusted import document_hash, normalise_id
+from app.services.documents.manifests import DocumentProblem, ManifestDocument, ManifestRefused
 
 APOLLO_FORMAT = "apollo-persisted-query-manifest"
 CODEGEN_FORMAT = "persisted-documents"

@@ -8,8 +8,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.api.context import Context
 from app.api.documents.manifests import read_manifest
+from app.api.documents.trusted import forget_registered
 from app.api.documents.types import (
     RegisterTrustedDocumentsResult,
     RevokeTrustedDocumentsResult,
@@ -18,11 +18,11 @@ from app.api.documents.types import (
     TrustedDocumentsRevoked,
     TrustedManifestType,
 )
-from app.api.permissions import require_actor
-from app.api.results import typed_failures
-from app.api.trusted import forget_registered
+from app.api.shared.context import Context
+from app.api.shared.permissions import require_actor
+from app.api.shared.results import typed_failures
 from app.auth import Role
-from app.services import documents
+from app.services.documents import manifests as documents
 
 
 @strawberry.type

@@ -7,11 +7,11 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
 from app.api.documents.types import TrustedManifestType
-from app.api.permissions import require_role
+from app.api.shared.context import Context
+from app.api.shared.permissions import require_role
 from app.auth import Role
-from app.services import documents
+from app.services.documents import manifests as documents
 
 
 @strawberry.type

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import strawberry
 
-from app.api.errors import ForbiddenType, NotFoundType, ValidationFailed
-from app.api.ids import encode_id
+from app.api.shared.errors import ForbiddenType, NotFoundType, ValidationFailed
+from app.api.shared.ids import encode_id
 from app.models import TrustedDocument, TrustedManifest
-from app.services.documents import DocumentProblem, ManifestRefused
+from app.services.documents.manifests import DocumentProblem, ManifestRefused
 
 
 @strawberry.type(

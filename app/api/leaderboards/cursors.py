@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from app.api.errors import UserInputError
-from app.services.board_reads import BoardView, Entry
+from app.api.shared.errors import UserInputError
+from app.services.leaderboards.reads import BoardView, Entry
 
 VERSION = b"\x01"
 _NONCE_BYTES = 12

@@ -7,8 +7,6 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.ids import encode_id, input_id
 from app.api.leaderboards.types import (
     CreateLeaderboardInput,
     FlagMemberResult,
@@ -20,12 +18,14 @@ from app.api.leaderboards.types import (
     SetLeaderboardVisibilityResult,
     UpdateLeaderboardInput,
 )
-from app.api.partial_updates import given_changes
-from app.api.permissions import CATALOGUE_EDITORS, require_actor, require_role
-from app.api.results import typed_failures
+from app.api.shared.context import Context
+from app.api.shared.ids import encode_id, input_id
+from app.api.shared.partial_updates import given_changes
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor, require_role
+from app.api.shared.results import typed_failures
 from app.auth import Role
-from app.services import leaderboards
-from app.services.leaderboards import BoardDefinition
+from app.services.leaderboards import boards as leaderboards
+from app.services.leaderboards.boards import BoardDefinition
 
 
 @strawberry.type

@@ -7,26 +7,26 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.errors import NotFoundType, UserInputError
-from app.api.ids import decode_cursor, encode_cursor
 from app.api.leaderboards.types import (
     LeaderboardConnection,
     LeaderboardEdge,
     LeaderboardLookupResult,
     LeaderboardType,
 )
-from app.api.pagination import After, First, PageInfo, check_page_size, rows_before
-from app.api.permissions import CATALOGUE_EDITORS, STAFF, require_role
+from app.api.shared.context import Context
+from app.api.shared.errors import NotFoundType, UserInputError
+from app.api.shared.ids import decode_cursor, encode_cursor
+from app.api.shared.pagination import After, First, PageInfo, check_page_size, rows_before
+from app.api.shared.permissions import CATALOGUE_EDITORS, STAFF, require_role
 from app.auth import Role
-from app.services.errors import InvalidInput, NotFound
-from app.services.leaderboards import (
+from app.services.leaderboards.boards import (
     board_in_period,
     boards_now,
     boards_page,
     joinable_boards,
     visible_board,
 )
+from app.services.shared.errors import InvalidInput, NotFound
 
 
 @strawberry.type

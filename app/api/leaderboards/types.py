@@ -8,18 +8,18 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.enums import described_enum
-from app.api.errors import ForbiddenType, NotFoundType, UserInputError, ValidationFailed
-from app.api.ids import encode_id
 from app.api.leaderboards.cursors import decode_board_cursor, encode_board_cursor
 from app.api.marketing.types import SeasonType
-from app.api.pagination import After, First, PageInfo, Previous, check_page_size
+from app.api.shared.context import Context
+from app.api.shared.enums import described_enum
+from app.api.shared.errors import ForbiddenType, NotFoundType, UserInputError, ValidationFailed
+from app.api.shared.ids import encode_id
+from app.api.shared.pagination import After, First, PageInfo, Previous, check_page_size
 from app.api.tiers.types import TierType
 from app.auth import Role
 from app.models import Leaderboard
-from app.services.board_reads import BoardReader, BoardView, Entry
-from app.services.leaderboards import OpenBoard, board_in_period
+from app.services.leaderboards.boards import OpenBoard, board_in_period
+from app.services.leaderboards.reads import BoardReader, BoardView, Entry
 from gamification.leaderboards import Metric, Period
 
 LeaderboardMetric = described_enum(

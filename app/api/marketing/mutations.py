@@ -7,9 +7,6 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.errors import ValidationFailed
-from app.api.ids import input_id
 from app.api.marketing.types import (
     BadgeResult,
     BadgeSaved,
@@ -33,10 +30,13 @@ from app.api.marketing.types import (
     UpdateGrowthTaskInput,
     UpdateSeasonInput,
 )
-from app.api.partial_updates import given_changes
-from app.api.permissions import CATALOGUE_EDITORS, require_actor
-from app.api.results import typed_failures
-from app.services import catalogue
+from app.api.shared.context import Context
+from app.api.shared.errors import ValidationFailed
+from app.api.shared.ids import input_id
+from app.api.shared.partial_updates import given_changes
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor
+from app.api.shared.results import typed_failures
+from app.services.tasks import catalogue
 
 
 def _season_id(value: strawberry.ID | None, *, field: str = "seasonId") -> int | None:

@@ -7,8 +7,6 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.ids import decode_cursor
 from app.api.marketing.types import (
     AuditEntryType,
     AuditFilter,
@@ -18,11 +16,20 @@ from app.api.marketing.types import (
     SeasonType,
     TaskStatus,
 )
-from app.api.pagination import After, Connection, First, check_page_size, first_key, rows_before
-from app.api.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.context import Context
+from app.api.shared.ids import decode_cursor
+from app.api.shared.pagination import (
+    After,
+    Connection,
+    First,
+    check_page_size,
+    first_key,
+    rows_before,
+)
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
 from app.auth import Role
 from app.models import Badge, EventType, GrowthTask, Season
-from app.services.audit import audit_page
+from app.services.shared.audit import audit_page
 
 
 @strawberry.type

@@ -9,14 +9,14 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.enums import described_enum
-from app.api.errors import ForbiddenType, NotFoundType, ValidationFailed
-from app.api.ids import encode_id
 from app.api.members.types import TaskCondition, TaskWindow
+from app.api.shared.enums import described_enum
+from app.api.shared.errors import ForbiddenType, NotFoundType, ValidationFailed
+from app.api.shared.ids import encode_id
 from app.models import AuditEntry, Badge, EventType, GrowthTask, Season
 from app.models import TaskStatus as TaskStatusEnum
 from gamification.badges import BadgeMetric as BadgeMetricEnum
-from gamification.calendar import Window
+from gamification.shared.calendar import Window
 
 TaskStatus = described_enum(
     TaskStatusEnum,

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from strawberry.dataloader import DataLoader
 
 from app.models import BenefitGrant, Member
-from app.services.benefits import MemberGrants, grants_by_member
-from app.services.progress import (
+from app.services.benefits.catalogue import MemberGrants, grants_by_member
+from app.services.members.progress import (
     MemberPoints,
     MemberRank,
     TaskView,

@@ -7,7 +7,7 @@ shows is a function of three things only:
 
 - the member's row (every column, compared whole);
 - the programme snapshot its tier and ladder come from, named by the programme stamp read
-  in the same statement as the row (app/services/member_reads.py);
+  in the same statement as the row (app/services/members/reads.py);
 - the moment, through two step functions: the ladder version in force (it changes when a
   published version's effective date comes) and the next evaluation date.
 
@@ -47,14 +47,14 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types.base import StrawberryObjectDefinition
 
-from app.api.context import Context
 from app.api.members.types import MemberType, TierProgressType
+from app.api.shared.context import Context
 from app.api.tiers.types import TierType
 from app.auth import Role
 from app.models import Member
-from app.services.member_reads import MembersRead, member_by_id
-from app.services.programme import Programme
-from gamification.ladder import next_evaluation_at
+from app.services.members.reads import MembersRead, member_by_id
+from app.services.programme.snapshot import Programme
+from gamification.tiers.ladder import next_evaluation_at
 
 # Distinct (document, member) answers kept per process; a few KB each.
 HOME_SCREENS_KEPT = 4096

@@ -8,9 +8,6 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.errors import ValidationFailed
-from app.api.ids import decode_id, input_id
 from app.api.members.types import (
     AdjustPointsResult,
     AwardPointsResult,
@@ -23,13 +20,16 @@ from app.api.members.types import (
     PointsAdjusted,
     PointsAwarded,
 )
-from app.api.permissions import require_actor, require_role
-from app.api.results import typed_failures
+from app.api.shared.context import Context
+from app.api.shared.errors import ValidationFailed
+from app.api.shared.ids import decode_id, input_id
+from app.api.shared.permissions import require_actor, require_role
+from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.models import Member, Notification
-from app.services.members import enroll_member
-from app.services.points import adjust_points, award_points
-from app.services.progress import mark_read
+from app.services.members.enrollment import enroll_member
+from app.services.members.progress import mark_read
+from app.services.points.ledger import adjust_points, award_points
 
 
 @strawberry.type

@@ -7,19 +7,19 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.ids import decode_cursor, require_id
 from app.api.members.types import MemberType
-from app.api.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.permissions import STAFF, require_member_access, require_role
+from app.api.shared.context import Context
+from app.api.shared.ids import decode_cursor, require_id
+from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
+from app.api.shared.permissions import STAFF, require_member_access, require_role
 from app.auth import Role
-from app.services.member_reads import (
+from app.services.members.enrollment import members_page
+from app.services.members.reads import (
     MembersRead,
     member_by_external_id,
     member_by_id,
     members_after,
 )
-from app.services.members import members_page
 
 
 def _first(found: MembersRead) -> MemberType | None:

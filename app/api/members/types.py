@@ -10,26 +10,31 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.api.benefits.types import BenefitGrantStatus, BenefitGrantType
-from app.api.context import Context
-from app.api.enums import described_enum
-from app.api.errors import ForbiddenType, IdempotencyConflictType, NotFoundType, ValidationFailed
-from app.api.ids import decode_cursor, encode_id
-from app.api.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.permissions import require_member_access
-from app.api.scalars import Amount
+from app.api.shared.context import Context
+from app.api.shared.enums import described_enum
+from app.api.shared.errors import (
+    ForbiddenType,
+    IdempotencyConflictType,
+    NotFoundType,
+    ValidationFailed,
+)
+from app.api.shared.ids import decode_cursor, encode_id
+from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
+from app.api.shared.permissions import require_member_access
+from app.api.shared.scalars import Amount
 from app.api.tiers.types import TierType
 from app.models import Member, PointsLedgerEntry
-from app.services.benefits import MemberGrants
-from app.services.events import MemberState
-from app.services.points import ledger_page
-from app.services.programme import ProgrammeTier
-from app.services.progress import MemberPoints, MemberRank, notifications_page
+from app.services.activity.events import MemberState
+from app.services.benefits.catalogue import MemberGrants
+from app.services.members.progress import MemberPoints, MemberRank, notifications_page
+from app.services.points.ledger import ledger_page
+from app.services.programme.snapshot import ProgrammeTier
 from gamification.badges import LEVEL_NAMES
 from gamification.benefits import GrantStatus
-from gamification.calendar import Window
-from gamification.ladder import tier_status
-from gamification.points import LedgerKind as LedgerKindEnum
+from gamification.points.ledger import LedgerKind as LedgerKindEnum
+from gamification.shared.calendar import Window
 from gamification.tasks import Condition
+from gamification.tiers.ladder import tier_status
 
 LedgerKind = described_enum(
     LedgerKindEnum,

@@ -7,12 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.ids import input_id
 from app.api.members.types import MemberType
-from app.api.partial_updates import given_changes
-from app.api.permissions import CATALOGUE_EDITORS, require_actor, require_role
-from app.api.results import typed_failures
 from app.api.rewards.types import (
     CreateRewardInput,
     InsufficientPointsType,
@@ -25,10 +20,15 @@ from app.api.rewards.types import (
     RewardType,
     UpdateRewardInput,
 )
+from app.api.shared.context import Context
+from app.api.shared.ids import input_id
+from app.api.shared.partial_updates import given_changes
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor, require_role
+from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.models import Member
-from app.services import rewards
-from app.services.redemptions import InsufficientPoints, OutOfStock, redeem_reward
+from app.services.rewards import catalogue as rewards
+from app.services.rewards.redemptions import InsufficientPoints, OutOfStock, redeem_reward
 
 # The optional fields of a reward: an update may clear them with null.
 NULLABLE = ("stock", "starts_at", "ends_at", "min_tier_rank", "max_tier_rank")

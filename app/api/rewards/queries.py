@@ -7,13 +7,13 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.ids import decode_cursor
-from app.api.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.permissions import STAFF, require_role
 from app.api.rewards.types import RewardType
+from app.api.shared.context import Context
+from app.api.shared.ids import decode_cursor
+from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
+from app.api.shared.permissions import STAFF, require_role
 from app.auth import Role
-from app.services.rewards import rewards_page
+from app.services.rewards.catalogue import rewards_page
 
 
 @strawberry.type

@@ -7,9 +7,14 @@ from typing import Annotated
 
 import strawberry
 
-from app.api.errors import ForbiddenType, IdempotencyConflictType, NotFoundType, ValidationFailed
-from app.api.ids import encode_id
 from app.api.members.types import MemberType
+from app.api.shared.errors import (
+    ForbiddenType,
+    IdempotencyConflictType,
+    NotFoundType,
+    ValidationFailed,
+)
+from app.api.shared.ids import encode_id
 from app.models import Redemption, Reward
 
 

@@ -1,8 +1,8 @@
 """Per-request access to the programme's catalogue (the tier ladder and its tiers).
 
 Tiers and ladders come from the per-process programme snapshot
-(app/services/programme.py), never from a query of their own: a member read with the
-programme stamp beside its row (app/services/member_reads.py) finds its snapshot without a
+(app/services/programme/snapshot.py), never from a query of their own: a member read with the
+programme stamp beside its row (app/services/members/reads.py) finds its snapshot without a
 statement; anything else reads the current stamp, once per DataLoader batch.
 """
 
@@ -14,8 +14,8 @@ from datetime import datetime
 
 from strawberry.dataloader import DataLoader
 
-from app.services.member_reads import programme_at
-from app.services.programme import Programme, ProgrammeTier
+from app.services.members.reads import programme_at
+from app.services.programme.snapshot import Programme, ProgrammeTier
 
 
 class ProgrammeLoader:

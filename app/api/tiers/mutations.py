@@ -9,17 +9,17 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.errors import ForbiddenType, NotFoundType, ValidationFailed
-from app.api.ids import input_id
-from app.api.permissions import require_actor
-from app.api.results import typed_failures
+from app.api.shared.context import Context
+from app.api.shared.errors import ForbiddenType, NotFoundType, ValidationFailed
+from app.api.shared.ids import input_id
+from app.api.shared.permissions import require_actor
+from app.api.shared.results import typed_failures
 from app.api.tiers.types import LadderVersionType
 from app.auth import Role
 from app.models import Tier
-from app.services import ladder_versions
-from gamification.engine import GrowthWeights
-from gamification.ladder import TierRule
+from app.services.tiers import versions as ladder_versions
+from gamification.activity.engine import GrowthWeights
+from gamification.tiers.ladder import TierRule
 
 
 @strawberry.input(description="A minimum on one member fact, required to enter a tier.")

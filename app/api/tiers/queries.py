@@ -5,10 +5,17 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.api.context import Context
-from app.api.ids import decode_cursor
-from app.api.pagination import After, Connection, First, check_page_size, first_key, rows_before
-from app.api.permissions import require_role
+from app.api.shared.context import Context
+from app.api.shared.ids import decode_cursor
+from app.api.shared.pagination import (
+    After,
+    Connection,
+    First,
+    check_page_size,
+    first_key,
+    rows_before,
+)
+from app.api.shared.permissions import require_role
 from app.api.tiers.types import LadderVersionType, TierType
 from app.auth import Role
 from app.models import LadderVersion, Tier

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import strawberry
 
-from app.api.ids import encode_id
+from app.api.shared.ids import encode_id
 from app.models import LadderVersion, Tier
-from app.services.programme import ProgrammeTier
+from app.services.programme.snapshot import ProgrammeTier
 
 
 @strawberry.type(name="Tier", description="One rung of the tier ladder.")

@@ -1,0 +1,1 @@
+"""Serving the schema: GraphQL over HTTP and WebSocket, GraphiQL, limits, logs."""

@@ -1,0 +1,1 @@
+"""GraphQL building blocks every domain's API uses."""

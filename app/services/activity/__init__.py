@@ -1,0 +1,1 @@
+"""Activity: recording events, reversing them, importing them in bulk."""

@@ -1,0 +1,1 @@
+"""Analytics: programme reports, tier dynamics, engagement."""

@@ -1,0 +1,1 @@
+"""Benefits: the catalogue, the tier and season matrices, grants, birthdays."""

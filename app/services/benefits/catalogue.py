@@ -1,0 +1,548 @@
+"""The benefits catalogue (validated, audited), the tier and season matrices, and the
+grants members hold and use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from app.db import sql
+from app.models import (
+    Benefit,
+    BenefitGrant,
+    OutboxMessage,
+    Season,
+    SeasonalBenefit,
+    Tier,
+    TierBenefit,
+)
+from app.services.notifications.outbox import outbox_written
+from app.services.shared import audit
+from app.services.shared.audit import Actor
+from app.services.shared.errors import InvalidInput, NotFound
+from app.services.tiers.ladder import tiers_in_force
+from gamification.benefits import (
+    UNUSABLE_MESSAGES,
+    BenefitKind,
+    GrantSource,
+    GrantStatus,
+    Unusable,
+    check_benefit,
+    why_unusable,
+)
+from gamification.shared.problems import Problem, api_field
+
+BENEFIT_FIELDS = ("code", "name", "description", "kind", "value", "archived_at")
+SEASONAL_FIELDS = ("season_id", "benefit_id", "tier_codes")
+
+
+@dataclass(frozen=True, slots=True)
+class BenefitDefinition:
+    code: str
+    name: str
+    kind: BenefitKind
+    value: dict[str, Any]
+    description: str = ""
+
+
+class BenefitUnusable(InvalidInput):
+    """The grant is the member's but cannot be used now (used, expired, not yet valid)."""
+
+    def __init__(self, reason: Unusable) -> None:
+        super().__init__([Problem("grantId", UNUSABLE_MESSAGES[reason])])
+        self.reason = reason
+
+
+def _checked(fields: dict[str, Any]) -> None:
+    problems = check_benefit(
+        code=fields["code"],
+        name=fields["name"],
+        description=fields["description"],
+        kind=fields["kind"],
+        value=fields["value"],
+    )
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def create_benefit(*, definition: BenefitDefinition, actor: Actor, now: datetime) -> Benefit:
+    fields = {name: getattr(definition, name) for name in BenefitDefinition.__slots__}
+    _checked(fields)
+    fields["name"] = definition.name.strip()
+    try:
+        async with in_transaction() as conn:
+            benefit = await Benefit.create(**fields, using_db=conn)
+            await audit.record(
+                conn,
+                actor=actor,
+                action="benefit.create",
+                target_type="Benefit",
+                target_id=benefit.id,
+                before=None,
+                after=audit.snapshot(benefit, BENEFIT_FIELDS),
+                now=now,
+            )
+    except IntegrityError:
+        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
+    return benefit
+
+
+async def update_benefit(
+    *, benefit_id: int, changes: dict[str, Any], actor: Actor, now: datetime
+) -> Benefit:
+    """Change some fields of a benefit (any of BenefitDefinition's); the merged benefit is
+    checked whole, so a new kind must come with a value of that kind."""
+    unknown = set(changes) - set(BenefitDefinition.__slots__)
+    if unknown:
+        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    if isinstance(changes.get("name"), str):
+        changes = {**changes, "name": changes["name"].strip()}
+    async with in_transaction() as conn:
+        benefit = await Benefit.filter(id=benefit_id).select_for_update().using_db(conn).first()
+        if benefit is None:
+            raise NotFound("Benefit", benefit_id)
+        if benefit.archived_at is not None:
+            raise InvalidInput.single("id", "an archived benefit cannot be changed")
+        current = {name: getattr(benefit, name) for name in BenefitDefinition.__slots__}
+        _checked({**current, **changes})
+        before = audit.snapshot(benefit, BENEFIT_FIELDS)
+        for name, value in changes.items():
+            setattr(benefit, name, value)
+        if changes:
+            try:
+                await benefit.save(using_db=conn, update_fields=list(changes))
+            except IntegrityError:
+                raise InvalidInput.single("code", "is already used by another benefit") from None
+        await audit.record(
+            conn,
+            actor=actor,
+            action="benefit.update",
+            target_type="Benefit",
+            target_id=benefit.id,
+            before=before,
+            after=audit.snapshot(benefit, BENEFIT_FIELDS),
+            now=now,
+        )
+    return benefit
+
+
+async def archive_benefit(*, benefit_id: int, actor: Actor, now: datetime) -> Benefit:
+    """Withdraw a benefit for good (idempotent): no new grants; grants held stay."""
+    async with in_transaction() as conn:
+        benefit = await Benefit.filter(id=benefit_id).select_for_update().using_db(conn).first()
+        if benefit is None:
+            raise NotFound("Benefit", benefit_id)
+        if benefit.archived_at is not None:
+            return benefit
+        before = audit.snapshot(benefit, BENEFIT_FIELDS)
+        benefit.archived_at = now
+        await benefit.save(using_db=conn, update_fields=["archived_at"])
+        await audit.record(
+            conn,
+            actor=actor,
+            action="benefit.archive",
+            target_type="Benefit",
+            target_id=benefit.id,
+            before=before,
+            after=audit.snapshot(benefit, BENEFIT_FIELDS),
+            now=now,
+        )
+    return benefit
+
+
+async def benefits_page(
+    *, first: int, after_id: int | None, include_archived: bool = False
+) -> tuple[list[Benefit], bool]:
+    """Benefits in catalogue order after ``after_id``; the flag says whether more follow."""
+    query = Benefit.all().order_by("id")
+    if not include_archived:
+        query = query.filter(archived_at__isnull=True)
+    if after_id is not None:
+        query = query.filter(id__gt=after_id)
+    rows = await query.limit(first + 1)
+    return rows[:first], len(rows) > first
+
+
+async def _unknown_tier_codes(codes: Sequence[str]) -> list[str]:
+    """The codes no tier of any ladder version has (drafts count: a matrix may be set up
+    before the ladder that introduces the tier is in force)."""
+    known = set(await Tier.filter(code__in=list(codes)).values_list("code", flat=True))
+    return [c for c in codes if c not in known]
+
+
+async def _live_benefits(codes: Sequence[str], *, field: str) -> list[Benefit]:
+    rows = await Benefit.filter(code__in=list(codes), archived_at__isnull=True)
+    found = {b.code for b in rows}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise InvalidInput.single(field, f"no benefit (or an archived one): {', '.join(missing)}")
+    return rows
+
+
+class TierBenefits(NamedTuple):
+    tier_code: str
+    benefits: list[Benefit]
+
+
+async def set_tier_benefits(
+    *, tier_code: str, benefit_codes: Sequence[str], actor: Actor, now: datetime
+) -> TierBenefits:
+    """Make ``benefit_codes`` the whole set of benefits of a tier (an empty list clears it).
+
+    Only the difference is written, and the unique (tier, benefit) makes a concurrent
+    identical change harmless. Members hold what they were granted before; granting the
+    new set is the promotion and season jobs' work.
+    """
+    codes = list(dict.fromkeys(benefit_codes))
+    if await _unknown_tier_codes([tier_code]):
+        raise InvalidInput.single("tierCode", f"no tier has the code {tier_code!r}")
+    wanted = {b.id: b for b in await _live_benefits(codes, field="benefitCodes")}
+    async with in_transaction() as conn:
+        rows = (
+            await TierBenefit.filter(tier_code=tier_code).using_db(conn).select_related("benefit")
+        )
+        before = sorted(r.benefit.code for r in rows)
+        stale = [r.id for r in rows if r.benefit_id not in wanted]
+        if stale:
+            await TierBenefit.filter(id__in=stale).using_db(conn).delete()
+        held = {r.benefit_id for r in rows}
+        await TierBenefit.bulk_create(
+            [TierBenefit(tier_code=tier_code, benefit_id=i) for i in wanted if i not in held],
+            ignore_conflicts=True,
+            using_db=conn,
+        )
+        after = sorted(b.code for b in wanted.values())
+        await audit.record(
+            conn,
+            actor=actor,
+            action="tier_benefits.set",
+            target_type="TierBenefits",
+            target_id=tier_code,
+            before={"benefits": before},
+            after={"benefits": after},
+            now=now,
+        )
+    return TierBenefits(tier_code, sorted(wanted.values(), key=lambda b: b.id))
+
+
+async def tier_benefits(*, now: datetime) -> list[TierBenefits]:
+    """The matrix: each tier of the ladder in force (lowest first, empty ones too), then any
+    other tier code that has benefits (of a past or future ladder), by code."""
+    rows = await TierBenefit.all().select_related("benefit").order_by("tier_code", "benefit_id")
+    by_code: dict[str, list[Benefit]] = {}
+    for row in rows:
+        by_code.setdefault(row.tier_code, []).append(row.benefit)
+    ladder = [t.code for t in await tiers_in_force(now=now)]
+    others = sorted(set(by_code) - set(ladder))
+    return [TierBenefits(code, by_code.get(code, [])) for code in ladder + others]
+
+
+async def attach_seasonal_benefit(
+    *, season_id: int, benefit_id: int, tier_codes: Sequence[str], actor: Actor, now: datetime
+) -> SeasonalBenefit:
+    """Give the members of ``tier_codes`` a benefit while a season runs (once per season)."""
+    codes = list(dict.fromkeys(tier_codes))
+    season = await Season.get_or_none(id=season_id)
+    if season is None:
+        raise NotFound("Season", season_id)
+    benefit = await Benefit.get_or_none(id=benefit_id)
+    if benefit is None:
+        raise NotFound("Benefit", benefit_id)
+    problems = []
+    if season.archived_at is not None:
+        problems.append(Problem("seasonId", "the season is archived"))
+    if benefit.archived_at is not None:
+        problems.append(Problem("benefitId", "the benefit is archived"))
+    if not codes:
+        problems.append(Problem("tierCodes", "must name at least one tier"))
+    elif unknown := await _unknown_tier_codes(codes):
+        problems.append(Problem("tierCodes", f"no tier has the code: {', '.join(unknown)}"))
+    if problems:
+        raise InvalidInput(problems)
+    try:
+        async with in_transaction() as conn:
+            row = await SeasonalBenefit.create(
+                season_id=season_id, benefit_id=benefit_id, tier_codes=codes, using_db=conn
+            )
+            await audit.record(
+                conn,
+                actor=actor,
+                action="seasonal_benefit.attach",
+                target_type="SeasonalBenefit",
+                target_id=row.id,
+                before=None,
+                after=audit.snapshot(row, SEASONAL_FIELDS),
+                now=now,
+            )
+    except IntegrityError:
+        raise InvalidInput.single(
+            "benefitId", "is already attached to this season (detach it first)"
+        ) from None
+    row.benefit = benefit
+    return row
+
+
+async def detach_seasonal_benefit(
+    *, season_id: int, benefit_id: int, actor: Actor, now: datetime
+) -> SeasonalBenefit:
+    """Stop a season giving a benefit; grants already made stay with their members."""
+    async with in_transaction() as conn:
+        row = (
+            await SeasonalBenefit.filter(season_id=season_id, benefit_id=benefit_id)
+            .select_for_update()
+            .using_db(conn)
+            .first()
+        )
+        if row is None:
+            raise NotFound("SeasonalBenefit", f"{season_id}/{benefit_id}")
+        # Not joined above: PostgreSQL cannot lock the nullable side of the outer join.
+        await row.fetch_related("benefit", using_db=conn)
+        await SeasonalBenefit.filter(id=row.id).using_db(conn).delete()
+        await audit.record(
+            conn,
+            actor=actor,
+            action="seasonal_benefit.detach",
+            target_type="SeasonalBenefit",
+            target_id=row.id,
+            before=audit.snapshot(row, SEASONAL_FIELDS),
+            after=None,
+            now=now,
+        )
+    return row
+
+
+async def seasonal_benefits(*, season_id: int) -> list[SeasonalBenefit]:
+    return (
+        await SeasonalBenefit.filter(season_id=season_id)
+        .select_related("benefit")
+        .order_by("benefit_id")
+    )
+
+
+async def grant_tier_benefits(
+    conn: BaseDBAsyncClient,
+    *,
+    member_id: int,
+    tier_code: str,
+    now: datetime,
+    stay: int | None = None,
+) -> int:
+    """Grant a member every live benefit of a tier, from ``now`` until withdrawn, in the
+    caller's transaction; returns how many grants were made.
+
+    A member's first grant of a benefit for a tier has the tier code as its ``source_ref``.
+    A member who comes back to the tier (``stay``: the id of the tier change that brought
+    them) gets a new grant, ``<code>@<stay>``, for each benefit of the tier they no longer
+    hold: the grants of the earlier stay keep their history (used, expired). A grant still
+    running out after a demotion (``LAUREL_DEMOTED_BENEFITS_KEEP_DAYS``) runs on instead:
+    its end is lifted. The unique (member, benefit, source, source_ref) makes a retry grant
+    nothing more.
+    """
+    source = GrantSource.TIER.value
+    active = GrantStatus.ACTIVE.value
+    again = f"{tier_code}@{stay}" if stay is not None else tier_code
+    # The member's grants for this tier, of any stay.
+    of_tier = "g.source = ? AND (g.source_ref = ? OR substr(g.source_ref, 1, ?) = ?)"
+    of_tier_params = [source, tier_code, len(tier_code) + 1, f"{tier_code}@"]
+    await conn.execute_query(
+        sql(
+            conn,
+            "UPDATE benefit_grant SET valid_to = NULL WHERE id IN ("
+            f"SELECT g.id FROM benefit_grant g WHERE g.member_id = ? AND {of_tier} "
+            "AND g.status = ? AND g.valid_to IS NOT NULL AND g.valid_to > ?)",
+        ),
+        [member_id, *of_tier_params, active, now],
+    )
+    params = [
+        member_id,
+        source,
+        member_id,
+        *of_tier_params,
+        again,
+        tier_code,
+        now,
+        active,
+        tier_code,
+        tier_code,
+        member_id,
+        *of_tier_params,
+        active,
+        now,
+    ]
+    # SQLite needs the WHERE before ON CONFLICT to tell the upsert from a join condition.
+    # RETURNING counts the grants: tortoise's asyncpg execute_query reports the OID field
+    # of "INSERT 0 n" as the row count, so it always says 0 for an INSERT.
+    rows = await conn.execute_query_dict(
+        sql(
+            conn,
+            "INSERT INTO benefit_grant "
+            "(member_id, source, source_ref, valid_from, status, tier_code, benefit_id) "
+            "SELECT ?, ?, CASE WHEN EXISTS (SELECT 1 FROM benefit_grant g "
+            f"  WHERE g.member_id = ? AND g.benefit_id = tb.benefit_id AND {of_tier}) "
+            "  THEN ? ELSE ? END, ?, ?, ?, tb.benefit_id "
+            "FROM tier_benefit tb JOIN benefit b ON b.id = tb.benefit_id "
+            "WHERE tb.tier_code = ? AND b.archived_at IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM benefit_grant g "
+            f"  WHERE g.member_id = ? AND g.benefit_id = tb.benefit_id AND {of_tier} "
+            "  AND g.status = ? AND (g.valid_to IS NULL OR g.valid_to > ?)) "
+            "ON CONFLICT (member_id, benefit_id, source, source_ref) DO NOTHING "
+            "RETURNING id, benefit_id",
+        ),
+        params,
+    )
+    if rows:
+        granted = {
+            b.id: b
+            for b in await Benefit.filter(id__in=[r["benefit_id"] for r in rows]).using_db(conn)
+        }
+        await announce_grants(
+            conn,
+            member_id=member_id,
+            grants=[(r["id"], granted[r["benefit_id"]]) for r in rows],
+            source=GrantSource.TIER,
+            now=now,
+        )
+    return len(rows)
+
+
+async def announce_grants(
+    conn: BaseDBAsyncClient,
+    *,
+    member_id: int,
+    grants: Sequence[tuple[int, Benefit]],
+    source: GrantSource,
+    now: datetime,
+) -> None:
+    """Tell the member of grants just made (one ``benefits.granted`` outbox row, pushed as
+    ``BenefitGranted`` updates), in the transaction that made them."""
+    await OutboxMessage.create(
+        topic="benefits.granted",
+        payload={
+            "member_id": member_id,
+            "grants": [
+                {
+                    "grant_id": grant_id,
+                    "code": benefit.code,
+                    "name": benefit.name,
+                    "kind": benefit.kind.value,
+                    "source": source.value,
+                }
+                for grant_id, benefit in grants
+            ],
+        },
+        created_at=now,
+        using_db=conn,
+    )
+
+
+async def seasonal_points_multiplier(
+    conn: BaseDBAsyncClient, *, tier_code: str, season_ids: Sequence[int]
+) -> Decimal:
+    """The largest factor of the points multipliers the running seasons ``season_ids``
+    give ``tier_code`` (1 when none does; no statement when no season runs). Seasons do
+    not stack, the best one applies."""
+    if not season_ids:
+        return Decimal(1)
+    rows = (
+        await SeasonalBenefit.filter(
+            season_id__in=list(season_ids),
+            benefit__kind=BenefitKind.POINTS_MULTIPLIER,
+            benefit__archived_at__isnull=True,
+        )
+        .using_db(conn)
+        .values_list("tier_codes", "benefit__value")
+    )
+    factors = [Decimal(str(value["factor"])) for codes, value in rows if tier_code in codes]
+    return max(factors, default=Decimal(1))
+
+
+class MemberGrants(NamedTuple):
+    """Which grants of a member to read: those of one status (as members see it), or all."""
+
+    member_id: int
+    status: GrantStatus | None
+
+
+async def grants_by_member(
+    *, keys: Sequence[MemberGrants], now: datetime
+) -> dict[MemberGrants, list[BenefitGrant]]:
+    """The grants each key asks for, with their benefits: one statement per status asked
+    for, however many members. An active grant past its end counts as expired."""
+    found: dict[MemberGrants, list[BenefitGrant]] = {k: [] for k in keys}
+    by_status: dict[GrantStatus | None, list[int]] = {}
+    for key in keys:
+        by_status.setdefault(key.status, []).append(key.member_id)
+    for status, member_ids in by_status.items():
+        query = BenefitGrant.filter(member_id__in=member_ids)
+        not_ended = Q(valid_to__isnull=True) | Q(valid_to__gt=now)
+        if status is GrantStatus.ACTIVE:
+            query = query.filter(not_ended, status=GrantStatus.ACTIVE)
+        elif status is GrantStatus.EXPIRED:
+            query = query.filter(
+                Q(status=GrantStatus.EXPIRED) | Q(status=GrantStatus.ACTIVE, valid_to__lte=now)
+            )
+        elif status is not None:
+            query = query.filter(status=status)
+        rows = await query.select_related("benefit").order_by("valid_from", "id")
+        for row in rows:
+            found[MemberGrants(row.member_id, status)].append(row)
+    return found
+
+
+async def use_benefit(*, member_id: int, grant_id: int, now: datetime) -> BenefitGrant:
+    """Use a grant of the member's, once.
+
+    One conditional UPDATE (the member's, active, valid at ``now`` -> used): two
+    concurrent uses cannot both match it. When it matches nothing, the grant is read to
+    say why: NotFound when it is not the member's (another member's grant is not told
+    apart from a missing one), BenefitUnusable otherwise. An outbox message tells the
+    brand's systems to apply the benefit.
+    """
+    async with in_transaction() as conn:
+        used = (
+            await BenefitGrant.filter(
+                Q(valid_to__isnull=True) | Q(valid_to__gt=now),
+                id=grant_id,
+                member_id=member_id,
+                status=GrantStatus.ACTIVE,
+                valid_from__lte=now,
+            )
+            .using_db(conn)
+            .update(status=GrantStatus.USED, used_at=now)
+        )
+        grant = (
+            await BenefitGrant.filter(id=grant_id, member_id=member_id)
+            .using_db(conn)
+            .select_related("benefit")
+            .first()
+        )
+        if grant is None:
+            raise NotFound("BenefitGrant", grant_id)
+        if not used:
+            reason = why_unusable(
+                grant.status, valid_from=grant.valid_from, valid_to=grant.valid_to, now=now
+            )
+            # Matching nothing means one of the reasons holds; USED covers a lost race.
+            raise BenefitUnusable(reason or Unusable.USED)
+        await OutboxMessage.create(
+            topic="benefit.used",
+            payload={
+                "member_id": member_id,
+                "grant_id": grant.id,
+                "benefit_code": grant.benefit.code,
+                "kind": grant.benefit.kind.value,
+                "value": grant.benefit.value,
+            },
+            created_at=now,
+            using_db=conn,
+        )
+    outbox_written()
+    return grant

@@ -1,0 +1,1 @@
+"""Trusted documents: client teams' manifests."""

@@ -1,0 +1,1 @@
+"""Jobs: the schedule, exactly-once job runs, the embedded runner."""

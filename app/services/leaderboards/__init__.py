@@ -1,0 +1,1 @@
+"""Leaderboards: boards, scores, the Redis index and the reads over both."""

@@ -1,0 +1,1 @@
+"""Members: enrolment, the reads the API answers from, their own progress."""

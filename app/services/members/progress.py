@@ -1,0 +1,177 @@
+"""What a member reads about their own progress: tasks, badges, tier status, inbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from app.models import (
+    Badge,
+    GrowthTask,
+    MemberBadge,
+    MemberFact,
+    Notification,
+    TaskProgressRow,
+    TaskStatus,
+)
+from gamification.badges import BadgeProgress, badge_progress
+from gamification.shared.calendar import WindowSpan, window_for
+from gamification.tasks import TaskProgress, TaskRule
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    rule: TaskRule
+    description: str
+    progress: Decimal
+    window_ends_at: datetime | None
+    completions_in_window: int
+    remaining_cap: int | None
+
+
+class MemberRank(NamedTuple):
+    """A member and the rank of the tier it holds (a task's audience is a range of ranks)."""
+
+    member_id: int
+    tier_rank: int
+
+
+class MemberPoints(NamedTuple):
+    """A member and its lifetime points (the lifetime-points badge falls back on them)."""
+
+    member_id: int
+    lifetime_points: int
+
+
+async def available_tasks_by_member(
+    *, members: Iterable[MemberRank], now: datetime, zone: ZoneInfo
+) -> dict[MemberRank, list[TaskView]]:
+    """Active tasks each member can still complete now, with progress in the current window.
+
+    Three statements, however many members there are: the active tasks with their
+    seasons, the members' ``task:`` facts (completions, which caps count) and their
+    progress rows in the running tasks' current windows.
+    """
+    keys = set(members)
+    tasks = (
+        await GrowthTask.filter(status=TaskStatus.ACTIVE).select_related("season").order_by("id")
+    )
+    # A task's current window is the same for every member: work it out once.
+    running = []
+    for task in tasks:
+        rule = task.to_rule()
+        if not rule.is_scheduled_at(now):
+            continue
+        span = window_for(rule.window, now, zone=zone, season=rule.season)
+        if span is not None:
+            running.append((rule, task.description, span))
+    if not running or not keys:
+        return {key: [] for key in keys}
+    member_ids = {key.member_id for key in keys}
+    completed: dict[int, dict[str, int]] = {m: {} for m in member_ids}
+    for fact in await MemberFact.filter(member_id__in=member_ids, key__startswith="task:"):
+        completed[fact.member_id][fact.key] = fact.value
+    candidates: dict[MemberRank, list[tuple[TaskRule, str, WindowSpan, int]]] = {}
+    for key in keys:
+        facts = completed[key.member_id]
+        candidates[key] = []
+        for rule, description, span in running:
+            done = facts.get(f"task:{rule.code}", 0)
+            if rule.admits_tier(key.tier_rank) and (rule.cap is None or done < rule.cap):
+                candidates[key].append((rule, description, span, done))
+    wanted = [c for found in candidates.values() for c in found]
+    rows = (
+        await TaskProgressRow.filter(
+            member_id__in=member_ids,
+            task_id__in={c[0].id for c in wanted},
+            window_key__in={c[2].key for c in wanted},
+        )
+        if wanted
+        else []
+    )
+    by_key = {(r.member_id, r.task_id, r.window_key): r for r in rows}
+    return {key: _task_views(key.member_id, candidates[key], by_key) for key in candidates}
+
+
+def _task_views(
+    member_id: int,
+    candidates: list[tuple[TaskRule, str, WindowSpan, int]],
+    rows: dict[tuple[int, int, str], TaskProgressRow],
+) -> list[TaskView]:
+    views = []
+    for rule, description, span, done in candidates:
+        row = rows.get((member_id, rule.id, span.key))
+        state = row.to_progress() if row is not None else TaskProgress(rule.id, span.key)
+        if rule.per_window_limit is not None and state.completions >= rule.per_window_limit:
+            continue
+        views.append(
+            TaskView(
+                rule=rule,
+                description=description,
+                progress=state.measure(rule.condition),
+                window_ends_at=span.ends_at,
+                completions_in_window=state.completions,
+                remaining_cap=None if rule.cap is None else rule.cap - done,
+            )
+        )
+    return views
+
+
+async def visible_badges_by_member(
+    *, members: Iterable[MemberPoints]
+) -> dict[MemberPoints, list[BadgeProgress]]:
+    """Every badge that is not hidden, plus hidden ones the member has earned, per member.
+
+    Three statements, however many members there are: the badges, the members' facts
+    that badges read, and the badge levels they hold.
+    """
+    keys = set(members)
+    badges = [(badge.id, badge.to_rule()) for badge in await Badge.all().order_by("id")]
+    if not badges or not keys:
+        return {key: [] for key in keys}
+    member_ids = {key.member_id for key in keys}
+    facts: dict[int, dict[str, int]] = {m: {} for m in member_ids}
+    wanted = {rule.key for _, rule in badges}
+    for fact in await MemberFact.filter(member_id__in=member_ids, key__in=wanted):
+        facts[fact.member_id][fact.key] = fact.value
+    held: dict[int, dict[int, int]] = {m: {} for m in member_ids}
+    for award in await MemberBadge.filter(member_id__in=member_ids):
+        levels = held[award.member_id]
+        levels[award.badge_id] = max(levels.get(award.badge_id, 0), award.level)
+    result = {}
+    for key in keys:
+        known = {"lifetime_points": key.lifetime_points} | facts[key.member_id]
+        levels = held[key.member_id]
+        result[key] = [
+            badge_progress(rule, facts=known, held_level=levels.get(badge_id, 0))
+            for badge_id, rule in badges
+            if not rule.hidden or levels.get(badge_id, 0)
+        ]
+    return result
+
+
+async def notifications_page(
+    *, member_id: int, first: int, before_id: int | None, unread_only: bool
+) -> tuple[list[Notification], bool]:
+    query = Notification.filter(member_id=member_id).order_by("-id")
+    if unread_only:
+        query = query.filter(read_at__isnull=True)
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    rows = await query.limit(first + 1)
+    return rows[:first], len(rows) > first
+
+
+async def mark_read(*, member_id: int, ids: list[int] | None, now: datetime) -> int:
+    """Mark a member's unread notifications read (the given ids, or all): one UPDATE.
+
+    Ids of other members' notifications match nothing, so they are silently left alone.
+    """
+    query = Notification.filter(member_id=member_id, read_at__isnull=True)
+    if ids is not None:
+        query = query.filter(id__in=ids)
+    return await query.update(read_at=now)

@@ -1,0 +1,1 @@
+"""Notifications: the outbox and its relay, inbox housekeeping, live updates."""

@@ -1,0 +1,1 @@
+"""Points: the ledger, expiry and the points flow rollup."""

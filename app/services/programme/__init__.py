@@ -1,0 +1,1 @@
+"""Programme: the per-process catalogue snapshot, its stamp, the demo programme."""

@@ -1,0 +1,1 @@
+"""Rewards: the catalogue and redemptions."""

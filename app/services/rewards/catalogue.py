@@ -1,0 +1,202 @@
+"""The rewards catalogue: marketers define rewards (validated, audited); members list theirs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from app.models import Member, Reward
+from app.services.shared import audit
+from app.services.shared.audit import Actor
+from app.services.shared.errors import InvalidInput, NotFound
+from app.services.tiers.ladder import tiers_in_force
+from gamification.rewards import check_reward
+from gamification.shared.problems import api_field
+
+REWARD_FIELDS = (
+    "code",
+    "name",
+    "description",
+    "points_cost",
+    "stock",
+    "starts_at",
+    "ends_at",
+    "min_tier_rank",
+    "max_tier_rank",
+    "active",
+    "archived_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RewardDefinition:
+    code: str
+    name: str
+    points_cost: int
+    description: str = ""
+    # None: unlimited.
+    stock: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    min_tier_rank: int | None = None
+    max_tier_rank: int | None = None
+    active: bool = True
+
+
+async def _check(definition: RewardDefinition, *, now: datetime) -> None:
+    problems = check_reward(
+        code=definition.code,
+        name=definition.name,
+        description=definition.description,
+        points_cost=definition.points_cost,
+        stock=definition.stock,
+        starts_at=definition.starts_at,
+        ends_at=definition.ends_at,
+        min_tier_rank=definition.min_tier_rank,
+        max_tier_rank=definition.max_tier_rank,
+        tier_count=len(await tiers_in_force(now=now)),
+    )
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def create_reward(*, definition: RewardDefinition, actor: Actor, now: datetime) -> Reward:
+    await _check(definition, now=now)
+    fields = {name: getattr(definition, name) for name in RewardDefinition.__slots__}
+    fields["name"] = definition.name.strip()
+    try:
+        async with in_transaction() as conn:
+            reward = await Reward.create(**fields, using_db=conn)
+            await audit.record(
+                conn,
+                actor=actor,
+                action="reward.create",
+                target_type="Reward",
+                target_id=reward.id,
+                before=None,
+                after=audit.snapshot(reward, REWARD_FIELDS),
+                now=now,
+            )
+    except IntegrityError:
+        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
+    return reward
+
+
+async def update_reward(
+    *, reward_id: int, changes: dict[str, Any], actor: Actor, now: datetime
+) -> Reward:
+    """Change some fields of a reward (any of RewardDefinition's).
+
+    Setting ``stock`` states how many are left from now on (a restock or a count). Only
+    the changed columns are written, so redemptions committed meanwhile are not undone.
+    """
+    unknown = set(changes) - set(RewardDefinition.__slots__)
+    if unknown:
+        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    if isinstance(changes.get("name"), str):
+        changes = {**changes, "name": changes["name"].strip()}
+    tier_count = len(await tiers_in_force(now=now))
+    async with in_transaction() as conn:
+        reward = await Reward.filter(id=reward_id).select_for_update().using_db(conn).first()
+        if reward is None:
+            raise NotFound("Reward", reward_id)
+        if reward.archived_at is not None:
+            raise InvalidInput.single("id", "an archived reward cannot be changed")
+        current = {name: getattr(reward, name) for name in RewardDefinition.__slots__}
+        merged = {**current, **changes}
+        problems = check_reward(
+            **{k: v for k, v in merged.items() if k != "active"}, tier_count=tier_count
+        )
+        if problems:
+            raise InvalidInput(problems)
+        before = audit.snapshot(reward, REWARD_FIELDS)
+        for name, value in changes.items():
+            setattr(reward, name, value)
+        if changes:
+            try:
+                await reward.save(using_db=conn, update_fields=list(changes))
+            except IntegrityError:
+                raise InvalidInput.single("code", "is already used by another reward") from None
+        await audit.record(
+            conn,
+            actor=actor,
+            action="reward.update",
+            target_type="Reward",
+            target_id=reward.id,
+            before=before,
+            after=audit.snapshot(reward, REWARD_FIELDS),
+            now=now,
+        )
+    return reward
+
+
+async def archive_reward(*, reward_id: int, actor: Actor, now: datetime) -> Reward:
+    """Withdraw a reward for good; archiving twice changes nothing. Redemptions stay."""
+    async with in_transaction() as conn:
+        reward = await Reward.filter(id=reward_id).select_for_update().using_db(conn).first()
+        if reward is None:
+            raise NotFound("Reward", reward_id)
+        if reward.archived_at is not None:
+            return reward
+        before = audit.snapshot(reward, REWARD_FIELDS)
+        reward.archived_at = now
+        await reward.save(using_db=conn, update_fields=["archived_at"])
+        await audit.record(
+            conn,
+            actor=actor,
+            action="reward.archive",
+            target_type="Reward",
+            target_id=reward.id,
+            before=before,
+            after=audit.snapshot(reward, REWARD_FIELDS),
+            now=now,
+        )
+    return reward
+
+
+async def tier_rank_of(member_id: int) -> int | None:
+    """The rank of a member's tier (None: no such member)."""
+    rank: int | None = (
+        await Member.filter(id=member_id).first().values_list("tier__rank", flat=True)
+    )
+    return rank
+
+
+async def rewards_page(
+    *,
+    first: int,
+    after_id: int | None,
+    now: datetime,
+    member_id: int | None = None,
+    include_archived: bool = False,
+) -> tuple[list[Reward], bool]:
+    """Rewards in catalogue order after ``after_id``; the flag says whether more follow.
+
+    For a member: only those it could redeem now (active, open, offered to its tier),
+    whether or not any are left in stock, so an app can show "sold out". For staff: all
+    of them, archived ones only on request.
+    """
+    query = Reward.all().order_by("id")
+    if member_id is not None:
+        rank = await tier_rank_of(member_id)
+        if rank is None:
+            return [], False
+        query = query.filter(
+            Q(starts_at__isnull=True) | Q(starts_at__lte=now),
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+            Q(min_tier_rank__isnull=True) | Q(min_tier_rank__lte=rank),
+            Q(max_tier_rank__isnull=True) | Q(max_tier_rank__gte=rank),
+            archived_at__isnull=True,
+            active=True,
+        )
+    elif not include_archived:
+        query = query.filter(archived_at__isnull=True)
+    if after_id is not None:
+        query = query.filter(id__gt=after_id)
+    rows = await query.limit(first + 1)
+    return rows[:first], len(rows) > first

@@ -1,0 +1,1 @@
+"""Seasons: the catalogue of seasons and the season switch."""

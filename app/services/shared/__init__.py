@@ -1,0 +1,1 @@
+"""Mechanisms every domain's use cases share: the audit log, expected failures."""

@@ -1,0 +1,1 @@
+"""Growth tasks: what marketers define."""

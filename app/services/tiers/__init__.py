@@ -1,0 +1,1 @@
+"""Tiers: the ladder and its versions, evaluation, calibration, simulation."""

@@ -1,0 +1,1 @@
+"""Activity: accepting reported events, the achievement engine, reversals."""

@@ -1,0 +1,1 @@
+"""Points: the ledger's rules and an admin's manual adjustments."""

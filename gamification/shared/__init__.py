@@ -1,0 +1,1 @@
+"""What every domain's rules share: calendar windows, problems, catalogue checks."""

@@ -1,0 +1,1 @@
+"""Tiers: the ladder, the periodic evaluation, threshold calibration, ladder simulation."""
