@@ -1,26 +1,18 @@
 """Tortoise models, one module per domain. Tortoise discovers them through this package."""
 
-from app.models.activity import Event, EventReversal, EventType, Notification, OutboxMessage
+from app.models.activity import Event, EventReversal, EventType, MemberActiveDay
+from app.models.badges import Badge, MemberBadge
 from app.models.benefits import Benefit, BenefitGrant, SeasonalBenefit, TierBenefit
 from app.models.documents import TrustedDocument, TrustedManifest
 from app.models.jobs import JobRun, JobRunStatus, JobTally
 from app.models.leaderboards import Leaderboard, LeaderboardMember, LeaderboardScore
-from app.models.members import Member
+from app.models.members import Member, MemberFact
+from app.models.notifications import Notification, OutboxMessage
 from app.models.points import PointsFlowFold, PointsFlowSlot, PointsLedgerEntry
 from app.models.rewards import Redemption, Reward
-from app.models.seasons import SeasonSwitch
+from app.models.seasons import Season, SeasonSwitch
 from app.models.shared.audit import AuditEntry
-from app.models.tasks import (
-    Badge,
-    GrowthTask,
-    MemberActiveDay,
-    MemberBadge,
-    MemberFact,
-    Season,
-    TaskCompletion,
-    TaskProgressRow,
-    TaskStatus,
-)
+from app.models.tasks import GrowthTask, TaskCompletion, TaskProgressRow, TaskStatus
 from app.models.tiers import (
     EvaluationStep,
     LadderVersion,

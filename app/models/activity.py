@@ -1,4 +1,4 @@
-"""Member activity: the event catalogue, recorded events, and the outbox after them."""
+"""Member activity: the event catalogue, recorded events and their reversals, active days."""
 
 from __future__ import annotations
 
@@ -67,41 +67,6 @@ class Event(Model):
         indexes = (("member_id", "occurred_at"),)
 
 
-class OutboxMessage(Model):
-    """Work to do after a commit (leaderboards, pushes), written in the same transaction."""
-
-    id = fields.BigIntField(primary_key=True)
-    topic = fields.CharField(max_length=64)
-    payload = fields.JSONField()
-    created_at = fields.DatetimeField()
-    processed_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "outbox"
-        indexes = (("processed_at", "id"),)
-
-
-class Notification(Model):
-    """A message in the inbox of a member."""
-
-    id = fields.BigIntField(primary_key=True)
-    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
-        "laurel.Member", related_name="notifications", on_delete=fields.RESTRICT
-    )
-    kind = fields.CharField(max_length=32)
-    title = fields.CharField(max_length=200)
-    body = fields.TextField()
-    data = fields.JSONField(default=dict)
-    created_at = fields.DatetimeField()
-    read_at = fields.DatetimeField(null=True)
-
-    member_id: int
-
-    class Meta:
-        table = "notification"
-        indexes = (("member_id", "id"),)
-
-
 class EventReversal(Model):
     """A return or cancellation of (part of) an event, and what it took back."""
 
@@ -121,3 +86,19 @@ class EventReversal(Model):
 
     class Meta:
         table = "event_reversal"
+
+
+class MemberActiveDay(Model):
+    """A programme-local day on which a member was active (growth counts it once)."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    day = fields.DateField()
+
+    member_id: int
+
+    class Meta:
+        table = "member_active_day"
+        unique_together = (("member_id", "day"),)

@@ -12,7 +12,7 @@ from gamification.benefits import BenefitKind, GrantSource, GrantStatus
 
 if TYPE_CHECKING:
     from app.models.members import Member
-    from app.models.tasks import Season
+    from app.models.seasons import Season
 
 
 class Benefit(Model):

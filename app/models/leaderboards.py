@@ -12,7 +12,7 @@ from gamification.leaderboards import Metric, Period
 
 if TYPE_CHECKING:
     from app.models.members import Member
-    from app.models.tasks import Season
+    from app.models.seasons import Season
 
 
 class Leaderboard(Model):

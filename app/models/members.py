@@ -1,4 +1,4 @@
-"""Members of the loyalty programme and their running balances."""
+"""Members of the loyalty programme, their running balances and the facts kept about them."""
 
 from __future__ import annotations
 
@@ -39,3 +39,20 @@ class Member(Model):
 
     class Meta:
         table = "member"
+
+
+class MemberFact(Model):
+    """A running count about a member that badges and tier requirements read."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    key = fields.CharField(max_length=100)
+    value = fields.BigIntField()
+
+    member_id: int
+
+    class Meta:
+        table = "member_fact"
+        unique_together = (("member_id", "key"),)

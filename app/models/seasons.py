@@ -1,14 +1,24 @@
-"""How far the season job has got: per season, a cursor over member ids for each step."""
+"""Seasons: time-boxed campaigns, and how far the season job has got in each."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
-if TYPE_CHECKING:
-    from app.models.tasks import Season
+
+class Season(Model):
+    """A time-boxed campaign with its own tasks."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name = fields.CharField(max_length=100)
+    starts_at = fields.DatetimeField()
+    ends_at = fields.DatetimeField()
+    description = fields.TextField(default="")
+    archived_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "season"
 
 
 class SeasonSwitch(Model):

@@ -1,4 +1,4 @@
-"""Growth tasks, seasons, badges, and what each member has of them."""
+"""Growth tasks, and each member's progress in them and completions of them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from tortoise import fields
 from tortoise.models import Model
 
 from app.models.shared.enums import ENUM_DESCRIPTION as _ENUM
-from gamification.badges import BadgeMetric, BadgeRule
 from gamification.shared.calendar import Season as SeasonSpan
 from gamification.shared.calendar import Window
 from gamification.tasks import Condition, TaskProgress, TaskRule
@@ -17,21 +16,7 @@ from gamification.tasks import Condition, TaskProgress, TaskRule
 if TYPE_CHECKING:
     from app.models.activity import Event
     from app.models.members import Member
-
-
-class Season(Model):
-    """A time-boxed campaign with its own tasks."""
-
-    id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=32, unique=True)
-    name = fields.CharField(max_length=100)
-    starts_at = fields.DatetimeField()
-    ends_at = fields.DatetimeField()
-    description = fields.TextField(default="")
-    archived_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "season"
+    from app.models.seasons import Season
 
 
 class TaskStatus(StrEnum):
@@ -161,83 +146,3 @@ class TaskCompletion(Model):
     class Meta:
         table = "task_completion"
         indexes = (("member_id", "task_id"),)
-
-
-class Badge(Model):
-    """A badge and the thresholds of its levels."""
-
-    id = fields.IntField(primary_key=True)
-    code = fields.CharField(max_length=64, unique=True)
-    name = fields.CharField(max_length=100)
-    description = fields.TextField(default="")
-    metric = fields.CharEnumField(BadgeMetric, max_length=32, description=_ENUM)
-    subject = fields.CharField(max_length=64, null=True)
-    thresholds = fields.JSONField(default=list)
-    hidden = fields.BooleanField(default=False)
-
-    class Meta:
-        table = "badge"
-
-    def to_rule(self) -> BadgeRule:
-        return BadgeRule(
-            code=self.code,
-            name=self.name,
-            metric=self.metric,
-            thresholds=tuple(int(t) for t in self.thresholds),
-            subject=self.subject,
-            hidden=self.hidden,
-        )
-
-
-class MemberBadge(Model):
-    """A level of a badge that a member earned."""
-
-    id = fields.BigIntField(primary_key=True)
-    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
-        "laurel.Member", related_name=False, on_delete=fields.RESTRICT
-    )
-    badge: fields.ForeignKeyRelation[Badge] = fields.ForeignKeyField(
-        "laurel.Badge", related_name=False, on_delete=fields.RESTRICT
-    )
-    level = fields.SmallIntField()
-    earned_at = fields.DatetimeField()
-
-    member_id: int
-    badge_id: int
-
-    class Meta:
-        table = "member_badge"
-        unique_together = (("member_id", "badge_id", "level"),)
-
-
-class MemberFact(Model):
-    """A running count about a member that badges and tier requirements read."""
-
-    id = fields.BigIntField(primary_key=True)
-    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
-        "laurel.Member", related_name=False, on_delete=fields.RESTRICT
-    )
-    key = fields.CharField(max_length=100)
-    value = fields.BigIntField()
-
-    member_id: int
-
-    class Meta:
-        table = "member_fact"
-        unique_together = (("member_id", "key"),)
-
-
-class MemberActiveDay(Model):
-    """A programme-local day on which a member was active (growth counts it once)."""
-
-    id = fields.BigIntField(primary_key=True)
-    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
-        "laurel.Member", related_name=False, on_delete=fields.RESTRICT
-    )
-    day = fields.DateField()
-
-    member_id: int
-
-    class Meta:
-        table = "member_active_day"
-        unique_together = (("member_id", "day"),)

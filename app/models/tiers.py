@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
@@ -10,6 +11,9 @@ from tortoise.models import Model
 from app.models.shared.enums import ENUM_DESCRIPTION as _ENUM
 from gamification.activity.engine import GrowthWeights
 from gamification.tiers.ladder import TierRule
+
+if TYPE_CHECKING:
+    from app.models.members import Member
 
 
 class LadderVersionStatus(StrEnum):
@@ -187,6 +191,3 @@ class TierEvaluationMember(Model):
     class Meta:
         table = "tier_evaluation_member"
         unique_together = (("evaluation", "step", "member_id"),)
-
-
-from app.models.members import Member  # noqa: E402  (type of the relation above)
