@@ -12,8 +12,8 @@ from typing import Any
 from gamification.shared.catalogue import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
-    _check_code,
-    _check_text,
+    check_code,
+    check_text,
 )
 from gamification.shared.problems import Problem
 
@@ -159,9 +159,9 @@ def check_benefit(
 ) -> list[Problem]:
     """Everything wrong with a benefit definition, in field order (empty when it may be saved)."""
     problems: list[Problem] = []
-    _check_code(code, problems)
-    _check_text("name", name, MAX_NAME_LENGTH, problems)
-    _check_text("description", description, MAX_DESCRIPTION_LENGTH, problems)
+    check_code(code, problems)
+    check_text("name", name, MAX_NAME_LENGTH, problems)
+    check_text("description", description, MAX_DESCRIPTION_LENGTH, problems)
     problems.extend(check_benefit_value(kind, value))
     return problems
 

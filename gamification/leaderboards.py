@@ -27,9 +27,9 @@ from gamification.shared.calendar import Season, Window, WindowSpan, window_for
 from gamification.shared.catalogue import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
-    _check_code,
-    _check_span,
-    _check_text,
+    check_code,
+    check_span,
+    check_text,
 )
 from gamification.shared.problems import Problem
 
@@ -189,16 +189,16 @@ def check_board(
 ) -> list[Problem]:
     """Everything wrong with a board definition, in field order (empty when it may be saved)."""
     problems: list[Problem] = []
-    _check_code(code, problems)
-    _check_text("name", name, MAX_NAME_LENGTH, problems)
-    _check_text("description", description, MAX_DESCRIPTION_LENGTH, problems)
+    check_code(code, problems)
+    check_text("name", name, MAX_NAME_LENGTH, problems)
+    check_text("description", description, MAX_DESCRIPTION_LENGTH, problems)
     if period is Period.SEASON and not has_season:
         problems.append(Problem("seasonId", "a season board needs its season"))
     if period is not Period.SEASON and has_season:
         problems.append(Problem("seasonId", "only a season board has a season"))
     if tier_code is not None and tier_code not in set(tier_codes):
         problems.append(Problem("tierCode", f"{tier_code!r} is not a tier of the ladder"))
-    _check_span(visible_from, visible_to, problems, fields=("visibleFrom", "visibleTo"))
+    check_span(visible_from, visible_to, problems, fields=("visibleFrom", "visibleTo"))
     return problems
 
 

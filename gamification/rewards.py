@@ -9,9 +9,9 @@ from enum import StrEnum
 from gamification.shared.catalogue import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NAME_LENGTH,
-    _check_code,
-    _check_span,
-    _check_text,
+    check_code,
+    check_span,
+    check_text,
 )
 from gamification.shared.problems import Problem
 
@@ -37,14 +37,14 @@ def check_reward(
     ``stock`` None means unlimited; 0 is a valid stock (sold out until restocked).
     """
     problems: list[Problem] = []
-    _check_code(code, problems)
-    _check_text("name", name, MAX_NAME_LENGTH, problems)
-    _check_text("description", description, MAX_DESCRIPTION_LENGTH, problems)
+    check_code(code, problems)
+    check_text("name", name, MAX_NAME_LENGTH, problems)
+    check_text("description", description, MAX_DESCRIPTION_LENGTH, problems)
     if not 1 <= points_cost <= MAX_POINTS_COST:
         problems.append(Problem("pointsCost", f"must be between 1 and {MAX_POINTS_COST}"))
     if stock is not None and not 0 <= stock <= MAX_STOCK:
         problems.append(Problem("stock", f"must be between 0 and {MAX_STOCK} (or null: unlimited)"))
-    _check_span(starts_at, ends_at, problems)
+    check_span(starts_at, ends_at, problems)
     for field, rank in (("minTierRank", min_tier_rank), ("maxTierRank", max_tier_rank)):
         if rank is not None and not 0 <= rank < tier_count:
             problems.append(Problem(field, f"must be a tier rank from 0 to {tier_count - 1}"))

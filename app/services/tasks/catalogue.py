@@ -18,17 +18,12 @@ from app.services.shared import audit
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.tiers.ladder import tiers_in_force
-from gamification.badges import BadgeMetric
+from gamification.activity.event_types import check_event_type
+from gamification.badges import BadgeMetric, check_badge
+from gamification.seasons import SeasonBounds, check_season
 from gamification.shared.calendar import Window
-from gamification.shared.catalogue import (
-    SeasonBounds,
-    check_badge,
-    check_event_type,
-    check_season,
-    check_task,
-)
 from gamification.shared.problems import api_field
-from gamification.tasks import Condition
+from gamification.tasks import Condition, check_task
 
 SEASON_FIELDS = ("code", "name", "starts_at", "ends_at", "description", "archived_at")
 TASK_FIELDS = (
