@@ -19,7 +19,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 
 # The tables the event path reads the programme from (app/services/programme/snapshot.py, and the
-# benefits a promotion grants in app/services/benefits/catalogue.py). Nothing an event writes is
+# benefits a promotion grants in app/services/benefits/grants.py). Nothing an event writes is
 # here: a trigger on such a table would move the stamp on every event.
 CATALOGUE = (
     "event_type",

@@ -34,6 +34,7 @@ from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor, require
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.services.benefits import catalogue as benefits
+from app.services.benefits import grants
 from app.services.shared.errors import NotFound
 
 
@@ -190,5 +191,5 @@ class BenefitMutations:
         assert principal.member_id is not None  # member tokens always carry one
         pk = input_id(grant_id, kind="BenefitGrant", argument="grantId")
         now = info.context.now
-        grant = await benefits.use_benefit(member_id=principal.member_id, grant_id=pk, now=now)
+        grant = await grants.use_benefit(member_id=principal.member_id, grant_id=pk, now=now)
         return BenefitUsed(grant=BenefitGrantType.from_model(grant, now=now))

@@ -36,7 +36,10 @@ from app.api.shared.ids import input_id
 from app.api.shared.partial_updates import given_changes
 from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor
 from app.api.shared.results import typed_failures
-from app.services.tasks import catalogue
+from app.services.activity import event_types
+from app.services.badges import catalogue as badges
+from app.services.seasons import catalogue as seasons
+from app.services.tasks import catalogue as tasks
 
 
 def _season_id(value: strawberry.ID | None, *, field: str = "seasonId") -> int | None:
@@ -66,7 +69,7 @@ class MarketingMutations:
         input: Annotated[CreateSeasonInput, strawberry.argument(description="The season.")],
     ) -> SeasonResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        season = await catalogue.create_season(
+        season = await seasons.create_season(
             code=input.code,
             name=input.name,
             starts_at=input.starts_at,
@@ -93,7 +96,7 @@ class MarketingMutations:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Season", argument="id")
         changes = given_changes(input)
-        season = await catalogue.update_season(
+        season = await seasons.update_season(
             season_id=pk, changes=changes, actor=actor, now=info.context.now
         )
         return SeasonSaved(season=SeasonType.from_model(season))
@@ -109,7 +112,7 @@ class MarketingMutations:
     ) -> SeasonResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Season", argument="id")
-        season = await catalogue.archive_season(season_id=pk, actor=actor, now=info.context.now)
+        season = await seasons.archive_season(season_id=pk, actor=actor, now=info.context.now)
         return SeasonSaved(season=SeasonType.from_model(season))
 
     @strawberry.mutation(description="Create a growth task (marketers, admins; audited).")
@@ -122,8 +125,8 @@ class MarketingMutations:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         fields = vars(input).copy()
         fields["season_id"] = _season_id(input.season_id)
-        task = await catalogue.create_task(
-            definition=catalogue.TaskDefinition(**fields), actor=actor, now=info.context.now
+        task = await tasks.create_task(
+            definition=tasks.TaskDefinition(**fields), actor=actor, now=info.context.now
         )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
 
@@ -145,7 +148,7 @@ class MarketingMutations:
         changes = given_changes(input, nullable=TASK_NULLABLE)
         if "season_id" in changes:
             changes["season_id"] = _season_id(changes["season_id"])
-        task = await catalogue.update_task(
+        task = await tasks.update_task(
             task_id=pk, changes=changes, actor=actor, now=info.context.now
         )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
@@ -166,7 +169,7 @@ class MarketingMutations:
     ) -> GrowthTaskResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="GrowthTask", argument="id")
-        task = await catalogue.set_task_status(
+        task = await tasks.set_task_status(
             task_id=pk, status=status, actor=actor, now=info.context.now
         )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
@@ -179,7 +182,7 @@ class MarketingMutations:
         input: Annotated[CreateBadgeInput, strawberry.argument(description="The badge.")],
     ) -> BadgeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        badge = await catalogue.create_badge(**vars(input), actor=actor, now=info.context.now)
+        badge = await badges.create_badge(**vars(input), actor=actor, now=info.context.now)
         return BadgeSaved(badge=BadgeType.from_model(badge))
 
     @strawberry.mutation(
@@ -198,7 +201,7 @@ class MarketingMutations:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="Badge", argument="id")
         changes = given_changes(input, nullable=("subject",))
-        badge = await catalogue.update_badge(
+        badge = await badges.update_badge(
             badge_id=pk, changes=changes, actor=actor, now=info.context.now
         )
         return BadgeSaved(badge=BadgeType.from_model(badge))
@@ -213,7 +216,7 @@ class MarketingMutations:
         input: Annotated[CreateEventTypeInput, strawberry.argument(description="The event type.")],
     ) -> EventTypeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
-        event_type = await catalogue.create_event_type(
+        event_type = await event_types.create_event_type(
             **vars(input), actor=actor, now=info.context.now
         )
         return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
@@ -241,7 +244,7 @@ class MarketingMutations:
             return ValidationFailed.single("id", "give either id or code")
         pk = None if id is None else input_id(id, kind="EventType", argument="id")
         changes = given_changes(input)
-        event_type = await catalogue.update_event_type(
+        event_type = await event_types.update_event_type(
             event_type_id=pk, code=code, changes=changes, actor=actor, now=info.context.now
         )
         return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
@@ -264,7 +267,7 @@ class MarketingMutations:
     ) -> EventTypeResult:
         actor = require_actor(info, *CATALOGUE_EDITORS)
         pk = input_id(id, kind="EventType", argument="id")
-        event_type = await catalogue.set_event_type_active(
+        event_type = await event_types.set_event_type_active(
             event_type_id=pk, active=active, actor=actor, now=info.context.now
         )
         return EventTypeSaved(event_type=EventTypeType.from_model(event_type))

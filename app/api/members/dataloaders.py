@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from strawberry.dataloader import DataLoader
 
 from app.models import BenefitGrant, Member
-from app.services.benefits.catalogue import MemberGrants, grants_by_member
+from app.services.benefits.grants import MemberGrants, grants_by_member
 from app.services.members.progress import (
     MemberPoints,
     MemberRank,

@@ -25,7 +25,7 @@ from app.api.shared.scalars import Amount
 from app.api.tiers.types import TierType
 from app.models import Member, PointsLedgerEntry
 from app.services.activity.events import MemberState
-from app.services.benefits.catalogue import MemberGrants
+from app.services.benefits.grants import MemberGrants
 from app.services.members.progress import MemberPoints, MemberRank, notifications_page
 from app.services.points.ledger import ledger_page
 from app.services.programme.snapshot import ProgrammeTier

@@ -21,7 +21,7 @@ from app.api.tiers.dataloaders import ProgrammeLoader
 from app.auth import Principal
 from app.config import Settings
 from app.models import BenefitGrant, Member
-from app.services.benefits.catalogue import MemberGrants
+from app.services.benefits.grants import MemberGrants
 from app.services.leaderboards.reads import BoardReader
 from app.services.members.progress import MemberPoints, MemberRank, TaskView
 from app.services.members.reads import MembersRead

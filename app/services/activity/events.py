@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from app.dialect import Dialect, Read, Statement
 from app.models import TierChange, TierChangeReason
-from app.services.benefits.catalogue import grant_tier_benefits
+from app.services.benefits.grants import grant_running_season_benefits, grant_tier_benefits
 from app.services.leaderboards.scores import changed_keys, changes_for
 from app.services.notifications.outbox import outbox_written
 from app.services.programme.snapshot import (
@@ -28,7 +28,6 @@ from app.services.programme.snapshot import (
     programme_cache,
 )
 from app.services.programme.stamp import STAMP_SQL
-from app.services.seasons.switch import grant_running_season_benefits
 from app.services.shared.errors import (
     IdempotencyConflict,
     InvalidInput,

@@ -44,24 +44,20 @@ from app.models import (
     TierChangeReason,
 )
 from app.services.activity.events import EventPolicy, record_event
+from app.services.badges.catalogue import create_badge
 from app.services.benefits.catalogue import (
     BenefitDefinition,
     attach_seasonal_benefit,
     create_benefit,
-    grant_tier_benefits,
     set_tier_benefits,
 )
+from app.services.benefits.grants import grant_tier_benefits
 from app.services.leaderboards.boards import BoardDefinition, create_board
 from app.services.leaderboards.scores import apply_changes, changed_keys, changes_for
+from app.services.seasons.catalogue import create_season
 from app.services.seasons.switch import grant_season
 from app.services.shared.audit import Actor
-from app.services.tasks.catalogue import (
-    TaskDefinition,
-    create_badge,
-    create_season,
-    create_task,
-    update_task,
-)
+from app.services.tasks.catalogue import TaskDefinition, create_task, update_task
 from app.services.tiers.ladder import publish_ladder
 from gamification.badges import BadgeMetric
 from gamification.benefits import BenefitKind

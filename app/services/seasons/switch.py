@@ -11,7 +11,8 @@ a grant happen once, whatever runs race: two runs, a retried batch, a promotion.
 A grant step keeps following the member table while its season runs: members enrolled
 after the sweep are granted by the next run (within a minute or so). A member promoted
 into an eligible tier mid-season is granted in the promotion's own transaction
-(:func:`grant_running_season_benefits`, called by the event service).
+(:func:`app.services.benefits.grants.grant_running_season_benefits`, called by the event
+service).
 
 Bulk grants write no outbox rows, so members get no live push for them: a season start
 would otherwise put a million updates through the relay in one go and hold up every other
@@ -34,7 +35,6 @@ from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
 from app.models import BenefitGrant, Member, Season, SeasonalBenefit, SeasonSwitch
-from app.services.benefits.catalogue import announce_grants
 from gamification.benefits import GrantSource, GrantStatus
 
 # Member ids per batch: ~20,000 grants, well under a second of one statement on PostgreSQL.
@@ -151,64 +151,6 @@ async def expire_season(
     )
     await SeasonSwitch.filter(id=switch.id).update(done_at=now, updated_at=now)
     return expired
-
-
-async def grant_running_season_benefits(
-    conn: BaseDBAsyncClient, *, member_id: int, tier_code: str, now: datetime
-) -> int:
-    """Grant a member, in the caller's transaction, every benefit of the seasons running at
-    ``now`` that names ``tier_code`` (a promotion mid-season). The unique key skips what
-    the member already holds, so the season job and this never grant one twice. The grants
-    made are announced to the member (``benefits.granted``). Returns how many were made.
-    """
-    rows = (
-        await SeasonalBenefit.filter(
-            season__starts_at__lte=now,
-            season__ends_at__gt=now,
-            season__archived_at__isnull=True,
-            benefit__archived_at__isnull=True,
-        )
-        .using_db(conn)
-        .select_related("season", "benefit")
-    )
-    wanted = [r for r in rows if tier_code in r.tier_codes]
-    if not wanted:
-        return 0
-    postgres = conn.capabilities.dialect == "postgres"
-    values: list[Any] = []
-    tuples = []
-    for row in wanted:
-        base = len(values)
-        values += [
-            member_id,
-            row.benefit_id,
-            GrantSource.SEASON.value,
-            str(row.season_id),
-            row.season.starts_at,
-            row.season.ends_at,
-            GrantStatus.ACTIVE.value,
-            tier_code,
-        ]
-        marks = [f"${base + n}" if postgres else "?" for n in range(1, 9)]
-        tuples.append(f"({', '.join(marks)})")
-    made = await conn.execute_query_dict(
-        "INSERT INTO benefit_grant "
-        "(member_id, benefit_id, source, source_ref, valid_from, valid_to, status, tier_code) "
-        f"VALUES {', '.join(tuples)} "
-        "ON CONFLICT (member_id, benefit_id, source, source_ref) DO NOTHING "
-        "RETURNING id, benefit_id",
-        values,
-    )
-    if made:
-        benefits = {r.benefit_id: r.benefit for r in wanted}
-        await announce_grants(
-            conn,
-            member_id=member_id,
-            grants=[(r["id"], benefits[r["benefit_id"]]) for r in made],
-            source=GrantSource.SEASON,
-            now=now,
-        )
-    return len(made)
 
 
 async def _newest_settled_member(now: datetime) -> int:

@@ -21,7 +21,7 @@ from app.auth import Role
 from app.main import create_app
 from app.models import Benefit, Tier, TierBenefit
 from app.services.activity.reversals import reverse_event
-from app.services.benefits.catalogue import grant_tier_benefits
+from app.services.benefits.grants import grant_tier_benefits
 from app.services.notifications.outbox import outbox_written
 from gamification.benefits import BenefitKind
 from tests import factories

@@ -10,7 +10,9 @@ from tortoise.transactions import in_transaction
 
 from app.models import AuditEntry, Benefit, BenefitGrant, Season, SeasonalBenefit, TierBenefit
 from app.services.benefits import catalogue as benefits
-from app.services.benefits.catalogue import BenefitDefinition, BenefitUnusable, MemberGrants
+from app.services.benefits import grants as benefit_grants
+from app.services.benefits.catalogue import BenefitDefinition
+from app.services.benefits.grants import BenefitUnusable, MemberGrants
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
 from gamification.benefits import BenefitKind, GrantSource, GrantStatus, Unusable
@@ -192,11 +194,11 @@ async def test_granting_a_tier_s_benefits_twice_grants_them_once():
     now = factories.now()
 
     async with in_transaction() as conn:
-        first = await benefits.grant_tier_benefits(
+        first = await benefit_grants.grant_tier_benefits(
             conn, member_id=member.id, tier_code="gold", now=now
         )
     async with in_transaction() as conn:
-        again = await benefits.grant_tier_benefits(
+        again = await benefit_grants.grant_tier_benefits(
             conn, member_id=member.id, tier_code="gold", now=now
         )
 
@@ -212,9 +214,11 @@ async def test_a_grant_is_used_once():
     member = await factories.member()
     held = await grant(member, await benefit("ship"))
 
-    used = await benefits.use_benefit(member_id=member.id, grant_id=held.id, now=factories.now())
+    used = await benefit_grants.use_benefit(
+        member_id=member.id, grant_id=held.id, now=factories.now()
+    )
     with pytest.raises(BenefitUnusable) as again:
-        await benefits.use_benefit(member_id=member.id, grant_id=held.id, now=factories.now())
+        await benefit_grants.use_benefit(member_id=member.id, grant_id=held.id, now=factories.now())
 
     assert used.status is GrantStatus.USED and used.used_at is not None
     assert again.value.reason is Unusable.USED
@@ -227,7 +231,7 @@ async def test_concurrent_uses_of_one_grant_succeed_once():
 
     outcomes = await asyncio.gather(
         *(
-            benefits.use_benefit(member_id=member.id, grant_id=held.id, now=factories.now())
+            benefit_grants.use_benefit(member_id=member.id, grant_id=held.id, now=factories.now())
             for _ in range(10)
         ),
         return_exceptions=True,
@@ -250,7 +254,7 @@ async def test_a_grant_outside_its_window_is_refused_and_stays_active(window, re
     held = await grant(member, await benefit("ship"), **window)
 
     with pytest.raises(BenefitUnusable) as refused:
-        await benefits.use_benefit(member_id=member.id, grant_id=held.id, now=factories.now())
+        await benefit_grants.use_benefit(member_id=member.id, grant_id=held.id, now=factories.now())
 
     assert refused.value.reason is reason
     assert (await BenefitGrant.get(id=held.id)).used_at is None
@@ -262,7 +266,7 @@ async def test_another_member_s_grant_is_not_found_and_unused():
     held = await grant(owner, await benefit("ship"))
 
     with pytest.raises(NotFound):
-        await benefits.use_benefit(member_id=other.id, grant_id=held.id, now=factories.now())
+        await benefit_grants.use_benefit(member_id=other.id, grant_id=held.id, now=factories.now())
 
     assert (await BenefitGrant.get(id=held.id)).status is GrantStatus.ACTIVE
 
@@ -275,7 +279,7 @@ async def test_grants_are_read_by_status_as_members_see_it():
     used = await grant(member, await benefit("gift"), status=GrantStatus.USED, used_at=now)
 
     keys = [MemberGrants(member.id, s) for s in (*GrantStatus, None)]
-    found = await benefits.grants_by_member(keys=keys, now=now)
+    found = await benefit_grants.grants_by_member(keys=keys, now=now)
 
     assert [[g.id for g in found[k]] for k in keys] == [
         [ship.id],

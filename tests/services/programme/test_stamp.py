@@ -29,12 +29,15 @@ from app.models import (
     Tier,
     TierBenefit,
 )
+from app.services.activity import event_types
 from app.services.activity.reversals import reverse_event
+from app.services.badges import catalogue as badges
 from app.services.benefits import catalogue as benefit_service
 from app.services.programme.stamp import STAMP_SQL, StampMissing, read_stamp
+from app.services.seasons import catalogue as seasons
 from app.services.seasons.switch import switch_seasons
 from app.services.shared.audit import Actor
-from app.services.tasks import catalogue
+from app.services.tasks import catalogue as tasks
 from app.services.tasks.catalogue import TaskDefinition
 from app.services.tiers import versions as ladder_versions
 from gamification.activity.engine import GrowthWeights
@@ -236,7 +239,7 @@ async def _publish_a_ladder_version() -> None:
 
 
 async def _create_a_season() -> None:
-    await catalogue.create_season(
+    await seasons.create_season(
         code="summer",
         name="Summer",
         starts_at=factories.now() + timedelta(days=1),
@@ -250,12 +253,12 @@ async def _archive_a_season() -> None:
     await _create_a_season()
     summer = await Season.get(code="summer")
     before = await stamp()
-    await catalogue.archive_season(season_id=summer.id, actor=MARKETER, now=factories.now())
+    await seasons.archive_season(season_id=summer.id, actor=MARKETER, now=factories.now())
     assert await stamp() != before
 
 
 async def _create_a_growth_task() -> None:
-    await catalogue.create_task(
+    await tasks.create_task(
         definition=TaskDefinition(
             code="daily",
             name="Daily",
@@ -270,7 +273,7 @@ async def _create_a_growth_task() -> None:
 
 
 async def _create_a_badge() -> None:
-    await catalogue.create_badge(
+    await badges.create_badge(
         code="regular",
         name="Regular",
         metric=BadgeMetric.TASKS_COMPLETED,
@@ -281,13 +284,13 @@ async def _create_a_badge() -> None:
 
 
 async def _create_an_event_type() -> None:
-    await catalogue.create_event_type(
+    await event_types.create_event_type(
         code="visit", name="Visit", base_points=3, actor=MARKETER, now=factories.now()
     )
 
 
 async def _change_an_event_type_s_points() -> None:
-    await catalogue.update_event_type(
+    await event_types.update_event_type(
         code="check_in", changes={"base_points": 50}, actor=MARKETER, now=factories.now()
     )
 

@@ -19,7 +19,7 @@ from app.models import (
     Tier,
     TierBenefit,
 )
-from app.services.benefits.catalogue import use_benefit
+from app.services.benefits.grants import use_benefit
 from app.services.jobs.schedule import JOBS, run_job
 from app.services.seasons.switch import switch_seasons
 from gamification.benefits import BenefitKind, GrantSource, GrantStatus

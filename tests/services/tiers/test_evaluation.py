@@ -21,7 +21,7 @@ from app.models import (
     TierChangeReason,
     TierEvaluation,
 )
-from app.services.benefits.catalogue import grant_tier_benefits
+from app.services.benefits.grants import grant_tier_benefits
 from app.services.jobs.schedule import JOBS, run_job
 from app.services.notifications.outbox import OutboxEntry
 from app.services.notifications.updates import UpdateKind, updates_of

@@ -1,0 +1,137 @@
+"""The event catalogue as marketers keep it: types added, changed, switched off.
+
+Validated, audited, one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.models import EventType
+from app.services.shared import audit
+from app.services.shared.audit import Actor
+from app.services.shared.errors import InvalidInput, NotFound
+from gamification.activity.event_types import check_event_type
+from gamification.shared.problems import api_field
+
+EVENT_TYPE_FIELDS = (
+    "code",
+    "name",
+    "base_points",
+    "points_per_unit",
+    "counts_as_spend",
+    "counts_as_referral",
+    "active",
+)
+
+# What may change after creation: the code is what tasks, badges and events refer to.
+EVENT_TYPE_CHANGEABLE = (
+    "name",
+    "base_points",
+    "points_per_unit",
+    "counts_as_spend",
+    "counts_as_referral",
+)
+
+
+def _check_event_type(values: dict[str, Any]) -> None:
+    problems = check_event_type(
+        code=values["code"],
+        name=values["name"],
+        base_points=values["base_points"],
+        points_per_unit=values["points_per_unit"],
+    )
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def create_event_type(
+    *,
+    code: str,
+    name: str,
+    base_points: int = 0,
+    points_per_unit: Decimal = Decimal(0),
+    counts_as_spend: bool = False,
+    counts_as_referral: bool = False,
+    actor: Actor,
+    now: datetime,
+) -> EventType:
+    values: dict[str, Any] = {
+        "code": code,
+        "name": name,
+        "base_points": base_points,
+        "points_per_unit": points_per_unit,
+        "counts_as_spend": counts_as_spend,
+        "counts_as_referral": counts_as_referral,
+    }
+    _check_event_type(values)
+    values["name"] = name.strip()
+    try:
+        async with in_transaction() as conn:
+            event_type = await EventType.create(**values, using_db=conn)
+            await audit.record(
+                conn,
+                actor=actor,
+                action="eventType.create",
+                target_type="EventType",
+                target_id=event_type.id,
+                before=None,
+                after=audit.snapshot(event_type, EVENT_TYPE_FIELDS),
+                now=now,
+            )
+    except IntegrityError:
+        raise InvalidInput.single(
+            "code", f"{code!r} is already used by another event type"
+        ) from None
+    return event_type
+
+
+async def update_event_type(
+    *,
+    changes: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    event_type_id: int | None = None,
+    code: str | None = None,
+) -> EventType:
+    """Change some fields of an event type (named by id or by code); events recorded stay."""
+    unknown = set(changes) - set(EVENT_TYPE_CHANGEABLE) - {"active"}
+    if unknown:
+        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    async with in_transaction() as conn:
+        query = EventType.filter(id=event_type_id) if code is None else EventType.filter(code=code)
+        event_type = await query.select_for_update().using_db(conn).first()
+        if event_type is None:
+            raise NotFound("EventType", code if code is not None else event_type_id)
+        if all(getattr(event_type, name) == value for name, value in changes.items()):
+            return event_type
+        before = audit.snapshot(event_type, EVENT_TYPE_FIELDS)
+        _check_event_type({name: getattr(event_type, name) for name in EVENT_TYPE_FIELDS} | changes)
+        for name, value in changes.items():
+            setattr(event_type, name, value.strip() if name == "name" else value)
+        await event_type.save(using_db=conn)
+        await audit.record(
+            conn,
+            actor=actor,
+            action="eventType.update",
+            target_type="EventType",
+            target_id=event_type.id,
+            before=before,
+            after=audit.snapshot(event_type, EVENT_TYPE_FIELDS),
+            now=now,
+        )
+    return event_type
+
+
+async def set_event_type_active(
+    *, event_type_id: int, active: bool, actor: Actor, now: datetime
+) -> EventType:
+    """Stop (or resume) accepting events of a type. Setting what it has changes nothing."""
+    return await update_event_type(
+        event_type_id=event_type_id, changes={"active": active}, actor=actor, now=now
+    )

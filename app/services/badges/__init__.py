@@ -1,0 +1,1 @@
+"""Badges: what marketers define."""

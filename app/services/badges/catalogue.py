@@ -1,0 +1,120 @@
+"""Badges as marketers define them: created and changed.
+
+Validated, audited, one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.models import Badge, EventType, GrowthTask
+from app.services.shared import audit
+from app.services.shared.audit import Actor
+from app.services.shared.errors import InvalidInput, NotFound
+from gamification.badges import BadgeMetric, check_badge
+from gamification.shared.problems import api_field
+
+BADGE_FIELDS = ("code", "name", "description", "metric", "subject", "thresholds", "hidden")
+
+
+# What may change after creation: the code is what tasks refer to.
+BADGE_CHANGEABLE = ("name", "description", "metric", "subject", "thresholds", "hidden")
+
+
+async def _subject_known(metric: BadgeMetric, subject: str | None) -> bool | None:
+    if not subject:
+        return None
+    if metric is BadgeMetric.TASK_COMPLETED:
+        return await GrowthTask.filter(code=subject).exists()
+    if metric is BadgeMetric.EVENTS:
+        return await EventType.filter(code=subject).exists()
+    return None
+
+
+async def _check_badge(values: dict[str, Any]) -> None:
+    problems = check_badge(
+        code=values["code"],
+        name=values["name"],
+        description=values["description"],
+        metric=values["metric"],
+        subject=values["subject"],
+        subject_known=await _subject_known(values["metric"], values["subject"]),
+        thresholds=values["thresholds"],
+    )
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def create_badge(
+    *,
+    code: str,
+    name: str,
+    metric: BadgeMetric,
+    thresholds: list[int],
+    subject: str | None = None,
+    description: str = "",
+    hidden: bool = False,
+    actor: Actor,
+    now: datetime,
+) -> Badge:
+    values: dict[str, Any] = {
+        "code": code,
+        "name": name,
+        "description": description,
+        "metric": metric,
+        "subject": subject,
+        "thresholds": list(thresholds),
+        "hidden": hidden,
+    }
+    await _check_badge(values)
+    values["name"] = name.strip()
+    try:
+        async with in_transaction() as conn:
+            badge = await Badge.create(**values, using_db=conn)
+            await audit.record(
+                conn,
+                actor=actor,
+                action="badge.create",
+                target_type="Badge",
+                target_id=badge.id,
+                before=None,
+                after=audit.snapshot(badge, BADGE_FIELDS),
+                now=now,
+            )
+    except IntegrityError:
+        raise InvalidInput.single("code", f"{code!r} is already used by another badge") from None
+    return badge
+
+
+async def update_badge(
+    *, badge_id: int, changes: dict[str, Any], actor: Actor, now: datetime
+) -> Badge:
+    """Change some of a badge's fields; levels members already hold stay theirs."""
+    unknown = set(changes) - set(BADGE_CHANGEABLE)
+    if unknown:
+        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    async with in_transaction() as conn:
+        badge = await Badge.filter(id=badge_id).select_for_update().using_db(conn).first()
+        if badge is None:
+            raise NotFound("Badge", badge_id)
+        before = audit.snapshot(badge, BADGE_FIELDS)
+        merged = {name: getattr(badge, name) for name in BADGE_FIELDS} | changes
+        await _check_badge(merged)
+        for name, value in changes.items():
+            setattr(badge, name, value.strip() if name == "name" else value)
+        await badge.save(using_db=conn)
+        await audit.record(
+            conn,
+            actor=actor,
+            action="badge.update",
+            target_type="Badge",
+            target_id=badge.id,
+            before=before,
+            after=audit.snapshot(badge, BADGE_FIELDS),
+            now=now,
+        )
+    return badge

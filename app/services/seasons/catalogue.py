@@ -1,0 +1,127 @@
+"""Seasons as marketers define them: created, changed, archived with their tasks.
+
+Validated, audited, one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.models import GrowthTask, Season, TaskStatus
+from app.services.shared import audit
+from app.services.shared.audit import Actor
+from app.services.shared.errors import InvalidInput, NotFound
+from gamification.seasons import check_season
+
+SEASON_FIELDS = ("code", "name", "starts_at", "ends_at", "description", "archived_at")
+
+
+async def create_season(
+    *,
+    code: str,
+    name: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    description: str = "",
+    actor: Actor,
+    now: datetime,
+) -> Season:
+    problems = check_season(
+        code=code, name=name, starts_at=starts_at, ends_at=ends_at, description=description
+    )
+    if problems:
+        raise InvalidInput(problems)
+    try:
+        async with in_transaction() as conn:
+            season = await Season.create(
+                code=code,
+                name=name.strip(),
+                starts_at=starts_at,
+                ends_at=ends_at,
+                description=description,
+                using_db=conn,
+            )
+            await audit.record(
+                conn,
+                actor=actor,
+                action="season.create",
+                target_type="Season",
+                target_id=season.id,
+                before=None,
+                after=audit.snapshot(season, SEASON_FIELDS),
+                now=now,
+            )
+    except IntegrityError:
+        raise InvalidInput.single("code", f"{code!r} is already used by another season") from None
+    return season
+
+
+async def update_season(
+    *, season_id: int, changes: dict[str, Any], actor: Actor, now: datetime
+) -> Season:
+    """Change some of a season's fields (code, name, startsAt, endsAt, description)."""
+    async with in_transaction() as conn:
+        season = await Season.filter(id=season_id).select_for_update().using_db(conn).first()
+        if season is None:
+            raise NotFound("Season", season_id)
+        if season.archived_at is not None:
+            raise InvalidInput.single("id", "an archived season cannot be changed")
+        before = audit.snapshot(season, SEASON_FIELDS)
+        merged_values = {
+            "code": changes.get("code", season.code),
+            "name": changes.get("name", season.name),
+            "starts_at": changes.get("starts_at", season.starts_at),
+            "ends_at": changes.get("ends_at", season.ends_at),
+            "description": changes.get("description", season.description),
+        }
+        problems = check_season(**merged_values)
+        if problems:
+            raise InvalidInput(problems)
+        for name, value in merged_values.items():
+            setattr(season, name, value)
+        try:
+            await season.save(using_db=conn)
+        except IntegrityError:
+            raise InvalidInput.single("code", "is already used by another season") from None
+        await audit.record(
+            conn,
+            actor=actor,
+            action="season.update",
+            target_type="Season",
+            target_id=season.id,
+            before=before,
+            after=audit.snapshot(season, SEASON_FIELDS),
+            now=now,
+        )
+    return season
+
+
+async def archive_season(*, season_id: int, actor: Actor, now: datetime) -> Season:
+    """Archive a season and archive its tasks with it; archiving twice changes nothing."""
+    async with in_transaction() as conn:
+        season = await Season.filter(id=season_id).select_for_update().using_db(conn).first()
+        if season is None:
+            raise NotFound("Season", season_id)
+        if season.archived_at is not None:
+            return season
+        before = audit.snapshot(season, SEASON_FIELDS)
+        season.archived_at = now
+        await season.save(using_db=conn)
+        await (
+            GrowthTask.filter(season_id=season.id).using_db(conn).update(status=TaskStatus.ARCHIVED)
+        )
+        await audit.record(
+            conn,
+            actor=actor,
+            action="season.archive",
+            target_type="Season",
+            target_id=season.id,
+            before=before,
+            after=audit.snapshot(season, SEASON_FIELDS),
+            now=now,
+        )
+    return season
