@@ -15,14 +15,9 @@ from zoneinfo import ZoneInfo
 from strawberry.dataloader import DataLoader
 
 from app.models import BenefitGrant, Member
+from app.services.badges.progress import MemberPoints, visible_badges_by_member
 from app.services.benefits.grants import MemberGrants, grants_by_member
-from app.services.members.progress import (
-    MemberPoints,
-    MemberRank,
-    TaskView,
-    available_tasks_by_member,
-    visible_badges_by_member,
-)
+from app.services.tasks.progress import MemberRank, TaskView, available_tasks_by_member
 from gamification.badges import BadgeProgress
 
 

@@ -28,7 +28,7 @@ from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.models import Member, Notification
 from app.services.members.enrollment import enroll_member
-from app.services.members.progress import mark_read
+from app.services.notifications.inbox import mark_read
 from app.services.points.ledger import adjust_points, award_points
 
 

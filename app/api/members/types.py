@@ -25,10 +25,12 @@ from app.api.shared.scalars import Amount
 from app.api.tiers.types import TierType
 from app.models import Member, PointsLedgerEntry
 from app.services.activity.events import MemberState
+from app.services.badges.progress import MemberPoints
 from app.services.benefits.grants import MemberGrants
-from app.services.members.progress import MemberPoints, MemberRank, notifications_page
+from app.services.notifications.inbox import notifications_page
 from app.services.points.ledger import ledger_page
 from app.services.programme.snapshot import ProgrammeTier
+from app.services.tasks.progress import MemberRank
 from gamification.badges import LEVEL_NAMES
 from gamification.benefits import GrantStatus
 from gamification.points.ledger import LedgerKind as LedgerKindEnum

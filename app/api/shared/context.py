@@ -21,11 +21,12 @@ from app.api.tiers.dataloaders import ProgrammeLoader
 from app.auth import Principal
 from app.config import Settings
 from app.models import BenefitGrant, Member
+from app.services.badges.progress import MemberPoints
 from app.services.benefits.grants import MemberGrants
 from app.services.leaderboards.reads import BoardReader
-from app.services.members.progress import MemberPoints, MemberRank, TaskView
 from app.services.members.reads import MembersRead
 from app.services.notifications.updates import UpdateBroker
+from app.services.tasks.progress import MemberRank, TaskView
 from gamification.badges import BadgeProgress
 
 

@@ -1,1 +1,1 @@
-"""Badges: what marketers define."""
+"""Badges: what marketers define, and the progress members make towards them."""

@@ -1,1 +1,1 @@
-"""Members: enrolment, the reads the API answers from, their own progress."""
+"""Members: enrolment, and the reads the API answers members from."""

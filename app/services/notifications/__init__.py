@@ -1,1 +1,1 @@
-"""Notifications: the outbox and its relay, inbox housekeeping, live updates."""
+"""Notifications: the outbox and its relay, the inbox, live updates."""

@@ -1,4 +1,5 @@
-"""Notification housekeeping: read notifications are kept for a while, then deleted."""
+"""A member's inbox: its pages, marking notifications read, and housekeeping (read
+notifications are kept for a while, then deleted)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,26 @@ async def clean_up_notifications(
             break
         await OutboxMessage.filter(id__in=ids).delete()
     return removed
+
+
+async def notifications_page(
+    *, member_id: int, first: int, before_id: int | None, unread_only: bool
+) -> tuple[list[Notification], bool]:
+    query = Notification.filter(member_id=member_id).order_by("-id")
+    if unread_only:
+        query = query.filter(read_at__isnull=True)
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    rows = await query.limit(first + 1)
+    return rows[:first], len(rows) > first
+
+
+async def mark_read(*, member_id: int, ids: list[int] | None, now: datetime) -> int:
+    """Mark a member's unread notifications read (the given ids, or all): one UPDATE.
+
+    Ids of other members' notifications match nothing, so they are silently left alone.
+    """
+    query = Notification.filter(member_id=member_id, read_at__isnull=True)
+    if ids is not None:
+        query = query.filter(id__in=ids)
+    return await query.update(read_at=now)

@@ -1,1 +1,1 @@
-"""Growth tasks: what marketers define."""
+"""Growth tasks: what marketers define, and the progress members make in them."""

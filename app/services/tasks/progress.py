@@ -1,4 +1,4 @@
-"""What a member reads about their own progress: tasks, badges, tier status, inbox."""
+"""The growth tasks a member can still do, with the progress made in each window."""
 
 from __future__ import annotations
 
@@ -10,15 +10,11 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from app.models import (
-    Badge,
     GrowthTask,
-    MemberBadge,
     MemberFact,
-    Notification,
     TaskProgressRow,
     TaskStatus,
 )
-from gamification.badges import BadgeProgress, badge_progress
 from gamification.shared.calendar import WindowSpan, window_for
 from gamification.tasks import TaskProgress, TaskRule
 
@@ -38,13 +34,6 @@ class MemberRank(NamedTuple):
 
     member_id: int
     tier_rank: int
-
-
-class MemberPoints(NamedTuple):
-    """A member and its lifetime points (the lifetime-points badge falls back on them)."""
-
-    member_id: int
-    lifetime_points: int
 
 
 async def available_tasks_by_member(
@@ -119,59 +108,3 @@ def _task_views(
             )
         )
     return views
-
-
-async def visible_badges_by_member(
-    *, members: Iterable[MemberPoints]
-) -> dict[MemberPoints, list[BadgeProgress]]:
-    """Every badge that is not hidden, plus hidden ones the member has earned, per member.
-
-    Three statements, however many members there are: the badges, the members' facts
-    that badges read, and the badge levels they hold.
-    """
-    keys = set(members)
-    badges = [(badge.id, badge.to_rule()) for badge in await Badge.all().order_by("id")]
-    if not badges or not keys:
-        return {key: [] for key in keys}
-    member_ids = {key.member_id for key in keys}
-    facts: dict[int, dict[str, int]] = {m: {} for m in member_ids}
-    wanted = {rule.key for _, rule in badges}
-    for fact in await MemberFact.filter(member_id__in=member_ids, key__in=wanted):
-        facts[fact.member_id][fact.key] = fact.value
-    held: dict[int, dict[int, int]] = {m: {} for m in member_ids}
-    for award in await MemberBadge.filter(member_id__in=member_ids):
-        levels = held[award.member_id]
-        levels[award.badge_id] = max(levels.get(award.badge_id, 0), award.level)
-    result = {}
-    for key in keys:
-        known = {"lifetime_points": key.lifetime_points} | facts[key.member_id]
-        levels = held[key.member_id]
-        result[key] = [
-            badge_progress(rule, facts=known, held_level=levels.get(badge_id, 0))
-            for badge_id, rule in badges
-            if not rule.hidden or levels.get(badge_id, 0)
-        ]
-    return result
-
-
-async def notifications_page(
-    *, member_id: int, first: int, before_id: int | None, unread_only: bool
-) -> tuple[list[Notification], bool]:
-    query = Notification.filter(member_id=member_id).order_by("-id")
-    if unread_only:
-        query = query.filter(read_at__isnull=True)
-    if before_id is not None:
-        query = query.filter(id__lt=before_id)
-    rows = await query.limit(first + 1)
-    return rows[:first], len(rows) > first
-
-
-async def mark_read(*, member_id: int, ids: list[int] | None, now: datetime) -> int:
-    """Mark a member's unread notifications read (the given ids, or all): one UPDATE.
-
-    Ids of other members' notifications match nothing, so they are silently left alone.
-    """
-    query = Notification.filter(member_id=member_id, read_at__isnull=True)
-    if ids is not None:
-        query = query.filter(id__in=ids)
-    return await query.update(read_at=now)
