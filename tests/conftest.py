@@ -198,3 +198,12 @@ def redis_url() -> str:
     if problem:
         services.unavailable("Redis", problem)
     return services.REDIS_URL
+
+
+@pytest.fixture
+async def marketer(app: Starlette, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app signed in as a marketer."""
+    transport = httpx.ASGITransport(app=app)
+    headers = bearer(settings, Role.MARKETER)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
+        yield c

@@ -143,3 +143,16 @@ async def operation(client: httpx.AsyncClient, name: str, **variables: Any) -> d
     assert "errors" not in body, body["errors"]
     data: dict[str, Any] = body["data"]
     return data
+
+
+def season_input(**overrides: Any) -> dict[str, Any]:
+    """A CreateSeasonInput of a season starting tomorrow, with ``overrides``."""
+    today = now()
+    fields = {
+        "code": "double-11",
+        "name": "Double 11",
+        "startsAt": (today + timedelta(days=1)).isoformat(),
+        "endsAt": (today + timedelta(days=12)).isoformat(),
+        "description": "Singles' Day",
+    }
+    return fields | overrides

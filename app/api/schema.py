@@ -30,10 +30,13 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 
-from app.api.activity.mutations import ActivityMutations
+from app.api.activity.mutations import ActivityMutations, EventTypeMutations
+from app.api.activity.queries import EventTypeQueries
 from app.api.analytics.engagement import EngagementQueries
 from app.api.analytics.queries import AnalyticsQueries
 from app.api.analytics.tiers import TierAnalyticsQueries
+from app.api.badges.mutations import BadgeMutations
+from app.api.badges.queries import BadgeQueries
 from app.api.benefits.mutations import BenefitMutations
 from app.api.benefits.queries import BenefitQueries
 from app.api.documents.mutations import DocumentMutations
@@ -41,16 +44,19 @@ from app.api.documents.queries import DocumentQueries
 from app.api.http.observability import ObservedSchema, OperationObserver
 from app.api.leaderboards.mutations import LeaderboardMutations
 from app.api.leaderboards.queries import LeaderboardQueries
-from app.api.marketing.mutations import MarketingMutations
-from app.api.marketing.queries import MarketingQueries
 from app.api.members.home_cache import CachedHomeScreen, HomeScreens
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
 from app.api.notifications.updates import UPDATE_TYPES, MemberSubscriptions
 from app.api.rewards.mutations import RewardMutations
 from app.api.rewards.queries import RewardQueries
+from app.api.seasons.mutations import SeasonMutations
+from app.api.seasons.queries import SeasonQueries
+from app.api.shared.audit import AuditQueries
 from app.api.shared.errors import is_client_error
 from app.api.shared.scalars import SCALAR_MAP
+from app.api.tasks.mutations import TaskMutations
+from app.api.tasks.queries import TaskQueries
 from app.api.tiers.calibration import CalibrationQueries
 from app.api.tiers.mutations import LadderMutations
 from app.api.tiers.queries import TierQueries
@@ -60,7 +66,11 @@ Query = merge_types(
     (
         MemberQueries,
         TierQueries,
-        MarketingQueries,
+        SeasonQueries,
+        TaskQueries,
+        BadgeQueries,
+        EventTypeQueries,
+        AuditQueries,
         RewardQueries,
         BenefitQueries,
         LeaderboardQueries,
@@ -76,7 +86,10 @@ Mutation = merge_types(
     (
         MemberMutations,
         ActivityMutations,
-        MarketingMutations,
+        SeasonMutations,
+        TaskMutations,
+        BadgeMutations,
+        EventTypeMutations,
         LadderMutations,
         RewardMutations,
         BenefitMutations,

@@ -10,23 +10,30 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.activity.types import (
+    CreateEventTypeInput,
     EventRecorded,
     EventReversed,
     EventsRecorded,
+    EventTypeResult,
+    EventTypeSaved,
+    EventTypeType,
     RecordEventInput,
     RecordEventResult,
     RecordEventsResult,
     ReverseEventResult,
+    UpdateEventTypeInput,
 )
 from app.api.members.types import MemberType
 from app.api.shared.context import Context
 from app.api.shared.errors import ValidationFailed
 from app.api.shared.ids import input_id
-from app.api.shared.permissions import require_role
+from app.api.shared.partial_updates import given_changes
+from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor, require_role
 from app.api.shared.results import typed_failure, typed_failures
 from app.api.shared.scalars import Amount
 from app.auth import Role
 from app.models import Member
+from app.services.activity import event_types
 from app.services.activity.events import MAX_BATCH, EventInput, EventPolicy, Recorded, record_events
 from app.services.activity.reversals import reverse_event
 from app.services.shared.errors import InvalidInput, NotFound, ServiceError
@@ -182,3 +189,72 @@ class ActivityMutations:
             duplicate=result.duplicate,
             member=MemberType.from_model(member),
         )
+
+
+@strawberry.type
+class EventTypeMutations:
+    @strawberry.mutation(
+        description="Add an event type to the catalogue (marketers, admins; audited)."
+    )
+    @typed_failures
+    async def create_event_type(
+        self,
+        info: Info[Context, None],
+        input: Annotated[CreateEventTypeInput, strawberry.argument(description="The event type.")],
+    ) -> EventTypeResult:
+        actor = require_actor(info, *CATALOGUE_EDITORS)
+        event_type = await event_types.create_event_type(
+            **vars(input), actor=actor, now=info.context.now
+        )
+        return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
+
+    @strawberry.mutation(
+        description="Change an event type's fields (those given), named by id or by code "
+        "(marketers, admins; audited)."
+    )
+    @typed_failures
+    async def update_event_type(
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateEventTypeInput, strawberry.argument(description="The fields to change.")
+        ],
+        id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="An EventType id; or give code.")
+        ] = None,
+        code: Annotated[
+            str | None, strawberry.argument(description="The event type's code; or give id.")
+        ] = None,
+    ) -> EventTypeResult:
+        actor = require_actor(info, *CATALOGUE_EDITORS)
+        if (id is None) == (code is None):
+            return ValidationFailed.single("id", "give either id or code")
+        pk = None if id is None else input_id(id, kind="EventType", argument="id")
+        changes = given_changes(input)
+        event_type = await event_types.update_event_type(
+            event_type_id=pk, code=code, changes=changes, actor=actor, now=info.context.now
+        )
+        return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
+
+    @strawberry.mutation(
+        description="Stop or resume accepting events of a type (idempotent; marketers, admins; "
+        "audited). recordEvent refuses an inactive type as NotFound."
+    )
+    @typed_failures
+    async def set_event_type_active(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A EventType id.")],
+        active: Annotated[
+            bool,
+            strawberry.argument(
+                description="False: refuse its events from now on; true: accept them again."
+            ),
+        ],
+    ) -> EventTypeResult:
+        actor = require_actor(info, *CATALOGUE_EDITORS)
+        pk = input_id(id, kind="EventType", argument="id")
+        event_type = await event_types.set_event_type_active(
+            event_type_id=pk, active=active, actor=actor, now=info.context.now
+        )
+        return EventTypeSaved(event_type=EventTypeType.from_model(event_type))

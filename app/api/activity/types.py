@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
@@ -15,7 +16,9 @@ from app.api.shared.errors import (
     NotFoundType,
     ValidationFailed,
 )
+from app.api.shared.ids import encode_id
 from app.api.shared.scalars import Amount
+from app.models import EventType
 
 
 @strawberry.input(description="One member activity reported by a brand back end.")
@@ -174,5 +177,92 @@ ReverseEventResult = Annotated[
         description="EventReversed, or: ValidationFailed (an empty or too long reason, a bad "
         "amount or reversalKey, an event reversed in full already), NotFound (no event under "
         "the idempotency key), Forbidden (not a service or an admin).",
+    ),
+]
+
+
+@strawberry.type(name="EventType", description="An entry of the event catalogue.")
+class EventTypeType:
+    id: strawberry.ID = strawberry.field(description="Opaque id of the event type.")
+    code: str = strawberry.field(description="The code recordEvent names it by, e.g. purchase.")
+    name: str = strawberry.field(description="Display name.")
+    base_points: int = strawberry.field(description="Flat points per event.")
+    points_per_unit: Decimal = strawberry.field(description="Points per unit of amount.")
+    counts_as_spend: bool = strawberry.field(
+        description="True: the amount counts as spend for growth."
+    )
+    counts_as_referral: bool = strawberry.field(
+        description="True: each event counts as a referral for growth."
+    )
+    active: bool = strawberry.field(description="Inactive types are refused by recordEvent.")
+
+    @classmethod
+    def from_model(cls, event_type: EventType) -> EventTypeType:
+        return cls(
+            id=strawberry.ID(encode_id("EventType", event_type.id)),
+            code=event_type.code,
+            name=event_type.name,
+            base_points=event_type.base_points,
+            points_per_unit=event_type.points_per_unit,
+            counts_as_spend=event_type.counts_as_spend,
+            counts_as_referral=event_type.counts_as_referral,
+            active=event_type.active,
+        )
+
+
+@strawberry.input(description="A new type of the event catalogue, active at once.")
+class CreateEventTypeInput:
+    code: str = strawberry.field(
+        description="Stable code, e.g. purchase: 2-32 characters of lowercase letters, "
+        "digits, - and _; unique, never changed."
+    )
+    name: str = strawberry.field(description="Display name, 1-100 characters.")
+    base_points: int = strawberry.field(
+        default=0, description="Flat points per event, 0 to 100,000."
+    )
+    points_per_unit: Decimal = strawberry.field(
+        default=Decimal(0),
+        description="Points per unit of amount, 0 to 1000 (a fraction rounds down per event).",
+    )
+    counts_as_spend: bool = strawberry.field(
+        default=False, description="True: the amount counts as spend for growth."
+    )
+    counts_as_referral: bool = strawberry.field(
+        default=False, description="True: each event counts as a referral for growth."
+    )
+
+
+@strawberry.input(description="Only the fields given change (the code never does).")
+class UpdateEventTypeInput:
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Display name, 1-100 characters."
+    )
+    base_points: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Flat points per event, 0 to 100,000."
+    )
+    points_per_unit: Decimal | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Points per unit of amount, 0 to 1000 (a fraction rounds down per event).",
+    )
+    counts_as_spend: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="True: the amount counts as spend for growth."
+    )
+    counts_as_referral: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="True: each event counts as a referral for growth."
+    )
+
+
+@strawberry.type(description="The event type is saved (and audited).")
+class EventTypeSaved:
+    event_type: EventTypeType = strawberry.field(description="The event type as saved.")
+
+
+EventTypeResult = Annotated[
+    EventTypeSaved | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union(
+        "EventTypeResult",
+        description="EventTypeSaved, or: ValidationFailed (the problems listed; neither or "
+        "both of id and code), NotFound (no such event type), Forbidden (not a marketer or an "
+        "admin).",
     ),
 ]

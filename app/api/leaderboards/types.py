@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.api.leaderboards.cursors import decode_board_cursor, encode_board_cursor
-from app.api.marketing.types import SeasonType
+from app.api.seasons.types import SeasonType
 from app.api.shared.context import Context
 from app.api.shared.enums import described_enum
 from app.api.shared.errors import ForbiddenType, NotFoundType, UserInputError, ValidationFailed

@@ -22,6 +22,7 @@ from app.api.shared.ids import decode_cursor, encode_id
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.shared.permissions import require_member_access
 from app.api.shared.scalars import Amount
+from app.api.tasks.types import TaskCondition, TaskWindow
 from app.api.tiers.types import TierType
 from app.models import Member, PointsLedgerEntry
 from app.services.activity.events import MemberState
@@ -34,8 +35,6 @@ from app.services.tasks.progress import MemberRank
 from gamification.badges import LEVEL_NAMES
 from gamification.benefits import GrantStatus
 from gamification.points.ledger import LedgerKind as LedgerKindEnum
-from gamification.shared.calendar import Window
-from gamification.tasks import Condition
 from gamification.tiers.ladder import tier_status
 
 LedgerKind = described_enum(
@@ -48,31 +47,6 @@ LedgerKind = described_enum(
         "SPEND": "Points spent on a reward (redeemPoints).",
         "EXPIRE": "Points that expired unspent.",
         "ADJUST": "An admin's correction (adjustPoints) or what an event reversal took back.",
-    },
-)
-TaskCondition = described_enum(
-    Condition,
-    name="TaskCondition",
-    description="What a growth task counts towards its target within its window.",
-    values={
-        "COUNT": "Events of the task's type: at least target of them.",
-        "SUM": "The events' amounts added up: at least target (in the amount's unit, e.g. "
-        "the currency spent).",
-        "STREAK": "Events on target consecutive local days (the programme's time zone).",
-        "DISTINCT_DAYS": "Events on target different local days, not necessarily in a row.",
-    },
-)
-TaskWindow = described_enum(
-    Window,
-    name="TaskWindow",
-    description="The period a task's progress is counted over; progress starts afresh in each "
-    "new period (local days, ISO weeks from Monday and months of the programme's time zone).",
-    values={
-        "LIFETIME": "Never resets.",
-        "DAY": "One local day.",
-        "WEEK": "One ISO week, Monday to Sunday.",
-        "MONTH": "One calendar month.",
-        "SEASON": "The task's season, from its start to its end (needs a season).",
     },
 )
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from app.models import (
-    Badge,
-    MemberBadge,
-    MemberFact,
-)
+from app.models import Badge, MemberBadge, MemberFact
 from gamification.badges import BadgeProgress, badge_progress
 
 

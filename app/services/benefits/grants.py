@@ -12,12 +12,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.db import sql
-from app.models import (
-    Benefit,
-    BenefitGrant,
-    OutboxMessage,
-    SeasonalBenefit,
-)
+from app.models import Benefit, BenefitGrant, OutboxMessage, SeasonalBenefit
 from app.services.notifications.outbox import outbox_written
 from app.services.shared.errors import InvalidInput, NotFound
 from gamification.benefits import (

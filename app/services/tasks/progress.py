@@ -9,12 +9,7 @@ from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from app.models import (
-    GrowthTask,
-    MemberFact,
-    TaskProgressRow,
-    TaskStatus,
-)
+from app.models import GrowthTask, MemberFact, TaskProgressRow, TaskStatus
 from gamification.shared.calendar import WindowSpan, window_for
 from gamification.tasks import TaskProgress, TaskRule
 
