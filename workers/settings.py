@@ -19,13 +19,11 @@ from app import db
 from app.config import Settings
 from app.observability import configure_logging
 from app.services.notifications.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
-from workers.jobs import (
-    SCHEDULED,
-    apply_tier_evaluation,
-    check_ledger_integrity,
-    grant_season_benefits,
-    import_csv,
-)
+from workers.activity import import_csv
+from workers.jobs import SCHEDULED
+from workers.points import check_ledger_integrity
+from workers.seasons import grant_season_benefits
+from workers.tiers import apply_tier_evaluation
 
 REDIS_TIMEOUT_SECONDS = 2.0
 # arq's --check considers the worker healthy while this key is fresh.

@@ -1,4 +1,4 @@
-"""The import job (workers.jobs.import_csv), run by a real arq worker against real Redis:
+"""The import job (workers.activity.import_csv), run by a real arq worker against real Redis:
 an uploaded file is imported once however often arq runs the job."""
 
 from __future__ import annotations
