@@ -1,305 +1,94 @@
-"""The ASGI application: ``create_app(settings)`` wires GraphQL, health checks and metrics."""
+"""The ASGI application: ``create_app(settings)`` builds it, its lifespan opens and closes
+what it runs on (:class:`Running`), its routes say where each request goes."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
-from typing import Any
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
-from cross_web import AsyncHTTPRequestAdapter
-from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, parse
 from redis.asyncio import Redis
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
-from strawberry.http.base import BaseRequestProtocol
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
 from app import db
 from app.api.analytics.exports import members_at_risk_csv
-from app.api.documents.trusted import DocumentRefused, DocumentRegistry
-from app.api.http.graphiql import ASSETS_URL, graphiql_assets, graphiql_page
-from app.api.http.graphql_http import GraphQLOverHTTP, RequestRefused, refusal_response
+from app.api.documents.trusted import served_documents
+from app.api.http import monitoring
+from app.api.http.graphiql import ASSETS_URL, graphiql_assets
 from app.api.http.limits import BodySizeLimitMiddleware
-from app.api.leaderboards.top_cache import (
-    BoardVersions,
-    IndexVersions,
-    LocalBoardVersions,
-    PublicPageCache,
-)
-from app.api.schema import build_schema
-from app.api.shared.context import Context
+from app.api.http.view import LaurelGraphQL
+from app.api.leaderboards.top_cache import LocalBoardVersions, PublicPageCache, top_page_cache
 from app.api.shared.permissions import BearerAuthMiddleware
-from app.auth import InvalidToken, Principal, decode_token
 from app.clock import Clock, system_clock
 from app.config import Settings
-from app.observability import Metrics, RequestLogMiddleware, configure_logging, request_record
+from app.observability import Metrics, RequestLogMiddleware, configure_logging
 from app.services.jobs.embedded_runner import EmbeddedScheduler
-from app.services.jobs.runs import job_stats
-from app.services.leaderboards.index import BoardReads
-from app.services.leaderboards.reads import BoardReader
+from app.services.leaderboards.index import BoardReads, redis_index
 from app.services.leaderboards.sql import SqlBoardReader
-from app.services.notifications.outbox import backlog, oldest_waiting
-from app.services.notifications.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
-from app.services.notifications.updates import LocalBroker, RedisBroker, UpdateBroker
+from app.services.notifications.relay import OutboxRelay, relay_sinks
+from app.services.notifications.updates import LocalBroker, UpdateBroker, redis_broker
 
 logger = logging.getLogger("laurel.app")
 READINESS_TIMEOUT_SECONDS = 2.0
-SUBSCRIPTION_LIMIT_REACHED = "SUBSCRIPTION_LIMIT_REACHED"
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
+@dataclass(frozen=True, slots=True)
+class Running:
+    """What the lifespan opens for the life of the app (``app.state.running``)."""
+
+    redis: Redis | None  # what readiness pings; None without LAUREL_REDIS_URL
+    updates: UpdateBroker  # live updates to members' sockets: Redis pub/sub, or in process
+    boards: BoardReads  # leaderboard reads: the Redis index, SQL when it cannot answer
+    top_pages: PublicPageCache | None  # board tops cached while their board is unchanged
+    scheduler: EmbeddedScheduler | None  # the jobs, run by this process (embedded mode)
+    relay: OutboxRelay | None  # the outbox, relayed by this process
 
 
-class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws for subscriptions only, under the same document rules as HTTP.
-
-    Queries and mutations go over HTTP: a socket's context lives as long as the socket,
-    and its clock and DataLoader caches would go stale under them.
-    """
-
-    view: LaurelGraphQL
-
-    async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        if not self.connection_acknowledged:
-            await super().handle_subscribe(message)  # closes the socket (4401)
-            return
-        limit = self.max_subscriptions_per_connection
-        if message["id"] not in self.operations and limit is not None:
-            if len(self.operations) >= limit:
-                # strawberry's own refusal has no code for clients to tell it apart.
-                await self.send_message(
-                    {
-                        "id": message["id"],
-                        "type": "error",
-                        "payload": [
-                            {
-                                "message": f"Subscription limit reached: at most {limit} "
-                                "per connection",
-                                "extensions": {"code": SUBSCRIPTION_LIMIT_REACHED, "limit": limit},
-                            }
-                        ],
-                    }
-                )
-                return
-        payload = message.get("payload") or {}
-        request = GraphQLRequestData(
-            query=payload.get("query"),
-            variables=payload.get("variables"),
-            operation_name=payload.get("operationName"),
-            extensions=payload.get("extensions"),
-            protocol="subscription",
-        )
-        try:
-            admitted = await self.view.documents.admit(
-                request,
-                trusted_only=self.view.settings.trusted_documents,
-                document_id=payload.get("documentId"),
+@asynccontextmanager
+async def running(settings: Settings, *, clock: Clock) -> AsyncIterator[Running]:
+    """Open what the app runs on, as the settings ask; close it in reverse on the way out."""
+    async with AsyncExitStack() as opened:
+        redis: Redis | None = None
+        updates: UpdateBroker = LocalBroker()
+        if settings.redis_url:
+            redis = Redis.from_url(
+                settings.redis_url,
+                socket_timeout=READINESS_TIMEOUT_SECONDS,
+                socket_connect_timeout=READINESS_TIMEOUT_SECONDS,
             )
-            if admitted.query is None or _has_nul((admitted.query, admitted.variables)):
-                raise DocumentRefused("BAD_REQUEST", "no usable query", operation_name=None)
-            if not _is_subscription(admitted.query, admitted.operation_name):
-                raise DocumentRefused(
-                    "BAD_REQUEST",
-                    "only subscriptions run over WebSocket; send queries and mutations "
-                    "as HTTP POST /graphql",
-                    operation_name=admitted.operation_name,
-                )
-        except DocumentRefused as refused:
-            await self.send_message(
-                {
-                    "id": message["id"],
-                    "type": "error",
-                    "payload": [{"message": refused.message, "extensions": {"code": refused.code}}],
-                }
+            opened.push_async_callback(redis.aclose)
+            broker = redis_broker(settings, connect_timeout=READINESS_TIMEOUT_SECONDS)
+            opened.push_async_callback(broker.close)
+            updates = broker
+        index = redis_index(settings, redis) if redis is not None else None
+        local_versions = LocalBoardVersions()
+        scheduler = None
+        if settings.embedded and settings.run_jobs_in_process:
+            scheduler = EmbeddedScheduler(settings, clock=clock)
+            scheduler.start()
+            opened.push_async_callback(scheduler.stop)
+        relay = None
+        if settings.relay_outbox:
+            relay = OutboxRelay(
+                sinks=relay_sinks(index=index, broker=updates, local=local_versions),
+                poll_seconds=settings.outbox_poll_seconds,
             )
-            return
-        message["payload"] = {**payload, "query": admitted.query}
-        await super().handle_subscribe(message)
-
-
-def _is_subscription(query: str, operation_name: str | None) -> bool:
-    """True when the operation a request names (or its only one) is a subscription; a
-    document that does not parse passes, for strawberry to report its syntax error."""
-    try:
-        document = parse(query)
-    except GraphQLError:
-        return True
-    operation = get_operation_ast(document, operation_name)
-    return operation is None or operation.operation is OperationType.SUBSCRIPTION
-
-
-class LaurelGraphQL(GraphQLOverHTTP):
-    graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
-
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        metrics: Metrics,
-        documents: DocumentRegistry,
-        clock: Clock = system_clock,
-    ) -> None:
-        super().__init__(
-            build_schema(production=settings.is_production),
-            graphql_ide="graphiql" if not settings.is_production else None,
-            # Queries over GET are cacheable; strawberry refuses mutations over GET (CSRF).
-            allow_queries_via_get=True,
-            # graphql-transport-ws only: the legacy graphql-ws protocol has no
-            # connection_init to authenticate in before it subscribes.
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=timedelta(seconds=settings.websocket_init_timeout_seconds),
-            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            relay.start()
+            opened.push_async_callback(relay.stop)
+        yield Running(
+            redis=redis,
+            updates=updates,
+            boards=BoardReads(
+                sql=SqlBoardReader(),
+                index=index,
+                timeout=settings.leaderboard_read_timeout_seconds,
+            ),
+            top_pages=top_page_cache(settings, index=index, local=local_versions),
+            scheduler=scheduler,
+            relay=relay,
         )
-        self.settings = settings
-        self.metrics = metrics
-        self.documents = documents
-        self.clock = clock
-        # Set by the app's lifespan; resolvers read them through the context.
-        self.updates: UpdateBroker = LocalBroker()
-        self.boards: BoardReader = SqlBoardReader()
-        self.public_pages: PublicPageCache | None = None
-
-    async def execute_single(
-        self,
-        request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Response,
-        context: Context,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        # The public top of a board: served from the cache while the board's version holds.
-        cache = self.public_pages
-        plan = cache.plan(request_data.query, request_data.operation_name) if cache else None
-        key = None
-        if cache is not None and plan is not None and request_adapter.method != "GET":
-            principal = context.principal
-            key = await cache.key(
-                plan,
-                variables=request_data.variables,
-                role=principal.role if principal else None,
-                now=context.now,
-                zone=self.settings.zone,
-            )
-            if key is not None and (data := cache.get(key, request_data.query or "")) is not None:
-                self.metrics.operations.labels(
-                    self.metrics.operation_label(request_data.operation_name), "cached"
-                ).inc()
-                return ExecutionResult(data=data, errors=None)
-        result = await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
-        if cache is not None and key is not None and not result.errors and result.data:
-            cache.put(key, request_data.query or "", result.data)
-        return result
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except DocumentRefused as refused:
-            # Raised by parse_http_body, before any response is started and before
-            # strawberry parses anything: no operation runs, so the operation observer
-            # never sees it; count it here.
-            label = self.metrics.operation_label(refused.operation_name)
-            self.metrics.operations.labels(label, "refused").inc()
-            record = request_record.get()
-            if record is not None:
-                record.update(operation=label, outcome="refused", errors=[refused.message])
-            response = refusal_response(
-                Request(scope).headers.get("accept"),
-                refused.status_code,
-                refused.message,
-                refused.code,
-            )
-            await response(scope, receive, send)
-
-    @property
-    def graphql_ide_html(self) -> str:
-        # Strawberry's page loads its scripts from a CDN; this one from the app itself.
-        return graphiql_page()
-
-    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
-        # strawberry takes any GET without `query` that accepts */* for a browser (and
-        # answers 404 in production): a GET naming a persisted query by hash (or by
-        # documentId) is a request.
-        params = request.query_params
-        return (
-            super().should_render_graphql_ide(request)
-            and "extensions" not in params
-            and "documentId" not in params
-        )
-
-    async def parse_http_body(
-        self, request: AsyncHTTPRequestAdapter
-    ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        # The one place every HTTP request (GET or POST) passes with its query, hash and
-        # operation name, before the parser: a persisted query gets its registered text.
-        data = await super().parse_http_body(request)
-        for item in data if isinstance(data, list) else [data]:
-            # PostgreSQL refuses NUL in text; no legitimate loyalty input carries one.
-            if _has_nul((item.query, item.variables, item.operation_name)):
-                raise RequestRefused(400, "NUL characters are not allowed in a request")
-        trusted_only = self.settings.trusted_documents
-        if isinstance(data, list):  # batches are off (strawberry refuses them first)
-            return [await self.documents.admit(item, trusted_only=trusted_only) for item in data]
-        return await self.documents.admit_http(request, data, trusted_only=trusted_only)
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        return Context(
-            request=request,
-            response=response if isinstance(response, Response) else None,
-            settings=self.settings,
-            metrics=self.metrics,
-            updates=self.updates,
-            boards=self.boards,
-            principal=getattr(request.state, "principal", None),
-            now=self.clock(),
-        )
-
-    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
-        """Authenticate the socket from connection_init's payload
-        (``{"authorization": "Bearer <token>"}``) or, failing that, the upgrade request's
-        header. A socket with neither, or with a bad token, is closed (4403)."""
-        params = context.connection_params or {}
-        credentials = params.get("authorization") or params.get("Authorization")
-        if credentials is not None:
-            context.principal = _principal_from(credentials, self.settings, now=context.now)
-        if context.principal is None:
-            raise ConnectionRejectionError()
-        return None
-
-
-def _principal_from(credentials: object, settings: Settings, *, now: datetime) -> Principal | None:
-    if not isinstance(credentials, str):
-        return None
-    scheme, _, token = credentials.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    try:
-        return decode_token(token.strip(), settings=settings, now=now)
-    except InvalidToken:
-        return None
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Starlette:
@@ -313,61 +102,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             f"{settings.dev_secret_file} (`make token ROLE=admin` mints tokens for it)"
         )
     metrics = Metrics()
-    # Read at start: operations added to graphql/operations/ are served after a restart.
-    documents = DocumentRegistry.load(
-        settings.operations_dir, refresh_seconds=settings.document_refresh_seconds
-    )
-    if settings.trusted_documents and not len(documents):
-        raise RuntimeError(
-            f"LAUREL_TRUSTED_DOCUMENTS is on but {settings.operations_dir} holds no named "
-            "operation: nothing could run (set LAUREL_OPERATIONS_DIR)"
-        )
-    redis: Redis | None = None
-    graphql_app = LaurelGraphQL(
-        settings=settings, metrics=metrics, documents=documents, clock=clock
-    )
+    documents = served_documents(settings)
+    graphql = LaurelGraphQL(settings=settings, metrics=metrics, documents=documents, clock=clock)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        nonlocal redis
-        async with db.connect(settings):
-            broker: LocalBroker | RedisBroker = LocalBroker()
-            if settings.redis_url:
-                redis = Redis.from_url(
-                    settings.redis_url,
-                    socket_timeout=READINESS_TIMEOUT_SECONDS,
-                    socket_connect_timeout=READINESS_TIMEOUT_SECONDS,
-                )
-                broker = redis_broker(settings, connect_timeout=READINESS_TIMEOUT_SECONDS)
-            graphql_app.updates = broker
-            index = redis_index(settings, redis) if redis is not None else None
-            board_reads = BoardReads(
-                sql=SqlBoardReader(),
-                index=index,
-                timeout=settings.leaderboard_read_timeout_seconds,
-            )
-            app.state.board_reads = graphql_app.boards = board_reads
-            # The cached top needs board versions: the Redis index keeps them; without it,
-            # this process's relay counts changes, which is every change only when this is
-            # the one process writing (SQLite). Otherwise nothing is cached.
-            local_versions = LocalBoardVersions()
-            versions: BoardVersions | None = None
-            if index is not None:
-                versions = IndexVersions(index, timeout=settings.leaderboard_read_timeout_seconds)
-            elif settings.relay_outbox and settings.database_url.startswith("sqlite"):
-                versions = local_versions
-            graphql_app.public_pages = PublicPageCache(versions) if versions else None
-            scheduler = None
-            if settings.embedded and settings.run_jobs_in_process:
-                scheduler = EmbeddedScheduler(settings, clock=clock)
-                scheduler.start()
-            relay = None
-            if settings.relay_outbox:
-                relay = OutboxRelay(
-                    sinks=relay_sinks(index=index, broker=broker, local=local_versions),
-                    poll_seconds=settings.outbox_poll_seconds,
-                )
-                relay.start()
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with db.connect(settings), running(settings, clock=clock) as opened:
+            app.state.running = opened
+            graphql.updates = opened.updates
+            graphql.boards = opened.boards
+            graphql.public_pages = opened.top_pages
             logger.info(
                 "Laurel started",
                 extra={
@@ -380,66 +124,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 },
             )
             try:
-                yield {}
+                yield
             finally:
-                if relay is not None:
-                    await relay.stop()
-                if scheduler is not None:
-                    await scheduler.stop()
-                if isinstance(broker, RedisBroker):
-                    await broker.close()
-                if redis is not None:
-                    await redis.aclose()
-                    redis = None
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(request: Request) -> Response:
-        checks: dict[str, str] = {}
-        try:
-            await db.ping()
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        if settings.redis_url:
-            try:
-                if redis is None:
-                    raise ConnectionError("not connected")
-                await redis.ping()
-                checks["redis"] = "ok"
-            except Exception as exc:
-                checks["redis"] = f"unreachable: {type(exc).__name__}"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
-
-    async def metrics_endpoint(request: Request) -> Response:
-        try:
-            now = clock()
-            metrics.outbox_backlog.set(await backlog())
-            metrics.outbox_lag.set(await oldest_waiting(now))
-            for stats in await job_stats():
-                for status, count in stats.runs.items():
-                    metrics.job_runs.labels(stats.name, status).set(count)
-                metrics.job_retries.labels(stats.name).set(stats.retries)
-                if stats.last_duration_seconds is not None:
-                    metrics.job_last_duration.labels(stats.name).set(stats.last_duration_seconds)
-        except Exception:  # the database is away: report the rest (readyz says why)
-            logger.warning("background metrics unavailable", exc_info=True)
-        return PlainTextResponse(
-            metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-        )
+                app.state.running = None
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql_app),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", monitoring.healthz),
+            Route("/readyz", monitoring.readyz),
+            Route("/metrics", monitoring.metrics),
             Route("/exports/members-at-risk.csv", members_at_risk_csv, methods=["GET"]),
             *([] if settings.is_production else [Mount(ASSETS_URL, graphiql_assets())]),
         ],
@@ -448,7 +143,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.settings = settings
     app.state.clock = clock
     app.state.metrics = metrics
-    app.state.graphql = graphql_app
+    app.state.graphql = graphql
+    app.state.running = None
     # Added last = outermost: every request is logged, refused tokens included.
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(BearerAuthMiddleware, settings=settings, clock=clock)

@@ -18,7 +18,9 @@ from tortoise.context import TortoiseContext
 from app import db
 from app.config import Settings
 from app.observability import configure_logging
-from app.services.notifications.relay import OutboxRelay, redis_broker, redis_index, relay_sinks
+from app.services.leaderboards.index import redis_index
+from app.services.notifications.relay import OutboxRelay, relay_sinks
+from app.services.notifications.updates import redis_broker
 from workers.activity import import_csv
 from workers.jobs import SCHEDULED
 from workers.points import check_ledger_integrity

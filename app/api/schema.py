@@ -126,7 +126,7 @@ DOCUMENT_CACHE_SIZE = 512
 # every request missed the cache and was validated from scratch (bench/graphql_caches.py).
 class NoNulInStrings(ValidationRule):
     """PostgreSQL refuses NUL in text and no loyalty input carries one: refuse it in string
-    literals up front (variables are checked as the request is read, in app/main.py)."""
+    literals up front (variables are checked as the request is read, in app/api/http/view.py)."""
 
     def enter_string_value(self, node: StringValueNode, *_args: object) -> None:
         if "\x00" in node.value:

@@ -43,6 +43,7 @@ from cross_web import AsyncHTTPRequestAdapter
 from graphql import OperationDefinitionNode, parse
 from strawberry.http import GraphQLRequestData
 
+from app.config import Settings
 from app.services.documents import manifests as registered
 
 PERSISTED_QUERY_VERSION = 1
@@ -347,3 +348,18 @@ def _persisted_query_hash(
             operation_name=operation_name,
         )
     return sha256
+
+
+def served_documents(settings: Settings) -> DocumentRegistry:
+    """The documents the app serves, read when it starts: operations added to
+    graphql/operations/ are served after a restart. In trusted mode a directory with no
+    named operation would leave nothing to run: the app refuses to start."""
+    documents = DocumentRegistry.load(
+        settings.operations_dir, refresh_seconds=settings.document_refresh_seconds
+    )
+    if settings.trusted_documents and not len(documents):
+        raise RuntimeError(
+            f"LAUREL_TRUSTED_DOCUMENTS is on but {settings.operations_dir} holds no named "
+            "operation: nothing could run (set LAUREL_OPERATIONS_DIR)"
+        )
+    return documents

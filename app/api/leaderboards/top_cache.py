@@ -35,6 +35,7 @@ from graphql import (
 )
 
 from app.auth import Role
+from app.config import Settings
 from app.models import Leaderboard, Season
 from app.services.leaderboards.boards import visible_board
 from app.services.leaderboards.index import RedisBoardIndex
@@ -240,3 +241,20 @@ class PublicPageCache:
         self._pages[(query, *key)] = data
         if len(self._pages) > CACHE_SIZE:
             self._pages.popitem(last=False)
+
+
+def top_page_cache(
+    settings: Settings, *, index: RedisBoardIndex | None, local: LocalBoardVersions
+) -> PublicPageCache | None:
+    """The cache of board tops, or None when nothing tells when a board changes.
+
+    The cached top needs board versions: the Redis index keeps them; without it, this
+    process's relay counts changes (``local``, one of its sinks), which is every change only
+    when this is the one process writing (SQLite). Otherwise nothing is cached.
+    """
+    timeout = settings.leaderboard_read_timeout_seconds
+    if index is not None:
+        return PublicPageCache(IndexVersions(index, timeout=timeout))
+    if settings.relay_outbox and settings.database_url.startswith("sqlite"):
+        return PublicPageCache(local)
+    return None

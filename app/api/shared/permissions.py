@@ -73,7 +73,7 @@ class BearerAuthMiddleware:
     a clear refusal than silently treating a caller who meant to sign in as anonymous. Its
     body is a GraphQL response whose one error has code UNAUTHENTICATED and the token's
     ``reason``; WWW-Authenticate says the same (RFC 6750). WebSockets authenticate in
-    connection_init instead (app/main.py).
+    connection_init instead (app/api/http/view.py).
     """
 
     def __init__(self, app: ASGIApp, *, settings: Settings, clock: Clock = system_clock) -> None:

@@ -42,6 +42,7 @@ from redis.exceptions import RedisError
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from app import db
+from app.config import Settings
 from app.models import Leaderboard
 from app.services.leaderboards.reads import BoardView, Entry, Standing
 from app.services.leaderboards.sql import (
@@ -574,3 +575,12 @@ class _FallBack:
             self.reads._skip_until = time.monotonic() + self.reads.pause
             return True
         return False
+
+
+def redis_index(settings: Settings, redis: Redis) -> RedisBoardIndex:
+    return RedisBoardIndex(
+        redis,
+        prefix=settings.redis_prefix,
+        zone=settings.zone,
+        retention=timedelta(days=settings.leaderboard_retention_days),
+    )

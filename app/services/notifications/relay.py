@@ -11,14 +11,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from redis.asyncio import Redis
-
-from app.config import Settings
 from app.services.leaderboards.index import IndexSink, RedisBoardIndex
 from app.services.notifications.outbox import BATCH_SIZE, OutboxSink, on_outbox_written, relay_batch
-from app.services.notifications.updates import PushSink, RedisBroker, UpdateBroker
+from app.services.notifications.updates import PushSink, UpdateBroker
 
 logger = logging.getLogger("laurel.relay")
 MAX_BACKOFF_SECONDS = 30.0
@@ -63,23 +60,6 @@ class OutboxRelay:
                 continue  # more are waiting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-
-
-def redis_index(settings: Settings, redis: Redis) -> RedisBoardIndex:
-    return RedisBoardIndex(
-        redis,
-        prefix=settings.redis_prefix,
-        zone=settings.zone,
-        retention=timedelta(days=settings.leaderboard_retention_days),
-    )
-
-
-def redis_broker(settings: Settings, *, connect_timeout: float) -> RedisBroker:
-    """A broker with a Redis client of its own: a subscribed connection waits for messages
-    without end, so it carries no read timeout."""
-    assert settings.redis_url is not None
-    client = Redis.from_url(settings.redis_url, socket_connect_timeout=connect_timeout)
-    return RedisBroker(client, prefix=settings.redis_prefix)
 
 
 def relay_sinks(

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
+from app.config import Settings
 from app.services.notifications.outbox import OutboxEntry
 
 logger = logging.getLogger("laurel.updates")
@@ -286,3 +287,11 @@ class PushSink:
     async def __call__(self, entries: Sequence[OutboxEntry]) -> None:
         updates = [u for e in entries for u in updates_of(e)]
         await self.broker.publish(updates)
+
+
+def redis_broker(settings: Settings, *, connect_timeout: float) -> RedisBroker:
+    """A broker with a Redis client of its own: a subscribed connection waits for messages
+    without end, so it carries no read timeout."""
+    assert settings.redis_url is not None
+    client = Redis.from_url(settings.redis_url, socket_connect_timeout=connect_timeout)
+    return RedisBroker(client, prefix=settings.redis_prefix)

@@ -581,7 +581,7 @@ async def board_reader(request, settings, backend):
 
         def only_the_index() -> None:
             if reader == "index":
-                reads = application.state.board_reads
+                reads = application.state.running.boards
                 assert reads.index is not None
 
                 async def refuse(*args, **kwargs):
