@@ -26,7 +26,7 @@ from tests import factories
 
 CONFIG = SchemathesisConfig()
 SCHEMA = schemathesis.graphql.from_path(
-    Path(__file__).parents[2] / "graphql" / "schema.graphql", config=CONFIG
+    Path(__file__).parents[3] / "graphql" / "schema.graphql", config=CONFIG
 )
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 EXAMPLES = 15

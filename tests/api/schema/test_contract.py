@@ -12,7 +12,7 @@ from app.api.schema import schema
 from app.cli import schema_sdl
 from tests.operations import OPERATIONS_DIR, documents
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "graphql" / "schema.graphql"
+SCHEMA_FILE = Path(__file__).resolve().parents[3] / "graphql" / "schema.graphql"
 
 
 def test_the_committed_sdl_matches_the_schema():

@@ -31,7 +31,7 @@ from graphql import (
 
 from tests.operations import OPERATIONS_DIR
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "api" / "client-caches.md"
 ROOTS = {"Query", "Mutation", "Subscription"}
 # Value objects whose `id` names something else (the missing thing), as the doc says.
