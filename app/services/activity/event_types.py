@@ -103,6 +103,10 @@ async def update_event_type(
     unknown = set(changes) - set(EVENT_TYPE_CHANGEABLE) - {"active"}
     if unknown:
         raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    if code is not None and len(code) > EventType._meta.fields_map["code"].max_length:  # type: ignore[attr-defined]
+        # Tortoise refuses a filter value longer than the column (a ValidationError, an
+        # internal error); no such code can exist.
+        raise NotFound("EventType", code)
     async with in_transaction() as conn:
         query = EventType.filter(id=event_type_id) if code is None else EventType.filter(code=code)
         event_type = await query.select_for_update().using_db(conn).first()

@@ -105,3 +105,12 @@ async def test_updating_an_event_type_by_code_or_id_is_audited(marketer, client)
     assert [e["action"] for e in entries] == ["eventType.update"] * 3
     assert (entries[0]["before"]["active"], entries[0]["after"]["active"]) == (True, False)
     assert (entries[2]["before"]["base_points"], entries[2]["after"]["base_points"]) == (2, 4)
+
+
+async def test_a_code_longer_than_any_event_type_s_is_not_found(marketer):
+    # The fuzzer found this one: tortoise refused the filter, an internal error.
+    result = (await operation(marketer, "UpdateEventType", code="x" * 33, input={"basePoints": 1}))[
+        "updateEventType"
+    ]
+
+    assert result["__typename"] == "NotFound"
