@@ -47,7 +47,9 @@ from app.api.leaderboards.queries import LeaderboardQueries
 from app.api.members.home_cache import CachedHomeScreen, HomeScreens
 from app.api.members.mutations import MemberMutations
 from app.api.members.queries import MemberQueries
+from app.api.notifications.mutations import NotificationMutations
 from app.api.notifications.updates import UPDATE_TYPES, MemberSubscriptions
+from app.api.points.mutations import PointsMutations
 from app.api.rewards.mutations import RewardMutations
 from app.api.rewards.queries import RewardQueries
 from app.api.seasons.mutations import SeasonMutations
@@ -85,6 +87,8 @@ Mutation = merge_types(
     "Mutation",
     (
         MemberMutations,
+        PointsMutations,
+        NotificationMutations,
         ActivityMutations,
         SeasonMutations,
         TaskMutations,

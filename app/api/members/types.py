@@ -12,12 +12,7 @@ from strawberry.types import Info
 from app.api.benefits.types import BenefitGrantStatus, BenefitGrantType
 from app.api.shared.context import Context
 from app.api.shared.enums import described_enum
-from app.api.shared.errors import (
-    ForbiddenType,
-    IdempotencyConflictType,
-    NotFoundType,
-    ValidationFailed,
-)
+from app.api.shared.errors import ForbiddenType, ValidationFailed
 from app.api.shared.ids import decode_cursor, encode_id
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.shared.permissions import require_member_access
@@ -366,16 +361,6 @@ class MemberType:
         )
 
 
-@strawberry.type(description="The award was written, or had been written under this key.")
-class PointsAwarded:
-    entry: LedgerEntryType = strawberry.field(description="The ledger row of the award.")
-    member: MemberType = strawberry.field(description="The member, with the new balance.")
-    replayed: bool = strawberry.field(
-        description="True when the idempotency key was used before: entry is the first award "
-        "and nothing new was written."
-    )
-
-
 @strawberry.type(description="The member is enrolled (now, or before under this external id).")
 class MemberEnrolled:
     member: MemberType = strawberry.field(description="The member enrolled.")
@@ -384,49 +369,6 @@ class MemberEnrolled:
     )
 
 
-@strawberry.type(description="The correction was written, or had been under this key.")
-class PointsAdjusted:
-    entry: LedgerEntryType = strawberry.field(description="The ledger row of the correction.")
-    member: MemberType = strawberry.field(description="The member, with the new balance.")
-    replayed: bool = strawberry.field(
-        description="True when the idempotency key was used before: entry is the first "
-        "correction and nothing new was written."
-    )
-
-
-@strawberry.type(description="The notifications are marked as read.")
-class NotificationsMarked:
-    marked: int = strawberry.field(description="Notifications newly marked as read.")
-    unread: int = strawberry.field(description="Unread notifications left.")
-
-
-AdjustPointsResult = Annotated[
-    PointsAdjusted | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
-    strawberry.union(
-        "AdjustPointsResult",
-        description="PointsAdjusted, or: ValidationFailed (delta 0 or too large, a reason "
-        "shorter than required, an empty key, a balance below zero), NotFound (no such member), "
-        "IdempotencyConflict (the key was used for another correction), Forbidden (not an "
-        "admin).",
-    ),
-]
-AwardPointsResult = Annotated[
-    PointsAwarded | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
-    strawberry.union(
-        "AwardPointsResult",
-        description="PointsAwarded, or: ValidationFailed (amount not positive or above the "
-        "per-award maximum, empty reason or key), NotFound (no such member), "
-        "IdempotencyConflict (the key was used for another award), Forbidden (not an admin).",
-    ),
-]
-MarkNotificationsReadResult = Annotated[
-    NotificationsMarked | ValidationFailed | ForbiddenType,
-    strawberry.union(
-        "MarkNotificationsReadResult",
-        description="NotificationsMarked, or: ValidationFailed (neither or both of ids and "
-        "all, or an id that is not a Notification's), Forbidden (not a member token).",
-    ),
-]
 EnrollMemberResult = Annotated[
     MemberEnrolled | ValidationFailed | ForbiddenType,
     strawberry.union(
