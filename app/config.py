@@ -37,7 +37,8 @@ def _development_secret(path: Path) -> str:
 
 
 class Settings(BaseSettings):
-    """Everything Laurel can be configured with; the README's configuration table mirrors it."""
+    """Everything Laurel can be configured with; docs/configuration.md lists every one
+    (tests/test_configuration_docs.py keeps the two in step)."""
 
     model_config = SettingsConfigDict(env_prefix="LAUREL_", extra="ignore", frozen=True)
 
