@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import closing
+from contextlib import AsyncExitStack, closing
 from pathlib import Path
 
 import httpx
@@ -25,10 +25,11 @@ from app import db
 from app.auth import Role
 from app.config import Settings
 from app.main import create_app
+from app.models import Member
 from tests import backing_services as services
 from tests import clock as test_clock
 from tests.clock import TestClock
-from tests.factories import bearer
+from tests.factories import ClientAs, bearer
 
 
 def _make_settings(database_url: str, **overrides: object) -> Settings:
@@ -182,14 +183,38 @@ async def app(settings: Settings, clock: TestClock) -> AsyncIterator[Starlette]:
 
 
 @pytest.fixture
-async def client(app: Starlette, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client signed in as an admin (role tests sign in as others themselves)."""
-    transport = httpx.ASGITransport(app=app)
-    headers = bearer(settings, Role.ADMIN)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://laurel.test", headers=headers
-    ) as http:
-        yield http
+async def client_as(app: Starlette, settings: Settings) -> AsyncIterator[ClientAs]:
+    """Signs in to the app: ``await client_as(Role.MARKETER)``, ``await client_as(Role.MEMBER,
+    member)`` give an HTTP client carrying a token of that role minted now (a member's token
+    names the member); ``await client_as(None)`` an anonymous one; ``headers=`` adds others.
+    Every client made is closed when the test ends."""
+    async with AsyncExitStack() as opened:
+
+        async def sign_in(
+            role: Role | None,
+            member: Member | None = None,
+            *,
+            headers: dict[str, str] | None = None,
+        ) -> httpx.AsyncClient:
+            token = {} if role is None else bearer(settings, role, member_id=_id_of(member))
+            http = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://laurel.test",
+                headers=token | (headers or {}),
+            )
+            return await opened.enter_async_context(http)
+
+        yield sign_in
+
+
+def _id_of(member: Member | None) -> int | None:
+    return None if member is None else member.id
+
+
+@pytest.fixture
+async def client(client_as: ClientAs) -> httpx.AsyncClient:
+    """An HTTP client signed in as an admin (role tests sign in as others with client_as)."""
+    return await client_as(Role.ADMIN)
 
 
 @pytest.fixture
@@ -201,9 +226,6 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-async def marketer(app: Starlette, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def marketer(client_as: ClientAs) -> httpx.AsyncClient:
     """A client of the app signed in as a marketer."""
-    transport = httpx.ASGITransport(app=app)
-    headers = bearer(settings, Role.MARKETER)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
-        yield c
+    return await client_as(Role.MARKETER)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -115,6 +115,18 @@ async def event(
         now=extra.pop("now", None) or now(),
         **extra,
     )
+
+
+class ClientAs(Protocol):
+    """The ``client_as`` fixture: an HTTP client of the app signed in as ``role``."""
+
+    async def __call__(
+        self,
+        role: Role | None,
+        member: Member | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.AsyncClient: ...
 
 
 def bearer(settings: Settings, role: Role, *, member_id: int | None = None) -> dict[str, str]:

@@ -9,7 +9,7 @@ from app.auth import Role
 from app.models import Event, Member, PointsLedgerEntry
 from app.services.activity.events import MAX_BATCH
 from tests import factories
-from tests.factories import bearer, operation
+from tests.factories import operation
 from tests.operations import payload
 
 
@@ -120,13 +120,12 @@ async def test_an_empty_or_oversized_batch_is_refused_whole(client):
     assert await Event.all().count() == 0
 
 
-async def test_members_cannot_report_batches(client, settings):
+async def test_members_cannot_report_batches(client_as):
     member = await factories.member()
+    as_member = await client_as(Role.MEMBER, member)
 
-    response = await client.post(
-        "/graphql",
-        json=payload("RecordEvents", inputs=[item(member.id, "m-1")]),
-        headers=bearer(settings, Role.MEMBER, member_id=member.id),
+    response = await as_member.post(
+        "/graphql", json=payload("RecordEvents", inputs=[item(member.id, "m-1")])
     )
 
     assert response.json()["data"]["recordEvents"]["__typename"] == "Forbidden"

@@ -13,14 +13,12 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import pytest
 
 from app.api.shared.ids import encode_id
 from app.auth import Role
 from app.observability import JsonFormatter
 from tests import factories
-from tests.factories import bearer
 from tests.operations import payload
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -54,22 +52,6 @@ def assert_expected(records: list[logging.LogRecord]) -> dict[str, object]:
     return fields
 
 
-@pytest.fixture
-async def as_caller(app):
-    clients: list[httpx.AsyncClient] = []
-
-    def make(headers: dict[str, str]) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers
-        )
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
-
-
 async def test_a_validation_error_is_one_line_without_a_traceback(client, caplog):
     with logged(caplog) as records:
         response = await client.post("/graphql", json={"query": "query Bad { tierLadder { x } }"})
@@ -96,12 +78,12 @@ async def test_parse_and_variable_errors_are_one_line_without_a_traceback(client
 
 @pytest.mark.parametrize("authorization", ["Bearer not.a.token", "Basic abc"])
 async def test_an_untrustworthy_token_is_one_line_without_a_traceback(
-    as_caller, caplog, authorization
+    client_as, caplog, authorization
 ):
+    caller = await client_as(None, headers={"authorization": authorization})
+
     with logged(caplog) as records:
-        response = await as_caller({"authorization": authorization}).post(
-            "/graphql", json=payload("TierLadder")
-        )
+        response = await caller.post("/graphql", json=payload("TierLadder"))
 
     assert response.status_code == 401
     fields = assert_expected(records)
@@ -111,19 +93,21 @@ async def test_an_untrustworthy_token_is_one_line_without_a_traceback(
 
 
 async def test_an_anonymous_caller_refused_a_field_is_one_line_without_a_traceback(
-    as_caller, caplog
+    client_as, caplog
 ):
+    anonymous = await client_as(None)
+
     with logged(caplog) as records:
-        response = await as_caller({}).post("/graphql", json=payload("Members", first=1))
+        response = await anonymous.post("/graphql", json=payload("Members", first=1))
 
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     fields = assert_expected(records)
     assert fields["codes"] == ["UNAUTHENTICATED"]
 
 
-async def test_a_typed_failure_is_one_line_naming_it(as_caller, settings, caplog):
+async def test_a_typed_failure_is_one_line_naming_it(client_as, caplog):
     member = await factories.member()
-    as_member = as_caller(bearer(settings, Role.MEMBER, member_id=member.id))
+    as_member = await client_as(Role.MEMBER, member)
     award = payload(
         "AwardPoints",
         memberId=encode_id("Member", member.id),

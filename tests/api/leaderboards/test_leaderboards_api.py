@@ -25,25 +25,6 @@ from tests import factories
 from tests.factories import bearer
 
 
-@pytest.fixture
-async def as_member(app, settings):
-    """Clients signed in as given members."""
-    clients = []
-
-    def make(member) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://laurel.test",
-            headers=bearer(settings, Role.MEMBER, member_id=member.id),
-        )
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
-
-
 async def create_board(client, **fields):
     body = await factories.operation(
         client,
@@ -128,7 +109,7 @@ async def test_a_board_code_is_unique(client):
     assert result["problems"][0]["field"] == "code"
 
 
-async def test_members_see_the_board_in_order_with_their_own_standing(client, as_member):
+async def test_members_see_the_board_in_order_with_their_own_standing(client, client_as):
     await create_board(client)
     ann, bob, cat, dan = [
         await factories.member(display_name=n) for n in ("Ann", "Bob", "Cat", "Dan")
@@ -138,7 +119,7 @@ async def test_members_see_the_board_in_order_with_their_own_standing(client, as
     await earn(cat, "200")
     # Dan has no score: no rank.
 
-    seen = await board(as_member(cat), radius=1)
+    seen = await board(await client_as(Role.MEMBER, cat), radius=1)
     assert names(seen) == ["Bob", "Cat", "Ann"]
     assert [e["node"]["rank"] for e in seen["entries"]["edges"]] == [1, 2, 3]
     assert seen["size"] == 3
@@ -150,11 +131,11 @@ async def test_members_see_the_board_in_order_with_their_own_standing(client, as
     assert [e["member"]["displayName"] for e in seen["around"]] == ["Bob", "Cat", "Ann"]
     assert seen["entries"]["edges"][0]["node"]["member"]["tier"]["code"] == "member"
 
-    nobody = await board(as_member(dan))
+    nobody = await board(await client_as(Role.MEMBER, dan))
     assert nobody["me"] is None and nobody["around"] == []
 
 
-async def test_equal_scores_go_to_whoever_got_there_first(client, as_member):
+async def test_equal_scores_go_to_whoever_got_there_first(client, client_as):
     await create_board(client)
     earlier = factories.now() - timedelta(seconds=30)
     late = await factories.member(display_name="Late", joined_at=earlier)
@@ -162,36 +143,40 @@ async def test_equal_scores_go_to_whoever_got_there_first(client, as_member):
     # Early reaches the score first although its member id is higher.
     await earn(early, "100", at=earlier, now=earlier)
     await earn(late, "100")
-    seen = await board(as_member(late))
+    seen = await board(await client_as(Role.MEMBER, late))
     assert names(seen) == ["Early", "Late"]
 
 
-async def test_a_member_who_opts_out_sees_its_rank_but_nobody_sees_it(client, as_member):
+async def test_a_member_who_opts_out_sees_its_rank_but_nobody_sees_it(client, client_as):
     await create_board(client)
     shy, bold, third = [await factories.member(display_name=n) for n in ("Shy", "Bold", "Third")]
     await earn(shy, "500")
     await earn(bold, "300")
     await earn(third, "100")
 
-    hidden = await factories.operation(as_member(shy), "SetLeaderboardVisibility", visible=False)
+    hidden = await factories.operation(
+        await client_as(Role.MEMBER, shy), "SetLeaderboardVisibility", visible=False
+    )
     assert hidden["setLeaderboardVisibility"] == {
         "__typename": "LeaderboardVisibilitySet",
         "visible": False,
     }
 
-    theirs = await board(as_member(bold))
+    theirs = await board(await client_as(Role.MEMBER, bold))
     assert names(theirs) == ["Bold", "Third"]
     assert theirs["size"] == 2
     assert theirs["me"]["rank"] == 1
-    own = await board(as_member(shy), radius=1)
+    own = await board(await client_as(Role.MEMBER, shy), radius=1)
     assert own["me"]["rank"] == 1 and own["me"]["public"] is False
     assert [e["member"]["displayName"] for e in own["around"]] == ["Bold"]
 
-    await factories.operation(as_member(shy), "SetLeaderboardVisibility", visible=True)
-    assert names(await board(as_member(bold))) == ["Shy", "Bold", "Third"]
+    await factories.operation(
+        await client_as(Role.MEMBER, shy), "SetLeaderboardVisibility", visible=True
+    )
+    assert names(await board(await client_as(Role.MEMBER, bold))) == ["Shy", "Bold", "Third"]
 
 
-async def test_an_admin_flag_takes_a_member_off_the_board(client, as_member):
+async def test_an_admin_flag_takes_a_member_off_the_board(client, client_as):
     await create_board(client)
     cheat, fair = (
         await factories.member(display_name="Cheat"),
@@ -214,11 +199,11 @@ async def test_an_admin_flag_takes_a_member_off_the_board(client, as_member):
     assert flagged["flagMember"]["flagged"] is True
     assert await AuditEntry.filter(action="member.flag").count() == 1
 
-    assert names(await board(as_member(fair))) == ["Fair"]
-    assert (await board(as_member(cheat)))["me"] is None
+    assert names(await board(await client_as(Role.MEMBER, fair))) == ["Fair"]
+    assert (await board(await client_as(Role.MEMBER, cheat)))["me"] is None
 
 
-async def test_a_tier_board_ranks_only_that_tiers_members(client, as_member):
+async def test_a_tier_board_ranks_only_that_tiers_members(client, client_as):
     await factories.task(code="big", reward_growth=1_000)  # a check-in promotes to Silver
     silver, plain = (
         await factories.member(display_name="Silver"),
@@ -228,12 +213,12 @@ async def test_a_tier_board_ranks_only_that_tiers_members(client, as_member):
     assert created["__typename"] == "LeaderboardSaved"
     await factories.event(silver, "check_in")
     await earn(plain, "900")
-    seen = await board(as_member(plain), code="silver-points")
+    seen = await board(await client_as(Role.MEMBER, plain), code="silver-points")
     assert names(seen) == ["Silver"]
     assert seen["me"] is None
 
 
-async def test_periods_are_named_in_the_programmes_calendar(client, as_member):
+async def test_periods_are_named_in_the_programmes_calendar(client, client_as):
     await create_board(client, code="daily", period="DAY")
     member = await factories.member(
         display_name="Ann", joined_at=factories.now() - timedelta(days=3)
@@ -243,13 +228,13 @@ async def test_periods_are_named_in_the_programmes_calendar(client, as_member):
     await earn(member, "300")
     local_yesterday = yesterday.astimezone(factories.ZONE).date().isoformat()
 
-    today = await board(as_member(member), code="daily")
-    before = await board(as_member(member), code="daily", period=local_yesterday)
+    today = await board(await client_as(Role.MEMBER, member), code="daily")
+    before = await board(await client_as(Role.MEMBER, member), code="daily", period=local_yesterday)
     assert before["periodKey"] == local_yesterday  # as people write it, and as it is taken
     assert today["me"]["score"] > before["me"]["score"] > 0
     assert today["periodKey"] == factories.now().astimezone(factories.ZONE).date().isoformat()
 
-    response = await as_member(member).post(
+    response = await (await client_as(Role.MEMBER, member)).post(
         "/graphql",
         json={
             "query": 'query { leaderboard(code: "daily", period: "2026-W48") '
@@ -261,11 +246,11 @@ async def test_periods_are_named_in_the_programmes_calendar(client, as_member):
     assert "2026-11-25" in body["errors"][0]["message"]
 
 
-async def test_members_see_a_board_only_inside_its_window(client, as_member):
+async def test_members_see_a_board_only_inside_its_window(client, client_as):
     later = (factories.now() + timedelta(days=2)).isoformat()
     await create_board(client, visibleFrom=later)
     member = await factories.member()
-    hidden = await board(as_member(member))
+    hidden = await board(await client_as(Role.MEMBER, member))
     assert (hidden["__typename"], hidden["message"]) == (
         "NotFound",
         "Leaderboard points does not exist",
@@ -273,7 +258,7 @@ async def test_members_see_a_board_only_inside_its_window(client, as_member):
     assert (await board(client))["code"] == "points"  # staff prepare it ahead
 
 
-async def test_a_season_board_counts_its_season(client, as_member):
+async def test_a_season_board_counts_its_season(client, client_as):
     season = await Season.create(
         code="double11",
         name="Double 11",
@@ -286,19 +271,19 @@ async def test_a_season_board_counts_its_season(client, as_member):
     assert created["leaderboard"]["seasonId"] == encode_id("Season", season.id)
     member = await factories.member(display_name="Ann")
     await earn(member, "100")
-    seen = await board(as_member(member), code="d11")
+    seen = await board(await client_as(Role.MEMBER, member), code="d11")
     assert seen["periodKey"] == "double11"  # the season's code, not an internal id
     assert names(seen) == ["Ann"]
-    named = await board(as_member(member), code="d11", period="double11")
+    named = await board(await client_as(Role.MEMBER, member), code="d11", period="double11")
     assert names(named) == ["Ann"]
 
 
-async def test_pages_continue_after_their_cursor(client, as_member):
+async def test_pages_continue_after_their_cursor(client, client_as):
     await create_board(client)
     members = [await factories.member(display_name=f"M{n}") for n in range(5)]
     for n, member in enumerate(members):
         await earn(member, str(100 * (n + 1)))
-    reader = as_member(members[0])
+    reader = await client_as(Role.MEMBER, members[0])
     first = await board(reader, first=2)
     assert names(first) == ["M4", "M3"]
     assert first["entries"]["pageInfo"]["hasNextPage"] is True
@@ -386,26 +371,26 @@ async def _shows(top, expected) -> bool:
     return await top() == expected
 
 
-async def test_around_me_stops_at_the_top_and_the_bottom(client, as_member):
+async def test_around_me_stops_at_the_top_and_the_bottom(client, client_as):
     await create_board(client)
     members = [await factories.member(display_name=f"M{n}") for n in range(5)]
     for n, member in enumerate(members):
         await earn(member, str(100 * (n + 1)))  # M4 leads, M0 trails
 
-    top = await board(as_member(members[4]), radius=2)
+    top = await board(await client_as(Role.MEMBER, members[4]), radius=2)
     assert [e["rank"] for e in top["around"]] == [1, 2, 3]
     assert top["around"][0]["member"]["displayName"] == "M4"
-    bottom = await board(as_member(members[0]), radius=2)
+    bottom = await board(await client_as(Role.MEMBER, members[0]), radius=2)
     assert [e["rank"] for e in bottom["around"]] == [3, 4, 5]
     assert bottom["around"][-1]["member"]["displayName"] == "M0"
-    alone = await board(as_member(members[2]), radius=0)
+    alone = await board(await client_as(Role.MEMBER, members[2]), radius=0)
     assert [e["member"]["displayName"] for e in alone["around"]] == ["M2"]
 
 
-async def test_an_unknown_board_code_is_a_typed_not_found(client, as_member):
+async def test_an_unknown_board_code_is_a_typed_not_found(client, client_as):
     member = await factories.member()
     body = await factories.graphql(
-        as_member(member),
+        await client_as(Role.MEMBER, member),
         'query { leaderboard(code: "nope") { __typename ... on NotFound { kind id message } } }',
     )
     assert body["data"]["leaderboard"] == {
@@ -417,7 +402,7 @@ async def test_an_unknown_board_code_is_a_typed_not_found(client, as_member):
     assert "errors" not in body
 
 
-async def test_members_find_the_boards_they_can_join(client, as_member):
+async def test_members_find_the_boards_they_can_join(client, client_as):
     now = factories.now()
     running = await Season.create(
         code="double11",
@@ -444,7 +429,9 @@ async def test_members_find_the_boards_they_can_join(client, as_member):
     await factories.operation(client, "ArchiveLeaderboard", id=archived["leaderboard"]["id"])
     await earn(ann, "100")
 
-    boards = (await factories.operation(as_member(ann), "OpenLeaderboards"))["openLeaderboards"]
+    boards = (await factories.operation(await client_as(Role.MEMBER, ann), "OpenLeaderboards"))[
+        "openLeaderboards"
+    ]
 
     year, week, _ = now.astimezone(factories.ZONE).isocalendar()
     assert [(b["code"], b["periodKey"]) for b in boards] == [
@@ -460,7 +447,7 @@ async def test_members_find_the_boards_they_can_join(client, as_member):
     assert [b["code"] for b in staff] == ["points", "weekly", "silver-only", "d11"]
 
 
-async def test_board_periods_read_as_people_write_them(client, as_member):
+async def test_board_periods_read_as_people_write_them(client, client_as):
     now = factories.now()
     local = now.astimezone(factories.ZONE)
     season = await Season.create(
@@ -473,7 +460,7 @@ async def test_board_periods_read_as_people_write_them(client, as_member):
         await create_board(client, code=code, period=period)
     await create_board(client, code="d11", period="SEASON", seasonId=encode_id("Season", season.id))
     member = await factories.member()
-    reader = as_member(member)
+    reader = await client_as(Role.MEMBER, member)
     year, week, _ = local.isocalendar()
     expected_keys = {
         "all": "all-time",
@@ -511,14 +498,14 @@ async def _bad_after(client, code: str, after: str) -> dict:
 
 
 async def test_a_board_cursor_names_no_member_and_only_its_board_takes_it(
-    client, as_member, settings
+    client, client_as, settings
 ):
     await create_board(client)
     await create_board(client, code="monthly", period="MONTH")
     members = [await factories.member(display_name=f"M{n}") for n in range(3)]
     for n, member in enumerate(members):
         await earn(member, str(100 * (n + 1)))  # M2 leads
-    reader = as_member(members[0])
+    reader = await client_as(Role.MEMBER, members[0])
     page = await board(reader, first=3)
     cursors = [e["cursor"] for e in page["entries"]["edges"]]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from app.api.shared.ids import encode_id
@@ -10,7 +9,7 @@ from app.auth import Role
 from app.models import AuditEntry, Member, Notification, PointsLedgerEntry
 from app.services.points.ledger import balance_mismatches
 from tests import factories
-from tests.factories import bearer, operation
+from tests.factories import operation
 
 
 async def adjust(client, member, delta, key="adj", reason="Compensation for a late parcel"):
@@ -79,7 +78,7 @@ async def test_awards_by_an_admin_are_audited_too(client):
     assert (entry.target_id, entry.after["delta"]) == (str(member.id), 7)
 
 
-async def test_a_member_marks_its_own_notifications_read(app, settings):
+async def test_a_member_marks_its_own_notifications_read(client_as):
     member = await factories.member()
     other = await factories.member()
     await factories.task(code="one", reward_points=1)
@@ -87,15 +86,14 @@ async def test_a_member_marks_its_own_notifications_read(app, settings):
     await factories.event(other, "check_in")
     mine = await Notification.filter(member_id=member.id).values_list("id", flat=True)
     theirs = await Notification.filter(member_id=other.id).values_list("id", flat=True)
-    transport = httpx.ASGITransport(app=app)
-    headers = bearer(settings, Role.MEMBER, member_id=member.id)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
-        someone_elses = await operation(
-            c, "MarkNotificationsRead", ids=[encode_id("Notification", i) for i in theirs]
-        )
-        own = await operation(
-            c, "MarkNotificationsRead", ids=[encode_id("Notification", i) for i in mine]
-        )
+    c = await client_as(Role.MEMBER, member)
+
+    someone_elses = await operation(
+        c, "MarkNotificationsRead", ids=[encode_id("Notification", i) for i in theirs]
+    )
+    own = await operation(
+        c, "MarkNotificationsRead", ids=[encode_id("Notification", i) for i in mine]
+    )
 
     assert someone_elses["markNotificationsRead"] == {
         "__typename": "NotificationsMarked",

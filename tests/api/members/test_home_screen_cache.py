@@ -17,11 +17,11 @@ import httpx
 from starlette.applications import Starlette
 
 from app.auth import Role
-from app.models import Tier
+from app.models import Member, Tier
 from gamification.tiers.ladder import TierRule
 from tests import factories
 from tests.clock import TestClock
-from tests.factories import graphql
+from tests.factories import ClientAs, graphql
 from tests.operations import payload
 
 TIERS = (
@@ -42,17 +42,16 @@ async def me(client: httpx.AsyncClient) -> dict[str, Any]:
     return body["data"]["me"]
 
 
-async def signed_in_member(client: httpx.AsyncClient, settings: Any) -> Any:
+async def signed_in_member(client_as: ClientAs) -> tuple[Member, httpx.AsyncClient]:
     await factories.ladder(tiers=TIERS)
     member = await factories.member()
-    client.headers.update(factories.bearer(settings, Role.MEMBER, member_id=member.id))
-    return member
+    return member, await client_as(Role.MEMBER, member)
 
 
-async def test_an_unchanged_home_screen_is_answered_from_memory(client, settings, app, clock):
+async def test_an_unchanged_home_screen_is_answered_from_memory(client_as, app, clock):
     # Given a member who has looked at the home screen once
     clock.set(clock.now())
-    await signed_in_member(client, settings)
+    _, client = await signed_in_member(client_as)
     first = await me(client)
     hits = screens(app).hits
 
@@ -64,10 +63,10 @@ async def test_an_unchanged_home_screen_is_answered_from_memory(client, settings
     assert screens(app).hits == hits + 1
 
 
-async def test_an_event_shows_at_once(client, settings, app, clock: TestClock):
+async def test_an_event_shows_at_once(client_as, app, clock: TestClock):
     # Given a member who has looked at the home screen
     clock.set(clock.now())
-    member = await signed_in_member(client, settings)
+    member, client = await signed_in_member(client_as)
     before = await me(client)
 
     # When an event raises their points and growth
@@ -81,10 +80,10 @@ async def test_an_event_shows_at_once(client, settings, app, clock: TestClock):
     assert after["tierProgress"]["current"]["code"] == "silver"
 
 
-async def test_a_catalogue_change_shows_at_once(client, settings, app, clock):
+async def test_a_catalogue_change_shows_at_once(client_as, app, clock):
     # Given a member who has looked at the home screen twice (the second from memory)
     clock.set(clock.now())
-    await signed_in_member(client, settings)
+    _, client = await signed_in_member(client_as)
     await me(client)
     await me(client)
 
@@ -96,18 +95,16 @@ async def test_a_catalogue_change_shows_at_once(client, settings, app, clock):
     assert after["tierProgress"]["next"]["name"] == "Argent"
 
 
-async def test_the_next_evaluation_date_moves_on_when_the_clock_passes_it(
-    client, settings, app, clock
-):
+async def test_the_next_evaluation_date_moves_on_when_the_clock_passes_it(client_as, app, clock):
     # Given a member who has looked at the home screen
     clock.set(clock.now())
-    member = await signed_in_member(client, settings)
+    member, client = await signed_in_member(client_as)
     before = await me(client)
     hits = screens(app).hits
 
     # When the clock passes the next evaluation date (with a token of that day)
     clock.advance(timedelta(days=32))
-    client.headers.update(factories.bearer(settings, Role.MEMBER, member_id=member.id))
+    client = await client_as(Role.MEMBER, member)
     after = await me(client)
 
     # Then the answer is computed afresh, with a later evaluation date
@@ -115,15 +112,15 @@ async def test_the_next_evaluation_date_moves_on_when_the_clock_passes_it(
     assert after["tierProgress"]["nextEvaluationAt"] > before["tierProgress"]["nextEvaluationAt"]
 
 
-async def test_another_members_screen_is_never_served(client, settings, app, clock):
+async def test_another_members_screen_is_never_served(client_as, app, clock):
     # Given one member who has looked at the home screen
     clock.set(clock.now())
-    await signed_in_member(client, settings)
+    _, client = await signed_in_member(client_as)
     first = await me(client)
 
     # When another member signs in on the same server
     other = await factories.member()
-    client.headers.update(factories.bearer(settings, Role.MEMBER, member_id=other.id))
+    client = await client_as(Role.MEMBER, other)
     theirs = await me(client)
 
     # Then they see themselves
@@ -131,12 +128,10 @@ async def test_another_members_screen_is_never_served(client, settings, app, clo
     assert theirs["externalId"] == other.external_id
 
 
-async def test_a_document_reading_more_than_the_home_screen_is_executed(
-    client, settings, app, clock
-):
+async def test_a_document_reading_more_than_the_home_screen_is_executed(client_as, app, clock):
     # Given a member with a task, who has looked at their tasks once
     clock.set(clock.now())
-    member = await signed_in_member(client, settings)
+    member, client = await signed_in_member(client_as)
     await factories.task(code="daily", target=2)
     query = "{ me { pointsBalance tasks { code progress } } }"
     await graphql(client, query)

@@ -209,11 +209,11 @@ async def me(client: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, An
     return body["data"]["me"], sent
 
 
-async def test_the_home_screen_is_one_statement(client, settings, monkeypatch):
+async def test_the_home_screen_is_one_statement(client_as, monkeypatch):
     await programme_with_history(3)
     member = await factories.member()
     await factories.event(member, "purchase", amount="150")  # reaches Silver, the top
-    client.headers.update(factories.bearer(settings, Role.MEMBER, member_id=member.id))
+    client = await client_as(Role.MEMBER, member)
     await me(client, monkeypatch)  # the process has the programme from here on
 
     shown, sent = await me(client, monkeypatch)
@@ -227,10 +227,10 @@ async def test_the_home_screen_is_one_statement(client, settings, monkeypatch):
     assert shown["tierProgress"]["next"] is None
 
 
-async def test_the_home_screen_shows_a_catalogue_change_at_once(client, settings, monkeypatch):
+async def test_the_home_screen_shows_a_catalogue_change_at_once(client_as, monkeypatch):
     await programme_with_history(1)
     member = await factories.member()
-    client.headers.update(factories.bearer(settings, Role.MEMBER, member_id=member.id))
+    client = await client_as(Role.MEMBER, member)
     before, _ = await me(client, monkeypatch)
 
     # Any writer, even raw SQL beside the API, moves the programme stamp.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from app.api.shared.ids import encode_id
@@ -12,15 +11,7 @@ from app.auth import Role
 from app.models import AuditEntry, Member, Redemption, Reward
 from app.services.points.ledger import award_points
 from tests import factories
-from tests.factories import bearer, operation
-
-
-@pytest.fixture
-async def marketer(app, settings):
-    transport = httpx.ASGITransport(app=app)
-    headers = bearer(settings, Role.MARKETER)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
-        yield c
+from tests.factories import operation
 
 
 @pytest.fixture
@@ -38,11 +29,8 @@ async def member():
 
 
 @pytest.fixture
-async def member_app(app, settings, member):
-    transport = httpx.ASGITransport(app=app)
-    headers = bearer(settings, Role.MEMBER, member_id=member.id)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as c:
-        yield c
+async def member_app(client_as, member):
+    return await client_as(Role.MEMBER, member)
 
 
 NOW = factories.now()

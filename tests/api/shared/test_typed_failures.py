@@ -7,7 +7,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Annotated
 
-import httpx
 import pytest
 import strawberry
 from strawberry.types import Info
@@ -19,7 +18,7 @@ from app.api.shared.results import typed_failures
 from app.auth import Principal, Role
 from app.models import AuditEntry, Event, PointsLedgerEntry, Reward
 from tests import factories
-from tests.factories import bearer, graphql
+from tests.factories import graphql
 
 AWARD = """
 mutation Award($memberId: ID!, $amount: Int! = 5, $key: String! = "goodwill-1") {
@@ -55,11 +54,6 @@ mutation Update($id: ID!) {
 """
 
 
-def as_caller(app, headers: dict[str, str]) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)
-    return httpx.AsyncClient(transport=transport, base_url="http://laurel.test", headers=headers)
-
-
 @pytest.mark.parametrize(
     ("role", "message"),
     [
@@ -68,12 +62,12 @@ def as_caller(app, headers: dict[str, str]) -> httpx.AsyncClient:
     ],
 )
 async def test_a_signed_in_caller_without_the_role_gets_forbidden_and_nothing_is_written(
-    app, settings, role, message
+    client_as, role, message
 ):
     member = await factories.member()
+    c = await client_as(role)
 
-    async with as_caller(app, bearer(settings, role)) as c:
-        body = await graphql(c, AWARD, {"memberId": encode_id("Member", member.id)})
+    body = await graphql(c, AWARD, {"memberId": encode_id("Member", member.id)})
 
     assert body == {
         "data": {
@@ -88,22 +82,22 @@ async def test_a_signed_in_caller_without_the_role_gets_forbidden_and_nothing_is
     assert await AuditEntry.all().count() == 0
 
 
-async def test_a_member_reporting_activity_is_told_which_roles_may(app, settings):
+async def test_a_member_reporting_activity_is_told_which_roles_may(client_as):
     member = await factories.member()
+    c = await client_as(Role.MEMBER, member)
 
-    async with as_caller(app, bearer(settings, Role.MEMBER, member_id=member.id)) as c:
-        body = await graphql(
-            c,
-            RECORD,
-            {
-                "input": {
-                    "memberId": encode_id("Member", member.id),
-                    "type": "check_in",
-                    "occurredAt": factories.now().isoformat(),
-                    "idempotencyKey": "self-reported",
-                }
-            },
-        )
+    body = await graphql(
+        c,
+        RECORD,
+        {
+            "input": {
+                "memberId": encode_id("Member", member.id),
+                "type": "check_in",
+                "occurredAt": factories.now().isoformat(),
+                "idempotencyKey": "self-reported",
+            }
+        },
+    )
 
     assert body["data"]["recordEvent"] == {
         "__typename": "Forbidden",
@@ -114,11 +108,11 @@ async def test_a_member_reporting_activity_is_told_which_roles_may(app, settings
     assert await Event.all().count() == 0
 
 
-async def test_an_anonymous_caller_is_told_to_sign_in_with_an_error(app):
+async def test_an_anonymous_caller_is_told_to_sign_in_with_an_error(client_as):
     member = await factories.member()
+    c = await client_as(None)
 
-    async with as_caller(app, {}) as c:
-        body = await graphql(c, AWARD, {"memberId": encode_id("Member", member.id)})
+    body = await graphql(c, AWARD, {"memberId": encode_id("Member", member.id)})
 
     assert body["data"] is None
     [error] = body["errors"]
