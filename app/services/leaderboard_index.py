@@ -42,6 +42,7 @@ from redis.exceptions import RedisError
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from app import db
+from app.db import sql
 from app.models import Leaderboard
 from app.services.board_reads import BoardView, Entry, Standing
 from app.services.board_sql import (
@@ -52,7 +53,6 @@ from app.services.board_sql import (
     board_rows,
     score_row,
     score_rows,
-    sql,
 )
 from app.services.outbox import OutboxEntry
 from gamification.leaderboards import (
@@ -375,7 +375,8 @@ class RedisBoardIndex:
 
     def _ends_at(self, board: Leaderboard, period_key: str) -> datetime | None:
         if board.period == Period.SEASON:
-            return board.season.ends_at if board.season_id is not None else None
+            season = board.season if board.season_id is not None else None
+            return season.ends_at if season is not None else None
         return period_ends_at(period_key, zone=self.zone)
 
     def _expire_at(self, board: Leaderboard, view: BoardView) -> int:
@@ -484,7 +485,7 @@ class RedisBoardIndex:
             names = {e.member_id: entry_name(e) for e in entries}
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.zadd(keys.z_new, {names[e.member_id]: entry_value(e) for e in entries})
-                pipe.hset(keys.m_new, mapping=names)  # type: ignore[arg-type]
+                pipe.hset(keys.m_new, mapping=names)
                 await pipe.execute()
             done += len(entries)
             after = entries[-1].member_id
