@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter
-from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +25,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
 
 from app import db
 from app.api.context import Context
@@ -106,7 +107,6 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
             variables=payload.get("variables"),
             operation_name=payload.get("operationName"),
             extensions=payload.get("extensions"),
-            protocol="subscription",
         )
         try:
             admitted = await self.view.documents.admit(

@@ -134,7 +134,7 @@ class DepthLimit(_StrawberryDepthLimit):  # type: ignore[misc,valid-type]
             ValidationRule.__init__(self, context)
 
 
-LIMIT_RULES = [
+LIMIT_RULES: list[type[ASTValidationRule]] = [
     DepthLimit,
     alias_limit_rule(MAX_ALIASES),
     NoNulInStrings,

@@ -40,6 +40,7 @@ from graphql import (
     FragmentSpreadNode,
     InlineFragmentNode,
     OperationType,
+    SelectionNode,
     SelectionSetNode,
     get_operation_ast,
 )
@@ -178,7 +179,7 @@ class HomeScreens:
 
     def _through_fragment(
         self,
-        selection: FragmentSpreadNode | InlineFragmentNode,
+        selection: SelectionNode,
         type_name: str,
         fragments: Mapping[str, FragmentDefinitionNode],
         *,
@@ -190,9 +191,11 @@ class HomeScreens:
                 return False
             condition: str | None = fragment.type_condition.name.value
             selections = fragment.selection_set
-        else:
+        elif isinstance(selection, InlineFragmentNode):
             condition = selection.type_condition.name.value if selection.type_condition else None
             selections = selection.selection_set
+        else:
+            return False  # not a fragment: callers answer fields themselves
         if condition not in (None, type_name):
             return False  # an interface or another type: not worth reasoning about
         if root:
