@@ -29,6 +29,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
+from strawberry.types import get_object_definition
 
 from app.api.activity.mutations import ActivityMutations
 from app.api.analytics.calibration import CalibrationQueries
@@ -99,7 +100,7 @@ ROOT_DESCRIPTIONS = {
     "connection_init's payload.",
 }
 for root, description in ROOT_DESCRIPTIONS.items():
-    root.__strawberry_definition__.description = description  # type: ignore[attr-defined]
+    get_object_definition(root, strict=True).description = description
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 15

@@ -31,6 +31,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -328,7 +329,7 @@ class RedisBoardIndex:
         targets: dict[tuple[Leaderboard, str], set[int]],
         truth: dict[tuple[str, str, int], ScoreRow],
         *,
-        buildable: set[tuple[Leaderboard, str]] = frozenset(),  # type: ignore[assignment]
+        buildable: AbstractSet[tuple[Leaderboard, str]] = frozenset(),
     ) -> None:
         order = list(targets)
         async with self.redis.pipeline(transaction=False) as pipe:

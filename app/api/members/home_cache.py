@@ -46,6 +46,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.name_converter import NameConverter
+from strawberry.types import get_object_definition
 from strawberry.types.base import StrawberryObjectDefinition
 
 from app.api.context import Context
@@ -72,9 +73,9 @@ def _fields_of(definition: StrawberryObjectDefinition, names: NameConverter) -> 
 
 def answerable_fields(names: NameConverter) -> dict[str, frozenset[str]]:
     """By GraphQL type name, the fields a cached home screen may show."""
-    member = MemberType.__strawberry_definition__  # type: ignore[attr-defined]
-    tier = TierType.__strawberry_definition__  # type: ignore[attr-defined]
-    progress = TierProgressType.__strawberry_definition__  # type: ignore[attr-defined]
+    member = get_object_definition(MemberType, strict=True)
+    tier = get_object_definition(TierType, strict=True)
+    progress = get_object_definition(TierProgressType, strict=True)
     return {
         member.name: _fields_of(member, names) | {"tier", "tierProgress", "__typename"},
         tier.name: _fields_of(tier, names) | {"__typename"},
