@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from app import db
 from app.config import Settings
@@ -81,7 +81,7 @@ async def _member_id(settings: Settings, external_id: str) -> int:
         member = await Member.get_or_none(external_id=external_id)
     if member is None:
         sys.exit(f"laurel: no member with external id {external_id!r}")
-    return member.id
+    return cast(int, member.id)  # tortoise types field values as Any
 
 
 def cmd_token(args: argparse.Namespace) -> None:
@@ -301,10 +301,10 @@ async def _jobs(settings: Settings, args: argparse.Namespace) -> None:
 
     async with db.connect(settings):
         if args.action == "list":
-            for job in SCHEDULE:
-                at = job.runs_daily_at(settings)
+            for scheduled in SCHEDULE:
+                at = scheduled.runs_daily_at(settings)
                 when = f"daily from {at:%H:%M}" if at else "every minute"
-                last = await JobRun.filter(name=job.name).order_by("-id").first()
+                last = await JobRun.filter(name=scheduled.name).order_by("-id").first()
                 state = (
                     f"last {last.slot}: {last.status.value}, attempt {last.attempts}"
                     + (f", {last.result}" if last.result else "")
@@ -312,8 +312,8 @@ async def _jobs(settings: Settings, args: argparse.Namespace) -> None:
                     if last
                     else "never run"
                 )
-                print(f"{job.name:24} {when:22} {state}")
-                print(f"{'':24} {job.description}")
+                print(f"{scheduled.name:24} {when:22} {state}")
+                print(f"{'':24} {scheduled.description}")
             return
         job = JOBS.get(args.name or "")
         if job is None:

@@ -31,7 +31,6 @@ migration 0014, ``with-0014`` puts them back).
 
 ``--keep`` leaves the database and prints its URL; ``--reuse URL`` migrates it (new
 migrations apply) and skips loading, so iterating on queries and indexes is cheap.
-(``PYTHONPATH=.`` in front when Laurel is not installed in the interpreter's environment.)
 """
 
 from __future__ import annotations
@@ -40,10 +39,8 @@ import argparse
 import asyncio
 import importlib
 import json
-import os
 import statistics
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -51,11 +48,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from _databases import temporary_postgres
+from _databases import bench_settings, temporary_postgres
 
 from app import db
 from app.api.analytics.exports import BATCH, _members_at_risk_lines
-from app.config import Settings
 from app.models import LadderVersion, LadderVersionStatus, Tier
 from app.services.analytics import engagement as engagement_analytics
 from app.services.analytics import reports as analytics
@@ -67,9 +63,6 @@ from app.services.tiers.ladder import publish_ladder, store_tiers
 from app.services.tiers.simulation import simulate_ladder
 from gamification.analytics import Granularity
 
-ADMIN_URL = os.environ.get(
-    "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 ZONE = ZoneInfo("Asia/Shanghai")
 SPAN = timedelta(days=730)
 TARGET_SECONDS = 2.0
@@ -766,29 +759,16 @@ async def database(args: argparse.Namespace) -> AsyncIterator[tuple[str, bool]]:
     """The URL to bench and whether it still has to be loaded."""
     if args.reuse:
         yield args.reuse, False
-    elif args.keep:
-        name = f"laurel_bench_{uuid.uuid4().hex[:10]}"
-        conn = await asyncpg.connect(ADMIN_URL)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        url = f"{ADMIN_URL.rpartition('/')[0]}/{name}"
+        return
+    async with temporary_postgres(keep=args.keep) as url:
         yield url, True
+    if args.keep:
         print(f"\nkept the database: --reuse {url}")
-    else:
-        async with temporary_postgres(ADMIN_URL) as url:
-            yield url, True
 
 
 async def main(args: argparse.Namespace) -> None:
     async with database(args) as (database_url, fresh):
-        settings = Settings(
-            database_url=database_url,
-            jwt_secret="bench-" + "x" * 40,
-            load_demo=False,
-            log_level="WARNING",
-        )
+        settings = bench_settings(database_url)
         await db.migrate(settings)
         if fresh:
             async with db.connect(settings):

@@ -19,18 +19,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
 import time
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from _databases import temporary_postgres
+from _databases import bulk_members, figures_line, medians, migrated_postgres
 from tortoise.transactions import in_transaction
 
-from app import db
-from app.config import Settings
 from app.models import (
     BenefitGrant,
     Member,
@@ -46,9 +42,6 @@ from gamification.benefits import GrantSource, GrantStatus
 from gamification.tiers.evaluation import demotion_notice, demotion_target
 from gamification.tiers.ladder import TierRule
 
-ADMIN_URL = os.environ.get(
-    "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 LADDER = (
     TierRule("member", "Member", 0, 0, 0, 1),
     TierRule("silver", "Silver", 1, 1_000, 800, 1),
@@ -68,15 +61,14 @@ async def load(database_url: str, members: int) -> None:
         # Per hundred members: 60 Member, 28 Silver (growth 600..1,599: ~20% below 800),
         # 12 Gold (growth 2,500..6,499: ~38% below 4,000).
         await conn.execute(
-            "INSERT INTO member (external_id, display_name, joined_at, tier_id, points_balance, "
-            "growth, lifetime_points, created_at, updated_at) "
-            "SELECT 'bench-' || n, 'Member ' || n, now(), "
-            "CASE WHEN n % 100 < 60 THEN $1::int WHEN n % 100 < 88 THEN $2::int "
-            "ELSE $3::int END, 0, "
-            "CASE WHEN n % 100 < 60 THEN (n * 7) % 900 "
-            "WHEN n % 100 < 88 THEN 600 + (n * 7919) % 1000 "
-            "ELSE 2500 + (n * 7919) % 4000 END, 0, now(), now() "
-            "FROM generate_series(1::bigint, $4::bigint) AS n",
+            bulk_members(
+                count="$4::bigint",
+                tier_id="CASE WHEN n % 100 < 60 THEN $1::int WHEN n % 100 < 88 THEN $2::int "
+                "ELSE $3::int END",
+                growth="CASE WHEN n % 100 < 60 THEN (n * 7) % 900 "
+                "WHEN n % 100 < 88 THEN 600 + (n * 7919) % 1000 "
+                "ELSE 2500 + (n * 7919) % 4000 END",
+            ),
             ids["member"],
             ids["silver"],
             ids["gold"],
@@ -192,44 +184,36 @@ async def set_based() -> tuple[float, int]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with temporary_postgres(ADMIN_URL) as database_url:
-        settings = Settings(
-            database_url=database_url,
-            jwt_secret="bench-" + "x" * 40,
-            load_demo=False,
-            log_level="WARNING",
-        )
-        await db.migrate(settings)
-        async with db.connect(settings):
-            started = time.perf_counter()
-            await load(database_url, args.members)
-            print(f"loaded {args.members:,} members in {time.perf_counter() - started:.1f}s")
-            rows: list[dict[str, float]] = []
-            for round_ in range(1, args.rounds + 1):
-                naive_s, naive_n = await naive(args.naive)
-                await restore(database_url)
-                set_s, set_n = await set_based()
-                await restore(database_url)
-                per_naive = naive_s / args.naive
-                per_set = set_s / args.members
-                rows.append(
-                    {
-                        "set-based s": set_s,
-                        "set-based demoted": set_n,
-                        "naive s": naive_s,
-                        "naive demoted": naive_n,
-                        "naive s, 1M extrapolated": per_naive * 1_000_000,
-                        "ratio per member": per_naive / per_set,
-                    }
-                )
-                shown = ", ".join(f"{k} {v:,.2f}" for k, v in rows[-1].items())
-                print(f"round {round_}: {shown}", flush=True)
-        print(
-            f"\nmedians of {args.rounds} rounds, {args.members:,} members "
-            f"(naive over the first {args.naive:,}):"
-        )
-        for key in rows[0]:
-            print(f"  {key:26} {statistics.median(r[key] for r in rows):,.2f}")
+    async with migrated_postgres() as settings:
+        database_url = settings.database_url
+        started = time.perf_counter()
+        await load(database_url, args.members)
+        print(f"loaded {args.members:,} members in {time.perf_counter() - started:.1f}s")
+        rows: list[dict[str, float]] = []
+        for round_ in range(1, args.rounds + 1):
+            naive_s, naive_n = await naive(args.naive)
+            await restore(database_url)
+            set_s, set_n = await set_based()
+            await restore(database_url)
+            per_naive = naive_s / args.naive
+            per_set = set_s / args.members
+            rows.append(
+                {
+                    "set-based s": set_s,
+                    "set-based demoted": set_n,
+                    "naive s": naive_s,
+                    "naive demoted": naive_n,
+                    "naive s, 1M extrapolated": per_naive * 1_000_000,
+                    "ratio per member": per_naive / per_set,
+                }
+            )
+            print(f"round {round_}: {figures_line(rows[-1])}", flush=True)
+    print(
+        f"\nmedians of {args.rounds} rounds, {args.members:,} members "
+        f"(naive over the first {args.naive:,}):"
+    )
+    for key, median in medians(rows).items():
+        print(f"  {key:26} {median:,.2f}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import strawberry
+from _databases import bench_settings, connected
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -28,7 +29,6 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from app import db
 from app.api.http.observability import OperationObserver
 from app.api.schema import (
     DOCUMENT_CACHE_SIZE,
@@ -102,9 +102,8 @@ async def rate(schema: strawberry.Schema, settings: Settings, seconds: float) ->
 
 async def main(rounds: int, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite://{Path(tmp) / 'bench.sqlite3'}")
-        await db.migrate(settings)
-        async with db.connect(settings):
+        settings = bench_settings(f"sqlite://{Path(tmp) / 'bench.sqlite3'}")
+        async with connected(settings):
             await load_demo(now=datetime.now(UTC))
             schemas = variants()
             rates: dict[str, list[float]] = {name: [] for name in schemas}

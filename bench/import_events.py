@@ -33,19 +33,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _databases import temporary_postgres
+from _databases import EVENT_MIX, POSTGRES_URL, bench_settings, connected, temporary_postgres
 
-from app import db
 from app.cli import ImportBar
-from app.config import Settings
 from app.models import Member
 from app.services.activity.events import EventPolicy
 from app.services.activity.imports import ImportReport, import_events, import_members
 from app.services.programme.demo import load_demo
 
-ADMIN_URL = os.environ.get("LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
-# The demo programme's activity (as bench/ingest.py sends it).
-EVENT_MIX = {"check_in": 40, "purchase": 40, "share": 10, "review": 6, "referral": 4}
 HISTORY_DAYS = 25  # within the service's default backfill window of 30 days
 TARGET_EVENTS, TARGET_SECONDS = 1_000_000, 60.0
 
@@ -96,11 +91,10 @@ async def run(
     database_url: str, *, events: int, members: int, in_flight: int, chunk_size: int, folder: Path
 ) -> list[Step]:
     """Migrate, load the demo and time the three steps on ``database_url``."""
-    settings = Settings(database_url=database_url, load_demo=False, log_level="WARNING")
-    await db.migrate(settings)
+    settings = bench_settings(database_url)
     now = datetime.now(UTC)
     steps: list[Step] = []
-    async with db.connect(settings):
+    async with connected(settings):
         await load_demo(now=now)
         members_csv = write_members(
             folder / "members.csv", members, joined=now - timedelta(days=400)
@@ -138,13 +132,13 @@ async def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=500)
     args = parser.parse_args()
     print(
-        f"import on PostgreSQL (a database beside {ADMIN_URL}): {args.members:,} members, "
+        f"import on PostgreSQL (a database beside {POSTGRES_URL}): {args.members:,} members, "
         f"{args.events:,} events, chunks of {args.chunk_size}, {args.in_flight} in flight, "
         f"{os.cpu_count()} CPUs",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="laurel-import-bench-") as folder:
-        async with temporary_postgres(ADMIN_URL) as url:
+        async with temporary_postgres() as url:
             steps = await run(
                 url,
                 events=args.events,

@@ -64,11 +64,25 @@ from typing import Any
 import aiosqlite
 import asyncpg
 import httpx
-from _databases import temporary_postgres, uvicorn_server
+from _databases import (
+    EVENT_MIX,
+    POSTGRES_URL,
+    REDIS_URL,
+    ROOT,
+    connected,
+    lua,
+    member_ids,
+    redis_prefix,
+    redis_under,
+    run_wrk_script,
+    server_env,
+    settings_of,
+    temporary_postgres,
+    uvicorn_server,
+)
 from redis.asyncio import Redis
 from tortoise.transactions import in_transaction
 
-from app import db
 from app.api.shared.ids import encode_id
 from app.auth import Role, mint_token
 from app.config import Settings
@@ -78,23 +92,17 @@ from app.services.activity.events import MAX_BATCH
 from app.services.programme.demo import load_demo
 from app.services.tiers.ladder import base_tier
 
-BENCH = Path(__file__).resolve().parent  # on sys.path: the script's folder
-ROOT = BENCH.parent
-POSTGRES_URL = os.environ.get(
-    "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("LAUREL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-SECRET = "bench-secret-" + "x" * 32
+BENCH = Path(__file__).resolve().parent
 RUN = uuid.uuid4().hex[:8]
-REDIS_PREFIX = f"laurel-bench-{RUN}:"
+REDIS_PREFIX = redis_prefix()
 DOCUMENT = (ROOT / "graphql/operations/activity.graphql").read_text()
 ACTIVITY = json.dumps(DOCUMENT)  # a JSON string, for the wrk script
 TRIVIAL = json.dumps({"query": "{ __typename }"})
 LUA = BENCH / "ingest.lua"
 
 MEMBER_COUNT = 10_000
-# The demo programme's activity: check-ins and purchases drive its tasks and badges.
-EVENT_MIX = (("check_in", 40), ("purchase", 40), ("share", 10), ("review", 6), ("referral", 4))
+# The demo programme's activity as ingest.lua reads it: {{type, weight}, ...}.
+MIX = tuple(EVENT_MIX.items())
 CONNECTIONS = 32
 BATCH_WRITERS = 2
 COUNTED_EVENTS = 10
@@ -156,22 +164,6 @@ class WrkRound:
         return 1000 * seconds / self.done if self.done else float("nan")
 
 
-def lua(value: object) -> str:
-    """``value`` as a Lua literal: strings, numbers, booleans, lists and string-keyed dicts."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
-    if isinstance(value, list | tuple):
-        return "{" + ", ".join(lua(v) for v in value) + "}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {lua(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"no Lua literal for {value!r}")
-
-
 _WRK_LINE = re.compile(r"^LAUREL (.*)$", re.MULTILINE)
 _WRK_SAMPLE = re.compile(r"^LAUREL-SAMPLE (.*)$", re.MULTILINE)
 
@@ -186,38 +178,24 @@ async def run_wrk(
     folder: Path,
 ) -> WrkRound:
     """One run of wrk with bench/ingest.lua and ``config`` (see the script's header)."""
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     config_path = folder / f"wrk-{uuid.uuid4().hex[:8]}.lua"
     config_path.write_text("return " + lua({**config, "threads": threads}) + "\n")
     try:
-        process = await asyncio.create_subprocess_exec(
-            binary,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            f"--timeout={WRK_REQUEST_TIMEOUT_SECONDS}s",
-            "-s",
-            str(LUA),
-            f"http://127.0.0.1:{port}/graphql",
-            "--",
-            str(config_path),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        output = await run_wrk_script(
+            port,
+            LUA,
+            seconds=seconds,
+            connections=connections,
+            threads=threads,
+            options=[f"--timeout={WRK_REQUEST_TIMEOUT_SECONDS}s"],
+            script_args=[str(config_path)],
+            grace_seconds=WRK_GRACE_SECONDS,
         )
-        try:
-            async with asyncio.timeout(seconds + WRK_GRACE_SECONDS):
-                output = (await process.communicate())[0].decode(errors="replace")
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            raise RuntimeError(f"wrk ran over {seconds + WRK_GRACE_SECONDS} s") from None
     finally:
         config_path.unlink(missing_ok=True)
     found = _WRK_LINE.search(output)
-    if process.returncode != 0 or found is None:
-        raise RuntimeError(f"wrk failed (exit {process.returncode}):\n{output}")
+    if found is None:
+        raise RuntimeError(f"no LAUREL line in wrk's output:\n{output}")
     figures = {k: int(v) for k, v in (pair.split("=") for pair in found.group(1).split())}
     sample = _WRK_SAMPLE.search(output)
     return WrkRound(
@@ -341,7 +319,7 @@ def event_load(token: str, members: list[str]) -> Load:
             "token": token,
             "members": members,
             "split": False,
-            "mix": EVENT_MIX,
+            "mix": MIX,
         },
     )
 
@@ -357,7 +335,7 @@ def batch_load(token: str, members: list[str], batch_size: int) -> Load:
             "token": token,
             "members": members,
             "split": True,
-            "mix": EVENT_MIX,
+            "mix": MIX,
             "batch": batch_size,
         },
         connections=BATCH_WRITERS,
@@ -418,26 +396,6 @@ async def measure(
                 )
 
 
-def server_env(database_url: str, redis_url: str | None) -> dict[str, str]:
-    """Production settings (LAUREL_*): what the servers run with."""
-    env = {
-        "LAUREL_ENV": "production",
-        "LAUREL_DATABASE_URL": database_url,
-        "LAUREL_JWT_SECRET": SECRET,
-        "LAUREL_LOAD_DEMO": "false",
-        # Warnings only: one info line per request would be the logging's cost, not Laurel's.
-        "LAUREL_LOG_LEVEL": "WARNING",
-        "LAUREL_RELAY_OUTBOX": "true",
-        "LAUREL_REDIS_URL": redis_url or "",
-        "LAUREL_REDIS_PREFIX": REDIS_PREFIX,
-    }
-    return env
-
-
-def settings_of(env: dict[str, str]) -> Settings:
-    return Settings(**{k.removeprefix("LAUREL_").lower(): v for k, v in env.items()})  # type: ignore[arg-type]
-
-
 # --- the database: the demo, and members up to MEMBER_COUNT ------------------------------
 
 
@@ -451,9 +409,8 @@ class Population:
 async def populate(settings: Settings) -> Population:
     """Migrate, load the demo and add plain members up to MEMBER_COUNT (set-based: the
     enrolment service would write a TierChange per member, which events never read)."""
-    await db.migrate(settings)
     now = datetime.now(UTC)
-    async with db.connect(settings):
+    async with connected(settings):
         await load_demo(now=now)
         tier = await base_tier(now=now)
         have = await Member.all().count()
@@ -472,7 +429,7 @@ async def populate(settings: Settings) -> Population:
                 batch_size=1_000,
                 using_db=conn,
             )
-        ids: list[int] = list(await Member.all().order_by("id").values_list("id", flat=True))  # type: ignore[arg-type]
+        ids = await member_ids()
         middle = await Member.filter(tier__rank=1).order_by("id").first()
     # The last members added have done nothing yet: the statement count takes its first
     # check-ins from them, so the HTTP load leaves them alone.
@@ -745,7 +702,7 @@ def report(
     )
     print(
         f"wrk, 1 thread, {CONNECTIONS} connections; {MEMBER_COUNT:,} members, demo "
-        f"programme, mix {dict(EVENT_MIX)}; every request a fresh key, happening now"
+        f"programme, mix {EVENT_MIX}; every request a fresh key, happening now"
     )
     header = (
         f"{'server':<34}{'trivial req/s':>14}{'events/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
@@ -917,19 +874,20 @@ async def postgres_problem() -> str | None:
 async def bench_redis() -> AsyncIterator[str | None]:
     """LAUREL_BENCH_REDIS_URL when it answers (None otherwise); this run's keys are
     deleted afterwards."""
-    redis = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+    probe = Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
     try:
-        await redis.ping()
+        await probe.ping()
     except Exception:
-        await redis.aclose()
+        answers = False
+    else:
+        answers = True
+    finally:
+        await probe.aclose()
+    if not answers:
         yield None
         return
-    try:
+    async with redis_under(REDIS_PREFIX):
         yield REDIS_URL
-    finally:
-        async for key in redis.scan_iter(match=f"{REDIS_PREFIX}*", count=1_000):
-            await redis.delete(key)
-        await redis.aclose()
 
 
 async def bench_backend(
@@ -941,7 +899,12 @@ async def bench_backend(
     servers: list[Server],
     counts: list[StatementCount],
 ) -> None:
-    env = server_env(database_url, redis_url if backend == "postgres" else None)
+    env = server_env(
+        database_url,
+        redis_url=redis_url if backend == "postgres" else None,
+        redis_prefix=REDIS_PREFIX,
+        relay_outbox="true",
+    )
     settings = settings_of(env)
     print(
         f"{backend}: loading the demo and {MEMBER_COUNT:,} members ...", file=sys.stderr, flush=True

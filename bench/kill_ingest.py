@@ -33,7 +33,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -45,21 +44,24 @@ from typing import Any
 
 import asyncpg
 import httpx
-from _databases import temporary_postgres
+from _databases import (
+    EVENT_MIX,
+    ROOT,
+    SECRET,
+    bench_settings,
+    connected,
+    free_port,
+    member_ids,
+    temporary_postgres,
+    uvicorn_command,
+)
 
-from app import db
 from app.api.shared.ids import encode_id
 from app.auth import Role, mint_token
 from app.config import Settings
-from app.models import Member
 from app.services.programme.demo import load_demo
 
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get("LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
-SECRET = "kill-bench-" + "x" * 32
 DOCUMENT = (ROOT / "graphql/operations/activity.graphql").read_text()
-# The demo programme's activity: check-ins and purchases drive its tasks and badges.
-EVENT_MIX = {"check_in": 40, "purchase": 40, "share": 10, "review": 6, "referral": 4}
 # Bounds on every wait, so that a stuck server ends the run instead of hanging it.
 REQUEST_TIMEOUT_SECONDS = 30.0
 STARTUP_SECONDS = 60.0
@@ -90,12 +92,6 @@ class Delivery:
 # --- the server ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Server:
     """The API under uvicorn, in a process group of its own so that one signal reaches
     every process of it; always on the same port, so clients reconnect to its next life."""
@@ -122,26 +118,7 @@ class Server:
             log.write(f"--- life {self.lives} ---\n".encode())
             log.flush()
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--timeout-graceful-shutdown",
-                "5",
+                *uvicorn_command(self.port, workers=self.workers),
                 cwd=ROOT,
                 env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -485,17 +462,15 @@ async def check(database_url: str, deliveries: list[Delivery], since: datetime) 
 
 async def prepare(database_url: str) -> list[int]:
     """Migrate and load the demo programme; the members' ids."""
-    settings = Settings(database_url=database_url, jwt_secret=SECRET, load_demo=False)
-    await db.migrate(settings)
-    async with db.connect(settings):
+    async with connected(bench_settings(database_url)):
         await load_demo(now=datetime.now(UTC))
-        return list(await Member.all().order_by("id").values_list("id", flat=True))  # type: ignore[arg-type]
+        return await member_ids()
 
 
 async def main(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     log = Path(args.log)
-    async with temporary_postgres(ADMIN_URL) as database_url:
+    async with temporary_postgres() as database_url:
         member_ids = await prepare(database_url)
         deliveries = [Delivery(e) for e in plan_events(args.events, member_ids, rng)]
         server = Server(database_url, workers=args.workers, log=log)

@@ -14,28 +14,30 @@ SECTIONS; an HTTP/GraphQL section can be added beside them and sees the same con
 (settings, board, member ids).
 
     .venv/bin/python bench/leaderboard.py [--members 1000000] [--rounds 3] [--reads 2000]
-
-(``PYTHONPATH=.`` in front when Laurel is not installed in the interpreter's environment.)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import statistics
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from _databases import temporary_postgres
+from _databases import (
+    REDIS_URL,
+    bulk_members,
+    figures_line,
+    medians,
+    migrated_postgres,
+    redis_prefix,
+    redis_under,
+)
 from redis.asyncio import Redis
 
-from app import db
 from app.config import Settings
 from app.models import Leaderboard
 from app.services.leaderboards.index import RedisBoardIndex, board_view
@@ -43,11 +45,6 @@ from app.services.leaderboards.sql import SqlBoardReader
 from app.services.tiers.ladder import publish_ladder
 from gamification.leaderboards import Metric, Period, scope_of
 from gamification.tiers.ladder import TierRule
-
-ADMIN_URL = os.environ.get(
-    "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("LAUREL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @dataclass
@@ -73,10 +70,7 @@ async def load(database_url: str, members: int) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(
-            "INSERT INTO member (external_id, display_name, joined_at, tier_id, points_balance, "
-            "growth, lifetime_points, created_at, updated_at) "
-            "SELECT 'bench-' || n, 'Member ' || n, now(), $1, 0, 0, 0, now(), now() "
-            "FROM generate_series(1, $2) AS n",
+            bulk_members(count="$2", tier_id="$1"),
             tier_id,
             members,
         )
@@ -141,50 +135,37 @@ SECTIONS: list[tuple[str, Callable[[Context], Awaitable[dict[str, float]]]]] = [
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with temporary_postgres(ADMIN_URL) as database_url:
-        settings = Settings(
-            database_url=database_url,
-            redis_url=REDIS_URL,
-            jwt_secret="bench-" + "x" * 40,
-            load_demo=False,
-            redis_prefix=f"bench-{uuid.uuid4().hex[:8]}:",
+    prefix = redis_prefix()
+    async with (
+        migrated_postgres(redis_url=REDIS_URL, redis_prefix=prefix) as settings,
+        redis_under(prefix) as redis,
+    ):
+        database_url = settings.database_url
+        started = time.perf_counter()
+        await load(database_url, args.members)
+        print(f"loaded {args.members:,} members in {time.perf_counter() - started:.1f}s")
+        board = await Leaderboard.create(
+            code="bench",
+            name="Bench",
+            metric=Metric.POINTS_EARNED,
+            period=Period.ALL_TIME,
+            created_at=datetime.now(UTC),
+            updated_at=datetime.now(UTC),
         )
-        await db.migrate(settings)
-        redis = Redis.from_url(REDIS_URL)
-        async with db.connect(settings):
-            started = time.perf_counter()
-            await load(database_url, args.members)
-            print(f"loaded {args.members:,} members in {time.perf_counter() - started:.1f}s")
-            board = await Leaderboard.create(
-                code="bench",
-                name="Bench",
-                metric=Metric.POINTS_EARNED,
-                period=Period.ALL_TIME,
-                created_at=datetime.now(UTC),
-                updated_at=datetime.now(UTC),
-            )
-            conn = await asyncpg.connect(database_url)
-            member_ids = [r["id"] for r in await conn.fetch("SELECT id FROM member")]
-            await conn.close()
-            index = RedisBoardIndex(redis, prefix=settings.redis_prefix, zone=settings.zone)
-            ctx = Context(settings, board, member_ids, args.reads, redis, index)
-            results: dict[str, list[dict[str, float]]] = {name: [] for name, _ in SECTIONS}
-            try:
-                for round_ in range(1, args.rounds + 1):
-                    for name, section in SECTIONS:
-                        figures = await section(ctx)
-                        results[name].append(figures)
-                        shown = ", ".join(f"{k} {v:,.2f}" for k, v in figures.items())
-                        print(f"round {round_} {name}: {shown}", flush=True)
-            finally:
-                keys = [k async for k in redis.scan_iter(match=settings.redis_prefix + "*")]
-                if keys:
-                    await redis.delete(*keys)
-                await redis.aclose()
-        print(f"\nmedians of {args.rounds} rounds, {args.members:,} members, {args.reads} reads:")
-        for name, rounds in results.items():
-            figures = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-            print(f"  {name:16} " + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()))
+        conn = await asyncpg.connect(database_url)
+        member_ids = [r["id"] for r in await conn.fetch("SELECT id FROM member")]
+        await conn.close()
+        index = RedisBoardIndex(redis, prefix=prefix, zone=settings.zone)
+        ctx = Context(settings, board, member_ids, args.reads, redis, index)
+        results: dict[str, list[dict[str, float]]] = {name: [] for name, _ in SECTIONS}
+        for round_ in range(1, args.rounds + 1):
+            for name, section in SECTIONS:
+                figures = await section(ctx)
+                results[name].append(figures)
+                print(f"round {round_} {name}: {figures_line(figures)}", flush=True)
+    print(f"\nmedians of {args.rounds} rounds, {args.members:,} members, {args.reads} reads:")
+    for name, rounds in results.items():
+        print(f"  {name:16} {figures_line(medians(rounds))}")
 
 
 if __name__ == "__main__":

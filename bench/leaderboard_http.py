@@ -21,42 +21,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
 import statistics
-import sys
 import time
-import uuid
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
-from pathlib import Path
 
-from redis.asyncio import Redis
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from _databases import temporary_postgres  # noqa: E402
-
-from app import db  # noqa: E402
-from app.api.schema import build_schema  # noqa: E402
-from app.api.shared.context import Context  # noqa: E402
-from app.auth import Principal, Role, mint_token  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.observability import Metrics  # noqa: E402
-from app.services.leaderboards.boards import BoardDefinition, board_in_period, create_board  # noqa: E402
-from app.services.leaderboards.index import BoardReads, RedisBoardIndex  # noqa: E402
-from app.services.leaderboards.sql import SqlBoardReader  # noqa: E402
-from app.services.notifications.updates import LocalBroker  # noqa: E402
-from app.services.programme.demo import load_demo  # noqa: E402
-from app.services.shared.audit import Actor  # noqa: E402
-from gamification.leaderboards import Metric, Period, scope_of  # noqa: E402
-
-POSTGRES_URL = os.environ.get(
-    "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+from _databases import (
+    REDIS_URL,
+    ROOT,
+    bulk_members,
+    connected,
+    redis_prefix,
+    redis_under,
+    server_env,
+    settings_of,
+    temporary_postgres,
+    uvicorn_server,
 )
-REDIS_URL = os.environ.get("LAUREL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-SECRET = "bench-secret-" + "x" * 32
+
+from app import db
+from app.api.schema import build_schema
+from app.api.shared.context import Context
+from app.auth import Principal, Role, mint_token
+from app.config import Settings
+from app.observability import Metrics
+from app.services.leaderboards.boards import BoardDefinition, board_in_period, create_board
+from app.services.leaderboards.index import BoardReads, RedisBoardIndex
+from app.services.leaderboards.sql import SqlBoardReader
+from app.services.notifications.updates import LocalBroker
+from app.services.programme.demo import load_demo
+from app.services.shared.audit import Actor
+from gamification.leaderboards import Metric, Period, scope_of
+
 TOP = (ROOT / "graphql" / "operations" / "leaderboards.graphql").read_text()
 UNCACHED = TOP.replace(
     "leaderboard(code: $code, period: $period) {",
@@ -65,24 +61,14 @@ UNCACHED = TOP.replace(
 CONNECTIONS = 32
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def seed(settings: Settings, members: int) -> None:
-    await db.migrate(settings)
-    async with db.connect(settings):
+    async with connected(settings):
         now = datetime.now(UTC)
         await load_demo(now=now)
         conn = db.connection()
         tier = await conn.execute_query_dict("SELECT min(id) AS id FROM tier")
         await conn.execute_query(
-            "INSERT INTO member (external_id, display_name, joined_at, tier_id, points_balance, "
-            "growth, lifetime_points, created_at, updated_at) "
-            "SELECT 'bench-' || g, 'Member ' || g, $1, $2, 0, 0, 0, $1, $1 "
-            "FROM generate_series(1, $3) g",
+            bulk_members(count="$3", tier_id="$2", joined_at="$1"),
             [now, tier[0]["id"], members],
         )
         await conn.execute_query(
@@ -164,40 +150,6 @@ async def load(port: int, body: bytes, token: str, seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
-async def serve(env: dict[str, str], workers: int) -> tuple[asyncio.subprocess.Process, int]:
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:create_app",
-        "--factory",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    for _ in range(300):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            await asyncio.sleep(0.5 * workers)  # every worker up
-            return process, port
-        except OSError:
-            await asyncio.sleep(0.1)
-    raise RuntimeError("uvicorn did not start")
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=10_000)
@@ -205,22 +157,15 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
 
-    async with temporary_postgres(POSTGRES_URL) as url:
+    async with temporary_postgres() as url:
         await measure(args, url)
 
 
 async def measure(args: argparse.Namespace, url: str) -> None:
-    prefix = f"laurel-bench-{uuid.uuid4().hex[:8]}:"
-    settings = Settings(
-        database_url=url,
-        redis_url=REDIS_URL,
-        redis_prefix=prefix,
-        jwt_secret=SECRET,
-        load_demo=False,
-        log_level="WARNING",
-    )
-    redis = Redis.from_url(REDIS_URL)
-    try:
+    prefix = redis_prefix()
+    env = server_env(url, redis_url=REDIS_URL, redis_prefix=prefix)
+    settings = settings_of(env)
+    async with redis_under(prefix) as redis:
         print(f"seeding {args.members:,} members on one board ...", flush=True)
         await seed(settings, args.members)
         async with db.connect(settings):
@@ -233,17 +178,6 @@ async def measure(args: argparse.Namespace, url: str) -> None:
             )
             await index.rebuild(board, opened.view.period_key)
             reads = BoardReads(sql=SqlBoardReader(), index=index, timeout=0.5)
-            env = {
-                **os.environ,
-                "PYTHONPATH": str(ROOT),
-                "LAUREL_DATABASE_URL": url,
-                "LAUREL_REDIS_URL": REDIS_URL,
-                "LAUREL_REDIS_PREFIX": prefix,
-                "LAUREL_JWT_SECRET": SECRET,
-                "LAUREL_LOAD_DEMO": "false",
-                "LAUREL_LOG_LEVEL": "WARNING",
-                "LAUREL_ENV": "production",
-            }
             token = mint_token(
                 settings=settings,
                 role=Role.MEMBER,
@@ -259,31 +193,28 @@ async def measure(args: argparse.Namespace, url: str) -> None:
                 {"query": UNCACHED, "operationName": "LeaderboardTop", "variables": variables}
             ).encode()
             figures: dict[str, list[float]] = {}
-            servers = [await serve(env, workers) for workers in (1, 2)]
-            try:
+            async with AsyncExitStack() as servers:
+                ports = {
+                    workers: await servers.enter_async_context(uvicorn_server(env, workers=workers))
+                    for workers in (1, 2)
+                }
                 for _ in range(args.rounds):
                     figures.setdefault("(a) in-process", []).append(
                         await in_process(settings, args.seconds, reads)
                     )
-                    for (_, port), workers in zip(servers, (1, 2), strict=True):
+                    for workers, port in ports.items():
                         figures.setdefault(f"(b) HTTP, {workers} worker(s)", []).append(
                             await load(port, uncached, token, args.seconds)
                         )
                         figures.setdefault(f"(c) HTTP cached, {workers} worker(s)", []).append(
                             await load(port, cached, token, args.seconds)
                         )
-            finally:
-                for process, _ in servers:
-                    process.send_signal(signal.SIGINT)
-                    await process.wait()
         ceiling = statistics.median(figures["(a) in-process"])
         print(f"\nTop-50 page of a {args.members:,}-member board, medians of {args.rounds} rounds")
         print(f"{'variant':32} {'per second':>12} {'x (a)':>8}")
         for label, values in figures.items():
             value = statistics.median(values)
             print(f"{label:32} {value:12,.0f} {value / ceiling:8.2f}")
-    finally:
-        await redis.aclose()
 
 
 if __name__ == "__main__":

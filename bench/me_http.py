@@ -22,33 +22,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import sys
 import urllib.request
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from _databases import counted_statements, temporary_postgres, uvicorn_server, wrk_rate  # noqa: E402
-
-from app import db  # noqa: E402
-from app.auth import Role, mint_token  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.models import Member  # noqa: E402
-from app.services.programme.demo import load_demo  # noqa: E402
-
-POSTGRES_URL = os.environ.get(
-    "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"
+from _databases import (
+    REDIS_URL,
+    ROOT,
+    connected,
+    counted_statements,
+    redis_prefix,
+    server_env,
+    settings_of,
+    temporary_postgres,
+    uvicorn_server,
+    wrk_rate,
 )
-REDIS_URL = os.environ.get("LAUREL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-SECRET = "bench-secret-" + "x" * 32
+
+from app.auth import Role, mint_token
+from app.config import Settings
+from app.main import create_app
+from app.models import Member
+from app.services.programme.demo import load_demo
+
 ME = json.dumps(
     {
         "query": (ROOT / "graphql" / "operations" / "members.graphql").read_text(),
@@ -61,8 +58,7 @@ COUNTED_REQUESTS = 20
 
 async def seed(settings: Settings) -> int:
     """The demo programme; the id of a member on the middle of the ladder."""
-    await db.migrate(settings)
-    async with db.connect(settings):
+    async with connected(settings):
         await load_demo(now=datetime.now(UTC))
         member = await Member.filter(tier__rank=1).order_by("id").first()
         assert member is not None, "the demo has no member on rank 1"
@@ -100,25 +96,8 @@ async def statements_per_me(settings: Settings, headers: dict[str, str]) -> list
 
 
 async def measure(args: argparse.Namespace, url: str) -> None:
-    prefix = f"laurel-bench-{uuid.uuid4().hex[:8]}:"
-    env = {
-        "LAUREL_DATABASE_URL": url,
-        "LAUREL_REDIS_URL": REDIS_URL,
-        "LAUREL_REDIS_PREFIX": prefix,
-        "LAUREL_JWT_SECRET": SECRET,
-        "LAUREL_LOAD_DEMO": "false",
-        "LAUREL_LOG_LEVEL": "WARNING",
-        "LAUREL_ENV": "production",
-    }
-    settings = Settings(
-        env="production",
-        database_url=url,
-        redis_url=REDIS_URL,
-        redis_prefix=prefix,
-        jwt_secret=SECRET,
-        load_demo=False,
-        log_level="WARNING",
-    )
+    env = server_env(url, redis_url=REDIS_URL, redis_prefix=redis_prefix())
+    settings = settings_of(env)
     print("loading the demo programme ...", flush=True)
     member_id = await seed(settings)
     token = mint_token(
@@ -163,7 +142,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args()
-    async with temporary_postgres(POSTGRES_URL) as url:
+    async with temporary_postgres() as url:
         await measure(args, url)
 
 

@@ -21,16 +21,12 @@ SECTIONS, each leaving the database as it found it; another (tier evaluation) go
 them and sees the same context. Figures are the medians of the rounds.
 
     .venv/bin/python bench/workers.py [--members 1000000] [--rounds 3] [--naive 10000]
-
-(``PYTHONPATH=.`` in front when Laurel is not installed in the interpreter's environment.)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,20 +34,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
-from _databases import temporary_postgres
+from _databases import POSTGRES_URL, bulk_members, figures_line, medians, migrated_postgres
 from tortoise.exceptions import IntegrityError
 
-from app import db
-from app.config import Settings
 from app.models import Benefit, BenefitGrant, Member, Season, SeasonalBenefit, Tier
 from app.services.seasons.switch import BATCH, expire_season, grant_season
 from app.services.tiers.ladder import publish_ladder
 from gamification.benefits import BenefitKind, GrantSource, GrantStatus
 from gamification.tiers.ladder import TierRule
 
-ADMIN_URL = os.environ.get(
-    "LAUREL_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 LADDER = (
     TierRule("member", "Member", 0, 0, 0, Decimal("1.00")),
     TierRule("silver", "Silver", 1, 1_000, 800, Decimal("1.10")),
@@ -87,12 +78,11 @@ async def load(url: str, members: int) -> tuple[Season, Benefit]:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(
-            "INSERT INTO member (external_id, display_name, joined_at, tier_id, points_balance, "
-            "growth, lifetime_points, created_at, updated_at) "
-            "SELECT 'bench-' || n, 'Member ' || n, now() - interval '1 day', "
-            "(ARRAY[$1, $2, $3]::bigint[])[n % 3 + 1], 0, 0, 0, "
-            "now() - interval '1 day', now() - interval '1 day' "
-            "FROM generate_series(1, $4) AS n",
+            bulk_members(
+                count="$4",
+                tier_id="(ARRAY[$1, $2, $3]::bigint[])[n % 3 + 1]",
+                joined_at="now() - interval '1 day'",
+            ),
             tiers["member"],
             tiers["silver"],
             tiers["gold"],
@@ -192,31 +182,29 @@ SECTIONS: list[Callable[[Context], Awaitable[dict[str, float]]]] = [season_grant
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with temporary_postgres(args.admin_url) as url:
-        settings = Settings(database_url=url, redis_url=None, log_level="WARNING")
-        await db.migrate(settings)
-        async with db.connect(settings):
-            started = time.perf_counter()
-            season, benefit = await load(url, args.members)
-            print(f"loaded {args.members:,} members in {time.perf_counter() - started:.1f} s")
-            ctx = Context(
-                url=url,
-                members=args.members,
-                naive=args.naive,
-                batch=args.batch,
-                season=season,
-                benefit=benefit,
-            )
-            rounds: list[dict[str, float]] = []
-            for n in range(1, args.rounds + 1):
-                figures: dict[str, float] = {}
-                for section in SECTIONS:
-                    figures.update(await section(ctx))
-                rounds.append(figures)
-                print(f"round {n}: " + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items()))
-        print(f"\nmedians of {args.rounds} rounds, batches of {args.batch:,} member ids:")
-        for key in rounds[0]:
-            print(f"  {key:<48} {statistics.median(r[key] for r in rounds):>12,.2f}")
+    async with migrated_postgres(args.admin_url, redis_url=None) as settings:
+        url = settings.database_url
+        started = time.perf_counter()
+        season, benefit = await load(url, args.members)
+        print(f"loaded {args.members:,} members in {time.perf_counter() - started:.1f} s")
+        ctx = Context(
+            url=url,
+            members=args.members,
+            naive=args.naive,
+            batch=args.batch,
+            season=season,
+            benefit=benefit,
+        )
+        rounds: list[dict[str, float]] = []
+        for n in range(1, args.rounds + 1):
+            figures: dict[str, float] = {}
+            for section in SECTIONS:
+                figures.update(await section(ctx))
+            rounds.append(figures)
+            print(f"round {n}: {figures_line(figures)}")
+    print(f"\nmedians of {args.rounds} rounds, batches of {args.batch:,} member ids:")
+    for key, median in medians(rounds).items():
+        print(f"  {key:<48} {median:>12,.2f}")
 
 
 if __name__ == "__main__":
@@ -225,5 +213,5 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--naive", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=BATCH)
-    parser.add_argument("--admin-url", default=ADMIN_URL)
+    parser.add_argument("--admin-url", default=POSTGRES_URL)
     asyncio.run(main(parser.parse_args()))

@@ -29,6 +29,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
+from strawberry.types import get_object_definition
 
 from app.api.activity.mutations import ActivityMutations, EventTypeMutations
 from app.api.activity.queries import EventTypeQueries
@@ -116,7 +117,7 @@ ROOT_DESCRIPTIONS = {
     "connection_init's payload.",
 }
 for root, description in ROOT_DESCRIPTIONS.items():
-    root.__strawberry_definition__.description = description  # type: ignore[attr-defined]
+    get_object_definition(root, strict=True).description = description
 
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 15
@@ -151,7 +152,7 @@ class DepthLimit(_StrawberryDepthLimit):  # type: ignore[misc,valid-type]
             ValidationRule.__init__(self, context)
 
 
-LIMIT_RULES = [
+LIMIT_RULES: list[type[ASTValidationRule]] = [
     DepthLimit,
     alias_limit_rule(MAX_ALIASES),
     NoNulInStrings,

@@ -8,6 +8,8 @@ would make every balance unverifiable. A correction is a new row.
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 SQLITE_FORWARD = [
     """CREATE TRIGGER points_ledger_delta_not_zero BEFORE INSERT ON points_ledger
@@ -41,7 +43,9 @@ POSTGRES_BACKWARD = [
 ]
 
 
-async def _run(schema_editor, statements_by_dialect):
+async def _run(
+    schema_editor: BaseSchemaEditor, statements_by_dialect: dict[str, list[str]]
+) -> None:
     dialect = schema_editor.client.capabilities.dialect
     if dialect not in statements_by_dialect:
         raise RuntimeError(f"no append-only trigger for the {dialect} dialect")
@@ -49,11 +53,11 @@ async def _run(schema_editor, statements_by_dialect):
         await schema_editor.client.execute_script(statement)
 
 
-async def forward(apps, schema_editor):
+async def forward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await _run(schema_editor, {"sqlite": SQLITE_FORWARD, "postgres": POSTGRES_FORWARD})
 
 
-async def backward(apps, schema_editor):
+async def backward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await _run(schema_editor, {"sqlite": SQLITE_BACKWARD, "postgres": POSTGRES_BACKWARD})
 
 

@@ -6,6 +6,8 @@ most integrations use. Inserting is idempotent (ON CONFLICT on the unique code).
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 # code, name, base points, points per unit of amount, spend?, referral?
 SEED = [
@@ -29,13 +31,13 @@ def seed_sql(dialect: str) -> list[str]:
     ]
 
 
-async def forward(apps, schema_editor):
+async def forward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     client = schema_editor.client
     for statement in seed_sql(client.capabilities.dialect):
         await client.execute_script(statement)
 
 
-async def backward(apps, schema_editor):
+async def backward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     codes = ", ".join(f"'{row[0]}'" for row in SEED)
     await schema_editor.client.execute_script(f"DELETE FROM event_type WHERE code IN ({codes})")
 

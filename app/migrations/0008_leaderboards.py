@@ -1,5 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 from gamification.leaderboards import Metric, Period
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -14,11 +16,11 @@ RANK_INDEX = (
 )
 
 
-async def create_rank_index(apps, schema_editor):
+async def create_rank_index(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await schema_editor.client.execute_script(RANK_INDEX)
 
 
-async def drop_rank_index(apps, schema_editor):
+async def drop_rank_index(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await schema_editor.client.execute_script("DROP INDEX IF EXISTS leaderboard_score_rank")
 
 

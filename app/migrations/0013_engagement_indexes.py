@@ -4,6 +4,8 @@ their indexes); both dialects accept these statements."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 INDEXES = {
     "task_progress_task_member": "task_progress (task_id, member_id)",
@@ -12,12 +14,12 @@ INDEXES = {
 }
 
 
-async def create_indexes(apps, schema_editor):
+async def create_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     for name, columns in INDEXES.items():
         await schema_editor.client.execute_script(f"CREATE INDEX IF NOT EXISTS {name} ON {columns}")
 
 
-async def drop_indexes(apps, schema_editor):
+async def drop_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     for name in INDEXES:
         await schema_editor.client.execute_script(f"DROP INDEX IF EXISTS {name}")
 

@@ -13,6 +13,8 @@ table is rebuilt on SQLite.
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 CREATE = [
     "CREATE INDEX IF NOT EXISTS points_ledger_flow ON points_ledger (created_at, kind, delta)",
@@ -25,12 +27,12 @@ DROP = [
 ]
 
 
-async def create_indexes(apps, schema_editor):
+async def create_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     for statement in CREATE:
         await schema_editor.client.execute_script(statement)
 
 
-async def drop_indexes(apps, schema_editor):
+async def drop_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     for statement in DROP:
         await schema_editor.client.execute_script(statement)
 

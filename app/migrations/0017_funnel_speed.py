@@ -11,6 +11,8 @@ index, and no table is rebuilt on SQLite.
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 CREATE = [
     "CREATE INDEX IF NOT EXISTS task_progress_started ON task_progress (task_id, member_id) "
@@ -21,12 +23,12 @@ DROP = [
 ]
 
 
-async def create_indexes(apps, schema_editor):
+async def create_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     for statement in CREATE:
         await schema_editor.client.execute_script(statement)
 
 
-async def drop_indexes(apps, schema_editor):
+async def drop_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     for statement in DROP:
         await schema_editor.client.execute_script(statement)
 

@@ -10,6 +10,8 @@ tier_change_history of migration 0016.)
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 CREATE = [
     "CREATE INDEX IF NOT EXISTS member_joined ON member (id, joined_at)",
@@ -19,12 +21,12 @@ DROP = [
 ]
 
 
-async def create_indexes(apps, schema_editor):
+async def create_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     for statement in CREATE:
         await schema_editor.client.execute_script(statement)
 
 
-async def drop_indexes(apps, schema_editor):
+async def drop_indexes(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     for statement in DROP:
         await schema_editor.client.execute_script(statement)
 

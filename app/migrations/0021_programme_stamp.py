@@ -17,6 +17,8 @@ once per row, which is the same to a reader.
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 # The tables the event path reads the programme from (app/services/programme/snapshot.py, and the
 # benefits a promotion grants in app/services/benefits/grants.py). Nothing an event writes is
@@ -112,7 +114,9 @@ def _postgres_backward() -> list[str]:
     ]
 
 
-async def _run(schema_editor, statements_by_dialect):
+async def _run(
+    schema_editor: BaseSchemaEditor, statements_by_dialect: dict[str, list[str]]
+) -> None:
     dialect = schema_editor.client.capabilities.dialect
     if dialect not in statements_by_dialect:
         raise RuntimeError(f"no programme stamp for the {dialect} dialect")
@@ -120,11 +124,11 @@ async def _run(schema_editor, statements_by_dialect):
         await schema_editor.client.execute_script(statement)
 
 
-async def forward(apps, schema_editor):
+async def forward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await _run(schema_editor, {"sqlite": _sqlite_forward(), "postgres": _postgres_forward()})
 
 
-async def backward(apps, schema_editor):
+async def backward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     await _run(schema_editor, {"sqlite": _sqlite_backward(), "postgres": _postgres_backward()})
 
 

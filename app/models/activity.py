@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -49,10 +49,10 @@ class Event(Model):
     type = fields.CharField(max_length=32)
     occurred_at = fields.DatetimeField()
     amount = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
-    attributes = fields.JSONField(default=dict)
+    attributes: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     idempotency_key = fields.CharField(max_length=128, unique=True)
     payload_hash = fields.CharField(max_length=64)
-    outcome = fields.JSONField(default=dict)
+    outcome: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     points = fields.BigIntField(default=0)
     growth = fields.BigIntField(default=0)
     reversed_amount = fields.DecimalField(max_digits=14, decimal_places=2, default=0)

@@ -23,7 +23,7 @@ class Badge(Model):
     description = fields.TextField(default="")
     metric = fields.CharEnumField(BadgeMetric, max_length=32, description=_ENUM)
     subject = fields.CharField(max_length=64, null=True)
-    thresholds = fields.JSONField(default=list)
+    thresholds: fields.JSONField[list[int]] = fields.JSONField(default=list)
     hidden = fields.BooleanField(default=False)
 
     class Meta:

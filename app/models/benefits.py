@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -26,7 +26,7 @@ class Benefit(Model):
     description = fields.TextField(default="")
     kind = fields.CharEnumField(BenefitKind, max_length=32, description=_ENUM)
     # Checked per kind by gamification.benefits.check_benefit_value before it is saved.
-    value = fields.JSONField(default=dict)
+    value: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     archived_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -64,7 +64,7 @@ class SeasonalBenefit(Model):
     benefit: fields.ForeignKeyRelation[Benefit] = fields.ForeignKeyField(
         "laurel.Benefit", related_name=False, on_delete=fields.RESTRICT
     )
-    tier_codes = fields.JSONField(default=list)
+    tier_codes: fields.JSONField[list[str]] = fields.JSONField(default=list)
 
     season_id: int
     benefit_id: int

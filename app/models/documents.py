@@ -47,6 +47,8 @@ class TrustedDocument(Model):
     operation_type = fields.CharField(max_length=16)
     body = fields.TextField()
 
+    manifest_id: int
+
     class Meta:
         table = "trusted_document"
         unique_together = (("manifest", "document_id"),)

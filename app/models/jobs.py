@@ -4,6 +4,7 @@ workers fire it."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -30,7 +31,7 @@ class JobRun(Model):
     # Moved on while the run works; a run silent for longer than its lease is taken over.
     heartbeat_at = fields.DatetimeField()
     finished_at = fields.DatetimeField(null=True)
-    result = fields.JSONField(default=dict)
+    result: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     error = fields.TextField(default="")
 
     class Meta:

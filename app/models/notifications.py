@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -16,7 +16,7 @@ class OutboxMessage(Model):
 
     id = fields.BigIntField(primary_key=True)
     topic = fields.CharField(max_length=64)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     created_at = fields.DatetimeField()
     processed_at = fields.DatetimeField(null=True)
 
@@ -35,7 +35,7 @@ class Notification(Model):
     kind = fields.CharField(max_length=32)
     title = fields.CharField(max_length=200)
     body = fields.TextField()
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField()
     read_at = fields.DatetimeField(null=True)
 

@@ -68,9 +68,9 @@ class Tier(Model):
     retention_threshold = fields.BigIntField()
     multiplier = fields.DecimalField(max_digits=5, decimal_places=2)
     # [[fact key, minimum], ...] besides growth, e.g. [["events:purchase", 2]].
-    requirements = fields.JSONField(default=list)
+    requirements: fields.JSONField[list[list[str | int]]] = fields.JSONField(default=list)
     # What the tier unlocks, in words members read.
-    benefits = fields.JSONField(default=list)
+    benefits: fields.JSONField[list[str]] = fields.JSONField(default=list)
 
     ladder_version_id: int
 

@@ -153,7 +153,7 @@ class ActivityMutations:
             str, strawberry.argument(description="Why, 1-200 characters, e.g. a return.")
         ],
         amount: Annotated[
-            Amount | None,  # type: ignore[valid-type]
+            Amount | None,
             strawberry.argument(
                 description="The part of the event's amount returned: positive, at most what "
                 "is not reversed yet; null: all that is not reversed yet."
@@ -182,7 +182,7 @@ class ActivityMutations:
         event = await reversal.event
         member = await Member.get(id=event.member_id)
         return EventReversed(
-            amount=reversal.amount,
+            amount=Amount(reversal.amount),
             points_taken=reversal.points,
             growth_taken=reversal.growth,
             points_not_recovered=reversal.points_not_recovered,

@@ -37,7 +37,7 @@ class RecordEventInput:
         description="When it happened, with an offset: not before the member joined, at most "
         "5 minutes ahead, and within the last LAUREL_EVENT_BACKFILL_DAYS (30 by default)."
     )
-    amount: Amount = strawberry.field(  # type: ignore[valid-type,assignment]
+    amount: Amount = strawberry.field(
         default=0,
         description="Spend (in the brand's currency) or quantity, 0 to 10,000,000 with up to "
         "2 decimals; 0 if none.",
@@ -158,7 +158,7 @@ RecordEventsResult = Annotated[
 
 @strawberry.type(description="What a return or cancellation took back.")
 class EventReversed:
-    amount: Amount = strawberry.field(description="The part of the event's amount returned.")  # type: ignore[valid-type]
+    amount: Amount = strawberry.field(description="The part of the event's amount returned.")
     points_taken: int = strawberry.field(description="Points taken back from the balance.")
     growth_taken: int = strawberry.field(description="Growth taken back.")
     points_not_recovered: int = strawberry.field(

@@ -83,7 +83,7 @@ class BenefitType:
             name=benefit.name,
             description=benefit.description,
             kind=benefit.kind,
-            value=benefit.value,
+            value=JSON(benefit.value),
             archived=benefit.archived_at is not None,
         )
 
@@ -157,7 +157,7 @@ class BenefitGrantType:
             id=strawberry.ID(encode_id("BenefitGrant", grant.id)),
             benefit=BenefitType.from_model(benefit),
             kind=benefit.kind,
-            value=benefit.value,
+            value=JSON(benefit.value),
             source=grant.source,
             source_ref=grant.source_ref,
             valid_from=grant.valid_from,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from cross_web import AsyncHTTPRequestAdapter
-from graphql import ExecutionResult, GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -25,6 +25,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
 
 from app.api.documents.trusted import DocumentRefused, DocumentRegistry
 from app.api.http.graphiql import graphiql_page
@@ -92,7 +93,6 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
             variables=payload.get("variables"),
             operation_name=payload.get("operationName"),
             extensions=payload.get("extensions"),
-            protocol="subscription",
         )
         try:
             admitted = await self.view.documents.admit(

@@ -112,7 +112,7 @@ def _public_plan(document: DocumentNode, operation_name: str | None) -> _Plan | 
     }
     if roots[0].selection_set is None or _mentions(roots[0].selection_set, fragments, set()):
         return None
-    arguments = {a.name.value: a.value for a in roots[0].arguments}
+    arguments = {a.name.value: a.value for a in roots[0].arguments or ()}
     plan: dict[str, str | None] = {}
     for name in ("code", "period"):
         value = arguments.get(name)

@@ -40,11 +40,13 @@ from graphql import (
     FragmentSpreadNode,
     InlineFragmentNode,
     OperationType,
+    SelectionNode,
     SelectionSetNode,
     get_operation_ast,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.name_converter import NameConverter
+from strawberry.types import get_object_definition
 from strawberry.types.base import StrawberryObjectDefinition
 
 from app.api.members.types import MemberType, TierProgressType
@@ -71,9 +73,9 @@ def _fields_of(definition: StrawberryObjectDefinition, names: NameConverter) -> 
 
 def answerable_fields(names: NameConverter) -> dict[str, frozenset[str]]:
     """By GraphQL type name, the fields a cached home screen may show."""
-    member = MemberType.__strawberry_definition__  # type: ignore[attr-defined]
-    tier = TierType.__strawberry_definition__  # type: ignore[attr-defined]
-    progress = TierProgressType.__strawberry_definition__  # type: ignore[attr-defined]
+    member = get_object_definition(MemberType, strict=True)
+    tier = get_object_definition(TierType, strict=True)
+    progress = get_object_definition(TierProgressType, strict=True)
     return {
         member.name: _fields_of(member, names) | {"tier", "tierProgress", "__typename"},
         tier.name: _fields_of(tier, names) | {"__typename"},
@@ -178,7 +180,7 @@ class HomeScreens:
 
     def _through_fragment(
         self,
-        selection: FragmentSpreadNode | InlineFragmentNode,
+        selection: SelectionNode,
         type_name: str,
         fragments: Mapping[str, FragmentDefinitionNode],
         *,
@@ -190,9 +192,11 @@ class HomeScreens:
                 return False
             condition: str | None = fragment.type_condition.name.value
             selections = fragment.selection_set
-        else:
+        elif isinstance(selection, InlineFragmentNode):
             condition = selection.type_condition.name.value if selection.type_condition else None
             selections = selection.selection_set
+        else:
+            return False  # not a fragment: callers answer fields themselves
         if condition not in (None, type_name):
             return False  # an interface or another type: not worth reasoning about
         if root:

@@ -102,7 +102,7 @@ class MemberTaskType:
         description="Events, amount or days (as the condition counts) needed to complete it."
     )
     window: TaskWindow = strawberry.field(description="The period progress is counted over.")  # type: ignore[valid-type]
-    progress: Amount = strawberry.field(  # type: ignore[valid-type]
+    progress: Amount = strawberry.field(
         description="Towards target: events, amount, or days, as the condition counts."
     )
     window_ends_at: datetime | None = strawberry.field(
@@ -253,7 +253,7 @@ class MemberType:
                 condition=v.rule.condition,
                 target=v.rule.target,
                 window=v.rule.window,
-                progress=v.progress,
+                progress=Amount(v.progress),
                 window_ends_at=v.window_ends_at,
                 completions_in_window=v.completions_in_window,
                 remaining_cap=v.remaining_cap,
@@ -333,7 +333,7 @@ class MemberType:
                 kind=n.kind,
                 title=n.title,
                 body=n.body,
-                data=n.data,
+                data=JSON(n.data),
                 created_at=n.created_at,
                 read=n.read_at is not None,
             ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import strawberry
 from strawberry.types import Info
@@ -111,10 +111,17 @@ class BenefitGranted(MemberUpdateType):
     kind: BenefitKind = strawberry.field(description="What kind of benefit.")  # type: ignore[valid-type]
 
 
+class _Envelope(TypedDict):
+    """The MemberUpdate fields every kind of update shares."""
+
+    id: strawberry.ID
+    at: datetime
+
+
 def to_graphql(update: MemberUpdate) -> MemberUpdateType:
     """The typed form of a broker's update envelope."""
     d = update.data
-    common = {"id": strawberry.ID(update.id), "at": update.at}
+    common: _Envelope = {"id": strawberry.ID(update.id), "at": update.at}
     match update.kind:
         case UpdateKind.POINTS_CHANGED:
             return PointsChanged(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, TypedDict
 
 import strawberry
 from strawberry.types import Info
@@ -14,6 +15,14 @@ from app.api.shared.pagination import After, Connection, First, check_page_size,
 from app.api.shared.permissions import STAFF, require_role
 from app.auth import Role
 from app.services.rewards.catalogue import rewards_page
+
+
+class _Audience(TypedDict):
+    """Whom rewards_page lists rewards for."""
+
+    now: datetime
+    member_id: int | None
+    include_archived: bool
 
 
 @strawberry.type
@@ -38,7 +47,7 @@ class RewardQueries:
         is_member = principal.role is Role.MEMBER
         assert not is_member or principal.member_id is not None  # member tokens carry one
         after_id = decode_cursor(after)
-        audience = {
+        audience: _Audience = {
             "now": info.context.now,
             "member_id": principal.member_id if is_member else None,
             "include_archived": include_archived and not is_member,

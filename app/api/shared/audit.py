@@ -49,8 +49,8 @@ class AuditEntryType:
             action=entry.action,
             target_type=entry.target_type,
             target_id=entry.target_id,
-            before=entry.before,
-            after=entry.after,
+            before=JSON(entry.before),
+            after=JSON(entry.after),
             at=entry.at,
         )
 

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 
 def _parse_amount(value: object) -> Decimal:
@@ -32,4 +33,4 @@ AmountScalar = strawberry.scalar(
 )
 
 # For StrawberryConfig(scalar_map=...): how the schema maps Python types to custom scalars.
-SCALAR_MAP = {Amount: AmountScalar}
+SCALAR_MAP: dict[object, ScalarDefinition] = {Amount: AmountScalar}

@@ -74,7 +74,7 @@ class TaskMutations:
         pk = input_id(id, kind="GrowthTask", argument="id")
         changes = given_changes(input, nullable=TASK_NULLABLE)
         if "season_id" in changes:
-            changes["season_id"] = _season_id(changes["season_id"])
+            changes["season_id"] = _season_id(input.season_id)
         task = await tasks.update_task(
             task_id=pk, changes=changes, actor=actor, now=info.context.now
         )

@@ -16,7 +16,7 @@ from app.api.shared.permissions import require_actor
 from app.api.shared.results import typed_failures
 from app.api.tiers.types import LadderVersionType
 from app.auth import Role
-from app.models import Tier
+from app.models import LadderVersion, Tier
 from app.services.tiers import versions as ladder_versions
 from gamification.activity.engine import GrowthWeights
 from gamification.tiers.ladder import TierRule
@@ -95,10 +95,10 @@ LadderVersionResult = Annotated[
 ]
 
 
-async def _saved(version_id: int, version: object, told: int) -> LadderVersionSaved:
+async def _saved(version_id: int, version: LadderVersion, told: int) -> LadderVersionSaved:
     tiers = await Tier.filter(ladder_version_id=version_id).order_by("rank")
     return LadderVersionSaved(
-        version=LadderVersionType.from_model(version, tiers),  # type: ignore[arg-type]
+        version=LadderVersionType.from_model(version, tiers),
         members_told=told,
     )
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
 from app.models import EventType
@@ -103,7 +104,8 @@ async def update_event_type(
     unknown = set(changes) - set(EVENT_TYPE_CHANGEABLE) - {"active"}
     if unknown:
         raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
-    if code is not None and len(code) > EventType._meta.fields_map["code"].max_length:  # type: ignore[attr-defined]
+    column = EventType._meta.fields_map["code"]
+    if code is not None and isinstance(column, CharField) and len(code) > column.max_length:
         # Tortoise refuses a filter value longer than the column (a ValidationError, an
         # internal error); no such code can exist.
         raise NotFound("EventType", code)

@@ -78,10 +78,10 @@ async def reverse_event(
                 await Member.filter(id=event.member_id).select_for_update().using_db(conn).get()
             )
             # Re-read under the member lock: a concurrent retry may have just committed.
-            done = await EventReversal.get_or_none(reversal_key=key).using_db(conn)
+            done = await EventReversal.get_or_none(reversal_key=key, using_db=conn)
             if done is not None:
                 return Reversed(done, duplicate=True)
-            event = await Event.get(id=event.id).using_db(conn)
+            event = await Event.get(id=event.id, using_db=conn)
             plan = plan_reversal(
                 event_amount=event.amount,
                 event_points=event.points,

@@ -51,8 +51,9 @@ async def grant_birthday_gifts(
     while True:
         async with in_transaction() as conn:
             postgres = conn.capabilities.dialect == "postgres"
-            ids = (
-                await Member.filter(id__gt=after, birthday__isnull=False)
+            # Tortoise types flat values_list results as tuples.
+            ids: list[int] = await (  # type: ignore[assignment]
+                Member.filter(id__gt=after, birthday__isnull=False)
                 .using_db(conn)
                 .order_by("id")
                 .limit(BATCH)

@@ -156,7 +156,9 @@ async def benefits_page(
 async def _unknown_tier_codes(codes: Sequence[str]) -> list[str]:
     """The codes no tier of any ladder version has (drafts count: a matrix may be set up
     before the ladder that introduces the tier is in force)."""
-    known = set(await Tier.filter(code__in=list(codes)).values_list("code", flat=True))
+    # Tortoise types flat values_list results as tuples.
+    query = Tier.filter(code__in=list(codes)).values_list("code", flat=True)
+    known: set[str] = set(await query)  # type: ignore[arg-type]
     return [c for c in codes if c not in known]
 
 

@@ -238,7 +238,7 @@ async def list_manifests(
     )
     by_manifest: dict[int, list[TrustedDocument]] = {m.id: [] for m in manifests}
     for document in documents:
-        by_manifest[document.manifest_id].append(document)  # type: ignore[attr-defined]
+        by_manifest[document.manifest_id].append(document)
     return [(m, by_manifest[m.id]) for m in manifests]
 
 

@@ -31,6 +31,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +44,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from app import db
 from app.config import Settings
+from app.db import sql
 from app.models import Leaderboard
 from app.services.leaderboards.reads import BoardView, Entry, Standing
 from app.services.leaderboards.sql import (
@@ -53,7 +55,6 @@ from app.services.leaderboards.sql import (
     board_rows,
     score_row,
     score_rows,
-    sql,
 )
 from app.services.notifications.outbox import OutboxEntry
 from gamification.leaderboards import (
@@ -329,7 +330,7 @@ class RedisBoardIndex:
         targets: dict[tuple[Leaderboard, str], set[int]],
         truth: dict[tuple[str, str, int], ScoreRow],
         *,
-        buildable: set[tuple[Leaderboard, str]] = frozenset(),  # type: ignore[assignment]
+        buildable: AbstractSet[tuple[Leaderboard, str]] = frozenset(),
     ) -> None:
         order = list(targets)
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -376,7 +377,8 @@ class RedisBoardIndex:
 
     def _ends_at(self, board: Leaderboard, period_key: str) -> datetime | None:
         if board.period == Period.SEASON:
-            return board.season.ends_at if board.season_id is not None else None
+            season = board.season if board.season_id is not None else None
+            return season.ends_at if season is not None else None
         return period_ends_at(period_key, zone=self.zone)
 
     def _expire_at(self, board: Leaderboard, view: BoardView) -> int:
@@ -485,7 +487,7 @@ class RedisBoardIndex:
             names = {e.member_id: entry_name(e) for e in entries}
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.zadd(keys.z_new, {names[e.member_id]: entry_value(e) for e in entries})
-                pipe.hset(keys.m_new, mapping=names)  # type: ignore[arg-type]
+                pipe.hset(keys.m_new, mapping=names)
                 await pipe.execute()
             done += len(entries)
             after = entries[-1].member_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from app import db
 from app.models import Member
@@ -35,12 +36,12 @@ def _member_columns() -> str:
     return ", ".join(f'"{column}"' for column in Member._meta.fields_db_projection.values())
 
 
-def _rows(rows: list[dict[str, object]]) -> MembersRead:
+def _rows(rows: list[dict[str, Any]]) -> MembersRead:
     stamp = rows[0][_STAMP_COLUMN] if rows else None
     return MembersRead(
         # What the ORM does with its own rows: converts each column as the field says.
         members=[Member._init_from_db(**row) for row in rows],
-        stamp=int(stamp) if stamp is not None else None,  # type: ignore[call-overload]
+        stamp=int(stamp) if stamp is not None else None,
     )
 
 

@@ -88,8 +88,9 @@ async def backlog() -> int:
 
 async def oldest_waiting(now: datetime) -> float:
     """Seconds the oldest unrelayed row has waited (0 when none waits)."""
-    oldest = (
-        await OutboxMessage.filter(processed_at__isnull=True)
+    # Tortoise types flat values_list results as tuples.
+    oldest: datetime | None = await (  # type: ignore[assignment]
+        OutboxMessage.filter(processed_at__isnull=True)
         .order_by("id")
         .first()
         .values_list("created_at", flat=True)

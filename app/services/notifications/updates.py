@@ -273,7 +273,8 @@ class RedisBroker:
             self._reader = None
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+                # redis-py leaves PubSub.aclose unannotated.
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
             self._pubsub = None
         await self._redis.aclose()
 

@@ -45,8 +45,9 @@ async def expire_points(
     while True:
         async with in_transaction() as conn:
             postgres = conn.capabilities.dialect == "postgres"
-            ids = (
-                await Member.filter(id__gt=after, points_balance__gt=0)
+            # Tortoise types flat values_list results as tuples.
+            ids: list[int] = await (  # type: ignore[assignment]
+                Member.filter(id__gt=after, points_balance__gt=0)
                 .using_db(conn)
                 .order_by("id")
                 .limit(BATCH)

@@ -122,8 +122,9 @@ async def _manual_entry(
                     raise NotFound("Member", member_id)
                 raise InvalidInput.single("delta", "would take the balance below zero")
             # Read inside the transaction, under the lock the UPDATE holds.
-            balance = (
-                await Member.filter(id=member_id)
+            # Tortoise types flat values_list results as tuples.
+            balance: int = await (  # type: ignore[assignment]
+                Member.filter(id=member_id)
                 .using_db(conn)
                 .first()
                 .values_list("points_balance", flat=True)
@@ -157,7 +158,7 @@ async def _manual_entry(
                     action=action,
                     target_type="Member",
                     target_id=member_id,
-                    before={"points_balance": int(balance) - delta},  # type: ignore[arg-type]
+                    before={"points_balance": balance - delta},
                     after={"points_balance": balance, "delta": delta, "reason": reason},
                     now=now,
                 )

@@ -148,7 +148,7 @@ async def load(conn: BaseDBAsyncClient) -> Programme:
         ProgrammeLadder(
             id=v.id,
             number=v.number,
-            effective_at=v.effective_at,  # type: ignore[arg-type]  # filtered: not null
+            effective_at=v.effective_at,
             weights=v.growth_weights(),
             tiers=tuple(t for t in tiers.values() if t.ladder_version_id == v.id),
         )
@@ -157,6 +157,7 @@ async def load(conn: BaseDBAsyncClient) -> Programme:
         )
         .using_db(conn)
         .order_by("-effective_at", "-number")
+        if v.effective_at is not None
     )
     multipliers: dict[int, list[tuple[frozenset[str], Decimal]]] = {}
     for season_id, codes, value in (

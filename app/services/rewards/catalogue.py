@@ -161,8 +161,9 @@ async def archive_reward(*, reward_id: int, actor: Actor, now: datetime) -> Rewa
 
 async def tier_rank_of(member_id: int) -> int | None:
     """The rank of a member's tier (None: no such member)."""
-    rank: int | None = (
-        await Member.filter(id=member_id).first().values_list("tier__rank", flat=True)
+    # Tortoise types flat values_list results as tuples.
+    rank: int | None = await (  # type: ignore[assignment]
+        Member.filter(id=member_id).first().values_list("tier__rank", flat=True)
     )
     return rank
 

@@ -97,8 +97,9 @@ async def redeem_reward(
                 .update(points_balance=F("points_balance") - cost, updated_at=now)
             )
             # Read inside the transaction, under the lock the UPDATE holds (if it matched).
-            balance: int = (
-                await Member.filter(id=member_id)
+            # Tortoise types flat values_list results as tuples.
+            balance: int = await (  # type: ignore[assignment]
+                Member.filter(id=member_id)
                 .using_db(conn)
                 .first()
                 .values_list("points_balance", flat=True)

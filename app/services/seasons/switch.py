@@ -82,10 +82,10 @@ async def switch_seasons(
         granted += made
         if made:
             started.append(season.id)
-    done = set(
-        await SeasonSwitch.filter(step=EXPIRE_STEP, done_at__isnull=False).values_list(
-            "season_id", flat=True
-        )
+    # Tortoise types flat values_list results as tuples.
+    expire_steps_done = SeasonSwitch.filter(step=EXPIRE_STEP, done_at__isnull=False)
+    done: set[int] = set(
+        await expire_steps_done.values_list("season_id", flat=True)  # type: ignore[arg-type]
     )
     ended: list[int] = []
     for season in await Season.filter(ends_at__lte=now).order_by("id"):
@@ -131,7 +131,10 @@ async def expire_season(
     switch = await _switch(season.id, EXPIRE_STEP, now)
     if switch.done_at is not None:
         return 0
-    top = await Member.all().annotate(top=Max("id")).first().values_list("top", flat=True)
+    # Tortoise types flat values_list results as tuples.
+    top: int | None = await (  # type: ignore[assignment]
+        Member.all().annotate(top=Max("id")).first().values_list("top", flat=True)
+    )
 
     async def expire(conn: BaseDBAsyncClient, lo: int, hi: int) -> int:
         return await (
@@ -154,8 +157,9 @@ async def expire_season(
 
 
 async def _newest_settled_member(now: datetime) -> int:
-    top = (
-        await Member.filter(created_at__lte=now - SETTLE)
+    # Tortoise types flat values_list results as tuples.
+    top: int | None = await (  # type: ignore[assignment]
+        Member.filter(created_at__lte=now - SETTLE)
         .annotate(top=Max("id"))
         .first()
         .values_list("top", flat=True)
@@ -188,8 +192,9 @@ async def _sweep(
     total = 0
     while True:
         async with in_transaction() as conn:
-            query = SeasonSwitch.get(id=switch.id).using_db(conn)
-            lo = int(await query.values_list("cursor", flat=True))
+            query = SeasonSwitch.get(id=switch.id, using_db=conn)
+            # Tortoise types flat values_list results as tuples.
+            lo: int = await query.values_list("cursor", flat=True)  # type: ignore[assignment]
             if lo >= top:
                 break
             hi = min(lo + batch_size, top)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask, Season, TaskStatus
@@ -68,7 +69,8 @@ class TaskDefinition:
 async def _code_exists(model: type[EventType] | type[Badge], code: str) -> bool:
     # Tortoise refuses a filter value longer than the column (a ValidationError, a 500);
     # no such code can exist.
-    if len(code) > model._meta.fields_map["code"].max_length:  # type: ignore[attr-defined]
+    column = model._meta.fields_map["code"]
+    if isinstance(column, CharField) and len(code) > column.max_length:
         return False
     return await model.filter(code=code).exists()
 

@@ -138,7 +138,11 @@ async def _plan(
             continue
         rule = demotions[rank]
         current, lower = by_rank[rank], by_rank[rule.to_rank]
-        data = {"from": current.code, "to": lower.code, "evaluation": evaluated.isoformat()}
+        data: dict[str, Any] = {
+            "from": current.code,
+            "to": lower.code,
+            "evaluation": evaluated.isoformat(),
+        }
         if step is EvaluationStep.WARNED:
             words = retention_warning(
                 current=current.to_rule(), lower=lower.to_rule(), deadline=deadline
@@ -250,7 +254,9 @@ async def _done_by(run: str, *, evaluation: str, step: EvaluationStep) -> int:
 
 
 async def _last_member_id() -> int:
-    rows = await Member.annotate(top=Max("id")).values_list("top", flat=True)
+    # Tortoise types flat values_list results as tuples.
+    query = Member.annotate(top=Max("id")).values_list("top", flat=True)
+    rows: list[int | None] = await query  # type: ignore[assignment]
     return int(rows[0] or 0) if rows else 0
 
 

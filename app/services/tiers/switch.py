@@ -40,8 +40,9 @@ async def switch_members_to_ladder_in_force(
     after = 0
     while True:
         async with in_transaction() as conn:
-            ids = (
-                await Member.filter(id__gt=after)
+            # Tortoise types flat values_list results as tuples.
+            ids: list[int] = await (  # type: ignore[assignment]
+                Member.filter(id__gt=after)
                 .exclude(tier__ladder_version_id=version.id)
                 .using_db(conn)
                 .order_by("id")
