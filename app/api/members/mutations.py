@@ -23,7 +23,7 @@ from app.api.members.types import (
 from app.api.shared.context import Context
 from app.api.shared.errors import ValidationFailed
 from app.api.shared.ids import decode_id, input_id
-from app.api.shared.permissions import require_actor, require_role
+from app.api.shared.permissions import audit_actor, caller, roles
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.models import Member, Notification
@@ -36,7 +36,8 @@ from app.services.points.ledger import adjust_points, award_points
 class MemberMutations:
     @strawberry.mutation(
         description="Add a member (a brand back end's call; services, admins). Enrolling an "
-        "external id again returns the member already enrolled."
+        "external id again returns the member already enrolled.",
+        extensions=[roles(Role.SERVICE, Role.ADMIN)],
     )
     @typed_failures
     async def enroll_member(
@@ -67,7 +68,6 @@ class MemberMutations:
             ),
         ] = None,
     ) -> EnrollMemberResult:
-        require_role(info, Role.SERVICE, Role.ADMIN)
         ctx = info.context
         enrollment = await enroll_member(
             external_id=external_id,
@@ -84,7 +84,8 @@ class MemberMutations:
     @strawberry.mutation(
         description="Give a member points, written to the ledger (admins; audited). Points "
         "only: growth is unchanged. Repeating an idempotency key returns the first award and "
-        "gives nothing more."
+        "gives nothing more.",
+        extensions=[roles(Role.ADMIN)],
     )
     @typed_failures
     async def award_points(
@@ -112,7 +113,7 @@ class MemberMutations:
             ),
         ],
     ) -> AwardPointsResult:
-        actor = require_actor(info, Role.ADMIN)
+        actor = audit_actor(info)
         ctx = info.context
         pk = input_id(member_id, kind="Member", argument="memberId")
         award = await award_points(
@@ -133,7 +134,8 @@ class MemberMutations:
 
     @strawberry.mutation(
         description="Correct a member's balance up or down (admins), with a mandatory reason. "
-        "Audited; never below zero unless the programme allows debt."
+        "Audited; never below zero unless the programme allows debt.",
+        extensions=[roles(Role.ADMIN)],
     )
     @typed_failures
     async def adjust_points(
@@ -161,7 +163,7 @@ class MemberMutations:
             ),
         ],
     ) -> AdjustPointsResult:
-        actor = require_actor(info, Role.ADMIN)
+        actor = audit_actor(info)
         ctx = info.context
         pk = input_id(member_id, kind="Member", argument="memberId")
         result = await adjust_points(
@@ -183,7 +185,8 @@ class MemberMutations:
 
     @strawberry.mutation(
         description="Mark the signed-in member's notifications as read: the ids given, or all "
-        "(member tokens only). Ids already read, unknown or of another member are left alone."
+        "(member tokens only). Ids already read, unknown or of another member are left alone.",
+        extensions=[roles(Role.MEMBER)],
     )
     @typed_failures
     async def mark_notifications_read(
@@ -198,7 +201,7 @@ class MemberMutations:
             strawberry.argument(description="True: every unread notification; or give ids."),
         ] = False,
     ) -> MarkNotificationsReadResult:
-        principal = require_role(info, Role.MEMBER)
+        principal = caller(info)
         member_id = principal.member_id
         assert member_id is not None  # member tokens always carry one
         if all == (ids is not None):
