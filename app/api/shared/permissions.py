@@ -23,7 +23,6 @@ from contextlib import aclosing
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry import UNSET
 from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
@@ -80,11 +79,6 @@ def audit_actor(info: Info) -> Actor:
     """The caller as the audit log names it (of a field whose declared roles let it in)."""
     principal = caller(info)
     return Actor(subject=principal.subject, role=principal.role.value)
-
-
-def given_fields(input: object) -> dict[str, object]:
-    """The fields a partial-update input actually carries (UNSET ones are left out)."""
-    return {name: value for name, value in vars(input).items() if value is not UNSET}
 
 
 class Roles(BasePermission):

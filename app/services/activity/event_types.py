@@ -16,8 +16,8 @@ from app.models import EventType
 from app.services.shared import audit
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.partial_updates import PartialUpdate
 from gamification.activity.event_types import check_event_type
-from gamification.shared.problems import api_field
 
 EVENT_TYPE_FIELDS = (
     "code",
@@ -100,20 +100,17 @@ async def update_event_type(
     code: str | None = None,
 ) -> EventType:
     """Change some fields of an event type (named by id or by code); events recorded stay."""
-    unknown = set(changes) - set(EVENT_TYPE_CHANGEABLE) - {"active"}
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    update = PartialUpdate(changes, changeable=(*EVENT_TYPE_CHANGEABLE, "active"))
     async with in_transaction() as conn:
         query = EventType.filter(id=event_type_id) if code is None else EventType.filter(code=code)
         event_type = await query.select_for_update().using_db(conn).first()
         if event_type is None:
             raise NotFound("EventType", code if code is not None else event_type_id)
-        if all(getattr(event_type, name) == value for name, value in changes.items()):
+        if all(getattr(event_type, name) == value for name, value in update.changes.items()):
             return event_type
         before = audit.snapshot(event_type, EVENT_TYPE_FIELDS)
-        _check_event_type({name: getattr(event_type, name) for name in EVENT_TYPE_FIELDS} | changes)
-        for name, value in changes.items():
-            setattr(event_type, name, value.strip() if name == "name" else value)
+        _check_event_type(update.merged(event_type, EVENT_TYPE_FIELDS))
+        update.stripped("name").apply(event_type)
         await event_type.save(using_db=conn)
         await audit.record(
             conn,

@@ -15,8 +15,8 @@ from app.models import Badge, EventType, GrowthTask
 from app.services.shared import audit
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.partial_updates import PartialUpdate
 from gamification.badges import BadgeMetric, check_badge
-from gamification.shared.problems import api_field
 
 BADGE_FIELDS = ("code", "name", "description", "metric", "subject", "thresholds", "hidden")
 
@@ -94,18 +94,14 @@ async def update_badge(
     *, badge_id: int, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> Badge:
     """Change some of a badge's fields; levels members already hold stay theirs."""
-    unknown = set(changes) - set(BADGE_CHANGEABLE)
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    update = PartialUpdate(changes, changeable=BADGE_CHANGEABLE)
     async with in_transaction() as conn:
         badge = await Badge.filter(id=badge_id).select_for_update().using_db(conn).first()
         if badge is None:
             raise NotFound("Badge", badge_id)
         before = audit.snapshot(badge, BADGE_FIELDS)
-        merged = {name: getattr(badge, name) for name in BADGE_FIELDS} | changes
-        await _check_badge(merged)
-        for name, value in changes.items():
-            setattr(badge, name, value.strip() if name == "name" else value)
+        await _check_badge(update.merged(badge, BADGE_FIELDS))
+        update.stripped("name").apply(badge)
         await badge.save(using_db=conn)
         await audit.record(
             conn,

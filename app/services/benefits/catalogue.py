@@ -23,12 +23,13 @@ from app.models import (
 from app.services.shared import audit
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.benefits import (
     BenefitKind,
     check_benefit,
 )
-from gamification.shared.problems import Problem, api_field
+from gamification.shared.problems import Problem
 
 BENEFIT_FIELDS = ("code", "name", "description", "kind", "value", "archived_at")
 SEASONAL_FIELDS = ("season_id", "benefit_id", "tier_codes")
@@ -82,25 +83,18 @@ async def update_benefit(
 ) -> Benefit:
     """Change some fields of a benefit (any of BenefitDefinition's); the merged benefit is
     checked whole, so a new kind must come with a value of that kind."""
-    unknown = set(changes) - set(BenefitDefinition.__slots__)
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
-    if isinstance(changes.get("name"), str):
-        changes = {**changes, "name": changes["name"].strip()}
+    update = PartialUpdate(changes, changeable=BenefitDefinition.__slots__).stripped("name")
     async with in_transaction() as conn:
         benefit = await Benefit.filter(id=benefit_id).select_for_update().using_db(conn).first()
         if benefit is None:
             raise NotFound("Benefit", benefit_id)
         if benefit.archived_at is not None:
             raise InvalidInput.single("id", "an archived benefit cannot be changed")
-        current = {name: getattr(benefit, name) for name in BenefitDefinition.__slots__}
-        _checked({**current, **changes})
+        _checked(update.merged(benefit, BenefitDefinition.__slots__))
         before = audit.snapshot(benefit, BENEFIT_FIELDS)
-        for name, value in changes.items():
-            setattr(benefit, name, value)
-        if changes:
+        if written := update.apply(benefit):
             try:
-                await benefit.save(using_db=conn, update_fields=list(changes))
+                await benefit.save(using_db=conn, update_fields=written)
             except IntegrityError:
                 raise InvalidInput.single("code", "is already used by another benefit") from None
         await audit.record(

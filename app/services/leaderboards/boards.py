@@ -17,6 +17,7 @@ from app.services.notifications.outbox import outbox_written
 from app.services.shared import audit
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.leaderboards import (
     BoardSeason,
@@ -26,7 +27,6 @@ from gamification.leaderboards import (
     period_key_for,
     period_name,
 )
-from gamification.shared.problems import api_field
 
 BOARD_FIELDS = (
     "code",
@@ -106,28 +106,23 @@ async def update_board(
     *, board_id: int, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> Leaderboard:
     """Change a board's name, description, tier filter, visibility window or flag rule."""
-    allowed = set(BoardDefinition.__slots__) - set(FIXED_FIELDS)
-    unknown = sorted(set(changes) - allowed)
-    if unknown:
-        raise InvalidInput.single(
-            api_field(unknown[0]), "cannot be changed: create a new board instead"
-        )
-    if isinstance(changes.get("name"), str):
-        changes = {**changes, "name": changes["name"].strip()}
+    update = PartialUpdate(
+        changes,
+        changeable=[f for f in BoardDefinition.__slots__ if f not in FIXED_FIELDS],
+        refusal="cannot be changed: create a new board instead",
+    ).stripped("name")
     async with in_transaction() as conn:
         board = await Leaderboard.filter(id=board_id).select_for_update().using_db(conn).first()
         if board is None:
             raise NotFound("Leaderboard", board_id)
         if board.archived_at is not None:
             raise InvalidInput.single("id", "an archived board cannot be changed")
-        current = {name: getattr(board, name) for name in BoardDefinition.__slots__}
-        await _check({**current, **changes}, now=now)
+        await _check(update.merged(board, BoardDefinition.__slots__), now=now)
         before = audit.snapshot(board, BOARD_FIELDS)
-        for name, value in changes.items():
-            setattr(board, name, value)
+        written = update.apply(board)
         board.updated_at = now
         try:
-            await board.save(using_db=conn, update_fields=[*changes, "updated_at"])
+            await board.save(using_db=conn, update_fields=[*written, "updated_at"])
         except IntegrityError:
             raise InvalidInput.single("code", "is already used by another board") from None
         await audit.record(

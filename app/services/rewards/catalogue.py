@@ -14,9 +14,9 @@ from app.models import Member, Reward
 from app.services.shared import audit
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.rewards import check_reward
-from gamification.shared.problems import api_field
 
 REWARD_FIELDS = (
     "code",
@@ -95,11 +95,7 @@ async def update_reward(
     Setting ``stock`` states how many are left from now on (a restock or a count). Only
     the changed columns are written, so redemptions committed meanwhile are not undone.
     """
-    unknown = set(changes) - set(RewardDefinition.__slots__)
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
-    if isinstance(changes.get("name"), str):
-        changes = {**changes, "name": changes["name"].strip()}
+    update = PartialUpdate(changes, changeable=RewardDefinition.__slots__).stripped("name")
     tier_count = len(await tiers_in_force(now=now))
     async with in_transaction() as conn:
         reward = await Reward.filter(id=reward_id).select_for_update().using_db(conn).first()
@@ -107,19 +103,16 @@ async def update_reward(
             raise NotFound("Reward", reward_id)
         if reward.archived_at is not None:
             raise InvalidInput.single("id", "an archived reward cannot be changed")
-        current = {name: getattr(reward, name) for name in RewardDefinition.__slots__}
-        merged = {**current, **changes}
+        merged = update.merged(reward, RewardDefinition.__slots__)
         problems = check_reward(
             **{k: v for k, v in merged.items() if k != "active"}, tier_count=tier_count
         )
         if problems:
             raise InvalidInput(problems)
         before = audit.snapshot(reward, REWARD_FIELDS)
-        for name, value in changes.items():
-            setattr(reward, name, value)
-        if changes:
+        if written := update.apply(reward):
             try:
-                await reward.save(using_db=conn, update_fields=list(changes))
+                await reward.save(using_db=conn, update_fields=written)
             except IntegrityError:
                 raise InvalidInput.single("code", "is already used by another reward") from None
         await audit.record(

@@ -15,9 +15,11 @@ from app.models import GrowthTask, Season, TaskStatus
 from app.services.shared import audit
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.partial_updates import PartialUpdate
 from gamification.seasons import check_season
 
 SEASON_FIELDS = ("code", "name", "starts_at", "ends_at", "description", "archived_at")
+SEASON_CHANGEABLE = ("code", "name", "starts_at", "ends_at", "description")
 
 
 async def create_season(
@@ -64,6 +66,7 @@ async def update_season(
     *, season_id: int, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> Season:
     """Change some of a season's fields (code, name, startsAt, endsAt, description)."""
+    update = PartialUpdate(changes, changeable=SEASON_CHANGEABLE)
     async with in_transaction() as conn:
         season = await Season.filter(id=season_id).select_for_update().using_db(conn).first()
         if season is None:
@@ -71,18 +74,10 @@ async def update_season(
         if season.archived_at is not None:
             raise InvalidInput.single("id", "an archived season cannot be changed")
         before = audit.snapshot(season, SEASON_FIELDS)
-        merged_values = {
-            "code": changes.get("code", season.code),
-            "name": changes.get("name", season.name),
-            "starts_at": changes.get("starts_at", season.starts_at),
-            "ends_at": changes.get("ends_at", season.ends_at),
-            "description": changes.get("description", season.description),
-        }
-        problems = check_season(**merged_values)
+        problems = check_season(**update.merged(season, SEASON_CHANGEABLE))
         if problems:
             raise InvalidInput(problems)
-        for name, value in merged_values.items():
-            setattr(season, name, value)
+        update.apply(season)
         try:
             await season.save(using_db=conn)
         except IntegrityError:

@@ -16,10 +16,10 @@ from app.models import Badge, EventType, GrowthTask, Season, TaskStatus
 from app.services.shared import audit
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.seasons import SeasonBounds
 from gamification.shared.calendar import Window
-from gamification.shared.problems import api_field
 from gamification.tasks import Condition, check_task
 
 TASK_FIELDS = (
@@ -130,21 +130,17 @@ async def update_task(
     *, task_id: int, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> GrowthTask:
     """Change some fields of a task (any of TaskDefinition's); progress already made stays."""
-    unknown = set(changes) - set(TaskDefinition.__slots__)
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    update = PartialUpdate(changes, changeable=TaskDefinition.__slots__)
     task = await GrowthTask.get_or_none(id=task_id)
     if task is None:
         raise NotFound("GrowthTask", task_id)
     if task.status is TaskStatus.ARCHIVED:
         raise InvalidInput.single("id", "an archived task cannot be changed")
-    current = {name: getattr(task, name) for name in TaskDefinition.__slots__}
-    definition = TaskDefinition(**{**current, **changes})
+    definition = TaskDefinition(**update.merged(task, TaskDefinition.__slots__))
     await _check_task(definition, now=now)
     async with in_transaction() as conn:
         before = audit.snapshot(task, TASK_FIELDS)
-        for name, value in changes.items():
-            setattr(task, name, value)
+        update.apply(task)
         try:
             await task.save(using_db=conn)
         except IntegrityError:
