@@ -13,8 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import EventType
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.shared.partial_updates import PartialUpdate
 from gamification.activity.event_types import check_event_type
@@ -72,18 +71,13 @@ async def create_event_type(
     _check_event_type(values)
     values["name"] = name.strip()
     try:
-        async with in_transaction() as conn:
-            event_type = await EventType.create(**values, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="eventType.create",
-                target_type="EventType",
-                target_id=event_type.id,
-                before=None,
-                after=audit.snapshot(event_type, EVENT_TYPE_FIELDS),
-                now=now,
-            )
+        async with (
+            in_transaction() as conn,
+            audited(
+                conn, actor=actor, action="eventType.create", fields=EVENT_TYPE_FIELDS, now=now
+            ) as change,
+        ):
+            event_type = change.created(await EventType.create(**values, using_db=conn))
     except IntegrityError:
         raise InvalidInput.single(
             "code", f"{code!r} is already used by another event type"
@@ -108,20 +102,17 @@ async def update_event_type(
             raise NotFound("EventType", code if code is not None else event_type_id)
         if all(getattr(event_type, name) == value for name, value in update.changes.items()):
             return event_type
-        before = audit.snapshot(event_type, EVENT_TYPE_FIELDS)
-        _check_event_type(update.merged(event_type, EVENT_TYPE_FIELDS))
-        update.stripped("name").apply(event_type)
-        await event_type.save(using_db=conn)
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="eventType.update",
-            target_type="EventType",
-            target_id=event_type.id,
-            before=before,
-            after=audit.snapshot(event_type, EVENT_TYPE_FIELDS),
+            subject=event_type,
+            fields=EVENT_TYPE_FIELDS,
             now=now,
-        )
+        ):
+            _check_event_type(update.merged(event_type, EVENT_TYPE_FIELDS))
+            update.stripped("name").apply(event_type)
+            await event_type.save(using_db=conn)
     return event_type
 
 

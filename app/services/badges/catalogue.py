@@ -12,8 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.shared.partial_updates import PartialUpdate
 from gamification.badges import BadgeMetric, check_badge
@@ -73,18 +72,13 @@ async def create_badge(
     await _check_badge(values)
     values["name"] = name.strip()
     try:
-        async with in_transaction() as conn:
-            badge = await Badge.create(**values, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="badge.create",
-                target_type="Badge",
-                target_id=badge.id,
-                before=None,
-                after=audit.snapshot(badge, BADGE_FIELDS),
-                now=now,
-            )
+        async with (
+            in_transaction() as conn,
+            audited(
+                conn, actor=actor, action="badge.create", fields=BADGE_FIELDS, now=now
+            ) as change,
+        ):
+            badge = change.created(await Badge.create(**values, using_db=conn))
     except IntegrityError:
         raise InvalidInput.single("code", f"{code!r} is already used by another badge") from None
     return badge
@@ -99,18 +93,10 @@ async def update_badge(
         badge = await Badge.filter(id=badge_id).select_for_update().using_db(conn).first()
         if badge is None:
             raise NotFound("Badge", badge_id)
-        before = audit.snapshot(badge, BADGE_FIELDS)
-        await _check_badge(update.merged(badge, BADGE_FIELDS))
-        update.stripped("name").apply(badge)
-        await badge.save(using_db=conn)
-        await audit.record(
-            conn,
-            actor=actor,
-            action="badge.update",
-            target_type="Badge",
-            target_id=badge.id,
-            before=before,
-            after=audit.snapshot(badge, BADGE_FIELDS),
-            now=now,
-        )
+        async with audited(
+            conn, actor=actor, action="badge.update", subject=badge, fields=BADGE_FIELDS, now=now
+        ):
+            await _check_badge(update.merged(badge, BADGE_FIELDS))
+            update.stripped("name").apply(badge)
+            await badge.save(using_db=conn)
     return badge

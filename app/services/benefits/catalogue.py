@@ -20,8 +20,7 @@ from app.models import (
     Tier,
     TierBenefit,
 )
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
@@ -61,18 +60,13 @@ async def create_benefit(*, definition: BenefitDefinition, actor: Actor, now: da
     _checked(fields)
     fields["name"] = definition.name.strip()
     try:
-        async with in_transaction() as conn:
-            benefit = await Benefit.create(**fields, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="benefit.create",
-                target_type="Benefit",
-                target_id=benefit.id,
-                before=None,
-                after=audit.snapshot(benefit, BENEFIT_FIELDS),
-                now=now,
-            )
+        async with (
+            in_transaction() as conn,
+            audited(
+                conn, actor=actor, action="benefit.create", fields=BENEFIT_FIELDS, now=now
+            ) as change,
+        ):
+            benefit = change.created(await Benefit.create(**fields, using_db=conn))
     except IntegrityError:
         raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
     return benefit
@@ -91,22 +85,21 @@ async def update_benefit(
         if benefit.archived_at is not None:
             raise InvalidInput.single("id", "an archived benefit cannot be changed")
         _checked(update.merged(benefit, BenefitDefinition.__slots__))
-        before = audit.snapshot(benefit, BENEFIT_FIELDS)
-        if written := update.apply(benefit):
-            try:
-                await benefit.save(using_db=conn, update_fields=written)
-            except IntegrityError:
-                raise InvalidInput.single("code", "is already used by another benefit") from None
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="benefit.update",
-            target_type="Benefit",
-            target_id=benefit.id,
-            before=before,
-            after=audit.snapshot(benefit, BENEFIT_FIELDS),
+            subject=benefit,
+            fields=BENEFIT_FIELDS,
             now=now,
-        )
+        ):
+            if written := update.apply(benefit):
+                try:
+                    await benefit.save(using_db=conn, update_fields=written)
+                except IntegrityError:
+                    raise InvalidInput.single(
+                        "code", "is already used by another benefit"
+                    ) from None
     return benefit
 
 
@@ -118,19 +111,16 @@ async def archive_benefit(*, benefit_id: int, actor: Actor, now: datetime) -> Be
             raise NotFound("Benefit", benefit_id)
         if benefit.archived_at is not None:
             return benefit
-        before = audit.snapshot(benefit, BENEFIT_FIELDS)
-        benefit.archived_at = now
-        await benefit.save(using_db=conn, update_fields=["archived_at"])
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="benefit.archive",
-            target_type="Benefit",
-            target_id=benefit.id,
-            before=before,
-            after=audit.snapshot(benefit, BENEFIT_FIELDS),
+            subject=benefit,
+            fields=BENEFIT_FIELDS,
             now=now,
-        )
+        ):
+            benefit.archived_at = now
+            await benefit.save(using_db=conn, update_fields=["archived_at"])
     return benefit
 
 
@@ -181,11 +171,21 @@ async def set_tier_benefits(
     if await _unknown_tier_codes([tier_code]):
         raise InvalidInput.single("tierCode", f"no tier has the code {tier_code!r}")
     wanted = {b.id: b for b in await _live_benefits(codes, field="benefitCodes")}
-    async with in_transaction() as conn:
+    async with (
+        in_transaction() as conn,
+        audited(
+            conn,
+            actor=actor,
+            action="tier_benefits.set",
+            target_type="TierBenefits",
+            target_id=tier_code,
+            now=now,
+        ) as change,
+    ):
         rows = (
             await TierBenefit.filter(tier_code=tier_code).using_db(conn).select_related("benefit")
         )
-        before = sorted(r.benefit.code for r in rows)
+        change.before = {"benefits": sorted(r.benefit.code for r in rows)}
         stale = [r.id for r in rows if r.benefit_id not in wanted]
         if stale:
             await TierBenefit.filter(id__in=stale).using_db(conn).delete()
@@ -195,17 +195,7 @@ async def set_tier_benefits(
             ignore_conflicts=True,
             using_db=conn,
         )
-        after = sorted(b.code for b in wanted.values())
-        await audit.record(
-            conn,
-            actor=actor,
-            action="tier_benefits.set",
-            target_type="TierBenefits",
-            target_id=tier_code,
-            before={"benefits": before},
-            after={"benefits": after},
-            now=now,
-        )
+        change.after = {"benefits": sorted(b.code for b in wanted.values())}
     return TierBenefits(tier_code, sorted(wanted.values(), key=lambda b: b.id))
 
 
@@ -244,19 +234,16 @@ async def attach_seasonal_benefit(
     if problems:
         raise InvalidInput(problems)
     try:
-        async with in_transaction() as conn:
-            row = await SeasonalBenefit.create(
-                season_id=season_id, benefit_id=benefit_id, tier_codes=codes, using_db=conn
-            )
-            await audit.record(
-                conn,
-                actor=actor,
-                action="seasonal_benefit.attach",
-                target_type="SeasonalBenefit",
-                target_id=row.id,
-                before=None,
-                after=audit.snapshot(row, SEASONAL_FIELDS),
-                now=now,
+        async with (
+            in_transaction() as conn,
+            audited(
+                conn, actor=actor, action="seasonal_benefit.attach", fields=SEASONAL_FIELDS, now=now
+            ) as change,
+        ):
+            row = change.created(
+                await SeasonalBenefit.create(
+                    season_id=season_id, benefit_id=benefit_id, tier_codes=codes, using_db=conn
+                )
             )
     except IntegrityError:
         raise InvalidInput.single(
@@ -281,17 +268,16 @@ async def detach_seasonal_benefit(
             raise NotFound("SeasonalBenefit", f"{season_id}/{benefit_id}")
         # Not joined above: PostgreSQL cannot lock the nullable side of the outer join.
         await row.fetch_related("benefit", using_db=conn)
-        await SeasonalBenefit.filter(id=row.id).using_db(conn).delete()
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="seasonal_benefit.detach",
-            target_type="SeasonalBenefit",
-            target_id=row.id,
-            before=audit.snapshot(row, SEASONAL_FIELDS),
-            after=None,
+            subject=row,
+            fields=SEASONAL_FIELDS,
             now=now,
-        )
+        ) as change:
+            await SeasonalBenefit.filter(id=row.id).using_db(conn).delete()
+            change.removed()
     return row
 
 

@@ -14,8 +14,7 @@ from tortoise.transactions import in_transaction
 from app.models import Leaderboard, LeaderboardMember, Member, OutboxMessage, Season
 from app.services.leaderboards.reads import BoardView
 from app.services.notifications.outbox import outbox_written
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
@@ -83,19 +82,14 @@ async def create_board(*, definition: BoardDefinition, actor: Actor, now: dateti
     fields["name"] = definition.name.strip()
     await _check(fields, now=now)
     try:
-        async with in_transaction() as conn:
-            board = await Leaderboard.create(
-                **fields, created_at=now, updated_at=now, using_db=conn
-            )
-            await audit.record(
-                conn,
-                actor=actor,
-                action="leaderboard.create",
-                target_type="Leaderboard",
-                target_id=board.id,
-                before=None,
-                after=audit.snapshot(board, BOARD_FIELDS),
-                now=now,
+        async with (
+            in_transaction() as conn,
+            audited(
+                conn, actor=actor, action="leaderboard.create", fields=BOARD_FIELDS, now=now
+            ) as change,
+        ):
+            board = change.created(
+                await Leaderboard.create(**fields, created_at=now, updated_at=now, using_db=conn)
             )
     except IntegrityError:
         raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
@@ -118,23 +112,20 @@ async def update_board(
         if board.archived_at is not None:
             raise InvalidInput.single("id", "an archived board cannot be changed")
         await _check(update.merged(board, BoardDefinition.__slots__), now=now)
-        before = audit.snapshot(board, BOARD_FIELDS)
-        written = update.apply(board)
-        board.updated_at = now
-        try:
-            await board.save(using_db=conn, update_fields=[*written, "updated_at"])
-        except IntegrityError:
-            raise InvalidInput.single("code", "is already used by another board") from None
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="leaderboard.update",
-            target_type="Leaderboard",
-            target_id=board.id,
-            before=before,
-            after=audit.snapshot(board, BOARD_FIELDS),
+            subject=board,
+            fields=BOARD_FIELDS,
             now=now,
-        )
+        ):
+            written = update.apply(board)
+            board.updated_at = now
+            try:
+                await board.save(using_db=conn, update_fields=[*written, "updated_at"])
+            except IntegrityError:
+                raise InvalidInput.single("code", "is already used by another board") from None
         await _board_changed(conn, board, now=now)
     outbox_written()
     return board
@@ -148,19 +139,16 @@ async def archive_board(*, board_id: int, actor: Actor, now: datetime) -> Leader
             raise NotFound("Leaderboard", board_id)
         if board.archived_at is not None:
             return board
-        before = audit.snapshot(board, BOARD_FIELDS)
-        board.archived_at = board.updated_at = now
-        await board.save(using_db=conn, update_fields=["archived_at", "updated_at"])
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="leaderboard.archive",
-            target_type="Leaderboard",
-            target_id=board.id,
-            before=before,
-            after=audit.snapshot(board, BOARD_FIELDS),
+            subject=board,
+            fields=BOARD_FIELDS,
             now=now,
-        )
+        ):
+            board.archived_at = board.updated_at = now
+            await board.save(using_db=conn, update_fields=["archived_at", "updated_at"])
     return board
 
 
@@ -295,32 +283,32 @@ async def _standing_change(
     async with in_transaction() as conn:
         if not await Member.filter(id=member_id).using_db(conn).exists():
             raise NotFound("Member", member_id)
-        row = await LeaderboardMember.filter(member_id=member_id).using_db(conn).first()
-        before = {
-            "visible": row.visible if row else True,
-            "flagged": bool(row and row.flagged_at),
-        }
-        if row is None:
-            row = await LeaderboardMember.create(
-                member_id=member_id, updated_at=now, **changes, using_db=conn
-            )
-        else:
-            for name, value in changes.items():
-                setattr(row, name, value)
-            row.updated_at = now
-            await row.save(using_db=conn, update_fields=[*changes, "updated_at"])
-        after = {"visible": row.visible, "flagged": row.flagged_at is not None}
-        if actor is not None:
-            await audit.record(
-                conn,
-                actor=actor,
-                action="member.flag",
-                target_type="Member",
-                target_id=member_id,
-                before=before,
-                after={**after, "reason": row.flag_reason},
-                now=now,
-            )
+        # Only an admin's flag is audited; a member's own choice of visibility is not.
+        async with audited(
+            conn,
+            actor=actor,
+            action="member.flag",
+            target_type="Member",
+            target_id=member_id,
+            now=now,
+        ) as change:
+            row = await LeaderboardMember.filter(member_id=member_id).using_db(conn).first()
+            before = {
+                "visible": row.visible if row else True,
+                "flagged": bool(row and row.flagged_at),
+            }
+            if row is None:
+                row = await LeaderboardMember.create(
+                    member_id=member_id, updated_at=now, **changes, using_db=conn
+                )
+            else:
+                for name, value in changes.items():
+                    setattr(row, name, value)
+                row.updated_at = now
+                await row.save(using_db=conn, update_fields=[*changes, "updated_at"])
+            after = {"visible": row.visible, "flagged": row.flagged_at is not None}
+            change.before = before
+            change.after = {**after, "reason": row.flag_reason}
         if before != after:
             await OutboxMessage.create(
                 topic="leaderboard.member_changed",

@@ -11,8 +11,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.models import Member, Reward
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
@@ -70,18 +69,13 @@ async def create_reward(*, definition: RewardDefinition, actor: Actor, now: date
     fields = {name: getattr(definition, name) for name in RewardDefinition.__slots__}
     fields["name"] = definition.name.strip()
     try:
-        async with in_transaction() as conn:
-            reward = await Reward.create(**fields, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="reward.create",
-                target_type="Reward",
-                target_id=reward.id,
-                before=None,
-                after=audit.snapshot(reward, REWARD_FIELDS),
-                now=now,
-            )
+        async with (
+            in_transaction() as conn,
+            audited(
+                conn, actor=actor, action="reward.create", fields=REWARD_FIELDS, now=now
+            ) as change,
+        ):
+            reward = change.created(await Reward.create(**fields, using_db=conn))
     except IntegrityError:
         raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
     return reward
@@ -109,22 +103,14 @@ async def update_reward(
         )
         if problems:
             raise InvalidInput(problems)
-        before = audit.snapshot(reward, REWARD_FIELDS)
-        if written := update.apply(reward):
-            try:
-                await reward.save(using_db=conn, update_fields=written)
-            except IntegrityError:
-                raise InvalidInput.single("code", "is already used by another reward") from None
-        await audit.record(
-            conn,
-            actor=actor,
-            action="reward.update",
-            target_type="Reward",
-            target_id=reward.id,
-            before=before,
-            after=audit.snapshot(reward, REWARD_FIELDS),
-            now=now,
-        )
+        async with audited(
+            conn, actor=actor, action="reward.update", subject=reward, fields=REWARD_FIELDS, now=now
+        ):
+            if written := update.apply(reward):
+                try:
+                    await reward.save(using_db=conn, update_fields=written)
+                except IntegrityError:
+                    raise InvalidInput.single("code", "is already used by another reward") from None
     return reward
 
 
@@ -136,19 +122,16 @@ async def archive_reward(*, reward_id: int, actor: Actor, now: datetime) -> Rewa
             raise NotFound("Reward", reward_id)
         if reward.archived_at is not None:
             return reward
-        before = audit.snapshot(reward, REWARD_FIELDS)
-        reward.archived_at = now
-        await reward.save(using_db=conn, update_fields=["archived_at"])
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="reward.archive",
-            target_type="Reward",
-            target_id=reward.id,
-            before=before,
-            after=audit.snapshot(reward, REWARD_FIELDS),
+            subject=reward,
+            fields=REWARD_FIELDS,
             now=now,
-        )
+        ):
+            reward.archived_at = now
+            await reward.save(using_db=conn, update_fields=["archived_at"])
     return reward
 
 

@@ -12,8 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import GrowthTask, Season, TaskStatus
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.shared.partial_updates import PartialUpdate
 from gamification.seasons import check_season
@@ -38,24 +37,21 @@ async def create_season(
     if problems:
         raise InvalidInput(problems)
     try:
-        async with in_transaction() as conn:
-            season = await Season.create(
-                code=code,
-                name=name.strip(),
-                starts_at=starts_at,
-                ends_at=ends_at,
-                description=description,
-                using_db=conn,
-            )
-            await audit.record(
-                conn,
-                actor=actor,
-                action="season.create",
-                target_type="Season",
-                target_id=season.id,
-                before=None,
-                after=audit.snapshot(season, SEASON_FIELDS),
-                now=now,
+        async with (
+            in_transaction() as conn,
+            audited(
+                conn, actor=actor, action="season.create", fields=SEASON_FIELDS, now=now
+            ) as change,
+        ):
+            season = change.created(
+                await Season.create(
+                    code=code,
+                    name=name.strip(),
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    description=description,
+                    using_db=conn,
+                )
             )
     except IntegrityError:
         raise InvalidInput.single("code", f"{code!r} is already used by another season") from None
@@ -73,25 +69,17 @@ async def update_season(
             raise NotFound("Season", season_id)
         if season.archived_at is not None:
             raise InvalidInput.single("id", "an archived season cannot be changed")
-        before = audit.snapshot(season, SEASON_FIELDS)
-        problems = check_season(**update.merged(season, SEASON_CHANGEABLE))
-        if problems:
-            raise InvalidInput(problems)
-        update.apply(season)
-        try:
-            await season.save(using_db=conn)
-        except IntegrityError:
-            raise InvalidInput.single("code", "is already used by another season") from None
-        await audit.record(
-            conn,
-            actor=actor,
-            action="season.update",
-            target_type="Season",
-            target_id=season.id,
-            before=before,
-            after=audit.snapshot(season, SEASON_FIELDS),
-            now=now,
-        )
+        async with audited(
+            conn, actor=actor, action="season.update", subject=season, fields=SEASON_FIELDS, now=now
+        ):
+            problems = check_season(**update.merged(season, SEASON_CHANGEABLE))
+            if problems:
+                raise InvalidInput(problems)
+            update.apply(season)
+            try:
+                await season.save(using_db=conn)
+            except IntegrityError:
+                raise InvalidInput.single("code", "is already used by another season") from None
     return season
 
 
@@ -103,20 +91,19 @@ async def archive_season(*, season_id: int, actor: Actor, now: datetime) -> Seas
             raise NotFound("Season", season_id)
         if season.archived_at is not None:
             return season
-        before = audit.snapshot(season, SEASON_FIELDS)
-        season.archived_at = now
-        await season.save(using_db=conn)
-        await (
-            GrowthTask.filter(season_id=season.id).using_db(conn).update(status=TaskStatus.ARCHIVED)
-        )
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="season.archive",
-            target_type="Season",
-            target_id=season.id,
-            before=before,
-            after=audit.snapshot(season, SEASON_FIELDS),
+            subject=season,
+            fields=SEASON_FIELDS,
             now=now,
-        )
+        ):
+            season.archived_at = now
+            await season.save(using_db=conn)
+            await (
+                GrowthTask.filter(season_id=season.id)
+                .using_db(conn)
+                .update(status=TaskStatus.ARCHIVED)
+            )
     return season

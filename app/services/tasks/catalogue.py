@@ -13,8 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask, Season, TaskStatus
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
@@ -109,18 +108,11 @@ async def create_task(*, definition: TaskDefinition, actor: Actor, now: datetime
     await _check_task(definition, now=now)
     fields = {name: getattr(definition, name) for name in TaskDefinition.__slots__}
     try:
-        async with in_transaction() as conn:
-            task = await GrowthTask.create(**fields, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="task.create",
-                target_type="GrowthTask",
-                target_id=task.id,
-                before=None,
-                after=audit.snapshot(task, TASK_FIELDS),
-                now=now,
-            )
+        async with (
+            in_transaction() as conn,
+            audited(conn, actor=actor, action="task.create", fields=TASK_FIELDS, now=now) as change,
+        ):
+            task = change.created(await GrowthTask.create(**fields, using_db=conn))
     except IntegrityError:
         raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
     return task
@@ -139,22 +131,14 @@ async def update_task(
     definition = TaskDefinition(**update.merged(task, TaskDefinition.__slots__))
     await _check_task(definition, now=now)
     async with in_transaction() as conn:
-        before = audit.snapshot(task, TASK_FIELDS)
-        update.apply(task)
-        try:
-            await task.save(using_db=conn)
-        except IntegrityError:
-            raise InvalidInput.single("code", "is already used by another task") from None
-        await audit.record(
-            conn,
-            actor=actor,
-            action="task.update",
-            target_type="GrowthTask",
-            target_id=task.id,
-            before=before,
-            after=audit.snapshot(task, TASK_FIELDS),
-            now=now,
-        )
+        async with audited(
+            conn, actor=actor, action="task.update", subject=task, fields=TASK_FIELDS, now=now
+        ):
+            update.apply(task)
+            try:
+                await task.save(using_db=conn)
+            except IntegrityError:
+                raise InvalidInput.single("code", "is already used by another task") from None
     return task
 
 
@@ -180,17 +164,14 @@ async def set_task_status(
             raise InvalidInput.single(
                 "status", f"a {task.status.value} task cannot become {status.value}"
             )
-        before = audit.snapshot(task, TASK_FIELDS)
-        task.status = status
-        await task.save(using_db=conn)
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action=f"task.{status.value}",
-            target_type="GrowthTask",
-            target_id=task.id,
-            before=before,
-            after=audit.snapshot(task, TASK_FIELDS),
+            subject=task,
+            fields=TASK_FIELDS,
             now=now,
-        )
+        ):
+            task.status = status
+            await task.save(using_db=conn)
     return task
