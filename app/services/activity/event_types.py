@@ -14,7 +14,8 @@ from tortoise.transactions import in_transaction
 
 from app.models import EventType
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
 from gamification.activity.event_types import check_event_type
 
@@ -96,10 +97,10 @@ async def update_event_type(
     """Change some fields of an event type (named by id or by code); events recorded stay."""
     update = PartialUpdate(changes, changeable=(*EVENT_TYPE_CHANGEABLE, "active"))
     async with in_transaction() as conn:
-        query = EventType.filter(id=event_type_id) if code is None else EventType.filter(code=code)
-        event_type = await query.select_for_update().using_db(conn).first()
-        if event_type is None:
-            raise NotFound("EventType", code if code is not None else event_type_id)
+        if code is None:
+            event_type = await get_locked_or_not_found(EventType, event_type_id, conn=conn)
+        else:
+            event_type = await get_locked_or_not_found(EventType, code, conn=conn, code=code)
         if all(getattr(event_type, name) == value for name, value in update.changes.items()):
             return event_type
         async with audited(

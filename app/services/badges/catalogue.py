@@ -13,7 +13,8 @@ from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
 from gamification.badges import BadgeMetric, check_badge
 
@@ -90,9 +91,7 @@ async def update_badge(
     """Change some of a badge's fields; levels members already hold stay theirs."""
     update = PartialUpdate(changes, changeable=BADGE_CHANGEABLE)
     async with in_transaction() as conn:
-        badge = await Badge.filter(id=badge_id).select_for_update().using_db(conn).first()
-        if badge is None:
-            raise NotFound("Badge", badge_id)
+        badge = await get_locked_or_not_found(Badge, badge_id, conn=conn)
         async with audited(
             conn, actor=actor, action="badge.update", subject=badge, fields=BADGE_FIELDS, now=now
         ):

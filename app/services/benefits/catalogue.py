@@ -21,7 +21,8 @@ from app.models import (
     TierBenefit,
 )
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found, get_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.benefits import (
@@ -79,9 +80,7 @@ async def update_benefit(
     checked whole, so a new kind must come with a value of that kind."""
     update = PartialUpdate(changes, changeable=BenefitDefinition.__slots__).stripped("name")
     async with in_transaction() as conn:
-        benefit = await Benefit.filter(id=benefit_id).select_for_update().using_db(conn).first()
-        if benefit is None:
-            raise NotFound("Benefit", benefit_id)
+        benefit = await get_locked_or_not_found(Benefit, benefit_id, conn=conn)
         if benefit.archived_at is not None:
             raise InvalidInput.single("id", "an archived benefit cannot be changed")
         _checked(update.merged(benefit, BenefitDefinition.__slots__))
@@ -106,9 +105,7 @@ async def update_benefit(
 async def archive_benefit(*, benefit_id: int, actor: Actor, now: datetime) -> Benefit:
     """Withdraw a benefit for good (idempotent): no new grants; grants held stay."""
     async with in_transaction() as conn:
-        benefit = await Benefit.filter(id=benefit_id).select_for_update().using_db(conn).first()
-        if benefit is None:
-            raise NotFound("Benefit", benefit_id)
+        benefit = await get_locked_or_not_found(Benefit, benefit_id, conn=conn)
         if benefit.archived_at is not None:
             return benefit
         async with audited(
@@ -216,12 +213,8 @@ async def attach_seasonal_benefit(
 ) -> SeasonalBenefit:
     """Give the members of ``tier_codes`` a benefit while a season runs (once per season)."""
     codes = list(dict.fromkeys(tier_codes))
-    season = await Season.get_or_none(id=season_id)
-    if season is None:
-        raise NotFound("Season", season_id)
-    benefit = await Benefit.get_or_none(id=benefit_id)
-    if benefit is None:
-        raise NotFound("Benefit", benefit_id)
+    season = await get_or_not_found(Season, season_id)
+    benefit = await get_or_not_found(Benefit, benefit_id)
     problems = []
     if season.archived_at is not None:
         problems.append(Problem("seasonId", "the season is archived"))
@@ -258,14 +251,13 @@ async def detach_seasonal_benefit(
 ) -> SeasonalBenefit:
     """Stop a season giving a benefit; grants already made stay with their members."""
     async with in_transaction() as conn:
-        row = (
-            await SeasonalBenefit.filter(season_id=season_id, benefit_id=benefit_id)
-            .select_for_update()
-            .using_db(conn)
-            .first()
+        row = await get_locked_or_not_found(
+            SeasonalBenefit,
+            f"{season_id}/{benefit_id}",
+            conn=conn,
+            season_id=season_id,
+            benefit_id=benefit_id,
         )
-        if row is None:
-            raise NotFound("SeasonalBenefit", f"{season_id}/{benefit_id}")
         # Not joined above: PostgreSQL cannot lock the nullable side of the outer join.
         await row.fetch_related("benefit", using_db=conn)
         async with audited(

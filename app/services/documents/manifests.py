@@ -17,7 +17,8 @@ from tortoise.transactions import in_transaction
 
 from app.models import TrustedDocument, TrustedManifest
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput, NotFound, ServiceError
+from app.services.shared.errors import InvalidInput, ServiceError
+from app.services.shared.lookups import get_or_not_found
 from gamification.shared.problems import Problem
 
 # A client name or version as teams write them: "member-app", "ios", "4.2.0+build.7".
@@ -191,11 +192,13 @@ async def revoke_manifest(
 ) -> tuple[TrustedManifest, list[TrustedDocument]]:
     """Stop trusting a client build's documents (idempotent: a revoked one is returned)."""
     async with in_transaction() as conn:
-        manifest = await TrustedManifest.get_or_none(
-            client_name=client_name, client_version=client_version, using_db=conn
+        manifest = await get_or_not_found(
+            TrustedManifest,
+            f"{client_name} {client_version}",
+            conn=conn,
+            client_name=client_name,
+            client_version=client_version,
         )
-        if manifest is None:
-            raise NotFound("TrustedManifest", f"{client_name} {client_version}")
         documents = (
             await TrustedDocument.filter(manifest_id=manifest.id).order_by("id").using_db(conn)
         )

@@ -16,6 +16,7 @@ from app.services.leaderboards.reads import BoardView
 from app.services.notifications.outbox import outbox_written
 from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.leaderboards import (
@@ -106,9 +107,7 @@ async def update_board(
         refusal="cannot be changed: create a new board instead",
     ).stripped("name")
     async with in_transaction() as conn:
-        board = await Leaderboard.filter(id=board_id).select_for_update().using_db(conn).first()
-        if board is None:
-            raise NotFound("Leaderboard", board_id)
+        board = await get_locked_or_not_found(Leaderboard, board_id, conn=conn)
         if board.archived_at is not None:
             raise InvalidInput.single("id", "an archived board cannot be changed")
         await _check(update.merged(board, BoardDefinition.__slots__), now=now)
@@ -134,9 +133,7 @@ async def update_board(
 async def archive_board(*, board_id: int, actor: Actor, now: datetime) -> Leaderboard:
     """Withdraw a board for good (idempotent); its scores stay, they are the programme's."""
     async with in_transaction() as conn:
-        board = await Leaderboard.filter(id=board_id).select_for_update().using_db(conn).first()
-        if board is None:
-            raise NotFound("Leaderboard", board_id)
+        board = await get_locked_or_not_found(Leaderboard, board_id, conn=conn)
         if board.archived_at is not None:
             return board
         async with audited(

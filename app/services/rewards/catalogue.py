@@ -12,7 +12,8 @@ from tortoise.transactions import in_transaction
 
 from app.models import Member, Reward
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.rewards import check_reward
@@ -92,9 +93,7 @@ async def update_reward(
     update = PartialUpdate(changes, changeable=RewardDefinition.__slots__).stripped("name")
     tier_count = len(await tiers_in_force(now=now))
     async with in_transaction() as conn:
-        reward = await Reward.filter(id=reward_id).select_for_update().using_db(conn).first()
-        if reward is None:
-            raise NotFound("Reward", reward_id)
+        reward = await get_locked_or_not_found(Reward, reward_id, conn=conn)
         if reward.archived_at is not None:
             raise InvalidInput.single("id", "an archived reward cannot be changed")
         merged = update.merged(reward, RewardDefinition.__slots__)
@@ -117,9 +116,7 @@ async def update_reward(
 async def archive_reward(*, reward_id: int, actor: Actor, now: datetime) -> Reward:
     """Withdraw a reward for good; archiving twice changes nothing. Redemptions stay."""
     async with in_transaction() as conn:
-        reward = await Reward.filter(id=reward_id).select_for_update().using_db(conn).first()
-        if reward is None:
-            raise NotFound("Reward", reward_id)
+        reward = await get_locked_or_not_found(Reward, reward_id, conn=conn)
         if reward.archived_at is not None:
             return reward
         async with audited(

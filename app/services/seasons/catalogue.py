@@ -13,7 +13,8 @@ from tortoise.transactions import in_transaction
 
 from app.models import GrowthTask, Season, TaskStatus
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
 from gamification.seasons import check_season
 
@@ -64,9 +65,7 @@ async def update_season(
     """Change some of a season's fields (code, name, startsAt, endsAt, description)."""
     update = PartialUpdate(changes, changeable=SEASON_CHANGEABLE)
     async with in_transaction() as conn:
-        season = await Season.filter(id=season_id).select_for_update().using_db(conn).first()
-        if season is None:
-            raise NotFound("Season", season_id)
+        season = await get_locked_or_not_found(Season, season_id, conn=conn)
         if season.archived_at is not None:
             raise InvalidInput.single("id", "an archived season cannot be changed")
         async with audited(
@@ -86,9 +85,7 @@ async def update_season(
 async def archive_season(*, season_id: int, actor: Actor, now: datetime) -> Season:
     """Archive a season and archive its tasks with it; archiving twice changes nothing."""
     async with in_transaction() as conn:
-        season = await Season.filter(id=season_id).select_for_update().using_db(conn).first()
-        if season is None:
-            raise NotFound("Season", season_id)
+        season = await get_locked_or_not_found(Season, season_id, conn=conn)
         if season.archived_at is not None:
             return season
         async with audited(

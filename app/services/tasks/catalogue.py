@@ -14,7 +14,8 @@ from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask, Season, TaskStatus
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found, get_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.seasons import SeasonBounds
@@ -123,9 +124,7 @@ async def update_task(
 ) -> GrowthTask:
     """Change some fields of a task (any of TaskDefinition's); progress already made stays."""
     update = PartialUpdate(changes, changeable=TaskDefinition.__slots__)
-    task = await GrowthTask.get_or_none(id=task_id)
-    if task is None:
-        raise NotFound("GrowthTask", task_id)
+    task = await get_or_not_found(GrowthTask, task_id)
     if task.status is TaskStatus.ARCHIVED:
         raise InvalidInput.single("id", "an archived task cannot be changed")
     definition = TaskDefinition(**update.merged(task, TaskDefinition.__slots__))
@@ -155,9 +154,7 @@ async def set_task_status(
 ) -> GrowthTask:
     """Pause, resume or archive a task. Setting the status it has changes nothing."""
     async with in_transaction() as conn:
-        task = await GrowthTask.filter(id=task_id).select_for_update().using_db(conn).first()
-        if task is None:
-            raise NotFound("GrowthTask", task_id)
+        task = await get_locked_or_not_found(GrowthTask, task_id, conn=conn)
         if task.status is status:
             return task
         if status not in _TRANSITIONS[task.status]:

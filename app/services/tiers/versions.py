@@ -11,7 +11,8 @@ from tortoise.transactions import in_transaction
 
 from app.models import LadderVersion, LadderVersionStatus, Tier
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found
 from app.services.tiers.ladder import store_tiers
 from gamification.activity.engine import GrowthWeights
 from gamification.tiers.ladder import InvalidLadder, TierRule, validate_ladder
@@ -72,11 +73,7 @@ async def publish(
             "effectiveAt", f"must be at least {notice.days} days ahead, so members are told"
         )
     async with in_transaction() as conn:
-        version = (
-            await LadderVersion.filter(id=version_id).select_for_update().using_db(conn).first()
-        )
-        if version is None:
-            raise NotFound("LadderVersion", version_id)
+        version = await get_locked_or_not_found(LadderVersion, version_id, conn=conn)
         if version.status is not LadderVersionStatus.DRAFT:
             raise InvalidInput.single("id", "only a draft can be published")
         async with audited(
