@@ -9,11 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import EventType
 from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import create_entry
 from app.services.shared.errors import InvalidInput
 from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
@@ -71,19 +71,15 @@ async def create_event_type(
     }
     _check_event_type(values)
     values["name"] = name.strip()
-    try:
-        async with (
-            in_transaction() as conn,
-            audited(
-                conn, actor=actor, action="eventType.create", fields=EVENT_TYPE_FIELDS, now=now
-            ) as change,
-        ):
-            event_type = change.created(await EventType.create(**values, using_db=conn))
-    except IntegrityError:
-        raise InvalidInput.single(
-            "code", f"{code!r} is already used by another event type"
-        ) from None
-    return event_type
+    return await create_entry(
+        EventType,
+        values,
+        actor=actor,
+        action="eventType.create",
+        fields=EVENT_TYPE_FIELDS,
+        now=now,
+        taken=InvalidInput.single("code", f"{code!r} is already used by another event type"),
+    )
 
 
 async def update_event_type(

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask
 from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import create_entry
 from app.services.shared.errors import InvalidInput
 from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
@@ -72,17 +72,15 @@ async def create_badge(
     }
     await _check_badge(values)
     values["name"] = name.strip()
-    try:
-        async with (
-            in_transaction() as conn,
-            audited(
-                conn, actor=actor, action="badge.create", fields=BADGE_FIELDS, now=now
-            ) as change,
-        ):
-            badge = change.created(await Badge.create(**values, using_db=conn))
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{code!r} is already used by another badge") from None
-    return badge
+    return await create_entry(
+        Badge,
+        values,
+        actor=actor,
+        action="badge.create",
+        fields=BADGE_FIELDS,
+        now=now,
+        taken=InvalidInput.single("code", f"{code!r} is already used by another badge"),
+    )
 
 
 async def update_badge(

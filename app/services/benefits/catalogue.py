@@ -21,6 +21,7 @@ from app.models import (
     TierBenefit,
 )
 from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import archive_entry, create_entry
 from app.services.shared.errors import InvalidInput
 from app.services.shared.lookups import get_locked_or_not_found, get_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
@@ -60,17 +61,15 @@ async def create_benefit(*, definition: BenefitDefinition, actor: Actor, now: da
     fields = {name: getattr(definition, name) for name in BenefitDefinition.__slots__}
     _checked(fields)
     fields["name"] = definition.name.strip()
-    try:
-        async with (
-            in_transaction() as conn,
-            audited(
-                conn, actor=actor, action="benefit.create", fields=BENEFIT_FIELDS, now=now
-            ) as change,
-        ):
-            benefit = change.created(await Benefit.create(**fields, using_db=conn))
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
-    return benefit
+    return await create_entry(
+        Benefit,
+        fields,
+        actor=actor,
+        action="benefit.create",
+        fields=BENEFIT_FIELDS,
+        now=now,
+        taken=InvalidInput.single("code", f"{definition.code!r} is already used"),
+    )
 
 
 async def update_benefit(
@@ -104,21 +103,9 @@ async def update_benefit(
 
 async def archive_benefit(*, benefit_id: int, actor: Actor, now: datetime) -> Benefit:
     """Withdraw a benefit for good (idempotent): no new grants; grants held stay."""
-    async with in_transaction() as conn:
-        benefit = await get_locked_or_not_found(Benefit, benefit_id, conn=conn)
-        if benefit.archived_at is not None:
-            return benefit
-        async with audited(
-            conn,
-            actor=actor,
-            action="benefit.archive",
-            subject=benefit,
-            fields=BENEFIT_FIELDS,
-            now=now,
-        ):
-            benefit.archived_at = now
-            await benefit.save(using_db=conn, update_fields=["archived_at"])
-    return benefit
+    return await archive_entry(
+        Benefit, benefit_id, actor=actor, action="benefit.archive", fields=BENEFIT_FIELDS, now=now
+    )
 
 
 async def benefits_page(
@@ -226,22 +213,17 @@ async def attach_seasonal_benefit(
         problems.append(Problem("tierCodes", f"no tier has the code: {', '.join(unknown)}"))
     if problems:
         raise InvalidInput(problems)
-    try:
-        async with (
-            in_transaction() as conn,
-            audited(
-                conn, actor=actor, action="seasonal_benefit.attach", fields=SEASONAL_FIELDS, now=now
-            ) as change,
-        ):
-            row = change.created(
-                await SeasonalBenefit.create(
-                    season_id=season_id, benefit_id=benefit_id, tier_codes=codes, using_db=conn
-                )
-            )
-    except IntegrityError:
-        raise InvalidInput.single(
+    row = await create_entry(
+        SeasonalBenefit,
+        {"season_id": season_id, "benefit_id": benefit_id, "tier_codes": codes},
+        actor=actor,
+        action="seasonal_benefit.attach",
+        fields=SEASONAL_FIELDS,
+        now=now,
+        taken=InvalidInput.single(
             "benefitId", "is already attached to this season (detach it first)"
-        ) from None
+        ),
+    )
     row.benefit = benefit
     return row
 

@@ -15,6 +15,7 @@ from app.models import Leaderboard, LeaderboardMember, Member, OutboxMessage, Se
 from app.services.leaderboards.reads import BoardView
 from app.services.notifications.outbox import outbox_written
 from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import archive_entry, create_entry
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
@@ -82,19 +83,15 @@ async def create_board(*, definition: BoardDefinition, actor: Actor, now: dateti
     fields = {name: getattr(definition, name) for name in BoardDefinition.__slots__}
     fields["name"] = definition.name.strip()
     await _check(fields, now=now)
-    try:
-        async with (
-            in_transaction() as conn,
-            audited(
-                conn, actor=actor, action="leaderboard.create", fields=BOARD_FIELDS, now=now
-            ) as change,
-        ):
-            board = change.created(
-                await Leaderboard.create(**fields, created_at=now, updated_at=now, using_db=conn)
-            )
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
-    return board
+    return await create_entry(
+        Leaderboard,
+        {**fields, "created_at": now, "updated_at": now},
+        actor=actor,
+        action="leaderboard.create",
+        fields=BOARD_FIELDS,
+        now=now,
+        taken=InvalidInput.single("code", f"{definition.code!r} is already used"),
+    )
 
 
 async def update_board(
@@ -132,21 +129,15 @@ async def update_board(
 
 async def archive_board(*, board_id: int, actor: Actor, now: datetime) -> Leaderboard:
     """Withdraw a board for good (idempotent); its scores stay, they are the programme's."""
-    async with in_transaction() as conn:
-        board = await get_locked_or_not_found(Leaderboard, board_id, conn=conn)
-        if board.archived_at is not None:
-            return board
-        async with audited(
-            conn,
-            actor=actor,
-            action="leaderboard.archive",
-            subject=board,
-            fields=BOARD_FIELDS,
-            now=now,
-        ):
-            board.archived_at = board.updated_at = now
-            await board.save(using_db=conn, update_fields=["archived_at", "updated_at"])
-    return board
+    return await archive_entry(
+        Leaderboard,
+        board_id,
+        actor=actor,
+        action="leaderboard.archive",
+        fields=BOARD_FIELDS,
+        now=now,
+        stamp=("archived_at", "updated_at"),
+    )
 
 
 async def _board_changed(conn: Any, board: Leaderboard, *, now: datetime) -> None:

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 
 from app.models import Member, Reward
 from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import archive_entry, create_entry
 from app.services.shared.errors import InvalidInput
 from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
@@ -69,17 +70,15 @@ async def create_reward(*, definition: RewardDefinition, actor: Actor, now: date
     await _check(definition, now=now)
     fields = {name: getattr(definition, name) for name in RewardDefinition.__slots__}
     fields["name"] = definition.name.strip()
-    try:
-        async with (
-            in_transaction() as conn,
-            audited(
-                conn, actor=actor, action="reward.create", fields=REWARD_FIELDS, now=now
-            ) as change,
-        ):
-            reward = change.created(await Reward.create(**fields, using_db=conn))
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
-    return reward
+    return await create_entry(
+        Reward,
+        fields,
+        actor=actor,
+        action="reward.create",
+        fields=REWARD_FIELDS,
+        now=now,
+        taken=InvalidInput.single("code", f"{definition.code!r} is already used"),
+    )
 
 
 async def update_reward(
@@ -115,21 +114,9 @@ async def update_reward(
 
 async def archive_reward(*, reward_id: int, actor: Actor, now: datetime) -> Reward:
     """Withdraw a reward for good; archiving twice changes nothing. Redemptions stay."""
-    async with in_transaction() as conn:
-        reward = await get_locked_or_not_found(Reward, reward_id, conn=conn)
-        if reward.archived_at is not None:
-            return reward
-        async with audited(
-            conn,
-            actor=actor,
-            action="reward.archive",
-            subject=reward,
-            fields=REWARD_FIELDS,
-            now=now,
-        ):
-            reward.archived_at = now
-            await reward.save(using_db=conn, update_fields=["archived_at"])
-    return reward
+    return await archive_entry(
+        Reward, reward_id, actor=actor, action="reward.archive", fields=REWARD_FIELDS, now=now
+    )
 
 
 async def tier_rank_of(member_id: int) -> int | None:

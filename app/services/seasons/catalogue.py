@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import GrowthTask, Season, TaskStatus
 from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import archive_entry, create_entry
 from app.services.shared.errors import InvalidInput
 from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
@@ -37,26 +39,22 @@ async def create_season(
     )
     if problems:
         raise InvalidInput(problems)
-    try:
-        async with (
-            in_transaction() as conn,
-            audited(
-                conn, actor=actor, action="season.create", fields=SEASON_FIELDS, now=now
-            ) as change,
-        ):
-            season = change.created(
-                await Season.create(
-                    code=code,
-                    name=name.strip(),
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    description=description,
-                    using_db=conn,
-                )
-            )
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{code!r} is already used by another season") from None
-    return season
+    values = {
+        "code": code,
+        "name": name.strip(),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "description": description,
+    }
+    return await create_entry(
+        Season,
+        values,
+        actor=actor,
+        action="season.create",
+        fields=SEASON_FIELDS,
+        now=now,
+        taken=InvalidInput.single("code", f"{code!r} is already used by another season"),
+    )
 
 
 async def update_season(
@@ -84,23 +82,16 @@ async def update_season(
 
 async def archive_season(*, season_id: int, actor: Actor, now: datetime) -> Season:
     """Archive a season and archive its tasks with it; archiving twice changes nothing."""
-    async with in_transaction() as conn:
-        season = await get_locked_or_not_found(Season, season_id, conn=conn)
-        if season.archived_at is not None:
-            return season
-        async with audited(
-            conn,
-            actor=actor,
-            action="season.archive",
-            subject=season,
-            fields=SEASON_FIELDS,
-            now=now,
-        ):
-            season.archived_at = now
-            await season.save(using_db=conn)
-            await (
-                GrowthTask.filter(season_id=season.id)
-                .using_db(conn)
-                .update(status=TaskStatus.ARCHIVED)
-            )
-    return season
+    return await archive_entry(
+        Season,
+        season_id,
+        actor=actor,
+        action="season.archive",
+        fields=SEASON_FIELDS,
+        now=now,
+        also=_archive_tasks,
+    )
+
+
+async def _archive_tasks(conn: BaseDBAsyncClient, season: Season) -> None:
+    await GrowthTask.filter(season_id=season.id).using_db(conn).update(status=TaskStatus.ARCHIVED)

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask, Season, TaskStatus
 from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import create_entry
 from app.services.shared.errors import InvalidInput
 from app.services.shared.lookups import get_locked_or_not_found, get_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
@@ -108,15 +109,15 @@ async def _check_task(definition: TaskDefinition, *, now: datetime) -> None:
 async def create_task(*, definition: TaskDefinition, actor: Actor, now: datetime) -> GrowthTask:
     await _check_task(definition, now=now)
     fields = {name: getattr(definition, name) for name in TaskDefinition.__slots__}
-    try:
-        async with (
-            in_transaction() as conn,
-            audited(conn, actor=actor, action="task.create", fields=TASK_FIELDS, now=now) as change,
-        ):
-            task = change.created(await GrowthTask.create(**fields, using_db=conn))
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
-    return task
+    return await create_entry(
+        GrowthTask,
+        fields,
+        actor=actor,
+        action="task.create",
+        fields=TASK_FIELDS,
+        now=now,
+        taken=InvalidInput.single("code", f"{definition.code!r} is already used"),
+    )
 
 
 async def update_task(
