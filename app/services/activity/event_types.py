@@ -71,14 +71,9 @@ async def create_event_type(
     }
     _check_event_type(values)
     values["name"] = name.strip()
+    taken = InvalidInput.single("code", f"{code!r} is already used by another event type")
     return await create_entry(
-        EventType,
-        values,
-        actor=actor,
-        action="eventType.create",
-        fields=EVENT_TYPE_FIELDS,
-        now=now,
-        taken=InvalidInput.single("code", f"{code!r} is already used by another event type"),
+        EventType, values, "eventType.create", EVENT_TYPE_FIELDS, actor=actor, now=now, taken=taken
     )
 
 

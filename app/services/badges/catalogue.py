@@ -72,14 +72,9 @@ async def create_badge(
     }
     await _check_badge(values)
     values["name"] = name.strip()
+    taken = InvalidInput.single("code", f"{code!r} is already used by another badge")
     return await create_entry(
-        Badge,
-        values,
-        actor=actor,
-        action="badge.create",
-        fields=BADGE_FIELDS,
-        now=now,
-        taken=InvalidInput.single("code", f"{code!r} is already used by another badge"),
+        Badge, values, "badge.create", BADGE_FIELDS, actor=actor, now=now, taken=taken
     )
 
 

@@ -61,14 +61,9 @@ async def create_benefit(*, definition: BenefitDefinition, actor: Actor, now: da
     fields = {name: getattr(definition, name) for name in BenefitDefinition.__slots__}
     _checked(fields)
     fields["name"] = definition.name.strip()
+    taken = InvalidInput.single("code", f"{definition.code!r} is already used")
     return await create_entry(
-        Benefit,
-        fields,
-        actor=actor,
-        action="benefit.create",
-        fields=BENEFIT_FIELDS,
-        now=now,
-        taken=InvalidInput.single("code", f"{definition.code!r} is already used"),
+        Benefit, fields, "benefit.create", BENEFIT_FIELDS, actor=actor, now=now, taken=taken
     )
 
 
@@ -104,7 +99,7 @@ async def update_benefit(
 async def archive_benefit(*, benefit_id: int, actor: Actor, now: datetime) -> Benefit:
     """Withdraw a benefit for good (idempotent): no new grants; grants held stay."""
     return await archive_entry(
-        Benefit, benefit_id, actor=actor, action="benefit.archive", fields=BENEFIT_FIELDS, now=now
+        Benefit, benefit_id, "benefit.archive", BENEFIT_FIELDS, actor=actor, now=now
     )
 
 
@@ -213,16 +208,15 @@ async def attach_seasonal_benefit(
         problems.append(Problem("tierCodes", f"no tier has the code: {', '.join(unknown)}"))
     if problems:
         raise InvalidInput(problems)
+    taken = InvalidInput.single("benefitId", "is already attached to this season (detach it first)")
     row = await create_entry(
         SeasonalBenefit,
         {"season_id": season_id, "benefit_id": benefit_id, "tier_codes": codes},
+        "seasonal_benefit.attach",
+        SEASONAL_FIELDS,
         actor=actor,
-        action="seasonal_benefit.attach",
-        fields=SEASONAL_FIELDS,
         now=now,
-        taken=InvalidInput.single(
-            "benefitId", "is already attached to this season (detach it first)"
-        ),
+        taken=taken,
     )
     row.benefit = benefit
     return row

@@ -83,14 +83,15 @@ async def create_board(*, definition: BoardDefinition, actor: Actor, now: dateti
     fields = {name: getattr(definition, name) for name in BoardDefinition.__slots__}
     fields["name"] = definition.name.strip()
     await _check(fields, now=now)
+    taken = InvalidInput.single("code", f"{definition.code!r} is already used")
     return await create_entry(
         Leaderboard,
         {**fields, "created_at": now, "updated_at": now},
+        "leaderboard.create",
+        BOARD_FIELDS,
         actor=actor,
-        action="leaderboard.create",
-        fields=BOARD_FIELDS,
         now=now,
-        taken=InvalidInput.single("code", f"{definition.code!r} is already used"),
+        taken=taken,
     )
 
 
@@ -132,9 +133,9 @@ async def archive_board(*, board_id: int, actor: Actor, now: datetime) -> Leader
     return await archive_entry(
         Leaderboard,
         board_id,
+        "leaderboard.archive",
+        BOARD_FIELDS,
         actor=actor,
-        action="leaderboard.archive",
-        fields=BOARD_FIELDS,
         now=now,
         stamp=("archived_at", "updated_at"),
     )

@@ -70,14 +70,9 @@ async def create_reward(*, definition: RewardDefinition, actor: Actor, now: date
     await _check(definition, now=now)
     fields = {name: getattr(definition, name) for name in RewardDefinition.__slots__}
     fields["name"] = definition.name.strip()
+    taken = InvalidInput.single("code", f"{definition.code!r} is already used")
     return await create_entry(
-        Reward,
-        fields,
-        actor=actor,
-        action="reward.create",
-        fields=REWARD_FIELDS,
-        now=now,
-        taken=InvalidInput.single("code", f"{definition.code!r} is already used"),
+        Reward, fields, "reward.create", REWARD_FIELDS, actor=actor, now=now, taken=taken
     )
 
 
@@ -115,7 +110,7 @@ async def update_reward(
 async def archive_reward(*, reward_id: int, actor: Actor, now: datetime) -> Reward:
     """Withdraw a reward for good; archiving twice changes nothing. Redemptions stay."""
     return await archive_entry(
-        Reward, reward_id, actor=actor, action="reward.archive", fields=REWARD_FIELDS, now=now
+        Reward, reward_id, "reward.archive", REWARD_FIELDS, actor=actor, now=now
     )
 
 

@@ -46,14 +46,9 @@ async def create_season(
         "ends_at": ends_at,
         "description": description,
     }
+    taken = InvalidInput.single("code", f"{code!r} is already used by another season")
     return await create_entry(
-        Season,
-        values,
-        actor=actor,
-        action="season.create",
-        fields=SEASON_FIELDS,
-        now=now,
-        taken=InvalidInput.single("code", f"{code!r} is already used by another season"),
+        Season, values, "season.create", SEASON_FIELDS, actor=actor, now=now, taken=taken
     )
 
 
@@ -85,9 +80,9 @@ async def archive_season(*, season_id: int, actor: Actor, now: datetime) -> Seas
     return await archive_entry(
         Season,
         season_id,
+        "season.archive",
+        SEASON_FIELDS,
         actor=actor,
-        action="season.archive",
-        fields=SEASON_FIELDS,
         now=now,
         also=_archive_tasks,
     )

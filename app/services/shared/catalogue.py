@@ -23,15 +23,15 @@ M = TypeVar("M", bound=Model)
 async def create_entry(
     model: type[M],
     values: Mapping[str, Any],
-    *,
-    actor: Actor,
     action: str,
     fields: tuple[str, ...],
+    *,
+    actor: Actor,
     now: datetime,
     taken: InvalidInput,
 ) -> M:
-    """Create a row of ``model`` from checked ``values``, audited; ``taken`` when a unique
-    key of it (its code) is already used."""
+    """Create a row of ``model`` from checked ``values``, audited as ``action`` with its
+    ``fields``; ``taken`` when a unique key of it (its code) is already used."""
     try:
         async with (
             in_transaction() as conn,
@@ -45,15 +45,16 @@ async def create_entry(
 async def archive_entry(
     model: type[M],
     key: int,
-    *,
-    actor: Actor,
     action: str,
     fields: tuple[str, ...],
+    *,
+    actor: Actor,
     now: datetime,
     stamp: tuple[str, ...] = ("archived_at",),
     also: Callable[[BaseDBAsyncClient, M], Awaitable[object]] | None = None,
 ) -> M:
-    """Archive a row for good, audited; archiving it again changes nothing. ``stamp`` names
+    """Archive a row for good, audited as ``action`` with its ``fields``; archiving it again
+    changes nothing. ``stamp`` names
     the time fields set to ``now``; ``also`` archives what goes with it, in the same
     transaction."""
     async with in_transaction() as conn:

@@ -109,14 +109,9 @@ async def _check_task(definition: TaskDefinition, *, now: datetime) -> None:
 async def create_task(*, definition: TaskDefinition, actor: Actor, now: datetime) -> GrowthTask:
     await _check_task(definition, now=now)
     fields = {name: getattr(definition, name) for name in TaskDefinition.__slots__}
+    taken = InvalidInput.single("code", f"{definition.code!r} is already used")
     return await create_entry(
-        GrowthTask,
-        fields,
-        actor=actor,
-        action="task.create",
-        fields=TASK_FIELDS,
-        now=now,
-        taken=InvalidInput.single("code", f"{definition.code!r} is already used"),
+        GrowthTask, fields, "task.create", TASK_FIELDS, actor=actor, now=now, taken=taken
     )
 
 
