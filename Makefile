@@ -17,7 +17,7 @@ help:
 	@echo "make test-dates  run the SQLite half of the suite with the clock moved 45 and 400 days ahead"
 	@echo "make token       mint a development token: ROLE=member|marketer|admin|service [MEMBER=demo-0001]"
 	@echo "make worker      run an arq worker against LAUREL_REDIS_URL"
-	@echo "make schema      regenerate graphql/schema.graphql"
+	@echo "make schema      regenerate graphql/schema.graphql and docs/api/roles.md"
 	@echo "make migrations  create a migration from model changes"
 	@echo "make bench       run the benchmarks in bench/"
 	@echo "make rebuild-leaderboard BOARD=code [PERIOD=2026-W48]  rebuild a board's Redis index"
@@ -52,9 +52,11 @@ worker: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/laurel schema
+	$(BIN)/laurel roles
 
 schema-check: $(STAMP)
 	$(BIN)/laurel schema --check
+	$(BIN)/laurel roles --check
 
 migrations: $(STAMP)
 	$(BIN)/tortoise makemigrations

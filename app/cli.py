@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from app.services.activity.imports import ImportProgress, ImportReport
 
 SCHEMA_PATH = Path("graphql/schema.graphql")
+ROLES_PATH = Path("docs/api/roles.md")
 
 
 def _settings() -> Settings:
@@ -114,18 +115,32 @@ def schema_sdl() -> str:
     return schema.as_str().rstrip() + "\n"
 
 
-def cmd_schema(args: argparse.Namespace) -> None:
-    path = Path(args.output)
-    sdl = schema_sdl()
-    if args.check:
+def _write_or_check(path: Path, text: str, *, check: bool, command: str) -> None:
+    """Write a file generated from the schema, or (``check``) fail when it differs."""
+    if check:
         current = path.read_text() if path.exists() else ""
-        if current != sdl:
-            sys.exit(f"{path} is stale: run `make schema` and commit the result")
+        if current != text:
+            sys.exit(f"{path} is stale: run `{command}` and commit the result")
         print(f"{path} is up to date.")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(sdl)
+    path.write_text(text)
     print(f"Wrote {path}.")
+
+
+def cmd_schema(args: argparse.Namespace) -> None:
+    _write_or_check(Path(args.output), schema_sdl(), check=args.check, command="make schema")
+
+
+def roles_doc() -> str:
+    from app.api.schema import schema
+    from app.api.shared.role_matrix import roles_markdown
+
+    return roles_markdown(schema)
+
+
+def cmd_roles(args: argparse.Namespace) -> None:
+    _write_or_check(Path(args.output), roles_doc(), check=args.check, command="laurel roles")
 
 
 def cmd_documents(args: argparse.Namespace) -> None:
@@ -482,6 +497,12 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--output", default=str(SCHEMA_PATH))
     schema.add_argument("--check", action="store_true", help="fail if the file is stale")
     schema.set_defaults(func=cmd_schema)
+    roles = sub.add_parser(
+        "roles", help="write the role matrix (who may call each operation) from the schema"
+    )
+    roles.add_argument("--output", default=str(ROLES_PATH))
+    roles.add_argument("--check", action="store_true", help="fail if the file is stale")
+    roles.set_defaults(func=cmd_roles)
     documents = sub.add_parser(
         "documents",
         help="trusted documents: print the operations directory's manifest {sha256: [operation "

@@ -28,7 +28,7 @@ from app.api.shared.context import Context
 from app.api.shared.errors import ValidationFailed
 from app.api.shared.ids import input_id
 from app.api.shared.partial_updates import given_changes
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, audit_actor, roles
 from app.api.shared.results import typed_failure, typed_failures
 from app.api.shared.scalars import Amount
 from app.auth import Role
@@ -84,7 +84,8 @@ def _result(recorded: Recorded | ServiceError) -> RecordEventResult:
 class ActivityMutations:
     @strawberry.mutation(
         description="Report a member activity (services, admins). Returns what it earned; "
-        "with dryRun, what it would earn, writing nothing."
+        "with dryRun, what it would earn, writing nothing.",
+        extensions=[roles(Role.SERVICE, Role.ADMIN)],
     )
     @typed_failures
     async def record_event(
@@ -96,7 +97,6 @@ class ActivityMutations:
             strawberry.argument(description="True: compute the outcome and write nothing."),
         ] = False,
     ) -> RecordEventResult:
-        require_role(info, Role.SERVICE, Role.ADMIN)
         (recorded,) = await record_events([_event_input(input)], dry_run=dry_run, **_when(info))
         return _result(recorded)
 
@@ -104,7 +104,8 @@ class ActivityMutations:
         description=f"Report up to {MAX_BATCH} member activities at once (services, admins): "
         "one result per input, in input order, each what recordEvent would return for it "
         "alone; one bad item never fails the others. Items are recorded in order, so a "
-        "member's later items see the earlier ones; each key is idempotent as in recordEvent."
+        "member's later items see the earlier ones; each key is idempotent as in recordEvent.",
+        extensions=[roles(Role.SERVICE, Role.ADMIN)],
     )
     @typed_failures
     async def record_events(
@@ -119,7 +120,6 @@ class ActivityMutations:
             strawberry.argument(description="True: compute the outcomes and write nothing."),
         ] = False,
     ) -> RecordEventsResult:
-        require_role(info, Role.SERVICE, Role.ADMIN)
         if not inputs or len(inputs) > MAX_BATCH:
             return ValidationFailed.single("inputs", f"give 1 to {MAX_BATCH} events")
         items: list[EventInput | ServiceError] = []
@@ -139,7 +139,8 @@ class ActivityMutations:
     @strawberry.mutation(
         description="Take back what an event earned, in full or for part of its amount "
         "(a return; services, admins). Never demotes; never overdraws unless the programme "
-        "allows debt."
+        "allows debt.",
+        extensions=[roles(Role.SERVICE, Role.ADMIN)],
     )
     @typed_failures
     async def reverse_event(
@@ -167,7 +168,6 @@ class ActivityMutations:
             ),
         ] = None,
     ) -> ReverseEventResult:
-        require_role(info, Role.SERVICE, Role.ADMIN)
         ctx = info.context
         result = await reverse_event(
             idempotency_key=idempotency_key,
@@ -194,7 +194,8 @@ class ActivityMutations:
 @strawberry.type
 class EventTypeMutations:
     @strawberry.mutation(
-        description="Add an event type to the catalogue (marketers, admins; audited)."
+        description="Add an event type to the catalogue (marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def create_event_type(
@@ -202,7 +203,7 @@ class EventTypeMutations:
         info: Info[Context, None],
         input: Annotated[CreateEventTypeInput, strawberry.argument(description="The event type.")],
     ) -> EventTypeResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         event_type = await event_types.create_event_type(
             **vars(input), actor=actor, now=info.context.now
         )
@@ -210,7 +211,8 @@ class EventTypeMutations:
 
     @strawberry.mutation(
         description="Change an event type's fields (those given), named by id or by code "
-        "(marketers, admins; audited)."
+        "(marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def update_event_type(
@@ -226,7 +228,7 @@ class EventTypeMutations:
             str | None, strawberry.argument(description="The event type's code; or give id.")
         ] = None,
     ) -> EventTypeResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         if (id is None) == (code is None):
             return ValidationFailed.single("id", "give either id or code")
         pk = None if id is None else input_id(id, kind="EventType", argument="id")
@@ -238,7 +240,8 @@ class EventTypeMutations:
 
     @strawberry.mutation(
         description="Stop or resume accepting events of a type (idempotent; marketers, admins; "
-        "audited). recordEvent refuses an inactive type as NotFound."
+        "audited). recordEvent refuses an inactive type as NotFound.",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def set_event_type_active(
@@ -252,7 +255,7 @@ class EventTypeMutations:
             ),
         ],
     ) -> EventTypeResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="EventType", argument="id")
         event_type = await event_types.set_event_type_active(
             event_type_id=pk, active=active, actor=actor, now=info.context.now

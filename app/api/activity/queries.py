@@ -18,13 +18,16 @@ from app.api.shared.pagination import (
     first_key,
     rows_before,
 )
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.models import EventType
 
 
 @strawberry.type
 class EventTypeQueries:
-    @strawberry.field(description="The event catalogue in creation order (marketers, admins).")
+    @strawberry.field(
+        description="The event catalogue in creation order (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     async def event_types(
         self,
         info: Info[Context, None],
@@ -34,7 +37,6 @@ class EventTypeQueries:
             bool, strawberry.argument(description="True: inactive types too.")
         ] = False,
     ) -> Connection[EventTypeType]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         query = EventType.all().order_by("id")
         if not include_inactive:

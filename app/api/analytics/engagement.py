@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from app.api.shared.context import Context
 from app.api.shared.ids import encode_id, require_id
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.services.analytics import engagement
 
 
@@ -97,7 +97,8 @@ class SeasonalBenefitUptake:
 class EngagementQueries:
     @strawberry.field(
         description="Per growth task (of a season, or one task; every task without either), "
-        "in task order: members eligible, who started and who completed it (marketers, admins)."
+        "in task order: members eligible, who started and who completed it (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def task_funnel(
         self,
@@ -111,7 +112,6 @@ class EngagementQueries:
             strawberry.argument(description="Only this GrowthTask; null: no such filter."),
         ] = None,
     ) -> list[TaskFunnel]:
-        require_role(info, *CATALOGUE_EDITORS)
         rows = await engagement.task_funnel(
             now=info.context.now,
             season_id=require_id(season_id, kind="Season", argument="seasonId")
@@ -125,7 +125,8 @@ class EngagementQueries:
 
     @strawberry.field(
         description="Seasonal benefit grants per season (or one season), benefit and tier: "
-        "granted, used, expired and still active (marketers, admins)."
+        "granted, used, expired and still active (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def seasonal_benefit_uptake(
         self,
@@ -135,7 +136,6 @@ class EngagementQueries:
             strawberry.argument(description="Only this Season; null: every season."),
         ] = None,
     ) -> list[SeasonalBenefitUptake]:
-        require_role(info, *CATALOGUE_EDITORS)
         rows = await engagement.seasonal_benefit_uptake(
             now=info.context.now,
             season_id=require_id(season_id, kind="Season", argument="seasonId")

@@ -14,7 +14,7 @@ from app.api.shared.enums import described_enum
 from app.api.shared.errors import UserInputError
 from app.api.shared.ids import decode_cursor, encode_id
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.services.analytics import reports as analytics
 from gamification.analytics import Granularity as GranularityEnum
 from gamification.analytics import buckets
@@ -111,7 +111,8 @@ def check_periods(
 class AnalyticsQueries:
     @strawberry.field(
         description="Members per tier at a moment (default now), from the tier-change "
-        "history, named by the ladder in force then (marketers, admins)."
+        "history, named by the ladder in force then (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def tier_distribution(
         self,
@@ -121,7 +122,6 @@ class AnalyticsQueries:
             strawberry.argument(description="The moment, with an offset; null: now."),
         ] = None,
     ) -> list[TierCount]:
-        require_role(info, *CATALOGUE_EDITORS)
         moment = at or info.context.now
         check_aware(moment, "at")
         rows = await analytics.tier_distribution(at=moment)
@@ -129,7 +129,8 @@ class AnalyticsQueries:
 
     @strawberry.field(
         description="Promotions and demotions per local day, week or month in [from, to) "
-        "(marketers, admins)."
+        "(marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def tier_movements(
         self,
@@ -141,7 +142,6 @@ class AnalyticsQueries:
         from_: Annotated[datetime, strawberry.argument(name="from", description=FROM)],
         to: Annotated[datetime, strawberry.argument(description=TO)],
     ) -> list[TierMovement]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_periods(granularity, from_, to, info.context.settings.zone)
         rows = await analytics.tier_movements(
             granularity=granularity,
@@ -156,7 +156,8 @@ class AnalyticsQueries:
 
     @strawberry.field(
         description="Points issued, spent and expired per local day, week or month in "
-        "[from, to), and the outstanding liability now (marketers, admins)."
+        "[from, to), and the outstanding liability now (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def points_flow(
         self,
@@ -168,7 +169,6 @@ class AnalyticsQueries:
         from_: Annotated[datetime, strawberry.argument(name="from", description=FROM)],
         to: Annotated[datetime, strawberry.argument(description=TO)],
     ) -> PointsFlow:
-        require_role(info, *CATALOGUE_EDITORS)
         check_periods(granularity, from_, to, info.context.settings.zone)
         rows = await analytics.points_flow(
             granularity=granularity,
@@ -186,12 +186,12 @@ class AnalyticsQueries:
 
     @strawberry.field(
         description="Members whose growth would not keep their tier at an evaluation now, "
-        "with the growth they miss, in member order (marketers, admins)."
+        "with the growth they miss, in member order (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def members_at_risk(
         self, info: Info[Context, None], first: First = 50, after: After = None
     ) -> Connection[MemberAtRisk]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         after_id = decode_cursor(after)
         rows, has_next = await analytics.members_at_risk(

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.api.analytics.queries import FROM, GRANULARITY, TO, Granularity, check_periods, check_span
 from app.api.shared.context import Context
 from app.api.shared.errors import UserInputError
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.services.analytics import tiers as tier_analytics
 
 MAX_WINDOW_DAYS = 365
@@ -115,7 +115,8 @@ class TierAnalyticsQueries:
     @strawberry.field(
         description="Per local day, week or month overlapping [from, to) and per tier: "
         "members at the start, promotions and demotions out of the tier, and their rates "
-        f"(marketers, admins). {_PROMOTION}"
+        f"(marketers, admins). {_PROMOTION}",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def tier_rates(
         self,
@@ -127,7 +128,6 @@ class TierAnalyticsQueries:
         from_: Annotated[datetime, strawberry.argument(name="from", description=FROM)],
         to: Annotated[datetime, strawberry.argument(description=TO)],
     ) -> list[TierRatePeriod]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_periods(granularity, from_, to, info.context.settings.zone)
         rows = await tier_analytics.tier_rates(
             granularity=granularity,
@@ -159,7 +159,8 @@ class TierAnalyticsQueries:
     @strawberry.field(
         description="Per tier above the lowest: promotions into it (only those in [from, to) "
         "when given), with the median and 90th percentile of days from joining and from the "
-        f"previous tier change (marketers, admins). {_PROMOTION}"
+        f"previous tier change (marketers, admins). {_PROMOTION}",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def time_to_promotion(
         self,
@@ -180,7 +181,6 @@ class TierAnalyticsQueries:
             ),
         ] = None,
     ) -> list[TimeToPromotion]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_span(from_, to)
         rows = await tier_analytics.time_to_promotion(
             now=info.context.now, starts_at=from_, ends_at=to
@@ -202,7 +202,8 @@ class TierAnalyticsQueries:
     @strawberry.field(
         description="Per tier above the lowest, for promotions into it in [from, to): events "
         "per promoted member in the windowDays (default 30) before and after the promotion "
-        f"(marketers, admins). {_PROMOTION}"
+        f"(marketers, admins). {_PROMOTION}",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def activity_after_promotion(
         self,
@@ -226,7 +227,6 @@ class TierAnalyticsQueries:
             ),
         ] = 30,
     ) -> list[PromotionActivity]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_span(from_, to)
         if not 1 <= window_days <= MAX_WINDOW_DAYS:
             raise UserInputError(

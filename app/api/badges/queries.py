@@ -16,17 +16,19 @@ from app.api.shared.pagination import (
     first_key,
     rows_before,
 )
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.models import Badge
 
 
 @strawberry.type
 class BadgeQueries:
-    @strawberry.field(description="Badges in creation order (marketers, admins).")
+    @strawberry.field(
+        description="Badges in creation order (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     async def badges(
         self, info: Info[Context, None], first: First = 20, after: After = None
     ) -> Connection[BadgeType]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         query = listed = Badge.all().order_by("id")
         if (after_id := decode_cursor(after)) is not None:

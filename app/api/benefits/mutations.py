@@ -30,7 +30,7 @@ from app.api.shared.context import Context
 from app.api.shared.errors import NotFoundType
 from app.api.shared.ids import input_id
 from app.api.shared.partial_updates import given_changes
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, audit_actor, caller, roles
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.services.benefits import catalogue as benefits
@@ -40,14 +40,17 @@ from app.services.shared.errors import NotFound
 
 @strawberry.type
 class BenefitMutations:
-    @strawberry.mutation(description="Add a benefit to the catalogue (marketers, admins; audited).")
+    @strawberry.mutation(
+        description="Add a benefit to the catalogue (marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     @typed_failures
     async def create_benefit(
         self,
         info: Info[Context, None],
         input: Annotated[CreateBenefitInput, strawberry.argument(description="The benefit.")],
     ) -> BenefitResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         benefit = await benefits.create_benefit(
             definition=benefits.BenefitDefinition(**vars(input)),
             actor=actor,
@@ -57,7 +60,8 @@ class BenefitMutations:
 
     @strawberry.mutation(
         description="Change a benefit's fields (those given; none may be null) (marketers, "
-        "admins; audited). Grants already made show the new value."
+        "admins; audited). Grants already made show the new value.",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def update_benefit(
@@ -68,7 +72,7 @@ class BenefitMutations:
             UpdateBenefitInput, strawberry.argument(description="The fields to change.")
         ],
     ) -> BenefitResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="Benefit", argument="id")
         changes = given_changes(input)
         benefit = await benefits.update_benefit(
@@ -78,7 +82,8 @@ class BenefitMutations:
 
     @strawberry.mutation(
         description="Withdraw a benefit for good (idempotent; marketers, admins; audited); "
-        "grants members hold stay."
+        "grants members hold stay.",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def archive_benefit(
@@ -86,7 +91,7 @@ class BenefitMutations:
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="A Benefit id.")],
     ) -> BenefitResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="Benefit", argument="id")
         benefit = await benefits.archive_benefit(benefit_id=pk, actor=actor, now=info.context.now)
         return BenefitSaved(benefit=BenefitType.from_model(benefit))
@@ -94,7 +99,8 @@ class BenefitMutations:
     @strawberry.mutation(
         description="Make benefitCodes the whole set of benefits of a tier (an empty list "
         "clears it) (marketers, admins; audited). Grants held stay; promotions grant the new "
-        "set."
+        "set.",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def set_tier_benefits(
@@ -110,7 +116,7 @@ class BenefitMutations:
             list[str], strawberry.argument(description="Codes of live (not archived) benefits.")
         ],
     ) -> SetTierBenefitsResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         row = await benefits.set_tier_benefits(
             tier_code=tier_code, benefit_codes=benefit_codes, actor=actor, now=info.context.now
         )
@@ -118,7 +124,8 @@ class BenefitMutations:
 
     @strawberry.mutation(
         description="Give the members of tierCodes a benefit while a season runs (once per "
-        "season and benefit; marketers, admins; audited)."
+        "season and benefit; marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def attach_seasonal_benefit(
@@ -137,7 +144,7 @@ class BenefitMutations:
             ),
         ],
     ) -> AttachSeasonalBenefitResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         season_pk = input_id(season_id, kind="Season", argument="seasonId")
         benefit_pk = input_id(benefit_id, kind="Benefit", argument="benefitId")
         row = await benefits.attach_seasonal_benefit(
@@ -151,7 +158,8 @@ class BenefitMutations:
 
     @strawberry.mutation(
         description="Stop a season giving a benefit; grants already made stay with members "
-        "(marketers, admins; audited)."
+        "(marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def detach_seasonal_benefit(
@@ -162,7 +170,7 @@ class BenefitMutations:
             strawberry.ID, strawberry.argument(description="A Benefit id the season gives.")
         ],
     ) -> DetachSeasonalBenefitResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         season_pk = input_id(season_id, kind="Season", argument="seasonId")
         benefit_pk = input_id(benefit_id, kind="Benefit", argument="benefitId")
         try:
@@ -176,7 +184,8 @@ class BenefitMutations:
 
     @strawberry.mutation(
         description="Use a benefit grant of the signed-in member's, once (member tokens only). "
-        "Another member's grant is NotFound."
+        "Another member's grant is NotFound.",
+        extensions=[roles(Role.MEMBER)],
     )
     @typed_failures
     async def use_benefit(
@@ -187,7 +196,7 @@ class BenefitMutations:
             strawberry.argument(description="A BenefitGrant id of the member's (Member.benefits)."),
         ],
     ) -> UseBenefitResult:
-        principal = require_role(info, Role.MEMBER)
+        principal = caller(info)
         assert principal.member_id is not None  # member tokens always carry one
         pk = input_id(grant_id, kind="BenefitGrant", argument="grantId")
         now = info.context.now

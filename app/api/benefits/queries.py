@@ -11,7 +11,7 @@ from app.api.benefits.types import BenefitType, SeasonalBenefitType, TierBenefit
 from app.api.shared.context import Context
 from app.api.shared.ids import decode_cursor, require_id
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.services.benefits import catalogue as benefits
 
 
@@ -19,7 +19,8 @@ from app.services.benefits import catalogue as benefits
 class BenefitQueries:
     @strawberry.field(
         description="Benefits in catalogue order (marketers, admins); archived ones with "
-        "includeArchived."
+        "includeArchived.",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def benefits_catalogue(
         self,
@@ -30,7 +31,6 @@ class BenefitQueries:
             bool, strawberry.argument(description="True: archived benefits too.")
         ] = False,
     ) -> Connection[BenefitType]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         after_id = decode_cursor(after)
         rows, has_next = await benefits.benefits_page(
@@ -53,22 +53,22 @@ class BenefitQueries:
 
     @strawberry.field(
         description="The tier x benefit matrix: each tier of the ladder in force, lowest "
-        "first, then other tier codes that have benefits (marketers, admins)."
+        "first, then other tier codes that have benefits (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def tier_benefits(self, info: Info[Context, None]) -> list[TierBenefitsType]:
-        require_role(info, *CATALOGUE_EDITORS)
         rows = await benefits.tier_benefits(now=info.context.now)
         return [TierBenefitsType.from_row(row) for row in rows]
 
     @strawberry.field(
-        description="The benefits a season gives, and to which tiers (marketers, admins)."
+        description="The benefits a season gives, and to which tiers (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def seasonal_benefits(
         self,
         info: Info[Context, None],
         season_id: Annotated[strawberry.ID, strawberry.argument(description="A Season id.")],
     ) -> list[SeasonalBenefitType]:
-        require_role(info, *CATALOGUE_EDITORS)
         pk = require_id(season_id, kind="Season", argument="seasonId")
         rows = await benefits.seasonal_benefits(season_id=pk)
         return [SeasonalBenefitType.from_model(row) for row in rows]

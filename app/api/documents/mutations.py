@@ -19,7 +19,7 @@ from app.api.documents.types import (
     TrustedManifestType,
 )
 from app.api.shared.context import Context
-from app.api.shared.permissions import require_actor
+from app.api.shared.permissions import audit_actor, roles
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.services.documents import manifests as documents
@@ -32,7 +32,8 @@ class DocumentMutations:
         "persisted-query manifest or graphql-codegen's persisted-documents.json, as the tool "
         "wrote it. Every document is validated against the schema; one bad document refuses "
         "the whole manifest. Registering the same manifest again is a replay. Bodies are "
-        "limited to 100 KB: register larger manifests with `laurel documents register`."
+        "limited to 100 KB: register larger manifests with `laurel documents register`.",
+        extensions=[roles(Role.ADMIN)],
     )
     @typed_failures
     async def register_trusted_documents(
@@ -48,7 +49,7 @@ class DocumentMutations:
             JSON, strawberry.argument(description="The manifest file's JSON, as the tool wrote it.")
         ],
     ) -> RegisterTrustedDocumentsResult:
-        actor = require_actor(info, Role.ADMIN)
+        actor = audit_actor(info)
         documents.check_labels(client_name=client, client_version=version)
         try:
             parsed = read_manifest(manifest, schema=info.schema._schema)
@@ -72,7 +73,8 @@ class DocumentMutations:
 
     @strawberry.mutation(
         description="Revoke a client build's manifest (admins): its documents stop running "
-        "(within LAUREL_DOCUMENT_REFRESH_SECONDS on other servers). Revoking again is a no-op."
+        "(within LAUREL_DOCUMENT_REFRESH_SECONDS on other servers). Revoking again is a no-op.",
+        extensions=[roles(Role.ADMIN)],
     )
     @typed_failures
     async def revoke_trusted_documents(
@@ -81,7 +83,7 @@ class DocumentMutations:
         client: Annotated[str, strawberry.argument(description="The client's name.")],
         version: Annotated[str, strawberry.argument(description="The build's version.")],
     ) -> RevokeTrustedDocumentsResult:
-        actor = require_actor(info, Role.ADMIN)
+        actor = audit_actor(info)
         manifest, docs = await documents.revoke_manifest(
             client_name=client, client_version=version, actor=actor, now=info.context.now
         )

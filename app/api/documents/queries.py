@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from app.api.documents.types import TrustedManifestType
 from app.api.shared.context import Context
-from app.api.shared.permissions import require_role
+from app.api.shared.permissions import roles
 from app.auth import Role
 from app.services.documents import manifests as documents
 
@@ -17,7 +17,8 @@ from app.services.documents import manifests as documents
 @strawberry.type
 class DocumentQueries:
     @strawberry.field(
-        description="The client manifests registered as trusted documents, newest first (admins)."
+        description="The client manifests registered as trusted documents, newest first (admins).",
+        extensions=[roles(Role.ADMIN)],
     )
     async def trusted_manifests(
         self,
@@ -29,6 +30,5 @@ class DocumentQueries:
             bool, strawberry.argument(description="Include revoked manifests.")
         ] = False,
     ) -> list[TrustedManifestType]:
-        require_role(info, Role.ADMIN)
         found = await documents.list_manifests(client_name=client, include_revoked=include_revoked)
         return [TrustedManifestType.from_model(m, docs) for m, docs in found]

@@ -21,7 +21,7 @@ from app.api.leaderboards.types import (
 from app.api.shared.context import Context
 from app.api.shared.ids import encode_id, input_id
 from app.api.shared.partial_updates import given_changes
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, audit_actor, caller, roles
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.services.leaderboards import boards as leaderboards
@@ -30,14 +30,17 @@ from app.services.leaderboards.boards import BoardDefinition
 
 @strawberry.type
 class LeaderboardMutations:
-    @strawberry.mutation(description="Define a board (marketers, admins; audited).")
+    @strawberry.mutation(
+        description="Define a board (marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     @typed_failures
     async def create_leaderboard(
         self,
         info: Info[Context, None],
         input: Annotated[CreateLeaderboardInput, strawberry.argument(description="The board.")],
     ) -> LeaderboardResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         fields = vars(input).copy()
         if input.season_id is not None:
             season_id = input_id(input.season_id, kind="Season", argument="seasonId")
@@ -50,7 +53,8 @@ class LeaderboardMutations:
     @strawberry.mutation(
         description="Change a board's name, description, tier filter, visibility window or "
         "flag rule (its metric, period and season are fixed: define a new board) (marketers, "
-        "admins; audited)."
+        "admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def update_leaderboard(
@@ -61,7 +65,7 @@ class LeaderboardMutations:
             UpdateLeaderboardInput, strawberry.argument(description="The fields to change.")
         ],
     ) -> LeaderboardResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="Leaderboard", argument="id")
         changes = given_changes(input, nullable=("tier_code", "visible_from", "visible_to"))
         board = await leaderboards.update_board(
@@ -70,7 +74,8 @@ class LeaderboardMutations:
         return LeaderboardSaved(leaderboard=await LeaderboardType.current(info, board))
 
     @strawberry.mutation(
-        description="Withdraw a board for good (idempotent; marketers, admins; audited)."
+        description="Withdraw a board for good (idempotent; marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def archive_leaderboard(
@@ -78,7 +83,7 @@ class LeaderboardMutations:
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="A Leaderboard id.")],
     ) -> LeaderboardResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="Leaderboard", argument="id")
         board = await leaderboards.archive_board(board_id=pk, actor=actor, now=info.context.now)
         return LeaderboardSaved(leaderboard=await LeaderboardType.current(info, board))
@@ -86,7 +91,8 @@ class LeaderboardMutations:
     @strawberry.mutation(
         description="Show or hide the signed-in member on public boards. Hidden, it still "
         "sees its own rank (where it would be) but appears to nobody else (member tokens "
-        "only)."
+        "only).",
+        extensions=[roles(Role.MEMBER)],
     )
     @typed_failures
     async def set_leaderboard_visibility(
@@ -99,7 +105,7 @@ class LeaderboardMutations:
             ),
         ],
     ) -> SetLeaderboardVisibilityResult:
-        principal = require_role(info, Role.MEMBER)
+        principal = caller(info)
         assert principal.member_id is not None  # member tokens always carry one
         await leaderboards.set_visibility(
             member_id=principal.member_id, visible=visible, now=info.context.now
@@ -108,7 +114,8 @@ class LeaderboardMutations:
 
     @strawberry.mutation(
         description="Take a member off the boards that exclude flagged members, or put it "
-        "back (admins; audited; a reason is required to flag)."
+        "back (admins; audited; a reason is required to flag).",
+        extensions=[roles(Role.ADMIN)],
     )
     @typed_failures
     async def flag_member(
@@ -123,7 +130,7 @@ class LeaderboardMutations:
             str, strawberry.argument(description="Why, up to 200 characters; required to flag.")
         ] = "",
     ) -> FlagMemberResult:
-        actor = require_actor(info, Role.ADMIN)
+        actor = audit_actor(info)
         pk = input_id(member_id, kind="Member", argument="memberId")
         await leaderboards.flag_member(
             member_id=pk, flagged=flagged, reason=reason, actor=actor, now=info.context.now

@@ -17,7 +17,7 @@ from app.api.shared.context import Context
 from app.api.shared.errors import NotFoundType, UserInputError
 from app.api.shared.ids import decode_cursor, encode_cursor
 from app.api.shared.pagination import After, First, PageInfo, check_page_size, rows_before
-from app.api.shared.permissions import CATALOGUE_EDITORS, STAFF, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, STAFF, caller, roles
 from app.auth import Role
 from app.services.leaderboards.boards import (
     board_in_period,
@@ -36,7 +36,8 @@ class LeaderboardQueries:
         "as people write it (2026-11-25 for a day board, 2026-W48 for a week, 2026-11 for "
         "a month, all-time for an all-time board, the season's code for a season board; "
         "another name is a BAD_USER_INPUT error). NotFound when there is no such board or "
-        "it is not open to members now (staff see every live board)."
+        "it is not open to members now (staff see every live board).",
+        extensions=[roles(Role.MEMBER, *STAFF)],
     )
     async def leaderboard(
         self,
@@ -52,7 +53,7 @@ class LeaderboardQueries:
             ),
         ] = None,
     ) -> LeaderboardLookupResult:
-        principal = require_role(info, Role.MEMBER, *STAFF)
+        principal = caller(info)
         ctx = info.context
         board = await visible_board(code, now=ctx.now, staff=principal.role is not Role.MEMBER)
         if board is None:
@@ -69,10 +70,11 @@ class LeaderboardQueries:
         description="The boards the signed-in member can be ranked on now, in the order "
         "they were defined, each in its current period: live boards inside their visibility "
         "window, a season board only while its season runs, a tier board only for members "
-        "of that tier. Staff see every such board, whatever its tier (members, staff)."
+        "of that tier. Staff see every such board, whatever its tier (members, staff).",
+        extensions=[roles(Role.MEMBER, *STAFF)],
     )
     async def open_leaderboards(self, info: Info[Context, None]) -> list[LeaderboardType]:
-        principal = require_role(info, Role.MEMBER, *STAFF)
+        principal = caller(info)
         ctx = info.context
         is_member = principal.role is Role.MEMBER
         opened = await joinable_boards(
@@ -82,7 +84,10 @@ class LeaderboardQueries:
         )
         return [LeaderboardType.from_open(o) for o in opened]
 
-    @strawberry.field(description="Every board defined, in creation order (marketers, admins).")
+    @strawberry.field(
+        description="Every board defined, in creation order (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     async def leaderboards(
         self,
         info: Info[Context, None],
@@ -92,7 +97,6 @@ class LeaderboardQueries:
             bool, strawberry.argument(description="True: archived boards too.")
         ] = False,
     ) -> LeaderboardConnection:
-        require_role(info, *CATALOGUE_EDITORS)
         ctx = info.context
         check_page_size(first, maximum=ctx.settings.max_page_size)
         after_id = decode_cursor(after)

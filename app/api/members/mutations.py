@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from app.api.members.types import EnrollMemberResult, MemberEnrolled, MemberType
 from app.api.shared.context import Context
-from app.api.shared.permissions import require_role
+from app.api.shared.permissions import roles
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.services.members.enrollment import enroll_member
@@ -20,7 +20,8 @@ from app.services.members.enrollment import enroll_member
 class MemberMutations:
     @strawberry.mutation(
         description="Add a member (a brand back end's call; services, admins). Enrolling an "
-        "external id again returns the member already enrolled."
+        "external id again returns the member already enrolled.",
+        extensions=[roles(Role.SERVICE, Role.ADMIN)],
     )
     @typed_failures
     async def enroll_member(
@@ -51,7 +52,6 @@ class MemberMutations:
             ),
         ] = None,
     ) -> EnrollMemberResult:
-        require_role(info, Role.SERVICE, Role.ADMIN)
         ctx = info.context
         enrollment = await enroll_member(
             external_id=external_id,

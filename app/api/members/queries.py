@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -11,7 +11,14 @@ from app.api.members.types import MemberType
 from app.api.shared.context import Context
 from app.api.shared.ids import decode_cursor, require_id
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.shared.permissions import STAFF, require_member_access, require_role
+from app.api.shared.permissions import (
+    STAFF,
+    caller,
+    member_or_staff,
+    require_member_access,
+    require_role,
+    roles,
+)
 from app.auth import Role
 from app.services.members.enrollment import members_page
 from app.services.members.reads import (
@@ -29,13 +36,19 @@ def _first(found: MembersRead) -> MemberType | None:
     )
 
 
+def _member_named(_: object, arguments: dict[str, Any]) -> int:
+    """The member ``member(id)`` is about (a bad id is BAD_USER_INPUT before any refusal)."""
+    return require_id(arguments["id"], kind="Member", argument="id")
+
+
 @strawberry.type
 class MemberQueries:
     @strawberry.field(
-        description="The signed-in member (member tokens only; other roles get FORBIDDEN)."
+        description="The signed-in member (member tokens only; other roles get FORBIDDEN).",
+        extensions=[roles(Role.MEMBER)],
     )
     async def me(self, info: Info[Context, None]) -> MemberType | None:
-        principal = require_role(info, Role.MEMBER)
+        principal = caller(info)
         assert principal.member_id is not None  # a member token always names its member
         # The home screen's tier and progress come from the programme snapshot this
         # statement's stamp names: the whole screen is this one statement (read ahead by
@@ -45,21 +58,21 @@ class MemberQueries:
 
     @strawberry.field(
         description="A member by id; null when there is none. A member may read only itself; "
-        "marketers, admins and services any member."
+        "marketers, admins and services any member.",
+        extensions=[member_or_staff(_member_named)],
     )
     async def member(
         self,
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="A Member id.")],
     ) -> MemberType | None:
-        pk = require_id(id, kind="Member", argument="id")
-        require_member_access(info, pk)
-        return _first(await member_by_id(pk))
+        return _first(await member_by_id(require_id(id, kind="Member", argument="id")))
 
     @strawberry.field(
         description="A member by the brand's own id; null when there is none. A member may "
         "read only itself (another id is FORBIDDEN, existing or not); marketers, admins and "
-        "services any member."
+        "services any member.",
+        extensions=[member_or_staff()],
     )
     async def member_by_external_id(
         self,
@@ -68,7 +81,6 @@ class MemberQueries:
             str, strawberry.argument(description="The brand's id, as given to enrollMember.")
         ],
     ) -> MemberType | None:
-        require_role(info, Role.MEMBER, *STAFF)
         member = _first(await member_by_external_id(external_id))
         if member is None:
             # A member token learns nothing about other external ids, not even existence.
@@ -77,11 +89,13 @@ class MemberQueries:
         require_member_access(info, member.pk)
         return member
 
-    @strawberry.field(description="Members in enrollment order (marketers, admins, services).")
+    @strawberry.field(
+        description="Members in enrollment order (marketers, admins, services).",
+        extensions=[roles(*STAFF)],
+    )
     async def members(
         self, info: Info[Context, None], first: First = 20, after: After = None
     ) -> Connection[MemberType]:
-        require_role(info, *STAFF)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         after_id = decode_cursor(after)
         # The page's tiers and progress come from the programme snapshot of its stamp.

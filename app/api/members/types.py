@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,7 +15,7 @@ from app.api.shared.enums import described_enum
 from app.api.shared.errors import ForbiddenType, ValidationFailed
 from app.api.shared.ids import decode_cursor, encode_id
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.shared.permissions import require_member_access
+from app.api.shared.permissions import member_or_staff
 from app.api.shared.scalars import Amount
 from app.api.tasks.types import TaskCondition, TaskWindow
 from app.api.tiers.types import TierType
@@ -156,6 +156,10 @@ class NotificationType:
     read: bool = strawberry.field(description="True once marked as read.")
 
 
+def _this_member(member: MemberType, _: dict[str, Any]) -> int:
+    return member.pk
+
+
 @strawberry.type(
     name="Member",
     description="A member of the programme. A member token reads only itself; marketers, "
@@ -209,9 +213,11 @@ class MemberType:
     async def tier(self, info: Info[Context, None]) -> TierType:
         return TierType.from_programme(await self._held_tier(info.context))
 
-    @strawberry.field(description="Tier, next tier, distance and risk, under the ladder in force.")
+    @strawberry.field(
+        description="Tier, next tier, distance and risk, under the ladder in force.",
+        extensions=[member_or_staff(_this_member)],
+    )
     async def tier_progress(self, info: Info[Context, None]) -> TierProgressType:
-        require_member_access(info, self.pk)
         ctx = info.context
         programme = await ctx.programme.at(self.programme_stamp)
         tiers = ctx.programme.ladder_tiers_of(programme)
@@ -238,9 +244,11 @@ class MemberType:
             retention_gap=status.retention_gap,
         )
 
-    @strawberry.field(description="Tasks available now, with progress in their current window.")
+    @strawberry.field(
+        description="Tasks available now, with progress in their current window.",
+        extensions=[member_or_staff(_this_member)],
+    )
     async def tasks(self, info: Info[Context, None]) -> list[MemberTaskType]:
-        require_member_access(info, self.pk)
         ctx = info.context
         held = await self._held_tier(ctx)
         views = await ctx.member_tasks.load(MemberRank(self.pk, held.rank))
@@ -263,9 +271,11 @@ class MemberType:
             for v in views
         ]
 
-    @strawberry.field(description="Visible badges (hidden ones once earned), with progress.")
+    @strawberry.field(
+        description="Visible badges (hidden ones once earned), with progress.",
+        extensions=[member_or_staff(_this_member)],
+    )
     async def badges(self, info: Info[Context, None]) -> list[MemberBadgeType]:
-        require_member_access(info, self.pk)
         found = await info.context.member_badges.load(MemberPoints(self.pk, self.lifetime_points))
         return [
             MemberBadgeType(
@@ -285,7 +295,8 @@ class MemberType:
 
     @strawberry.field(
         description="The member's benefit grants of a status (ACTIVE unless asked; null: "
-        "all), oldest first. ACTIVE ones include those not valid yet."
+        "all), oldest first. ACTIVE ones include those not valid yet.",
+        extensions=[member_or_staff(_this_member)],
     )
     async def benefits(
         self,
@@ -295,12 +306,13 @@ class MemberType:
             strawberry.argument(description="Only grants of this status; null: every grant."),
         ] = GrantStatus.ACTIVE,
     ) -> list[BenefitGrantType]:
-        require_member_access(info, self.pk)
         ctx = info.context
         grants = await ctx.member_benefits.load(MemberGrants(self.pk, status))
         return [BenefitGrantType.from_model(g, now=ctx.now) for g in grants]
 
-    @strawberry.field(description="The member's inbox, newest first.")
+    @strawberry.field(
+        description="The member's inbox, newest first.", extensions=[member_or_staff(_this_member)]
+    )
     async def notifications(
         self,
         info: Info[Context, None],
@@ -310,7 +322,6 @@ class MemberType:
             bool, strawberry.argument(description="Only notifications not yet read.")
         ] = False,
     ) -> Connection[NotificationType]:
-        require_member_access(info, self.pk)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         before = decode_cursor(after)
         rows, has_next = await notifications_page(
@@ -339,11 +350,12 @@ class MemberType:
             ),
         )
 
-    @strawberry.field(description="The points ledger, newest first.")
+    @strawberry.field(
+        description="The points ledger, newest first.", extensions=[member_or_staff(_this_member)]
+    )
     async def ledger(
         self, info: Info[Context, None], first: First = 20, after: After = None
     ) -> Connection[LedgerEntryType]:
-        require_member_access(info, self.pk)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         before = decode_cursor(after)
         rows, has_next = await ledger_page(member_id=self.pk, first=first, before_id=before)

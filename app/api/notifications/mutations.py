@@ -11,7 +11,7 @@ from app.api.notifications.types import MarkNotificationsReadResult, Notificatio
 from app.api.shared.context import Context
 from app.api.shared.errors import ValidationFailed
 from app.api.shared.ids import decode_id
-from app.api.shared.permissions import require_role
+from app.api.shared.permissions import caller, roles
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.models import Notification
@@ -22,7 +22,8 @@ from app.services.notifications.inbox import mark_read
 class NotificationMutations:
     @strawberry.mutation(
         description="Mark the signed-in member's notifications as read: the ids given, or all "
-        "(member tokens only). Ids already read, unknown or of another member are left alone."
+        "(member tokens only). Ids already read, unknown or of another member are left alone.",
+        extensions=[roles(Role.MEMBER)],
     )
     @typed_failures
     async def mark_notifications_read(
@@ -37,7 +38,7 @@ class NotificationMutations:
             strawberry.argument(description="True: every unread notification; or give ids."),
         ] = False,
     ) -> MarkNotificationsReadResult:
-        principal = require_role(info, Role.MEMBER)
+        principal = caller(info)
         member_id = principal.member_id
         assert member_id is not None  # member tokens always carry one
         if all == (ids is not None):

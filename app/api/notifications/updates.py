@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import strawberry
 from strawberry.types import Info
@@ -20,9 +20,8 @@ from app.api.shared.context import Context
 from app.api.shared.enums import described_enum
 from app.api.shared.errors import UserInputError
 from app.api.shared.ids import encode_id, require_id
-from app.api.shared.permissions import STAFF, require_member_access, require_role
+from app.api.shared.permissions import caller, member_or_staff
 from app.api.tiers.types import TierType
-from app.auth import Role
 from app.services.notifications.updates import MemberUpdate, UpdateKind
 from app.services.tiers.ladder import tiers_in_force
 from gamification.benefits import BenefitKind as BenefitKindEnum
@@ -157,11 +156,18 @@ def to_graphql(update: MemberUpdate) -> MemberUpdateType:
 UPDATE_TYPES = (PointsChanged, TaskCompleted, BadgeEarned, TierChanged, BenefitGranted)
 
 
+def _member_followed(_: object, arguments: dict[str, Any]) -> int | None:
+    """The member named by ``memberId``; None: the caller's own (a member token's)."""
+    member_id = arguments.get("member_id")
+    return None if member_id is None else require_id(member_id, kind="Member", argument="memberId")
+
+
 @strawberry.type
 class MemberSubscriptions:
     @strawberry.subscription(
         description="Live updates of a member, as they commit (graphql-transport-ws; "
-        "authenticate in connection_init). A member follows itself; staff name the member."
+        "authenticate in connection_init). A member follows itself; staff name the member.",
+        extensions=[member_or_staff(_member_followed)],
     )
     async def member_updates(
         self,
@@ -175,12 +181,11 @@ class MemberSubscriptions:
         ] = None,
     ) -> AsyncGenerator[MemberUpdateType, None]:
         if member_id is None:
-            principal = require_role(info, Role.MEMBER, *STAFF)
+            principal = caller(info)
             if principal.member_id is None:
                 raise UserInputError("staff name the member to follow", field="memberId")
             pk = principal.member_id
         else:
             pk = require_id(member_id, kind="Member", argument="memberId")
-            require_member_access(info, pk)
         async for update in info.context.updates.subscribe(pk):
             yield to_graphql(update)

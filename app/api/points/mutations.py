@@ -16,7 +16,7 @@ from app.api.points.types import (
 )
 from app.api.shared.context import Context
 from app.api.shared.ids import input_id
-from app.api.shared.permissions import require_actor
+from app.api.shared.permissions import audit_actor, roles
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.models import Member
@@ -28,7 +28,8 @@ class PointsMutations:
     @strawberry.mutation(
         description="Give a member points, written to the ledger (admins; audited). Points "
         "only: growth is unchanged. Repeating an idempotency key returns the first award and "
-        "gives nothing more."
+        "gives nothing more.",
+        extensions=[roles(Role.ADMIN)],
     )
     @typed_failures
     async def award_points(
@@ -56,7 +57,7 @@ class PointsMutations:
             ),
         ],
     ) -> AwardPointsResult:
-        actor = require_actor(info, Role.ADMIN)
+        actor = audit_actor(info)
         ctx = info.context
         pk = input_id(member_id, kind="Member", argument="memberId")
         award = await award_points(
@@ -77,7 +78,8 @@ class PointsMutations:
 
     @strawberry.mutation(
         description="Correct a member's balance up or down (admins), with a mandatory reason. "
-        "Audited; never below zero unless the programme allows debt."
+        "Audited; never below zero unless the programme allows debt.",
+        extensions=[roles(Role.ADMIN)],
     )
     @typed_failures
     async def adjust_points(
@@ -105,7 +107,7 @@ class PointsMutations:
             ),
         ],
     ) -> AdjustPointsResult:
-        actor = require_actor(info, Role.ADMIN)
+        actor = audit_actor(info)
         ctx = info.context
         pk = input_id(member_id, kind="Member", argument="memberId")
         result = await adjust_points(

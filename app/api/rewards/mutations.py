@@ -23,7 +23,7 @@ from app.api.rewards.types import (
 from app.api.shared.context import Context
 from app.api.shared.ids import input_id
 from app.api.shared.partial_updates import given_changes
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, audit_actor, caller, roles
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.models import Member
@@ -36,14 +36,17 @@ NULLABLE = ("stock", "starts_at", "ends_at", "min_tier_rank", "max_tier_rank")
 
 @strawberry.type
 class RewardMutations:
-    @strawberry.mutation(description="Add a reward to the catalogue (marketers, admins; audited).")
+    @strawberry.mutation(
+        description="Add a reward to the catalogue (marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     @typed_failures
     async def create_reward(
         self,
         info: Info[Context, None],
         input: Annotated[CreateRewardInput, strawberry.argument(description="The reward.")],
     ) -> RewardResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         reward = await rewards.create_reward(
             definition=rewards.RewardDefinition(**vars(input)),
             actor=actor,
@@ -52,7 +55,8 @@ class RewardMutations:
         return RewardSaved(reward=RewardType.from_model(reward))
 
     @strawberry.mutation(
-        description="Change a reward's fields (those given) (marketers, admins; audited)."
+        description="Change a reward's fields (those given) (marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def update_reward(
@@ -63,7 +67,7 @@ class RewardMutations:
             UpdateRewardInput, strawberry.argument(description="The fields to change.")
         ],
     ) -> RewardResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="Reward", argument="id")
         changes = given_changes(input, nullable=NULLABLE)
         reward = await rewards.update_reward(
@@ -72,7 +76,8 @@ class RewardMutations:
         return RewardSaved(reward=RewardType.from_model(reward))
 
     @strawberry.mutation(
-        description="Withdraw a reward for good (idempotent; marketers, admins; audited)."
+        description="Withdraw a reward for good (idempotent; marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def archive_reward(
@@ -80,7 +85,7 @@ class RewardMutations:
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="A Reward id.")],
     ) -> RewardResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="Reward", argument="id")
         reward = await rewards.archive_reward(reward_id=pk, actor=actor, now=info.context.now)
         return RewardSaved(reward=RewardType.from_model(reward))
@@ -88,7 +93,8 @@ class RewardMutations:
     @strawberry.mutation(
         description="Spend points on a reward (the signed-in member; member tokens only). Never "
         "overdraws the balance nor oversells the stock. With an idempotency key, a retry "
-        "returns the first redemption and spends nothing more."
+        "returns the first redemption and spends nothing more.",
+        extensions=[roles(Role.MEMBER)],
     )
     @typed_failures
     async def redeem_points(
@@ -103,7 +109,7 @@ class RewardMutations:
             ),
         ] = None,
     ) -> RedeemPointsResult:
-        principal = require_role(info, Role.MEMBER)
+        principal = caller(info)
         assert principal.member_id is not None  # member tokens always carry one
         pk = input_id(reward_id, kind="Reward", argument="rewardId")
         try:

@@ -12,7 +12,7 @@ from app.api.rewards.types import RewardType
 from app.api.shared.context import Context
 from app.api.shared.ids import decode_cursor
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.shared.permissions import STAFF, require_role
+from app.api.shared.permissions import STAFF, caller, roles
 from app.auth import Role
 from app.services.rewards.catalogue import rewards_page
 
@@ -30,7 +30,8 @@ class RewardQueries:
     @strawberry.field(
         description="Rewards in catalogue order. A member sees those it can redeem now "
         "(active, open, offered to its tier; sold-out ones included); staff see every "
-        "reward, archived ones with includeArchived (members, marketers, admins, services)."
+        "reward, archived ones with includeArchived (members, marketers, admins, services).",
+        extensions=[roles(Role.MEMBER, *STAFF)],
     )
     async def rewards(
         self,
@@ -42,7 +43,7 @@ class RewardQueries:
             strawberry.argument(description="True: archived rewards too (ignored for members)."),
         ] = False,
     ) -> Connection[RewardType]:
-        principal = require_role(info, Role.MEMBER, *STAFF)
+        principal = caller(info)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         is_member = principal.role is Role.MEMBER
         assert not is_member or principal.member_id is not None  # member tokens carry one

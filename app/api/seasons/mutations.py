@@ -17,21 +17,24 @@ from app.api.seasons.types import (
 from app.api.shared.context import Context
 from app.api.shared.ids import input_id
 from app.api.shared.partial_updates import given_changes
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor
+from app.api.shared.permissions import CATALOGUE_EDITORS, audit_actor, roles
 from app.api.shared.results import typed_failures
 from app.services.seasons import catalogue as seasons
 
 
 @strawberry.type
 class SeasonMutations:
-    @strawberry.mutation(description="Create a season (marketers, admins; audited).")
+    @strawberry.mutation(
+        description="Create a season (marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     @typed_failures
     async def create_season(
         self,
         info: Info[Context, None],
         input: Annotated[CreateSeasonInput, strawberry.argument(description="The season.")],
     ) -> SeasonResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         season = await seasons.create_season(
             code=input.code,
             name=input.name,
@@ -45,7 +48,8 @@ class SeasonMutations:
 
     @strawberry.mutation(
         description="Change a season's fields (those given; none may be null) (marketers, "
-        "admins; audited). An archived season cannot change."
+        "admins; audited). An archived season cannot change.",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def update_season(
@@ -56,7 +60,7 @@ class SeasonMutations:
             UpdateSeasonInput, strawberry.argument(description="The fields to change.")
         ],
     ) -> SeasonResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="Season", argument="id")
         changes = given_changes(input)
         season = await seasons.update_season(
@@ -65,7 +69,8 @@ class SeasonMutations:
         return SeasonSaved(season=SeasonType.from_model(season))
 
     @strawberry.mutation(
-        description="Archive a season and its tasks (idempotent; marketers, admins; audited)."
+        description="Archive a season and its tasks (idempotent; marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def archive_season(
@@ -73,7 +78,7 @@ class SeasonMutations:
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="A Season id.")],
     ) -> SeasonResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="Season", argument="id")
         season = await seasons.archive_season(season_id=pk, actor=actor, now=info.context.now)
         return SeasonSaved(season=SeasonType.from_model(season))

@@ -18,13 +18,16 @@ from app.api.shared.pagination import (
     first_key,
     rows_before,
 )
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.models import Season
 
 
 @strawberry.type
 class SeasonQueries:
-    @strawberry.field(description="Seasons, newest first (marketers, admins).")
+    @strawberry.field(
+        description="Seasons, newest first (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     async def seasons(
         self,
         info: Info[Context, None],
@@ -34,7 +37,6 @@ class SeasonQueries:
             bool, strawberry.argument(description="True: archived seasons too.")
         ] = False,
     ) -> Connection[SeasonType]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         query = Season.all().order_by("-id")
         if not include_archived:

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.api.shared.context import Context
 from app.api.shared.ids import decode_cursor, encode_id
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
-from app.api.shared.permissions import require_role
+from app.api.shared.permissions import roles
 from app.auth import Role
 from app.models import AuditEntry
 from app.services.shared.audit import audit_page
@@ -71,7 +71,10 @@ class AuditFilter:
 
 @strawberry.type
 class AuditQueries:
-    @strawberry.field(description="Every marketer and admin change, newest first (admins).")
+    @strawberry.field(
+        description="Every marketer and admin change, newest first (admins).",
+        extensions=[roles(Role.ADMIN)],
+    )
     async def audit_log(
         self,
         info: Info[Context, None],
@@ -82,7 +85,6 @@ class AuditQueries:
             strawberry.argument(description="Only entries that match; null: every entry."),
         ] = None,
     ) -> Connection[AuditEntryType]:
-        require_role(info, Role.ADMIN)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         filters = {
             "action": filter.action if filter else None,

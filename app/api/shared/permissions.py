@@ -1,23 +1,36 @@
-"""Who may call what: the bearer-token middleware and the checks resolvers make.
+"""Who may call what: the roles declared on each field, and the bearer-token middleware.
 
 Roles: a member (bound to one member) reads and acts only on itself; marketers and admins
 read every member; service callers (brand back ends) report activity and enroll members;
 admins award points. Anyone may read the tier ladder.
 
-A refusal raises ``Unauthenticated`` (no token) or ``Forbidden`` (a signed-in caller); a
-mutation's ``typed_failures`` turns the latter into its ``Forbidden`` result.
+Every query, mutation and subscription declares who may call it on its field, as data:
+``@strawberry.mutation(..., extensions=[roles(Role.ADMIN)])``. The declaration is checked
+before the resolver runs, and the whole matrix can be read from the schema
+(``app/api/shared/role_matrix.py`` prints it to docs/api/roles.md). A refusal is
+``Unauthenticated`` (no token: a GraphQL error) or ``Forbidden`` (a signed-in caller): a
+``Forbidden`` result for a field whose result union has one (every mutation), a FORBIDDEN
+error otherwise. Checks that depend on data found by the resolver (a member may read only
+itself, once the member is known) call ``require_member_access`` or ``require_role``.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry import UNSET
+from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 
 from app.api.http.graphql_http import send_refusal
-from app.api.shared.errors import Forbidden, Unauthenticated
+from app.api.shared.errors import Forbidden, ForbiddenType, Unauthenticated
+from app.api.shared.results import typed_failure
 from app.auth import InvalidToken, Principal, Role, decode_token
 from app.clock import Clock, system_clock
 from app.config import Settings
@@ -29,7 +42,8 @@ CATALOGUE_EDITORS = (Role.MARKETER, Role.ADMIN)
 
 
 def require_role(info: Info, *roles: Role) -> Principal:
-    """The caller, when it holds one of ``roles``; a GraphQL error otherwise."""
+    """The caller, when it holds one of ``roles``; ``Unauthenticated`` or ``Forbidden``
+    otherwise."""
     principal: Principal | None = info.context.principal
     if principal is None:
         raise Unauthenticated("sign in: send an Authorization: Bearer <token> header")
@@ -42,17 +56,6 @@ def require_role(info: Info, *roles: Role) -> Principal:
     return principal
 
 
-def require_actor(info: Info, *roles: Role) -> Actor:
-    """The caller as the audit log names it, when it holds one of ``roles``."""
-    principal = require_role(info, *roles)
-    return Actor(subject=principal.subject, role=principal.role.value)
-
-
-def given_fields(input: object) -> dict[str, object]:
-    """The fields a partial-update input actually carries (UNSET ones are left out)."""
-    return {name: value for name, value in vars(input).items() if value is not UNSET}
-
-
 def require_member_access(info: Info, member_id: int) -> Principal:
     """Staff see every member; a member only itself."""
     principal = require_role(info, Role.MEMBER, *STAFF)
@@ -62,6 +65,149 @@ def require_member_access(info: Info, member_id: int) -> Principal:
             required_roles=[r.value for r in STAFF],
         )
     return principal
+
+
+def caller(info: Info) -> Principal:
+    """The signed-in caller of a field whose declared roles let it in."""
+    principal: Principal | None = info.context.principal
+    if principal is None:
+        raise RuntimeError("the field reads its caller but declares no roles")
+    return principal
+
+
+def audit_actor(info: Info) -> Actor:
+    """The caller as the audit log names it (of a field whose declared roles let it in)."""
+    principal = caller(info)
+    return Actor(subject=principal.subject, role=principal.role.value)
+
+
+class Roles(BasePermission):
+    """A caller holding one of ``roles``. ``has_permission`` raises the refusal itself:
+    its message names the caller's role, which ``on_unauthorized`` cannot see."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = roles
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        require_role(info, *self.roles)
+        return True
+
+    def describe(self) -> str:
+        return ", ".join(role.value for role in self.roles)
+
+
+class Anyone(BasePermission):
+    """Every caller, with or without a token."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return "anyone (no token needed)"
+
+
+# Which member a call is about, from the field's source and (Python-named) arguments; None
+# when it names none.
+MemberOf = Callable[[Any, dict[str, Any]], int | None]
+
+
+class MemberOrStaff(Roles):
+    """Staff, and a member on itself only. ``member`` names the member a call is about; a
+    field that learns it only by reading (a lookup by external id) declares none and calls
+    ``require_member_access`` once it has found the member."""
+
+    def __init__(self, member: MemberOf | None = None) -> None:
+        super().__init__(Role.MEMBER, *STAFF)
+        self.member = member
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        member_id = self.member(source, kwargs) if self.member else None
+        if member_id is None:
+            require_role(info, *self.roles)
+        else:
+            require_member_access(info, member_id)
+        return True
+
+    def describe(self) -> str:
+        return "member (itself only), " + ", ".join(role.value for role in STAFF)
+
+
+Permission = Roles | Anyone
+
+
+class DeclaredRoles(PermissionExtension):
+    """The field extension that checks a field's declared permission before its resolver.
+
+    A refused caller of a field whose result union has ``Forbidden`` gets that result, as
+    ``typed_failures`` gives it when the resolver raises; of any other field, the error. A
+    subscription is checked as its stream starts, where a check in the generator's body ran:
+    the refusal arrives the same way (a result with errors on the socket).
+    """
+
+    def __init__(self, permission: Permission) -> None:
+        # Permission directives would change the SDL: the roles are read from here instead.
+        super().__init__([permission], use_directives=False)
+        self.permission = permission
+        self.typed = False
+        self.subscription = False
+
+    def apply(self, field: StrawberryField) -> None:
+        super().apply(field)
+        self.typed = ForbiddenType in getattr(field.type, "types", ())
+        self.subscription = field.is_subscription
+
+    def check(self, source: Any, info: Info, kwargs: dict[str, Any]) -> ForbiddenType | None:
+        """None when the caller may go on; the typed refusal when the field returns one."""
+        try:
+            self.permission.has_permission(source, info, **kwargs)
+        except Forbidden as refusal:
+            if not self.typed:
+                raise
+            typed = typed_failure(refusal)
+            assert isinstance(typed, ForbiddenType)
+            return typed
+        return None
+
+    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
+        refused = self.check(source, info, kwargs)
+        return refused if refused is not None else next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        if self.subscription:
+            return self._checked_stream(next_, source, info, kwargs)
+        refused = self.check(source, info, kwargs)
+        if refused is not None:
+            return refused
+        result = next_(source, info, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    async def _checked_stream(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, kwargs: dict[str, Any]
+    ) -> AsyncGenerator[Any, None]:
+        self.check(source, info, kwargs)
+        # A subscription's resolver returns its stream (typed as an awaitable by strawberry).
+        updates: AsyncGenerator[Any, None] = next_(source, info, **kwargs)  # type: ignore[assignment]
+        async with aclosing(updates) as stream:
+            async for item in stream:
+                yield item
+
+
+def roles(*allowed: Role) -> DeclaredRoles:
+    """Declare the roles that may call a field: ``extensions=[roles(Role.ADMIN)]``."""
+    return DeclaredRoles(Roles(*allowed))
+
+
+def anyone() -> DeclaredRoles:
+    """Declare a field open to every caller, signed in or not."""
+    return DeclaredRoles(Anyone())
+
+
+def member_or_staff(member: MemberOf | None = None) -> DeclaredRoles:
+    """Declare a field about one member: staff, and that member itself (``member`` names it
+    from the field's source or arguments)."""
+    return DeclaredRoles(MemberOrStaff(member))
 
 
 class BearerAuthMiddleware:

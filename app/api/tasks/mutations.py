@@ -10,7 +10,7 @@ from strawberry.types import Info
 from app.api.shared.context import Context
 from app.api.shared.ids import input_id
 from app.api.shared.partial_updates import given_changes
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_actor
+from app.api.shared.permissions import CATALOGUE_EDITORS, audit_actor, roles
 from app.api.shared.results import typed_failures
 from app.api.tasks.types import (
     CreateGrowthTaskInput,
@@ -42,14 +42,17 @@ TASK_NULLABLE = (
 
 @strawberry.type
 class TaskMutations:
-    @strawberry.mutation(description="Create a growth task (marketers, admins; audited).")
+    @strawberry.mutation(
+        description="Create a growth task (marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     @typed_failures
     async def create_growth_task(
         self,
         info: Info[Context, None],
         input: Annotated[CreateGrowthTaskInput, strawberry.argument(description="The task.")],
     ) -> GrowthTaskResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         fields = vars(input).copy()
         fields["season_id"] = _season_id(input.season_id)
         task = await tasks.create_task(
@@ -59,7 +62,8 @@ class TaskMutations:
 
     @strawberry.mutation(
         description="Change a growth task's fields (those given); progress made stays "
-        "(marketers, admins; audited). An archived task cannot change."
+        "(marketers, admins; audited). An archived task cannot change.",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def update_growth_task(
@@ -70,7 +74,7 @@ class TaskMutations:
             UpdateGrowthTaskInput, strawberry.argument(description="The fields to change.")
         ],
     ) -> GrowthTaskResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="GrowthTask", argument="id")
         changes = given_changes(input, nullable=TASK_NULLABLE)
         if "season_id" in changes:
@@ -82,7 +86,8 @@ class TaskMutations:
 
     @strawberry.mutation(
         description="Pause, resume (ACTIVE) or archive a growth task; archived is final "
-        "(marketers, admins; audited)."
+        "(marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     @typed_failures
     async def set_growth_task_status(
@@ -94,7 +99,7 @@ class TaskMutations:
             strawberry.argument(description="The status to move to."),
         ],
     ) -> GrowthTaskResult:
-        actor = require_actor(info, *CATALOGUE_EDITORS)
+        actor = audit_actor(info)
         pk = input_id(id, kind="GrowthTask", argument="id")
         task = await tasks.set_task_status(
             task_id=pk, status=status, actor=actor, now=info.context.now

@@ -17,14 +17,17 @@ from app.api.shared.pagination import (
     first_key,
     rows_before,
 )
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.api.tasks.types import GrowthTaskType, TaskStatus
 from app.models import GrowthTask
 
 
 @strawberry.type
 class TaskQueries:
-    @strawberry.field(description="Growth tasks in creation order (marketers, admins).")
+    @strawberry.field(
+        description="Growth tasks in creation order (marketers, admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
     async def growth_tasks(
         self,
         info: Info[Context, None],
@@ -35,7 +38,6 @@ class TaskQueries:
             strawberry.argument(description="Only tasks of this status; null: every task."),
         ] = None,
     ) -> Connection[GrowthTaskType]:
-        require_role(info, *CATALOGUE_EDITORS)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         query = GrowthTask.all().order_by("id")
         if status is not None:

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from app.api.shared.context import Context
 from app.api.shared.errors import UserInputError
 from app.api.shared.ids import encode_id, require_id
-from app.api.shared.permissions import CATALOGUE_EDITORS, require_role
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.auth import Role
 from app.services.shared.errors import InvalidInput, NotFound, ProgrammeNotConfigured
 from app.services.tiers import calibration
@@ -152,7 +152,8 @@ class CalibrationQueries:
         description="Entry thresholds that the given shares of active members would reach, "
         "from today's growth distribution, one share per tier above the base tier of the "
         "ladder in force (strictly decreasing, each strictly between 0 and 1) (marketers, "
-        "admins)."
+        "admins).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
     )
     async def suggest_thresholds(
         self,
@@ -171,7 +172,6 @@ class CalibrationQueries:
             ),
         ] = calibration.DEFAULT_ACTIVE_WITHIN_DAYS,
     ) -> ThresholdCalibration:
-        require_role(info, *CATALOGUE_EDITORS)
         try:
             found = await calibration.suggest_thresholds(
                 shares=target_shares,
@@ -207,7 +207,8 @@ class CalibrationQueries:
 
     @strawberry.field(
         description="For a draft ladder version: promotions, demotions and benefit changes "
-        "per tier, at the switch and settled; nothing is written (admins)."
+        "per tier, at the switch and settled; nothing is written (admins).",
+        extensions=[roles(Role.ADMIN)],
     )
     async def simulate_ladder(
         self,
@@ -216,7 +217,6 @@ class CalibrationQueries:
             strawberry.ID, strawberry.argument(description="A draft LadderVersion id.")
         ],
     ) -> LadderSimulation:
-        require_role(info, Role.ADMIN)
         pk = require_id(draft_version_id, kind="LadderVersion", argument="draftVersionId")
         try:
             report = await ladder_simulation.simulate_ladder(version_id=pk)

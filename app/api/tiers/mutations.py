@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.api.shared.context import Context
 from app.api.shared.errors import ForbiddenType, NotFoundType, ValidationFailed
 from app.api.shared.ids import input_id
-from app.api.shared.permissions import require_actor
+from app.api.shared.permissions import audit_actor, roles
 from app.api.shared.results import typed_failures
 from app.api.tiers.types import LadderVersionType
 from app.auth import Role
@@ -105,7 +105,10 @@ async def _saved(version_id: int, version: LadderVersion, told: int) -> LadderVe
 
 @strawberry.type
 class LadderMutations:
-    @strawberry.mutation(description="Store a new ladder as a draft version (admins; audited).")
+    @strawberry.mutation(
+        description="Store a new ladder as a draft version (admins; audited).",
+        extensions=[roles(Role.ADMIN)],
+    )
     @typed_failures
     async def create_ladder_draft(
         self,
@@ -121,7 +124,7 @@ class LadderMutations:
             str, strawberry.argument(description="What changes and why, up to 500 characters.")
         ] = "",
     ) -> LadderVersionResult:
-        actor = require_actor(info, Role.ADMIN)
+        actor = audit_actor(info)
         w = weights or GrowthWeightsInput()
         version = await ladder_versions.create_draft(
             tiers=[
@@ -151,7 +154,8 @@ class LadderMutations:
 
     @strawberry.mutation(
         description="Publish a draft, in force from effectiveAt (at least the notice period "
-        "ahead); every member is notified now (admins; audited)."
+        "ahead); every member is notified now (admins; audited).",
+        extensions=[roles(Role.ADMIN)],
     )
     @typed_failures
     async def publish_ladder_version(
@@ -166,7 +170,7 @@ class LadderMutations:
             ),
         ],
     ) -> LadderVersionResult:
-        actor = require_actor(info, Role.ADMIN)
+        actor = audit_actor(info)
         pk = input_id(id, kind="LadderVersion", argument="id")
         version, told = await ladder_versions.publish(
             version_id=pk,

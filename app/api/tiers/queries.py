@@ -15,7 +15,7 @@ from app.api.shared.pagination import (
     first_key,
     rows_before,
 )
-from app.api.shared.permissions import require_role
+from app.api.shared.permissions import anyone, roles
 from app.api.tiers.types import LadderVersionType, TierType
 from app.auth import Role
 from app.models import LadderVersion, Tier
@@ -25,16 +25,18 @@ from app.models import LadderVersion, Tier
 class TierQueries:
     @strawberry.field(
         description="The tiers of the ladder in force, lowest first. Anyone may read it, "
-        "without a token too."
+        "without a token too.",
+        extensions=[anyone()],
     )
     async def tier_ladder(self, info: Info[Context, None]) -> list[TierType]:
         return [TierType.from_programme(t) for t in await info.context.programme.ladder_tiers()]
 
-    @strawberry.field(description="Every ladder version, newest first (admins).")
+    @strawberry.field(
+        description="Every ladder version, newest first (admins).", extensions=[roles(Role.ADMIN)]
+    )
     async def ladder_versions(
         self, info: Info[Context, None], first: First = 20, after: After = None
     ) -> Connection[LadderVersionType]:
-        require_role(info, Role.ADMIN)
         check_page_size(first, maximum=info.context.settings.max_page_size)
         query = listed = LadderVersion.all().order_by("-number")
         if (before := decode_cursor(after)) is not None:

@@ -9,16 +9,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
 from app.models import EventType
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import create_entry
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.lookups import get_locked_or_not_found
+from app.services.shared.partial_updates import PartialUpdate
 from gamification.activity.event_types import check_event_type
-from gamification.shared.problems import api_field
 
 EVENT_TYPE_FIELDS = (
     "code",
@@ -72,24 +72,10 @@ async def create_event_type(
     }
     _check_event_type(values)
     values["name"] = name.strip()
-    try:
-        async with in_transaction() as conn:
-            event_type = await EventType.create(**values, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="eventType.create",
-                target_type="EventType",
-                target_id=event_type.id,
-                before=None,
-                after=audit.snapshot(event_type, EVENT_TYPE_FIELDS),
-                now=now,
-            )
-    except IntegrityError:
-        raise InvalidInput.single(
-            "code", f"{code!r} is already used by another event type"
-        ) from None
-    return event_type
+    taken = InvalidInput.single("code", f"{code!r} is already used by another event type")
+    return await create_entry(
+        EventType, values, "eventType.create", EVENT_TYPE_FIELDS, actor=actor, now=now, taken=taken
+    )
 
 
 async def update_event_type(
@@ -101,36 +87,30 @@ async def update_event_type(
     code: str | None = None,
 ) -> EventType:
     """Change some fields of an event type (named by id or by code); events recorded stay."""
-    unknown = set(changes) - set(EVENT_TYPE_CHANGEABLE) - {"active"}
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    update = PartialUpdate(changes, changeable=(*EVENT_TYPE_CHANGEABLE, "active"))
     column = EventType._meta.fields_map["code"]
     if code is not None and isinstance(column, CharField) and len(code) > column.max_length:
         # Tortoise refuses a filter value longer than the column (a ValidationError, an
         # internal error); no such code can exist.
         raise NotFound("EventType", code)
     async with in_transaction() as conn:
-        query = EventType.filter(id=event_type_id) if code is None else EventType.filter(code=code)
-        event_type = await query.select_for_update().using_db(conn).first()
-        if event_type is None:
-            raise NotFound("EventType", code if code is not None else event_type_id)
-        if all(getattr(event_type, name) == value for name, value in changes.items()):
+        if code is None:
+            event_type = await get_locked_or_not_found(EventType, event_type_id, conn=conn)
+        else:
+            event_type = await get_locked_or_not_found(EventType, code, conn=conn, code=code)
+        if all(getattr(event_type, name) == value for name, value in update.changes.items()):
             return event_type
-        before = audit.snapshot(event_type, EVENT_TYPE_FIELDS)
-        _check_event_type({name: getattr(event_type, name) for name in EVENT_TYPE_FIELDS} | changes)
-        for name, value in changes.items():
-            setattr(event_type, name, value.strip() if name == "name" else value)
-        await event_type.save(using_db=conn)
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="eventType.update",
-            target_type="EventType",
-            target_id=event_type.id,
-            before=before,
-            after=audit.snapshot(event_type, EVENT_TYPE_FIELDS),
+            subject=event_type,
+            fields=EVENT_TYPE_FIELDS,
             now=now,
-        )
+        ):
+            _check_event_type(update.merged(event_type, EVENT_TYPE_FIELDS))
+            update.stripped("name").apply(event_type)
+            await event_type.save(using_db=conn)
     return event_type
 
 

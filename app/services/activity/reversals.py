@@ -19,7 +19,8 @@ from app.services.leaderboards.scores import (
     running_seasons,
 )
 from app.services.notifications.outbox import outbox_written
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_or_not_found
 from gamification.activity.reversals import plan_reversal
 from gamification.points.ledger import MAX_REASON_LENGTH, LedgerKind, LedgerSource
 from gamification.shared.problems import Problem
@@ -66,9 +67,7 @@ async def reverse_event(
     if problems:
         raise InvalidInput(problems)
     key = reversal_key or default_reversal_key(idempotency_key, amount)
-    event = await Event.get_or_none(idempotency_key=idempotency_key)
-    if event is None:
-        raise NotFound("Event", idempotency_key)
+    event = await get_or_not_found(Event, idempotency_key, idempotency_key=idempotency_key)
     existing = await EventReversal.get_or_none(reversal_key=key)
     if existing is not None:
         return Reversed(existing, duplicate=True)

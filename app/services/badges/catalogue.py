@@ -8,15 +8,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask
-from app.services.shared import audit
-from app.services.shared.audit import Actor
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import create_entry
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found
+from app.services.shared.partial_updates import PartialUpdate
 from gamification.badges import BadgeMetric, check_badge
-from gamification.shared.problems import api_field
 
 BADGE_FIELDS = ("code", "name", "description", "metric", "subject", "thresholds", "hidden")
 
@@ -72,49 +72,23 @@ async def create_badge(
     }
     await _check_badge(values)
     values["name"] = name.strip()
-    try:
-        async with in_transaction() as conn:
-            badge = await Badge.create(**values, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="badge.create",
-                target_type="Badge",
-                target_id=badge.id,
-                before=None,
-                after=audit.snapshot(badge, BADGE_FIELDS),
-                now=now,
-            )
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{code!r} is already used by another badge") from None
-    return badge
+    taken = InvalidInput.single("code", f"{code!r} is already used by another badge")
+    return await create_entry(
+        Badge, values, "badge.create", BADGE_FIELDS, actor=actor, now=now, taken=taken
+    )
 
 
 async def update_badge(
     *, badge_id: int, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> Badge:
     """Change some of a badge's fields; levels members already hold stay theirs."""
-    unknown = set(changes) - set(BADGE_CHANGEABLE)
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
+    update = PartialUpdate(changes, changeable=BADGE_CHANGEABLE)
     async with in_transaction() as conn:
-        badge = await Badge.filter(id=badge_id).select_for_update().using_db(conn).first()
-        if badge is None:
-            raise NotFound("Badge", badge_id)
-        before = audit.snapshot(badge, BADGE_FIELDS)
-        merged = {name: getattr(badge, name) for name in BADGE_FIELDS} | changes
-        await _check_badge(merged)
-        for name, value in changes.items():
-            setattr(badge, name, value.strip() if name == "name" else value)
-        await badge.save(using_db=conn)
-        await audit.record(
-            conn,
-            actor=actor,
-            action="badge.update",
-            target_type="Badge",
-            target_id=badge.id,
-            before=before,
-            after=audit.snapshot(badge, BADGE_FIELDS),
-            now=now,
-        )
+        badge = await get_locked_or_not_found(Badge, badge_id, conn=conn)
+        async with audited(
+            conn, actor=actor, action="badge.update", subject=badge, fields=BADGE_FIELDS, now=now
+        ):
+            await _check_badge(update.merged(badge, BADGE_FIELDS))
+            update.stripped("name").apply(badge)
+            await badge.save(using_db=conn)
     return badge

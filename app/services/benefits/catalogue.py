@@ -20,15 +20,17 @@ from app.models import (
     Tier,
     TierBenefit,
 )
-from app.services.shared import audit
-from app.services.shared.audit import Actor
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import archive_entry, create_entry
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found, get_or_not_found
+from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.benefits import (
     BenefitKind,
     check_benefit,
 )
-from gamification.shared.problems import Problem, api_field
+from gamification.shared.problems import Problem
 
 BENEFIT_FIELDS = ("code", "name", "description", "kind", "value", "archived_at")
 SEASONAL_FIELDS = ("season_id", "benefit_id", "tier_codes")
@@ -59,22 +61,10 @@ async def create_benefit(*, definition: BenefitDefinition, actor: Actor, now: da
     fields = {name: getattr(definition, name) for name in BenefitDefinition.__slots__}
     _checked(fields)
     fields["name"] = definition.name.strip()
-    try:
-        async with in_transaction() as conn:
-            benefit = await Benefit.create(**fields, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="benefit.create",
-                target_type="Benefit",
-                target_id=benefit.id,
-                before=None,
-                after=audit.snapshot(benefit, BENEFIT_FIELDS),
-                now=now,
-            )
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
-    return benefit
+    taken = InvalidInput.single("code", f"{definition.code!r} is already used")
+    return await create_entry(
+        Benefit, fields, "benefit.create", BENEFIT_FIELDS, actor=actor, now=now, taken=taken
+    )
 
 
 async def update_benefit(
@@ -82,62 +72,35 @@ async def update_benefit(
 ) -> Benefit:
     """Change some fields of a benefit (any of BenefitDefinition's); the merged benefit is
     checked whole, so a new kind must come with a value of that kind."""
-    unknown = set(changes) - set(BenefitDefinition.__slots__)
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
-    if isinstance(changes.get("name"), str):
-        changes = {**changes, "name": changes["name"].strip()}
+    update = PartialUpdate(changes, changeable=BenefitDefinition.__slots__).stripped("name")
     async with in_transaction() as conn:
-        benefit = await Benefit.filter(id=benefit_id).select_for_update().using_db(conn).first()
-        if benefit is None:
-            raise NotFound("Benefit", benefit_id)
+        benefit = await get_locked_or_not_found(Benefit, benefit_id, conn=conn)
         if benefit.archived_at is not None:
             raise InvalidInput.single("id", "an archived benefit cannot be changed")
-        current = {name: getattr(benefit, name) for name in BenefitDefinition.__slots__}
-        _checked({**current, **changes})
-        before = audit.snapshot(benefit, BENEFIT_FIELDS)
-        for name, value in changes.items():
-            setattr(benefit, name, value)
-        if changes:
-            try:
-                await benefit.save(using_db=conn, update_fields=list(changes))
-            except IntegrityError:
-                raise InvalidInput.single("code", "is already used by another benefit") from None
-        await audit.record(
+        _checked(update.merged(benefit, BenefitDefinition.__slots__))
+        async with audited(
             conn,
             actor=actor,
             action="benefit.update",
-            target_type="Benefit",
-            target_id=benefit.id,
-            before=before,
-            after=audit.snapshot(benefit, BENEFIT_FIELDS),
+            subject=benefit,
+            fields=BENEFIT_FIELDS,
             now=now,
-        )
+        ):
+            if written := update.apply(benefit):
+                try:
+                    await benefit.save(using_db=conn, update_fields=written)
+                except IntegrityError:
+                    raise InvalidInput.single(
+                        "code", "is already used by another benefit"
+                    ) from None
     return benefit
 
 
 async def archive_benefit(*, benefit_id: int, actor: Actor, now: datetime) -> Benefit:
     """Withdraw a benefit for good (idempotent): no new grants; grants held stay."""
-    async with in_transaction() as conn:
-        benefit = await Benefit.filter(id=benefit_id).select_for_update().using_db(conn).first()
-        if benefit is None:
-            raise NotFound("Benefit", benefit_id)
-        if benefit.archived_at is not None:
-            return benefit
-        before = audit.snapshot(benefit, BENEFIT_FIELDS)
-        benefit.archived_at = now
-        await benefit.save(using_db=conn, update_fields=["archived_at"])
-        await audit.record(
-            conn,
-            actor=actor,
-            action="benefit.archive",
-            target_type="Benefit",
-            target_id=benefit.id,
-            before=before,
-            after=audit.snapshot(benefit, BENEFIT_FIELDS),
-            now=now,
-        )
-    return benefit
+    return await archive_entry(
+        Benefit, benefit_id, "benefit.archive", BENEFIT_FIELDS, actor=actor, now=now
+    )
 
 
 async def benefits_page(
@@ -189,11 +152,21 @@ async def set_tier_benefits(
     if await _unknown_tier_codes([tier_code]):
         raise InvalidInput.single("tierCode", f"no tier has the code {tier_code!r}")
     wanted = {b.id: b for b in await _live_benefits(codes, field="benefitCodes")}
-    async with in_transaction() as conn:
+    async with (
+        in_transaction() as conn,
+        audited(
+            conn,
+            actor=actor,
+            action="tier_benefits.set",
+            target_type="TierBenefits",
+            target_id=tier_code,
+            now=now,
+        ) as change,
+    ):
         rows = (
             await TierBenefit.filter(tier_code=tier_code).using_db(conn).select_related("benefit")
         )
-        before = sorted(r.benefit.code for r in rows)
+        change.before = {"benefits": sorted(r.benefit.code for r in rows)}
         stale = [r.id for r in rows if r.benefit_id not in wanted]
         if stale:
             await TierBenefit.filter(id__in=stale).using_db(conn).delete()
@@ -203,17 +176,7 @@ async def set_tier_benefits(
             ignore_conflicts=True,
             using_db=conn,
         )
-        after = sorted(b.code for b in wanted.values())
-        await audit.record(
-            conn,
-            actor=actor,
-            action="tier_benefits.set",
-            target_type="TierBenefits",
-            target_id=tier_code,
-            before={"benefits": before},
-            after={"benefits": after},
-            now=now,
-        )
+        change.after = {"benefits": sorted(b.code for b in wanted.values())}
     return TierBenefits(tier_code, sorted(wanted.values(), key=lambda b: b.id))
 
 
@@ -234,12 +197,8 @@ async def attach_seasonal_benefit(
 ) -> SeasonalBenefit:
     """Give the members of ``tier_codes`` a benefit while a season runs (once per season)."""
     codes = list(dict.fromkeys(tier_codes))
-    season = await Season.get_or_none(id=season_id)
-    if season is None:
-        raise NotFound("Season", season_id)
-    benefit = await Benefit.get_or_none(id=benefit_id)
-    if benefit is None:
-        raise NotFound("Benefit", benefit_id)
+    season = await get_or_not_found(Season, season_id)
+    benefit = await get_or_not_found(Benefit, benefit_id)
     problems = []
     if season.archived_at is not None:
         problems.append(Problem("seasonId", "the season is archived"))
@@ -251,25 +210,16 @@ async def attach_seasonal_benefit(
         problems.append(Problem("tierCodes", f"no tier has the code: {', '.join(unknown)}"))
     if problems:
         raise InvalidInput(problems)
-    try:
-        async with in_transaction() as conn:
-            row = await SeasonalBenefit.create(
-                season_id=season_id, benefit_id=benefit_id, tier_codes=codes, using_db=conn
-            )
-            await audit.record(
-                conn,
-                actor=actor,
-                action="seasonal_benefit.attach",
-                target_type="SeasonalBenefit",
-                target_id=row.id,
-                before=None,
-                after=audit.snapshot(row, SEASONAL_FIELDS),
-                now=now,
-            )
-    except IntegrityError:
-        raise InvalidInput.single(
-            "benefitId", "is already attached to this season (detach it first)"
-        ) from None
+    taken = InvalidInput.single("benefitId", "is already attached to this season (detach it first)")
+    row = await create_entry(
+        SeasonalBenefit,
+        {"season_id": season_id, "benefit_id": benefit_id, "tier_codes": codes},
+        "seasonal_benefit.attach",
+        SEASONAL_FIELDS,
+        actor=actor,
+        now=now,
+        taken=taken,
+    )
     row.benefit = benefit
     return row
 
@@ -279,27 +229,25 @@ async def detach_seasonal_benefit(
 ) -> SeasonalBenefit:
     """Stop a season giving a benefit; grants already made stay with their members."""
     async with in_transaction() as conn:
-        row = (
-            await SeasonalBenefit.filter(season_id=season_id, benefit_id=benefit_id)
-            .select_for_update()
-            .using_db(conn)
-            .first()
+        row = await get_locked_or_not_found(
+            SeasonalBenefit,
+            f"{season_id}/{benefit_id}",
+            conn=conn,
+            season_id=season_id,
+            benefit_id=benefit_id,
         )
-        if row is None:
-            raise NotFound("SeasonalBenefit", f"{season_id}/{benefit_id}")
         # Not joined above: PostgreSQL cannot lock the nullable side of the outer join.
         await row.fetch_related("benefit", using_db=conn)
-        await SeasonalBenefit.filter(id=row.id).using_db(conn).delete()
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="seasonal_benefit.detach",
-            target_type="SeasonalBenefit",
-            target_id=row.id,
-            before=audit.snapshot(row, SEASONAL_FIELDS),
-            after=None,
+            subject=row,
+            fields=SEASONAL_FIELDS,
             now=now,
-        )
+        ) as change:
+            await SeasonalBenefit.filter(id=row.id).using_db(conn).delete()
+            change.removed()
     return row
 
 

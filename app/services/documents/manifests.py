@@ -16,8 +16,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import TrustedDocument, TrustedManifest
-from app.services.shared.audit import Actor, record
-from app.services.shared.errors import InvalidInput, NotFound, ServiceError
+from app.services.shared.audit import Actor, audited
+from app.services.shared.errors import InvalidInput, ServiceError
+from app.services.shared.lookups import get_or_not_found
 from gamification.shared.problems import Problem
 
 # A client name or version as teams write them: "member-app", "ios", "4.2.0+build.7".
@@ -142,49 +143,47 @@ async def register_manifest(
         ]
         if problems:
             raise ManifestRefused(problems)
-        try:
-            manifest = await TrustedManifest.create(
-                client_name=client_name,
-                client_version=client_version,
-                format=format,
-                registered_at=now,
-                registered_by=actor.subject,
+        async with audited(
+            conn, actor=actor, action="register_trusted_documents", now=now
+        ) as change:
+            try:
+                manifest = change.created(
+                    await TrustedManifest.create(
+                        client_name=client_name,
+                        client_version=client_version,
+                        format=format,
+                        registered_at=now,
+                        registered_by=actor.subject,
+                        using_db=conn,
+                    )
+                )
+            except IntegrityError:  # registered by a concurrent call since we looked
+                raise InvalidInput.single(
+                    "version", f"{client_name} {client_version} was just registered: try again"
+                ) from None
+            await TrustedDocument.bulk_create(
+                [
+                    TrustedDocument(
+                        manifest_id=manifest.id,
+                        document_id=d.document_id,
+                        sha256=d.sha256,
+                        operation_name=d.operation_name,
+                        operation_type=d.operation_type,
+                        body=d.body,
+                    )
+                    for d in documents
+                ],
                 using_db=conn,
             )
-        except IntegrityError:  # registered by a concurrent call since we looked
-            raise InvalidInput.single(
-                "version", f"{client_name} {client_version} was just registered: try again"
-            ) from None
-        await TrustedDocument.bulk_create(
-            [
-                TrustedDocument(
-                    manifest_id=manifest.id,
-                    document_id=d.document_id,
-                    sha256=d.sha256,
-                    operation_name=d.operation_name,
-                    operation_type=d.operation_type,
-                    body=d.body,
-                )
-                for d in documents
-            ],
-            using_db=conn,
-        )
-        stored = await TrustedDocument.filter(manifest_id=manifest.id).order_by("id").using_db(conn)
-        await record(
-            conn,
-            actor=actor,
-            action="register_trusted_documents",
-            target_type="TrustedManifest",
-            target_id=manifest.id,
-            before=None,
-            after={
+            stored = (
+                await TrustedDocument.filter(manifest_id=manifest.id).order_by("id").using_db(conn)
+            )
+            change.after = {
                 "client": client_name,
                 "version": client_version,
                 "format": format,
                 "documents": len(stored),
-            },
-            now=now,
-        )
+            }
     return Registration(manifest, tuple(stored), replayed=False)
 
 
@@ -193,33 +192,29 @@ async def revoke_manifest(
 ) -> tuple[TrustedManifest, list[TrustedDocument]]:
     """Stop trusting a client build's documents (idempotent: a revoked one is returned)."""
     async with in_transaction() as conn:
-        manifest = await TrustedManifest.get_or_none(
-            client_name=client_name, client_version=client_version, using_db=conn
+        manifest = await get_or_not_found(
+            TrustedManifest,
+            f"{client_name} {client_version}",
+            conn=conn,
+            client_name=client_name,
+            client_version=client_version,
         )
-        if manifest is None:
-            raise NotFound("TrustedManifest", f"{client_name} {client_version}")
         documents = (
             await TrustedDocument.filter(manifest_id=manifest.id).order_by("id").using_db(conn)
         )
         if manifest.revoked_at is not None:
             return manifest, documents
-        # Conditional: of two concurrent revocations one writes (and is audited).
-        changed = (
-            await TrustedManifest.filter(id=manifest.id, revoked_at__isnull=True)
-            .using_db(conn)
-            .update(revoked_at=now, revoked_by=actor.subject)
-        )
-        if changed:
-            await record(
-                conn,
-                actor=actor,
-                action="revoke_trusted_documents",
-                target_type="TrustedManifest",
-                target_id=manifest.id,
-                before={"revoked_at": None},
-                after={"revoked_at": now.isoformat()},
-                now=now,
-            )
+        async with audited(
+            conn, actor=actor, action="revoke_trusted_documents", subject=manifest, now=now
+        ) as change:
+            change.before, change.after = {"revoked_at": None}, {"revoked_at": now.isoformat()}
+            # Conditional: of two concurrent revocations one writes (and is audited).
+            if not (
+                await TrustedManifest.filter(id=manifest.id, revoked_at__isnull=True)
+                .using_db(conn)
+                .update(revoked_at=now, revoked_by=actor.subject)
+            ):
+                change.unchanged()
         return await TrustedManifest.get(id=manifest.id, using_db=conn), documents
 
 

@@ -14,9 +14,11 @@ from tortoise.transactions import in_transaction
 from app.models import Leaderboard, LeaderboardMember, Member, OutboxMessage, Season
 from app.services.leaderboards.reads import BoardView
 from app.services.notifications.outbox import outbox_written
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import archive_entry, create_entry
 from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.lookups import get_locked_or_not_found
+from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.leaderboards import (
     BoardSeason,
@@ -26,7 +28,6 @@ from gamification.leaderboards import (
     period_key_for,
     period_name,
 )
-from gamification.shared.problems import api_field
 
 BOARD_FIELDS = (
     "code",
@@ -82,64 +83,46 @@ async def create_board(*, definition: BoardDefinition, actor: Actor, now: dateti
     fields = {name: getattr(definition, name) for name in BoardDefinition.__slots__}
     fields["name"] = definition.name.strip()
     await _check(fields, now=now)
-    try:
-        async with in_transaction() as conn:
-            board = await Leaderboard.create(
-                **fields, created_at=now, updated_at=now, using_db=conn
-            )
-            await audit.record(
-                conn,
-                actor=actor,
-                action="leaderboard.create",
-                target_type="Leaderboard",
-                target_id=board.id,
-                before=None,
-                after=audit.snapshot(board, BOARD_FIELDS),
-                now=now,
-            )
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
-    return board
+    taken = InvalidInput.single("code", f"{definition.code!r} is already used")
+    return await create_entry(
+        Leaderboard,
+        {**fields, "created_at": now, "updated_at": now},
+        "leaderboard.create",
+        BOARD_FIELDS,
+        actor=actor,
+        now=now,
+        taken=taken,
+    )
 
 
 async def update_board(
     *, board_id: int, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> Leaderboard:
     """Change a board's name, description, tier filter, visibility window or flag rule."""
-    allowed = set(BoardDefinition.__slots__) - set(FIXED_FIELDS)
-    unknown = sorted(set(changes) - allowed)
-    if unknown:
-        raise InvalidInput.single(
-            api_field(unknown[0]), "cannot be changed: create a new board instead"
-        )
-    if isinstance(changes.get("name"), str):
-        changes = {**changes, "name": changes["name"].strip()}
+    update = PartialUpdate(
+        changes,
+        changeable=[f for f in BoardDefinition.__slots__ if f not in FIXED_FIELDS],
+        refusal="cannot be changed: create a new board instead",
+    ).stripped("name")
     async with in_transaction() as conn:
-        board = await Leaderboard.filter(id=board_id).select_for_update().using_db(conn).first()
-        if board is None:
-            raise NotFound("Leaderboard", board_id)
+        board = await get_locked_or_not_found(Leaderboard, board_id, conn=conn)
         if board.archived_at is not None:
             raise InvalidInput.single("id", "an archived board cannot be changed")
-        current = {name: getattr(board, name) for name in BoardDefinition.__slots__}
-        await _check({**current, **changes}, now=now)
-        before = audit.snapshot(board, BOARD_FIELDS)
-        for name, value in changes.items():
-            setattr(board, name, value)
-        board.updated_at = now
-        try:
-            await board.save(using_db=conn, update_fields=[*changes, "updated_at"])
-        except IntegrityError:
-            raise InvalidInput.single("code", "is already used by another board") from None
-        await audit.record(
+        await _check(update.merged(board, BoardDefinition.__slots__), now=now)
+        async with audited(
             conn,
             actor=actor,
             action="leaderboard.update",
-            target_type="Leaderboard",
-            target_id=board.id,
-            before=before,
-            after=audit.snapshot(board, BOARD_FIELDS),
+            subject=board,
+            fields=BOARD_FIELDS,
             now=now,
-        )
+        ):
+            written = update.apply(board)
+            board.updated_at = now
+            try:
+                await board.save(using_db=conn, update_fields=[*written, "updated_at"])
+            except IntegrityError:
+                raise InvalidInput.single("code", "is already used by another board") from None
         await _board_changed(conn, board, now=now)
     outbox_written()
     return board
@@ -147,26 +130,15 @@ async def update_board(
 
 async def archive_board(*, board_id: int, actor: Actor, now: datetime) -> Leaderboard:
     """Withdraw a board for good (idempotent); its scores stay, they are the programme's."""
-    async with in_transaction() as conn:
-        board = await Leaderboard.filter(id=board_id).select_for_update().using_db(conn).first()
-        if board is None:
-            raise NotFound("Leaderboard", board_id)
-        if board.archived_at is not None:
-            return board
-        before = audit.snapshot(board, BOARD_FIELDS)
-        board.archived_at = board.updated_at = now
-        await board.save(using_db=conn, update_fields=["archived_at", "updated_at"])
-        await audit.record(
-            conn,
-            actor=actor,
-            action="leaderboard.archive",
-            target_type="Leaderboard",
-            target_id=board.id,
-            before=before,
-            after=audit.snapshot(board, BOARD_FIELDS),
-            now=now,
-        )
-    return board
+    return await archive_entry(
+        Leaderboard,
+        board_id,
+        "leaderboard.archive",
+        BOARD_FIELDS,
+        actor=actor,
+        now=now,
+        stamp=("archived_at", "updated_at"),
+    )
 
 
 async def _board_changed(conn: Any, board: Leaderboard, *, now: datetime) -> None:
@@ -300,32 +272,32 @@ async def _standing_change(
     async with in_transaction() as conn:
         if not await Member.filter(id=member_id).using_db(conn).exists():
             raise NotFound("Member", member_id)
-        row = await LeaderboardMember.filter(member_id=member_id).using_db(conn).first()
-        before = {
-            "visible": row.visible if row else True,
-            "flagged": bool(row and row.flagged_at),
-        }
-        if row is None:
-            row = await LeaderboardMember.create(
-                member_id=member_id, updated_at=now, **changes, using_db=conn
-            )
-        else:
-            for name, value in changes.items():
-                setattr(row, name, value)
-            row.updated_at = now
-            await row.save(using_db=conn, update_fields=[*changes, "updated_at"])
-        after = {"visible": row.visible, "flagged": row.flagged_at is not None}
-        if actor is not None:
-            await audit.record(
-                conn,
-                actor=actor,
-                action="member.flag",
-                target_type="Member",
-                target_id=member_id,
-                before=before,
-                after={**after, "reason": row.flag_reason},
-                now=now,
-            )
+        # Only an admin's flag is audited; a member's own choice of visibility is not.
+        async with audited(
+            conn,
+            actor=actor,
+            action="member.flag",
+            target_type="Member",
+            target_id=member_id,
+            now=now,
+        ) as change:
+            row = await LeaderboardMember.filter(member_id=member_id).using_db(conn).first()
+            before = {
+                "visible": row.visible if row else True,
+                "flagged": bool(row and row.flagged_at),
+            }
+            if row is None:
+                row = await LeaderboardMember.create(
+                    member_id=member_id, updated_at=now, **changes, using_db=conn
+                )
+            else:
+                for name, value in changes.items():
+                    setattr(row, name, value)
+                row.updated_at = now
+                await row.save(using_db=conn, update_fields=[*changes, "updated_at"])
+            after = {"visible": row.visible, "flagged": row.flagged_at is not None}
+            change.before = before
+            change.after = {**after, "reason": row.flag_reason}
         if before != after:
             await OutboxMessage.create(
                 topic="leaderboard.member_changed",

@@ -12,8 +12,7 @@ from tortoise.transactions import in_transaction
 from app.db import connection
 from app.models import Member, OutboxMessage, PointsLedgerEntry
 from app.services.notifications.outbox import outbox_written
-from app.services.shared import audit
-from app.services.shared.audit import Actor
+from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import IdempotencyConflict, InvalidInput, NotFound
 from gamification.points.adjustments import check_adjustment
 from gamification.points.ledger import LedgerKind, LedgerSource, check_award
@@ -110,7 +109,18 @@ async def _manual_entry(
     now: datetime,
 ) -> Award:
     try:
-        async with in_transaction() as conn:
+        async with (
+            in_transaction() as conn,
+            # No actor (a test or a script, not a person): not audited.
+            audited(
+                conn,
+                actor=actor,
+                action=action,
+                target_type="Member",
+                target_id=member_id,
+                now=now,
+            ) as change,
+        ):
             target = Member.filter(id=member_id).using_db(conn)
             if delta < 0 and not allow_debt:
                 target = target.filter(points_balance__gte=-delta)
@@ -151,17 +161,8 @@ async def _manual_entry(
                 created_at=now,
                 using_db=conn,
             )
-            if actor is not None:
-                await audit.record(
-                    conn,
-                    actor=actor,
-                    action=action,
-                    target_type="Member",
-                    target_id=member_id,
-                    before={"points_balance": balance - delta},
-                    after={"points_balance": balance, "delta": delta, "reason": reason},
-                    now=now,
-                )
+            change.before = {"points_balance": int(balance) - delta}
+            change.after = {"points_balance": balance, "delta": delta, "reason": reason}
     except IntegrityError:
         first = await PointsLedgerEntry.get_or_none(
             source=LedgerSource.MANUAL, idempotency_key=idempotency_key

@@ -11,12 +11,13 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from app.models import Member, Reward
-from app.services.shared import audit
-from app.services.shared.audit import Actor
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import archive_entry, create_entry
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found
+from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.rewards import check_reward
-from gamification.shared.problems import api_field
 
 REWARD_FIELDS = (
     "code",
@@ -69,22 +70,10 @@ async def create_reward(*, definition: RewardDefinition, actor: Actor, now: date
     await _check(definition, now=now)
     fields = {name: getattr(definition, name) for name in RewardDefinition.__slots__}
     fields["name"] = definition.name.strip()
-    try:
-        async with in_transaction() as conn:
-            reward = await Reward.create(**fields, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="reward.create",
-                target_type="Reward",
-                target_id=reward.id,
-                before=None,
-                after=audit.snapshot(reward, REWARD_FIELDS),
-                now=now,
-            )
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
-    return reward
+    taken = InvalidInput.single("code", f"{definition.code!r} is already used")
+    return await create_entry(
+        Reward, fields, "reward.create", REWARD_FIELDS, actor=actor, now=now, taken=taken
+    )
 
 
 async def update_reward(
@@ -95,68 +84,34 @@ async def update_reward(
     Setting ``stock`` states how many are left from now on (a restock or a count). Only
     the changed columns are written, so redemptions committed meanwhile are not undone.
     """
-    unknown = set(changes) - set(RewardDefinition.__slots__)
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
-    if isinstance(changes.get("name"), str):
-        changes = {**changes, "name": changes["name"].strip()}
+    update = PartialUpdate(changes, changeable=RewardDefinition.__slots__).stripped("name")
     tier_count = len(await tiers_in_force(now=now))
     async with in_transaction() as conn:
-        reward = await Reward.filter(id=reward_id).select_for_update().using_db(conn).first()
-        if reward is None:
-            raise NotFound("Reward", reward_id)
+        reward = await get_locked_or_not_found(Reward, reward_id, conn=conn)
         if reward.archived_at is not None:
             raise InvalidInput.single("id", "an archived reward cannot be changed")
-        current = {name: getattr(reward, name) for name in RewardDefinition.__slots__}
-        merged = {**current, **changes}
+        merged = update.merged(reward, RewardDefinition.__slots__)
         problems = check_reward(
             **{k: v for k, v in merged.items() if k != "active"}, tier_count=tier_count
         )
         if problems:
             raise InvalidInput(problems)
-        before = audit.snapshot(reward, REWARD_FIELDS)
-        for name, value in changes.items():
-            setattr(reward, name, value)
-        if changes:
-            try:
-                await reward.save(using_db=conn, update_fields=list(changes))
-            except IntegrityError:
-                raise InvalidInput.single("code", "is already used by another reward") from None
-        await audit.record(
-            conn,
-            actor=actor,
-            action="reward.update",
-            target_type="Reward",
-            target_id=reward.id,
-            before=before,
-            after=audit.snapshot(reward, REWARD_FIELDS),
-            now=now,
-        )
+        async with audited(
+            conn, actor=actor, action="reward.update", subject=reward, fields=REWARD_FIELDS, now=now
+        ):
+            if written := update.apply(reward):
+                try:
+                    await reward.save(using_db=conn, update_fields=written)
+                except IntegrityError:
+                    raise InvalidInput.single("code", "is already used by another reward") from None
     return reward
 
 
 async def archive_reward(*, reward_id: int, actor: Actor, now: datetime) -> Reward:
     """Withdraw a reward for good; archiving twice changes nothing. Redemptions stay."""
-    async with in_transaction() as conn:
-        reward = await Reward.filter(id=reward_id).select_for_update().using_db(conn).first()
-        if reward is None:
-            raise NotFound("Reward", reward_id)
-        if reward.archived_at is not None:
-            return reward
-        before = audit.snapshot(reward, REWARD_FIELDS)
-        reward.archived_at = now
-        await reward.save(using_db=conn, update_fields=["archived_at"])
-        await audit.record(
-            conn,
-            actor=actor,
-            action="reward.archive",
-            target_type="Reward",
-            target_id=reward.id,
-            before=before,
-            after=audit.snapshot(reward, REWARD_FIELDS),
-            now=now,
-        )
-    return reward
+    return await archive_entry(
+        Reward, reward_id, "reward.archive", REWARD_FIELDS, actor=actor, now=now
+    )
 
 
 async def tier_rank_of(member_id: int) -> int | None:

@@ -13,6 +13,7 @@ from app.models import Member, Notification, OutboxMessage, PointsLedgerEntry, R
 from app.services.notifications.outbox import outbox_written
 from app.services.rewards.catalogue import tier_rank_of
 from app.services.shared.errors import IdempotencyConflict, InvalidInput, NotFound, ServiceError
+from app.services.shared.lookups import get_or_not_found
 from gamification.points.ledger import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
     MAX_REASON_LENGTH,
@@ -62,9 +63,7 @@ async def redeem_reward(
     key = _checked_key(idempotency_key)
     if key is not None and (first := await _first(member_id, key)) is not None:
         return await _replay(first, reward_id=reward_id, key=key)
-    reward = await Reward.get_or_none(id=reward_id)
-    if reward is None:
-        raise NotFound("Reward", reward_id)
+    reward = await get_or_not_found(Reward, reward_id)
     rank = await tier_rank_of(member_id)
     if rank is None:
         raise NotFound("Member", member_id)

@@ -8,16 +8,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.models import GrowthTask, Season, TaskStatus
-from app.services.shared import audit
-from app.services.shared.audit import Actor
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import archive_entry, create_entry
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found
+from app.services.shared.partial_updates import PartialUpdate
 from gamification.seasons import check_season
 
 SEASON_FIELDS = ("code", "name", "starts_at", "ends_at", "description", "archived_at")
+SEASON_CHANGEABLE = ("code", "name", "starts_at", "ends_at", "description")
 
 
 async def create_season(
@@ -35,93 +39,54 @@ async def create_season(
     )
     if problems:
         raise InvalidInput(problems)
-    try:
-        async with in_transaction() as conn:
-            season = await Season.create(
-                code=code,
-                name=name.strip(),
-                starts_at=starts_at,
-                ends_at=ends_at,
-                description=description,
-                using_db=conn,
-            )
-            await audit.record(
-                conn,
-                actor=actor,
-                action="season.create",
-                target_type="Season",
-                target_id=season.id,
-                before=None,
-                after=audit.snapshot(season, SEASON_FIELDS),
-                now=now,
-            )
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{code!r} is already used by another season") from None
-    return season
+    values = {
+        "code": code,
+        "name": name.strip(),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "description": description,
+    }
+    taken = InvalidInput.single("code", f"{code!r} is already used by another season")
+    return await create_entry(
+        Season, values, "season.create", SEASON_FIELDS, actor=actor, now=now, taken=taken
+    )
 
 
 async def update_season(
     *, season_id: int, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> Season:
     """Change some of a season's fields (code, name, startsAt, endsAt, description)."""
+    update = PartialUpdate(changes, changeable=SEASON_CHANGEABLE)
     async with in_transaction() as conn:
-        season = await Season.filter(id=season_id).select_for_update().using_db(conn).first()
-        if season is None:
-            raise NotFound("Season", season_id)
+        season = await get_locked_or_not_found(Season, season_id, conn=conn)
         if season.archived_at is not None:
             raise InvalidInput.single("id", "an archived season cannot be changed")
-        before = audit.snapshot(season, SEASON_FIELDS)
-        merged_values = {
-            "code": changes.get("code", season.code),
-            "name": changes.get("name", season.name),
-            "starts_at": changes.get("starts_at", season.starts_at),
-            "ends_at": changes.get("ends_at", season.ends_at),
-            "description": changes.get("description", season.description),
-        }
-        problems = check_season(**merged_values)
-        if problems:
-            raise InvalidInput(problems)
-        for name, value in merged_values.items():
-            setattr(season, name, value)
-        try:
-            await season.save(using_db=conn)
-        except IntegrityError:
-            raise InvalidInput.single("code", "is already used by another season") from None
-        await audit.record(
-            conn,
-            actor=actor,
-            action="season.update",
-            target_type="Season",
-            target_id=season.id,
-            before=before,
-            after=audit.snapshot(season, SEASON_FIELDS),
-            now=now,
-        )
+        async with audited(
+            conn, actor=actor, action="season.update", subject=season, fields=SEASON_FIELDS, now=now
+        ):
+            problems = check_season(**update.merged(season, SEASON_CHANGEABLE))
+            if problems:
+                raise InvalidInput(problems)
+            update.apply(season)
+            try:
+                await season.save(using_db=conn)
+            except IntegrityError:
+                raise InvalidInput.single("code", "is already used by another season") from None
     return season
 
 
 async def archive_season(*, season_id: int, actor: Actor, now: datetime) -> Season:
     """Archive a season and archive its tasks with it; archiving twice changes nothing."""
-    async with in_transaction() as conn:
-        season = await Season.filter(id=season_id).select_for_update().using_db(conn).first()
-        if season is None:
-            raise NotFound("Season", season_id)
-        if season.archived_at is not None:
-            return season
-        before = audit.snapshot(season, SEASON_FIELDS)
-        season.archived_at = now
-        await season.save(using_db=conn)
-        await (
-            GrowthTask.filter(season_id=season.id).using_db(conn).update(status=TaskStatus.ARCHIVED)
-        )
-        await audit.record(
-            conn,
-            actor=actor,
-            action="season.archive",
-            target_type="Season",
-            target_id=season.id,
-            before=before,
-            after=audit.snapshot(season, SEASON_FIELDS),
-            now=now,
-        )
-    return season
+    return await archive_entry(
+        Season,
+        season_id,
+        "season.archive",
+        SEASON_FIELDS,
+        actor=actor,
+        now=now,
+        also=_archive_tasks,
+    )
+
+
+async def _archive_tasks(conn: BaseDBAsyncClient, season: Season) -> None:
+    await GrowthTask.filter(season_id=season.id).using_db(conn).update(status=TaskStatus.ARCHIVED)

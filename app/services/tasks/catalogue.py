@@ -14,13 +14,14 @@ from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask, Season, TaskStatus
-from app.services.shared import audit
-from app.services.shared.audit import Actor
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.audit import Actor, audited
+from app.services.shared.catalogue import create_entry
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found, get_or_not_found
+from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
 from gamification.seasons import SeasonBounds
 from gamification.shared.calendar import Window
-from gamification.shared.problems import api_field
 from gamification.tasks import Condition, check_task
 
 TASK_FIELDS = (
@@ -110,57 +111,31 @@ async def _check_task(definition: TaskDefinition, *, now: datetime) -> None:
 async def create_task(*, definition: TaskDefinition, actor: Actor, now: datetime) -> GrowthTask:
     await _check_task(definition, now=now)
     fields = {name: getattr(definition, name) for name in TaskDefinition.__slots__}
-    try:
-        async with in_transaction() as conn:
-            task = await GrowthTask.create(**fields, using_db=conn)
-            await audit.record(
-                conn,
-                actor=actor,
-                action="task.create",
-                target_type="GrowthTask",
-                target_id=task.id,
-                before=None,
-                after=audit.snapshot(task, TASK_FIELDS),
-                now=now,
-            )
-    except IntegrityError:
-        raise InvalidInput.single("code", f"{definition.code!r} is already used") from None
-    return task
+    taken = InvalidInput.single("code", f"{definition.code!r} is already used")
+    return await create_entry(
+        GrowthTask, fields, "task.create", TASK_FIELDS, actor=actor, now=now, taken=taken
+    )
 
 
 async def update_task(
     *, task_id: int, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> GrowthTask:
     """Change some fields of a task (any of TaskDefinition's); progress already made stays."""
-    unknown = set(changes) - set(TaskDefinition.__slots__)
-    if unknown:
-        raise InvalidInput.single(api_field(sorted(unknown)[0]), "cannot be changed")
-    task = await GrowthTask.get_or_none(id=task_id)
-    if task is None:
-        raise NotFound("GrowthTask", task_id)
+    update = PartialUpdate(changes, changeable=TaskDefinition.__slots__)
+    task = await get_or_not_found(GrowthTask, task_id)
     if task.status is TaskStatus.ARCHIVED:
         raise InvalidInput.single("id", "an archived task cannot be changed")
-    current = {name: getattr(task, name) for name in TaskDefinition.__slots__}
-    definition = TaskDefinition(**{**current, **changes})
+    definition = TaskDefinition(**update.merged(task, TaskDefinition.__slots__))
     await _check_task(definition, now=now)
     async with in_transaction() as conn:
-        before = audit.snapshot(task, TASK_FIELDS)
-        for name, value in changes.items():
-            setattr(task, name, value)
-        try:
-            await task.save(using_db=conn)
-        except IntegrityError:
-            raise InvalidInput.single("code", "is already used by another task") from None
-        await audit.record(
-            conn,
-            actor=actor,
-            action="task.update",
-            target_type="GrowthTask",
-            target_id=task.id,
-            before=before,
-            after=audit.snapshot(task, TASK_FIELDS),
-            now=now,
-        )
+        async with audited(
+            conn, actor=actor, action="task.update", subject=task, fields=TASK_FIELDS, now=now
+        ):
+            update.apply(task)
+            try:
+                await task.save(using_db=conn)
+            except IntegrityError:
+                raise InvalidInput.single("code", "is already used by another task") from None
     return task
 
 
@@ -177,26 +152,21 @@ async def set_task_status(
 ) -> GrowthTask:
     """Pause, resume or archive a task. Setting the status it has changes nothing."""
     async with in_transaction() as conn:
-        task = await GrowthTask.filter(id=task_id).select_for_update().using_db(conn).first()
-        if task is None:
-            raise NotFound("GrowthTask", task_id)
+        task = await get_locked_or_not_found(GrowthTask, task_id, conn=conn)
         if task.status is status:
             return task
         if status not in _TRANSITIONS[task.status]:
             raise InvalidInput.single(
                 "status", f"a {task.status.value} task cannot become {status.value}"
             )
-        before = audit.snapshot(task, TASK_FIELDS)
-        task.status = status
-        await task.save(using_db=conn)
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action=f"task.{status.value}",
-            target_type="GrowthTask",
-            target_id=task.id,
-            before=before,
-            after=audit.snapshot(task, TASK_FIELDS),
+            subject=task,
+            fields=TASK_FIELDS,
             now=now,
-        )
+        ):
+            task.status = status
+            await task.save(using_db=conn)
     return task

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from app.db import connection, sql
 from app.models import Benefit, LadderVersion, LadderVersionStatus, Tier, TierBenefit
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_or_not_found
 from gamification.tiers.ladder import TierRule
 from gamification.tiers.simulation import HeldTier, MemberGroup, Simulation, summarise
 
@@ -75,9 +76,7 @@ async def _groups(version_id: int, draft: list[TierRule]) -> list[tuple[int, int
 async def simulate_ladder(*, version_id: int) -> LadderSimulation:
     """Promotions, demotions and benefit changes the draft ``version_id`` would cause, at
     the switch and settled. Refuses a version that is not a draft."""
-    version = await LadderVersion.get_or_none(id=version_id)
-    if version is None:
-        raise NotFound("LadderVersion", version_id)
+    version = await get_or_not_found(LadderVersion, version_id)
     if version.status is not LadderVersionStatus.DRAFT:
         raise InvalidInput.single("draftVersionId", "only a draft version can be simulated")
     draft = [t.to_rule() for t in await Tier.filter(ladder_version_id=version_id).order_by("rank")]

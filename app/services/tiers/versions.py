@@ -10,9 +10,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.models import LadderVersion, LadderVersionStatus, Tier
-from app.services.shared import audit
-from app.services.shared.audit import Actor
-from app.services.shared.errors import InvalidInput, NotFound
+from app.services.shared.audit import Actor, audited
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found
 from app.services.tiers.ladder import store_tiers
 from gamification.activity.engine import GrowthWeights
 from gamification.tiers.ladder import InvalidLadder, TierRule, validate_ladder
@@ -33,30 +33,26 @@ async def create_draft(
         raise InvalidInput.single("notes", "must be at most 500 characters")
     if weights.spend < 0 or min(weights.active_day, weights.task_completed, weights.referral) < 0:
         raise InvalidInput.single("weights", "must not be negative")
-    async with in_transaction() as conn:
+    async with (
+        in_transaction() as conn,
+        audited(conn, actor=actor, action="ladder.draft", fields=VERSION_FIELDS, now=now) as change,
+    ):
         # The version number is taken under the unique constraint on number.
         last = await LadderVersion.all().using_db(conn).order_by("-number").first()
-        version = await LadderVersion.create(
-            number=(last.number + 1) if last else 1,
-            status=LadderVersionStatus.DRAFT,
-            notes=notes,
-            weight_spend=weights.spend,
-            weight_active_day=weights.active_day,
-            weight_task_completed=weights.task_completed,
-            weight_referral=weights.referral,
-            using_db=conn,
+        version = change.created(
+            await LadderVersion.create(
+                number=(last.number + 1) if last else 1,
+                status=LadderVersionStatus.DRAFT,
+                notes=notes,
+                weight_spend=weights.spend,
+                weight_active_day=weights.active_day,
+                weight_task_completed=weights.task_completed,
+                weight_referral=weights.referral,
+                using_db=conn,
+            )
         )
         await store_tiers(version_id=version.id, rules=ordered, using_db=conn)
-        await audit.record(
-            conn,
-            actor=actor,
-            action="ladder.draft",
-            target_type="LadderVersion",
-            target_id=version.id,
-            before=None,
-            after={**audit.snapshot(version, VERSION_FIELDS), "tiers": [t.code for t in ordered]},
-            now=now,
-        )
+        change.note(tiers=[t.code for t in ordered])
     return version
 
 
@@ -77,30 +73,24 @@ async def publish(
             "effectiveAt", f"must be at least {notice.days} days ahead, so members are told"
         )
     async with in_transaction() as conn:
-        version = (
-            await LadderVersion.filter(id=version_id).select_for_update().using_db(conn).first()
-        )
-        if version is None:
-            raise NotFound("LadderVersion", version_id)
+        version = await get_locked_or_not_found(LadderVersion, version_id, conn=conn)
         if version.status is not LadderVersionStatus.DRAFT:
             raise InvalidInput.single("id", "only a draft can be published")
-        before = audit.snapshot(version, VERSION_FIELDS)
-        version.status = LadderVersionStatus.PUBLISHED
-        version.effective_at = effective_at
-        version.published_at = now
-        await version.save(using_db=conn)
-        tiers = await Tier.filter(ladder_version_id=version.id).using_db(conn).order_by("rank")
-        told = await _announce(conn, version=version, tiers=tiers, now=now)
-        await audit.record(
+        async with audited(
             conn,
             actor=actor,
             action="ladder.publish",
-            target_type="LadderVersion",
-            target_id=version.id,
-            before=before,
-            after={**audit.snapshot(version, VERSION_FIELDS), "members_told": told},
+            subject=version,
+            fields=VERSION_FIELDS,
             now=now,
-        )
+        ) as change:
+            version.status = LadderVersionStatus.PUBLISHED
+            version.effective_at = effective_at
+            version.published_at = now
+            await version.save(using_db=conn)
+            tiers = await Tier.filter(ladder_version_id=version.id).using_db(conn).order_by("rank")
+            told = await _announce(conn, version=version, tiers=tiers, now=now)
+            change.note(members_told=told)
     return version, told
 
 
