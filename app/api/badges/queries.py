@@ -7,14 +7,11 @@ from strawberry.types import Info
 
 from app.api.badges.types import BadgeType
 from app.api.shared.context import Context
-from app.api.shared.ids import decode_cursor
 from app.api.shared.pagination import (
     After,
     Connection,
     First,
-    check_page_size,
-    first_key,
-    rows_before,
+    keyset_page,
 )
 from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.models import Badge
@@ -29,15 +26,10 @@ class BadgeQueries:
     async def badges(
         self, info: Info[Context, None], first: First = 20, after: After = None
     ) -> Connection[BadgeType]:
-        check_page_size(first, maximum=info.context.settings.max_page_size)
-        query = listed = Badge.all().order_by("id")
-        if (after_id := decode_cursor(after)) is not None:
-            query = query.filter(id__gt=after_id)
-        rows = await query.limit(first + 1)
-        return Connection[BadgeType].build(
-            rows[:first],
-            has_next=len(rows) > first,
-            key=lambda b: b.id,
-            previous=rows_before(after_id, lambda: first_key(listed), descending=False),
+        return await keyset_page(
+            Badge.all(),
+            first=first,
+            after=after,
             node=BadgeType.from_model,
+            max_page_size=info.context.settings.max_page_size,
         )

@@ -14,7 +14,7 @@ import strawberry
 from tortoise.queryset import QuerySet
 
 from app.api.shared.errors import UserInputError
-from app.api.shared.ids import encode_cursor
+from app.api.shared.ids import decode_cursor, encode_cursor
 
 Node = TypeVar("Node")
 Row = TypeVar("Row")
@@ -131,3 +131,29 @@ def check_page_size(first: int, *, maximum: int) -> int:
     if not 1 <= first <= maximum:
         raise UserInputError(f"first must be between 1 and {maximum}", field="first")
     return first
+
+
+async def keyset_page(
+    listed: QuerySet[Any],
+    *,
+    first: int,
+    after: str | None,
+    node: Callable[[Any], Node],
+    max_page_size: int,
+    descending: bool = False,
+) -> Connection[Node]:
+    """One page of a list of rows ordered by id (ascending, or newest first when
+    ``descending``): the rows after the ``after`` cursor, and whether rows come before it."""
+    check_page_size(first, maximum=max_page_size)
+    listed = listed.order_by("-id" if descending else "id")
+    query = listed
+    if (cursor := decode_cursor(after)) is not None:
+        query = query.filter(id__lt=cursor) if descending else query.filter(id__gt=cursor)
+    rows = await query.limit(first + 1)
+    return Connection[Node].build(
+        rows[:first],
+        has_next=len(rows) > first,
+        key=lambda row: int(row.id),
+        previous=rows_before(cursor, lambda: first_key(listed), descending=descending),
+        node=node,
+    )
