@@ -147,7 +147,7 @@ async def _set_status(
         # The condition on the current state makes the change happen once, however many
         # operators ask at the same moment; the row lock it takes queues the member's events.
         changed = (
-            await Member.filter(id=member_id, deactivated_at__isnull=active)
+            await Member.filter(id=member_id, deactivated_at__isnull=not active)
             .using_db(conn)
             .update(**values, updated_at=now)
         )
