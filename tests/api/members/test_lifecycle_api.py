@@ -210,6 +210,9 @@ async def test_a_deactivated_members_event_is_refused_with_member_inactive(clien
 
     deactivated = await deactivate(client, member)
     refused = await record(client, member, "order-1")
+    dry_run = await operation(
+        client, "RecordEvent", input=event_input(member, "order-2"), dryRun=True
+    )
 
     assert deactivated["changed"] is True
     assert deactivated["member"]["active"] is False
@@ -219,6 +222,7 @@ async def test_a_deactivated_members_event_is_refused_with_member_inactive(clien
         "message": f"member {member.id} is deactivated: reactivate it first",
         "memberId": member_id(member),
     }
+    assert dry_run["recordEvent"]["__typename"] == "MemberInactive"
     assert await PointsLedgerEntry.filter(member_id=member.id).count() == 0
     assert (await Member.get(id=member.id)).points_balance == 0
 
