@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Member',
             name='marketing_opt_out',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Member',
@@ -31,11 +31,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Member',
             name='deactivation_reason',
-            field=fields.CharField(default='', max_length=200),
+            field=fields.CharField(default='', db_default='', max_length=200),
         ),
         ops.AddField(
             model_name='LeaderboardMember',
             name='member_active',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
     ]

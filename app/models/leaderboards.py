@@ -86,7 +86,7 @@ class LeaderboardMember(Model):
     visible = fields.BooleanField(default=True)
     flagged_at = fields.DatetimeField(null=True)
     flag_reason = fields.CharField(max_length=200, default="")
-    member_active = fields.BooleanField(default=True)
+    member_active = fields.BooleanField(default=True, db_default=True)
     updated_at = fields.DatetimeField()
 
     member_id: int

@@ -28,7 +28,9 @@ class Member(Model):
     # IANA zone name (e.g. Europe/Paris) and BCP 47 language tag (e.g. fr-CA); null: unknown.
     time_zone = fields.CharField(max_length=64, null=True)
     locale = fields.CharField(max_length=35, null=True)
-    marketing_opt_out = fields.BooleanField(default=False)
+    # Database defaults too: the column is added to existing rows, and the bulk import, the
+    # benches and some tests insert members with SQL of their own.
+    marketing_opt_out = fields.BooleanField(default=False, db_default=False)
     joined_at = fields.DatetimeField()
     tier: fields.ForeignKeyRelation[Tier] = fields.ForeignKeyField(
         "laurel.Tier", related_name="members", on_delete=fields.RESTRICT
@@ -41,7 +43,7 @@ class Member(Model):
     # Set while the member is deactivated: events and redemptions are refused, points do
     # not expire, and the member is off every board (leaderboard_member.member_active).
     deactivated_at = fields.DatetimeField(null=True)
-    deactivation_reason = fields.CharField(max_length=200, default="")
+    deactivation_reason = fields.CharField(max_length=200, default="", db_default="")
 
     tier_id: int
 
