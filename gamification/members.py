@@ -1,8 +1,11 @@
-"""Rules for enrolling a member."""
+"""Rules for enrolling a member and for changing a member's profile."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
+from functools import cache
+from zoneinfo import available_timezones
 
 from gamification.shared.problems import Problem
 
@@ -11,6 +14,13 @@ MAX_EXTERNAL_ID_LENGTH = 128
 OLDEST_BIRTHDAY = date(1900, 1, 1)
 # A brand's back end and our clock may disagree a little; more than this is a mistake.
 JOINED_AT_CLOCK_SKEW = timedelta(minutes=5)
+MAX_DEACTIVATION_REASON_LENGTH = 200
+# A BCP 47 language tag as apps send it: language, then optional script, region and
+# variants (en, fr-CA, zh-Hant-TW, sl-rozaj); private-use and extension subtags are not taken.
+_LANGUAGE_TAG = re.compile(
+    r"(?P<language>[A-Za-z]{2,3})(?:-(?P<script>[A-Za-z]{4}))?"
+    r"(?:-(?P<region>[A-Za-z]{2}|[0-9]{3}))?(?P<variants>(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*)"
+)
 
 
 def check_enrollment(
@@ -35,23 +45,82 @@ def check_enrollment(
         )
     elif external_id != external_id.strip():
         problems.append(Problem("externalId", "must not start or end with spaces"))
-    name = display_name.strip()
-    if not name:
-        problems.append(Problem("displayName", "must not be empty"))
-    elif len(name) > MAX_DISPLAY_NAME_LENGTH:
-        problems.append(
-            Problem("displayName", f"must be at most {MAX_DISPLAY_NAME_LENGTH} characters")
-        )
-    elif any(not ch.isprintable() for ch in name):
-        problems.append(Problem("displayName", "must not contain control characters"))
+    problems += _display_name_problems(display_name)
     if birthday is not None:
-        if birthday > today:
-            problems.append(Problem("birthday", "must not be in the future"))
-        elif birthday < OLDEST_BIRTHDAY:
-            problems.append(Problem("birthday", f"must not be before {OLDEST_BIRTHDAY}"))
+        problems += _birthday_problems(birthday, today=today)
     if joined_at is not None:
         if joined_at.tzinfo is None:
             problems.append(Problem("joinedAt", "must include a time zone offset"))
         elif joined_at > now + JOINED_AT_CLOCK_SKEW:
             problems.append(Problem("joinedAt", "must not be in the future"))
     return problems
+
+
+def _display_name_problems(display_name: str) -> list[Problem]:
+    name = display_name.strip()
+    if not name:
+        return [Problem("displayName", "must not be empty")]
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        return [Problem("displayName", f"must be at most {MAX_DISPLAY_NAME_LENGTH} characters")]
+    if any(not ch.isprintable() for ch in name):
+        return [Problem("displayName", "must not contain control characters")]
+    return []
+
+
+def _birthday_problems(birthday: date, *, today: date) -> list[Problem]:
+    if birthday > today:
+        return [Problem("birthday", "must not be in the future")]
+    if birthday < OLDEST_BIRTHDAY:
+        return [Problem("birthday", f"must not be before {OLDEST_BIRTHDAY}")]
+    return []
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def canonical_language_tag(tag: str) -> str | None:
+    """``tag`` in the usual case (language lower, script title, region upper), or None when
+    it is not a language tag."""
+    match = _LANGUAGE_TAG.fullmatch(tag)
+    if match is None:
+        return None
+    parts = [match["language"].lower()]
+    if match["script"]:
+        parts.append(match["script"].title())
+    if match["region"]:
+        parts.append(match["region"].upper())
+    parts += [v.lower() for v in match["variants"].split("-") if v]
+    return "-".join(parts)
+
+
+def check_profile(changes: dict[str, object], *, today: date) -> list[Problem]:
+    """Everything wrong with a change of a member's profile, in field order (empty when it
+    may proceed). ``changes`` holds only the fields being changed, by Python name; None
+    clears a field that may be cleared. ``today`` is the programme-local date."""
+    problems: list[Problem] = []
+    if isinstance(name := changes.get("display_name"), str):
+        problems += _display_name_problems(name)
+    if isinstance(birthday := changes.get("birthday"), date):
+        problems += _birthday_problems(birthday, today=today)
+    if isinstance(zone := changes.get("time_zone"), str) and zone not in _zones():
+        problems.append(
+            Problem(
+                "timeZone", "must be an IANA time zone name, e.g. Europe/Paris or America/New_York"
+            )
+        )
+    if isinstance(locale := changes.get("locale"), str) and canonical_language_tag(locale) is None:
+        problems.append(
+            Problem("locale", "must be a BCP 47 language tag, e.g. en, fr-CA or zh-Hant-TW")
+        )
+    return problems
+
+
+def check_deactivation_reason(reason: str) -> list[Problem]:
+    """What is wrong with the reason an operator gives for deactivating a member."""
+    if not reason.strip():
+        return [Problem("reason", "say why the member is deactivated")]
+    if len(reason.strip()) > MAX_DEACTIVATION_REASON_LENGTH:
+        return [Problem("reason", f"must be at most {MAX_DEACTIVATION_REASON_LENGTH} characters")]
+    return []

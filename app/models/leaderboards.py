@@ -73,7 +73,10 @@ class LeaderboardScore(Model):
 class LeaderboardMember(Model):
     """How a member stands towards public boards: opted out, or flagged by an admin.
 
-    No row means visible and not flagged.
+    Or deactivated. No row means visible, not flagged and active. ``member_active`` is the
+    boards' copy of ``member.deactivated_at IS NULL``, written in the same transaction by
+    the member's deactivation and reactivation (app/services/members/lifecycle.py), so that
+    a rank never joins the member table.
     """
 
     id = fields.BigIntField(primary_key=True)
@@ -83,6 +86,7 @@ class LeaderboardMember(Model):
     visible = fields.BooleanField(default=True)
     flagged_at = fields.DatetimeField(null=True)
     flag_reason = fields.CharField(max_length=200, default="")
+    member_active = fields.BooleanField(default=True, db_default=True)
     updated_at = fields.DatetimeField()
 
     member_id: int

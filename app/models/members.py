@@ -25,6 +25,12 @@ class Member(Model):
     external_id = fields.CharField(max_length=128, unique=True)
     display_name = fields.CharField(max_length=80)
     birthday = fields.DateField(null=True)
+    # IANA zone name (e.g. Europe/Paris) and BCP 47 language tag (e.g. fr-CA); null: unknown.
+    time_zone = fields.CharField(max_length=64, null=True)
+    locale = fields.CharField(max_length=35, null=True)
+    # Database defaults too: the column is added to existing rows, and the bulk import, the
+    # benches and some tests insert members with SQL of their own.
+    marketing_opt_out = fields.BooleanField(default=False, db_default=False)
     joined_at = fields.DatetimeField()
     tier: fields.ForeignKeyRelation[Tier] = fields.ForeignKeyField(
         "laurel.Tier", related_name="members", on_delete=fields.RESTRICT
@@ -34,6 +40,10 @@ class Member(Model):
     lifetime_points = fields.BigIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # Set while the member is deactivated: events and redemptions are refused, points do
+    # not expire, and the member is off every board (leaderboard_member.member_active).
+    deactivated_at = fields.DatetimeField(null=True)
+    deactivation_reason = fields.CharField(max_length=200, default="", db_default="")
 
     tier_id: int
 

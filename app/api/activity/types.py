@@ -13,6 +13,7 @@ from app.api.members.types import MemberType
 from app.api.shared.errors import (
     ForbiddenType,
     IdempotencyConflictType,
+    MemberInactiveType,
     NotFoundType,
     ValidationFailed,
 )
@@ -116,13 +117,19 @@ class EventRecorded:
 
 
 RecordEventResult = Annotated[
-    EventRecorded | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
+    EventRecorded
+    | ValidationFailed
+    | NotFoundType
+    | MemberInactiveType
+    | IdempotencyConflictType
+    | ForbiddenType,
     strawberry.union(
         "RecordEventResult",
         description="EventRecorded, or: ValidationFailed (neither or both member ids, a bad "
         "amount, occurredAt or attributes, an empty key), NotFound (no such member or event "
-        "type), IdempotencyConflict (the key was recorded with another payload), Forbidden "
-        "(not a service or an admin).",
+        "type), MemberInactive (the member is deactivated; nothing recorded), "
+        "IdempotencyConflict (the key was recorded with another payload), Forbidden (not a "
+        "service or an admin).",
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""Mutations on members: enrolling them."""
+"""Mutations on members: enrolling them, changing their profile, deactivating and
+reactivating them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,26 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.api.members.types import EnrollMemberResult, MemberEnrolled, MemberType
+from app.api.members.types import (
+    EnrollMemberResult,
+    MemberEnrolled,
+    MemberStatusChanged,
+    MemberStatusResult,
+    MemberType,
+    MemberUpdated,
+    UpdateMemberInput,
+    UpdateMemberResult,
+)
 from app.api.shared.context import Context
-from app.api.shared.permissions import roles
+from app.api.shared.ids import input_id
+from app.api.shared.partial_updates import given_changes
+from app.api.shared.permissions import audit_actor, roles
 from app.api.shared.results import typed_failures
 from app.auth import Role
+from app.services.members import lifecycle
 from app.services.members.enrollment import enroll_member
+
+MemberId = Annotated[strawberry.ID, strawberry.argument(description="A Member id.")]
 
 
 @strawberry.type
@@ -63,4 +78,69 @@ class MemberMutations:
         )
         return MemberEnrolled(
             member=MemberType.from_model(enrollment.member), created=enrollment.created
+        )
+
+    @strawberry.mutation(
+        description="Change a member's profile: name, birthday, time zone, locale, marketing "
+        "and leaderboard opt-outs (admins, services; audited). Only the fields given change.",
+        extensions=[roles(Role.ADMIN, Role.SERVICE)],
+    )
+    @typed_failures
+    async def update_member(
+        self,
+        info: Info[Context, None],
+        id: MemberId,
+        input: Annotated[
+            UpdateMemberInput, strawberry.argument(description="The fields to change.")
+        ],
+    ) -> UpdateMemberResult:
+        actor = audit_actor(info)
+        pk = input_id(id, kind="Member", argument="id")
+        changes = given_changes(input, nullable=("birthday", "time_zone", "locale"))
+        ctx = info.context
+        member = await lifecycle.update_member(
+            member_id=pk, changes=changes, actor=actor, now=ctx.now, zone=ctx.settings.zone
+        )
+        return MemberUpdated(member=MemberType.from_model(member))
+
+    @strawberry.mutation(
+        description="Deactivate a member (admins, services; audited): its events and "
+        "redemptions are refused with MemberInactive, its points do not expire, it leaves "
+        "every board. Deactivating a deactivated member changes nothing (changed: false).",
+        extensions=[roles(Role.ADMIN, Role.SERVICE)],
+    )
+    @typed_failures
+    async def deactivate_member(
+        self,
+        info: Info[Context, None],
+        id: MemberId,
+        reason: Annotated[
+            str,
+            strawberry.argument(description="Why, 1-200 characters, e.g. the account is closed."),
+        ],
+    ) -> MemberStatusResult:
+        actor = audit_actor(info)
+        pk = input_id(id, kind="Member", argument="id")
+        change = await lifecycle.deactivate_member(
+            member_id=pk, reason=reason, actor=actor, now=info.context.now
+        )
+        return MemberStatusChanged(
+            member=MemberType.from_model(change.member), changed=change.changed
+        )
+
+    @strawberry.mutation(
+        description="Reactivate a deactivated member (admins, services; audited): its events, "
+        "redemptions, point expiry and boards work as before. Reactivating an active member "
+        "changes nothing (changed: false).",
+        extensions=[roles(Role.ADMIN, Role.SERVICE)],
+    )
+    @typed_failures
+    async def reactivate_member(
+        self, info: Info[Context, None], id: MemberId
+    ) -> MemberStatusResult:
+        actor = audit_actor(info)
+        pk = input_id(id, kind="Member", argument="id")
+        change = await lifecycle.reactivate_member(member_id=pk, actor=actor, now=info.context.now)
+        return MemberStatusChanged(
+            member=MemberType.from_model(change.member), changed=change.changed
         )

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.api.benefits.types import BenefitGrantStatus, BenefitGrantType
 from app.api.shared.context import Context
 from app.api.shared.enums import described_enum
-from app.api.shared.errors import ForbiddenType, ValidationFailed
+from app.api.shared.errors import ForbiddenType, NotFoundType, ValidationFailed
 from app.api.shared.ids import decode_cursor, encode_id
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.shared.permissions import member_or_staff
@@ -23,6 +23,7 @@ from app.models import Member, PointsLedgerEntry
 from app.services.activity.events import MemberState
 from app.services.badges.progress import MemberPoints
 from app.services.benefits.grants import MemberGrants
+from app.services.leaderboards.boards import opted_out
 from app.services.notifications.inbox import notifications_page
 from app.services.points.ledger import ledger_page
 from app.services.programme.snapshot import ProgrammeTier
@@ -181,6 +182,22 @@ class MemberType:
     lifetime_points: int = strawberry.field(
         description="All points ever earned (spending and expiry do not lower it)."
     )
+    time_zone: str | None = strawberry.field(
+        description="The member's IANA time zone, e.g. Europe/Paris; null when unknown."
+    )
+    locale: str | None = strawberry.field(
+        description="The member's language as a BCP 47 tag, e.g. fr-CA; null when unknown."
+    )
+    marketing_opt_out: bool = strawberry.field(
+        description="True when the member asked not to receive marketing messages."
+    )
+    active: bool = strawberry.field(
+        description="False while an admin has the member deactivated: its events and "
+        "redemptions are refused (MemberInactive), its points do not expire, it is on no board."
+    )
+    deactivated_at: datetime | None = strawberry.field(
+        description="When the member was deactivated (UTC); null while active."
+    )
     pk: strawberry.Private[int]
     tier_id: strawberry.Private[int]
     # The programme stamp read in the statement that read the member (None: not read so),
@@ -201,10 +218,23 @@ class MemberType:
             points_balance=member.points_balance,
             growth=member.growth,
             lifetime_points=member.lifetime_points,
+            time_zone=member.time_zone,
+            locale=member.locale,
+            marketing_opt_out=member.marketing_opt_out,
+            active=member.deactivated_at is None,
+            deactivated_at=member.deactivated_at,
             pk=member.id,
             tier_id=member.tier_id,
             programme_stamp=programme_stamp,
         )
+
+    @strawberry.field(
+        description="True when the member asked to be on no public board (it still sees its "
+        "own rank); set with updateMember or setLeaderboardVisibility.",
+        extensions=[member_or_staff(_this_member)],
+    )
+    async def leaderboard_opt_out(self, info: Info[Context, None]) -> bool:
+        return await opted_out(member_id=self.pk)
 
     async def _held_tier(self, ctx: Context) -> ProgrammeTier:
         return await ctx.programme.tier(self.tier_id, stamp=self.programme_stamp)
@@ -388,5 +418,74 @@ EnrollMemberResult = Annotated[
         description="MemberEnrolled, or: ValidationFailed (an empty or too long externalId or "
         "displayName, a birthday or joinedAt in the future), Forbidden (not a service or an "
         "admin).",
+    ),
+]
+
+
+@strawberry.input(
+    description="A member's profile: only the fields given change; null clears a field that "
+    "may be empty (birthday, timeZone, locale)."
+)
+class UpdateMemberInput:
+    display_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The name shown: 1-80 printable characters."
+    )
+    birthday: date | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="ISO 8601 date (e.g. 1990-05-17), not in the future; birthday benefits "
+        "follow it.",
+    )
+    time_zone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An IANA time zone name, e.g. Europe/Paris or America/New_York.",
+    )
+    locale: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A BCP 47 language tag: language, optional script, region and variants, "
+        "e.g. en, fr-CA, zh-Hant-TW (stored in the usual case).",
+    )
+    marketing_opt_out: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="True: the member receives no marketing messages.",
+    )
+    leaderboard_opt_out: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="True: the member is on no public board (it still sees its own rank).",
+    )
+
+
+@strawberry.type(description="The member's profile is saved (and audited).")
+class MemberUpdated:
+    member: MemberType = strawberry.field(description="The member as saved.")
+
+
+UpdateMemberResult = Annotated[
+    MemberUpdated | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union(
+        "UpdateMemberResult",
+        description="MemberUpdated, or: ValidationFailed (the problems listed, by input field; "
+        "nothing was written), NotFound (no such member), Forbidden (not an admin or a "
+        "service).",
+    ),
+]
+
+
+@strawberry.type(
+    description="The member is deactivated or reactivated as asked (or already was; audited "
+    "when it changed)."
+)
+class MemberStatusChanged:
+    member: MemberType = strawberry.field(description="The member as it is now.")
+    changed: bool = strawberry.field(
+        description="False when the member already was in that state: nothing was written."
+    )
+
+
+MemberStatusResult = Annotated[
+    MemberStatusChanged | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union(
+        "MemberStatusResult",
+        description="MemberStatusChanged, or: ValidationFailed (an empty or too long reason), "
+        "NotFound (no such member), Forbidden (not an admin or a service).",
     ),
 ]

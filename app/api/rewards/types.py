@@ -11,6 +11,7 @@ from app.api.members.types import MemberType
 from app.api.shared.errors import (
     ForbiddenType,
     IdempotencyConflictType,
+    MemberInactiveType,
     NotFoundType,
     ValidationFailed,
 )
@@ -191,13 +192,15 @@ RedeemPointsResult = Annotated[
     RewardRedeemed
     | InsufficientPointsType
     | OutOfStockType
+    | MemberInactiveType
     | NotFoundType
     | ValidationFailed
     | IdempotencyConflictType
     | ForbiddenType,
     strawberry.union(
         "RedeemPointsResult",
-        description="RewardRedeemed, or: InsufficientPoints, OutOfStock, NotFound (no such "
+        description="RewardRedeemed, or: InsufficientPoints, OutOfStock, MemberInactive (the "
+        "member is deactivated: its points cannot be spent), NotFound (no such "
         "reward), ValidationFailed (the reward is paused, archived, not open yet, over, or "
         "not offered to the member's tier; a bad idempotency key), IdempotencyConflict (the "
         "key was used for another reward), Forbidden (not a member token).",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import strawberry
 from graphql import GraphQLError
 
-from app.services.shared.errors import IdempotencyConflict, InvalidInput, NotFound
+from app.services.shared.errors import IdempotencyConflict, InvalidInput, MemberInactive, NotFound
 
 
 class ClientError(GraphQLError):
@@ -126,3 +126,17 @@ class ForbiddenType:
     @classmethod
     def from_error(cls, error: Forbidden) -> ForbiddenType:
         return cls(message=error.message, required_roles=list(error.required_roles))
+
+
+@strawberry.type(
+    name="MemberInactive",
+    description="The member is deactivated: its events and redemptions are refused until an "
+    "admin reactivates it (reactivateMember); nothing was written.",
+)
+class MemberInactiveType:
+    message: str = strawberry.field(description="Says the member is deactivated.")
+    member_id: strawberry.ID = strawberry.field(description="The deactivated member's id.")
+
+    @classmethod
+    def from_error(cls, error: MemberInactive, *, member_id: str) -> MemberInactiveType:
+        return cls(message=str(error), member_id=strawberry.ID(member_id))

@@ -1,10 +1,12 @@
 """``typed_failures``: the one place a mutation's expected failures become its union results.
 
 A refusal of a signed-in caller becomes ``Forbidden``; a service's ``InvalidInput``,
-``NotFound`` and ``IdempotencyConflict`` become ``ValidationFailed``, ``NotFound`` and
-``IdempotencyConflict``. An anonymous caller's ``Unauthenticated`` error is left to
-propagate: the client must sign in, which no result can say better. Failures particular to
-one mutation (``InsufficientPoints``, ``OutOfStock``, …) stay in its resolver.
+``NotFound``, ``IdempotencyConflict`` and ``MemberInactive`` become ``ValidationFailed``,
+``NotFound``, ``IdempotencyConflict`` and ``MemberInactive`` (the last only where a
+mutation acts for a member: recording events, redeeming). An anonymous caller's
+``Unauthenticated`` error is left to propagate: the client must sign in, which no result
+can say better. Failures particular to one mutation (``InsufficientPoints``,
+``OutOfStock``, …) stay in its resolver.
 """
 
 from __future__ import annotations
@@ -17,17 +19,20 @@ from app.api.shared.errors import (
     Forbidden,
     ForbiddenType,
     IdempotencyConflictType,
+    MemberInactiveType,
     NotFoundType,
     ValidationFailed,
 )
 from app.api.shared.ids import encode_id
 from app.observability import request_record
-from app.services.shared.errors import IdempotencyConflict, InvalidInput, NotFound
+from app.services.shared.errors import IdempotencyConflict, InvalidInput, MemberInactive, NotFound
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-TypedFailure = ForbiddenType | ValidationFailed | NotFoundType | IdempotencyConflictType
+TypedFailure = (
+    ForbiddenType | ValidationFailed | NotFoundType | IdempotencyConflictType | MemberInactiveType
+)
 
 
 def typed_failures(
@@ -50,7 +55,7 @@ def typed_failures(
 
 
 # The failures every mutation returns as results rather than raising.
-EXPECTED = (Forbidden, InvalidInput, NotFound, IdempotencyConflict)
+EXPECTED = (Forbidden, InvalidInput, NotFound, IdempotencyConflict, MemberInactive)
 
 
 def typed_failure(error: Exception) -> TypedFailure:
@@ -64,6 +69,10 @@ def typed_failure(error: Exception) -> TypedFailure:
         return _noted(NotFoundType.from_error(error, id=_missing_id(error)))
     if isinstance(error, IdempotencyConflict):
         return _noted(IdempotencyConflictType.from_error(error))
+    if isinstance(error, MemberInactive):
+        return _noted(
+            MemberInactiveType.from_error(error, member_id=encode_id("Member", error.member_id))
+        )
     raise error
 
 

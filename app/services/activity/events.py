@@ -31,6 +31,7 @@ from app.services.programme.stamp import STAMP_SQL
 from app.services.shared.errors import (
     IdempotencyConflict,
     InvalidInput,
+    MemberInactive,
     NotFound,
     ProgrammeNotConfigured,
     ServiceError,
@@ -68,6 +69,10 @@ class MemberState:
     points_balance: int
     growth: int
     lifetime_points: int
+    time_zone: str | None
+    locale: str | None
+    marketing_opt_out: bool
+    deactivated_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +216,10 @@ class _Member:
     growth: int
     points_balance: int
     lifetime_points: int
+    time_zone: str | None
+    locale: str | None
+    marketing_opt_out: bool
+    deactivated_at: datetime | None
     facts: dict[str, int] = field(default_factory=dict)
     held: dict[int, int] = field(default_factory=dict)  # badge id -> highest level
     progress: dict[tuple[int, str], TaskProgress] = field(default_factory=dict)
@@ -230,6 +239,10 @@ class _Member:
             points_balance=self.points_balance,
             growth=self.growth,
             lifetime_points=self.lifetime_points,
+            time_zone=self.time_zone,
+            locale=self.locale,
+            marketing_opt_out=self.marketing_opt_out,
+            deactivated_at=self.deactivated_at,
         )
 
 
@@ -258,8 +271,9 @@ async def _lock_members(
         conn,
         Statement(
             "SELECT id, external_id, display_name, birthday, joined_at, tier_id, growth, "
-            "points_balance, "
-            f"lifetime_points, {STAMP_SQL} AS stamp FROM member "
+            "points_balance, lifetime_points, time_zone, locale, marketing_opt_out, "
+            "deactivated_at, "
+            f"{STAMP_SQL} AS stamp FROM member "
             f"WHERE {by_id} OR {by_external} ORDER BY id{d.lock_rows}",
             by_id_params + by_external_params,
         ),
@@ -275,6 +289,12 @@ async def _lock_members(
             growth=r["growth"],
             points_balance=r["points_balance"],
             lifetime_points=r["lifetime_points"],
+            time_zone=r["time_zone"],
+            locale=r["locale"],
+            marketing_opt_out=bool(r["marketing_opt_out"]),
+            deactivated_at=(
+                d.read_moment(r["deactivated_at"]) if r["deactivated_at"] is not None else None
+            ),
         )
         for r in rows
     }
@@ -293,7 +313,8 @@ def _accept(
     now: datetime,
 ) -> _Accepted | ServiceError:
     """The item ready for the engine, or why it cannot be recorded (checked in the order
-    a single event always was: member, event type, the event itself, the ladder)."""
+    a single event always was: member, event type, the event itself, the ladder; a
+    deactivated member's item is refused right after the member is found)."""
     if (item.member_id is None) == (item.external_member_id is None):
         return InvalidInput.single("memberId", "give exactly one of memberId and externalMemberId")
     member = (
@@ -304,6 +325,8 @@ def _accept(
     if member is None or programme is None:
         key = item.member_id if item.member_id is not None else item.external_member_id
         return NotFound("Member", key)
+    if member.deactivated_at is not None:
+        return MemberInactive(member.id)
     event_type = programme.event_types.get(item.type)
     if event_type is None:
         return NotFound("EventType", item.type)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -253,6 +254,11 @@ async def set_visibility(*, member_id: int, visible: bool, now: datetime) -> Non
     await _standing_change(member_id, {"visible": visible}, now=now)
 
 
+async def opted_out(*, member_id: int) -> bool:
+    """Has the member opted out of public boards?"""
+    return await LeaderboardMember.filter(member_id=member_id, visible=False).exists()
+
+
 async def flag_member(
     *, member_id: int, flagged: bool, reason: str, actor: Actor, now: datetime
 ) -> None:
@@ -281,28 +287,45 @@ async def _standing_change(
             target_id=member_id,
             now=now,
         ) as change:
-            row = await LeaderboardMember.filter(member_id=member_id).using_db(conn).first()
-            before = {
-                "visible": row.visible if row else True,
-                "flagged": bool(row and row.flagged_at),
-            }
-            if row is None:
-                row = await LeaderboardMember.create(
-                    member_id=member_id, updated_at=now, **changes, using_db=conn
-                )
-            else:
-                for name, value in changes.items():
-                    setattr(row, name, value)
-                row.updated_at = now
-                await row.save(using_db=conn, update_fields=[*changes, "updated_at"])
-            after = {"visible": row.visible, "flagged": row.flagged_at is not None}
+            before, after, row = await change_standing(
+                conn, member_id=member_id, changes=changes, now=now
+            )
             change.before = before
             change.after = {**after, "reason": row.flag_reason}
-        if before != after:
-            await OutboxMessage.create(
-                topic="leaderboard.member_changed",
-                payload={"member_id": member_id, **after},
-                created_at=now,
-                using_db=conn,
-            )
     outbox_written()
+
+
+async def change_standing(
+    conn: BaseDBAsyncClient, *, member_id: int, changes: dict[str, Any], now: datetime
+) -> tuple[dict[str, bool], dict[str, bool], LeaderboardMember]:
+    """Change how an existing member stands towards the boards (``LeaderboardMember``
+    columns) in the caller's transaction: the standing before and after (opted in,
+    flagged) and the row. When what the boards see changed, an outbox row tells the index;
+    the caller wakes the relay after its commit (``outbox_written``)."""
+    row = await LeaderboardMember.filter(member_id=member_id).using_db(conn).first()
+    before = _standing(row)
+    was_active = row.member_active if row else True
+    if row is None:
+        row = await LeaderboardMember.create(
+            member_id=member_id, updated_at=now, **changes, using_db=conn
+        )
+    else:
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.updated_at = now
+        await row.save(using_db=conn, update_fields=[*changes, "updated_at"])
+    after = _standing(row)
+    if before != after or was_active != row.member_active:
+        await OutboxMessage.create(
+            topic="leaderboard.member_changed",
+            payload={"member_id": member_id, **after, "active": row.member_active},
+            created_at=now,
+            using_db=conn,
+        )
+    return before, after, row
+
+
+def _standing(row: LeaderboardMember | None) -> dict[str, bool]:
+    if row is None:
+        return {"visible": True, "flagged": False}
+    return {"visible": row.visible, "flagged": row.flagged_at is not None}

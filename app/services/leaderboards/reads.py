@@ -6,11 +6,12 @@ it. Both readers give the same answers for the same committed data:
 - members on a board: scores of ``metric`` in ``period_key``; with ``tier_code``, only
   members whose current tier has that code; with ``exclude_flagged``, not members an admin
   flagged; never members who opted out of public boards (``LeaderboardMember.visible``
-  false);
+  false) nor deactivated members (``LeaderboardMember.member_active`` false);
 - order: score high to low, then earlier ``reached_at`` (whole seconds), then lower
   ``reached_seq`` (gamification.leaderboards.order_key); ranks 1-based, dense, no ties;
-- a member who opted out still learns where it would stand: :meth:`BoardReader.standing`
-  counts the members on the board ahead of it (it is not on the board itself);
+- a member who opted out (or is deactivated) still learns where it would stand:
+  :meth:`BoardReader.standing` counts the members on the board ahead of it (it is not on
+  the board itself);
 - a member with no score row (or filtered out by tier or flag) has no rank: ``None``.
 """
 

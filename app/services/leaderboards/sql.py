@@ -7,7 +7,7 @@ reached_at, reached_seq)`` serves the top pages and the counts behind a rank:
 
 - members ahead of a member = rows with a higher score (an index-only range count), plus
   the few with the same score reached earlier, minus the hidden ones among them (opted
-  out or flagged: driven from the small ``leaderboard_member`` table), so the common
+  out, flagged or deactivated: driven from the small ``leaderboard_member`` table), so the common
   board never joins a million rows to read a rank;
 - tier boards join member and tier (membership of a tier is not in the index).
 """
@@ -46,7 +46,7 @@ def as_datetime(value: Any) -> datetime:
 def _hidden(board: BoardView, alias: str = "lm") -> str:
     """The condition on a ``leaderboard_member`` row that keeps its member off ``board``."""
     flagged = f" OR {alias}.flagged_at IS NOT NULL" if board.exclude_flagged else ""
-    return f"(NOT {alias}.visible{flagged})"
+    return f"(NOT {alias}.visible OR NOT {alias}.member_active{flagged})"
 
 
 def board_rows(board: BoardView, *, extra: str = "") -> str:
@@ -100,7 +100,7 @@ class ScoreRow:
 
 _SCORE_ROW = (
     "SELECT s.metric, s.period_key, s.member_id, s.score, s.reached_at, s.reached_seq, "
-    "lm.visible, lm.flagged_at, t.code AS tier_code "
+    "lm.visible, lm.member_active, lm.flagged_at, t.code AS tier_code "
     "FROM leaderboard_score s JOIN member m ON m.id = s.member_id "
     "JOIN tier t ON t.id = m.tier_id "
     "LEFT JOIN leaderboard_member lm ON lm.member_id = s.member_id "
@@ -115,7 +115,8 @@ def _score_row(row: dict[str, Any]) -> ScoreRow:
         score=int(row["score"]),
         reached_at=as_datetime(row["reached_at"]),
         reached_seq=int(row["reached_seq"]),
-        visible=row["visible"] is None or bool(row["visible"]),
+        # A deactivated member is off every board, as one that opted out.
+        visible=row["visible"] is None or (bool(row["visible"]) and bool(row["member_active"])),
         flagged=row["flagged_at"] is not None,
         tier_code=row["tier_code"],
     )

@@ -7,8 +7,10 @@ credits older than the cutoff is ``credits before the cutoff + all debits`` (deb
 negative), at most the balance. That amount expires. One INSERT ... SELECT per batch of
 members writes the expiry rows (idempotency key ``expire:<local date>:<member>``: a
 re-run the same day inserts nothing), then one UPDATE moves the balances of exactly the
-rows inserted. On PostgreSQL the batch's member rows are locked first, so an event
-committing meanwhile cannot slip between the balance read and its update.
+rows inserted. A deactivated member's points do not expire while it is deactivated: once
+reactivated, its credits older than the cutoff expire at the next run as anyone's. On
+PostgreSQL the batch's member rows are locked first, so an event committing meanwhile
+cannot slip between the balance read and its update.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ async def expire_points(
                     "    WHERE l.member_id BETWEEN ? AND ? GROUP BY l.member_id"
                     "  ) l"
                     ") d ON d.member_id = m.id "
-                    "WHERE d.amount > 0 "
+                    "WHERE d.amount > 0 AND m.deactivated_at IS NULL "
                     "ON CONFLICT (source, idempotency_key) DO NOTHING "
                     "RETURNING member_id, delta, balance_after",
                 ),

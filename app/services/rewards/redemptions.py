@@ -12,7 +12,13 @@ from tortoise.transactions import in_transaction
 from app.models import Member, Notification, OutboxMessage, PointsLedgerEntry, Redemption, Reward
 from app.services.notifications.outbox import outbox_written
 from app.services.rewards.catalogue import tier_rank_of
-from app.services.shared.errors import IdempotencyConflict, InvalidInput, NotFound, ServiceError
+from app.services.shared.errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    MemberInactive,
+    NotFound,
+    ServiceError,
+)
 from app.services.shared.lookups import get_or_not_found
 from gamification.points.ledger import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
@@ -53,9 +59,9 @@ async def redeem_reward(
     One transaction: stock falls by ``UPDATE ... SET stock = stock - 1 WHERE stock > 0``
     and the balance by ``UPDATE ... SET points_balance = points_balance - cost WHERE
     points_balance >= cost``; when either matches no row, everything is rolled back and
-    the failure is raised (OutOfStock, InsufficientPoints). No value is read and written
-    back, so concurrent redemptions can neither oversell nor overdraw (the row locks the
-    UPDATEs take serialise them on PostgreSQL; SQLite serialises write transactions).
+    the failure is raised (OutOfStock, MemberInactive, InsufficientPoints). No value is
+    read and written back, so concurrent redemptions can neither oversell nor overdraw (the
+    row locks the UPDATEs take serialise them on PostgreSQL; SQLite serialises write transactions).
     Then the ledger row (with the balance that UPDATE produced), the redemption, an outbox
     row and the member's notification. With an ``idempotency_key`` a retry returns the
     first redemption; the unique (member, key) makes concurrent retries safe.
@@ -90,19 +96,24 @@ async def redeem_reward(
                     .first()
                     .values_list("stock", flat=True)
                 )
+            # A deactivated member's points cannot be spent: the UPDATE's own condition, so
+            # a deactivation committing meanwhile cannot slip between a check and the spend.
             spent = (
-                await Member.filter(id=member_id, points_balance__gte=cost)
+                await Member.filter(
+                    id=member_id, points_balance__gte=cost, deactivated_at__isnull=True
+                )
                 .using_db(conn)
                 .update(points_balance=F("points_balance") - cost, updated_at=now)
             )
             # Read inside the transaction, under the lock the UPDATE holds (if it matched).
-            # Tortoise types flat values_list results as tuples.
-            balance: int = await (  # type: ignore[assignment]
-                Member.filter(id=member_id)
+            balance, deactivated_at = (
+                await Member.filter(id=member_id)
                 .using_db(conn)
                 .first()
-                .values_list("points_balance", flat=True)
+                .values_list("points_balance", "deactivated_at")
             )
+            if not spent and deactivated_at is not None:
+                raise MemberInactive(member_id)
             if not spent:
                 raise InsufficientPoints(balance=balance, cost=cost)
             redemption = await Redemption.create(

@@ -44,3 +44,12 @@ class ProgrammeNotConfigured(ServiceError):
 
     def __init__(self) -> None:
         super().__init__("no tier ladder is in force: publish a ladder version first")
+
+
+class MemberInactive(ServiceError):
+    """The member is deactivated: its events and redemptions are refused until an admin
+    reactivates it."""
+
+    def __init__(self, member_id: int) -> None:
+        super().__init__(f"member {member_id} is deactivated: reactivate it first")
+        self.member_id = member_id

@@ -149,6 +149,23 @@ def cases(t: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             {"externalId": " x", "displayName": "", "birthday": "2999-01-01"},
             {"externalId": "x", "displayName": "X", "joinedAt": naive},
         ],
+        "updateMember": [
+            {
+                "id": t["Member"],
+                "input": {
+                    "displayName": "",
+                    "birthday": "2999-01-01",
+                    "timeZone": "Mars/Olympus",
+                    "locale": "not a tag!",
+                },
+            },
+            {"id": "nope", "input": {"displayName": "X"}},
+        ],
+        "deactivateMember": [
+            {"id": t["Member"], "reason": ""},
+            {"id": "nope", "reason": "closed"},
+        ],
+        "reactivateMember": [{"id": "nope"}],
         "awardPoints": [
             {"memberId": t["Member"], "amount": 0, "reason": "", "idempotencyKey": ""},
             {"memberId": "nope", "amount": 1, "reason": "Why", "idempotencyKey": "k"},

@@ -116,6 +116,10 @@ ALLOWED = {
     "TrustedManifests": {"admin"},
     "RegisterTrustedDocuments": {"admin"},
     "RevokeTrustedDocuments": {"admin"},
+    # Last: a deactivated member's events and redemptions are refused (then reactivated).
+    "UpdateMember": {"admin", "service"},
+    "DeactivateMember": {"admin", "service"},
+    "ReactivateMember": {"admin", "service"},
 }
 
 
@@ -193,6 +197,9 @@ def variables(
         "MemberProgress": {"id": member_id},
         "Members": {"first": 5},
         "EnrollMember": {"externalId": "new-one", "displayName": "New"},
+        "UpdateMember": {"id": member_id, "input": {"locale": "fr-CA"}},
+        "DeactivateMember": {"id": member_id, "reason": "Account closed"},
+        "ReactivateMember": {"id": member_id},
         "AwardPoints": {
             "memberId": member_id,
             "amount": 5,

@@ -96,7 +96,7 @@ async def expected(view: BoardView) -> list[tuple[int, int]]:
     on = []
     for row in rows:
         pref = prefs.get(row.member_id)
-        if pref is not None and not pref.visible:
+        if pref is not None and not (pref.visible and pref.member_active):
             continue
         if view.exclude_flagged and pref is not None and pref.flagged_at is not None:
             continue

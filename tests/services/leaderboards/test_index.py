@@ -22,7 +22,9 @@ from app.services.leaderboards.index import (
 )
 from app.services.leaderboards.reads import BoardView
 from app.services.leaderboards.sql import SqlBoardReader
+from app.services.members.lifecycle import deactivate_member, reactivate_member
 from app.services.notifications.outbox import OutboxEntry
+from app.services.shared.audit import Actor
 from gamification.leaderboards import Metric, Period
 from tests import factories
 from tests.services.leaderboards.boards import (
@@ -164,6 +166,34 @@ async def test_preferences_and_tiers_take_members_off_and_back_on(index):
     with pytest.raises(NotIndexed):
         await index.size(view_of(silver))
     assert await SqlBoardReader().size(view_of(silver)) == 0
+
+
+async def test_a_deactivated_member_is_off_every_board_until_reactivated(index, new_index):
+    gone, here = await factories.member(), await factories.member()
+    plain = await board()
+    keeps_flagged = await board(exclude_flagged=False)
+    await score(gone, 50, seq=1)
+    await score(here, 10, seq=2)
+    await index.apply([moved(m.id, LIFETIME) for m in (gone, here)])
+    admin = Actor(subject="test", role="admin")
+    changed = OutboxEntry(id=0, topic=MEMBER_CHANGED, payload={"member_id": gone.id}, created_at=T0)
+
+    await deactivate_member(member_id=gone.id, reason="Closed", actor=admin, now=factories.now())
+    await index.apply([changed])
+
+    rebuilt = new_index()
+    await rebuilt.rebuild(plain, "lifetime")
+    await rebuilt.rebuild(keeps_flagged, "lifetime")
+    for view in (view_of(plain), view_of(keeps_flagged)):
+        assert [e.member_id for e in await everything(index, view)] == [here.id]
+        await same_answers(view, index, rebuilt)
+
+    await reactivate_member(member_id=gone.id, actor=admin, now=factories.now())
+    await index.apply([changed])
+
+    for view in (view_of(plain), view_of(keeps_flagged)):
+        assert [e.member_id for e in await everything(index, view)] == [gone.id, here.id]
+        await same_answers(view, index)
 
 
 async def test_a_finished_periods_key_expires_and_one_update_does_not_bring_it_back(new_index):
