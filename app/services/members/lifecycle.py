@@ -23,8 +23,8 @@ from app.models import LeaderboardMember, Member
 from app.services.leaderboards.boards import change_standing
 from app.services.notifications.outbox import outbox_written
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput, NotFound
-from app.services.shared.lookups import get_or_not_found
+from app.services.shared.errors import InvalidInput
+from app.services.shared.lookups import get_locked_or_not_found, get_or_not_found
 from gamification.members import canonical_language_tag, check_deactivation_reason, check_profile
 
 # The member's own columns an update may change, by Python name.
@@ -57,9 +57,7 @@ async def update_member(
         raise InvalidInput(problems)
     profile = {name: _stored(name, changes[name]) for name in PROFILE_FIELDS if name in changes}
     async with in_transaction() as conn:
-        member = await Member.filter(id=member_id).using_db(conn).select_for_update().first()
-        if member is None:
-            raise NotFound("Member", member_id)
+        member = await get_locked_or_not_found(Member, member_id, conn=conn)
         async with audited(
             conn,
             actor=actor,
