@@ -34,7 +34,9 @@ from app.dialect import Dialect
 from app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from app.services.shared.audit import Actor, record
 
-MAX_ATTEMPTS = 12
+# With the delays below, 80 tries span about three days: as long as an endpoint may fail
+# before it is disabled (LAUREL_WEBHOOKS_DISABLE_AFTER, by default).
+MAX_ATTEMPTS = 80
 FIRST_RETRY_SECONDS = 5
 MAX_RETRY_SECONDS = 3600
 # How long a claimed delivery is left to the worker that claimed it.

@@ -13,7 +13,7 @@ from app.services.shared.audit import Actor
 from app.services.shared.errors import NotFound
 from app.services.webhooks.endpoints import UrlPolicy, create_endpoint, new_secret, replay_delivery
 from app.services.webhooks.events import WebhookSink
-from app.services.webhooks.sending import FIRST_RETRY_SECONDS, send_webhooks
+from app.services.webhooks.sending import FIRST_RETRY_SECONDS, MAX_ATTEMPTS, send_webhooks
 from tests import factories
 from tests.services.webhooks.receiver import Receiver
 
@@ -205,3 +205,19 @@ async def test_an_endpoint_failing_too_long_is_disabled_and_audited(orm, setting
     clock.advance(timedelta(hours=2))
     assert (await send_webhooks(settings=soon, now=clock()))["sent"] == 0
     assert (await WebhookDelivery.get(endpoint_id=endpoint.id)).status == DeliveryStatus.PENDING
+
+
+async def test_a_delivery_out_of_tries_is_failed_until_replayed(orm, settings, receiver):
+    hooks = receiver()  # never up
+    endpoint = await endpoint_for(hooks, "task.completed")
+    await a_completed_task()
+    await relay()
+    await WebhookDelivery.filter(endpoint_id=endpoint.id).update(attempts=MAX_ATTEMPTS - 1)
+    result = await send_webhooks(settings=settings, now=factories.now())
+    assert result["gave_up"] == 1
+    delivery = await WebhookDelivery.get(endpoint_id=endpoint.id)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.next_try_at is None
+    hooks.start()
+    await replay_delivery(delivery_id=delivery.id, actor=ADMIN, now=factories.now())
+    assert (await send_webhooks(settings=settings, now=factories.now()))["delivered"] == 1
+    assert [t["id"] for t in hooks.taken] == [delivery.msg_id]
