@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from app.models import AuditEntry, DeliveryStatus, OutboxMessage, WebhookDelivery, WebhookEndpoint
+from app.services.jobs.schedule import JOBS, run_job
 from app.services.notifications.outbox import relay_batch
 from app.services.shared.audit import Actor
 from app.services.shared.errors import NotFound
@@ -221,3 +222,13 @@ async def test_a_delivery_out_of_tries_is_failed_until_replayed(orm, settings, r
     await replay_delivery(delivery_id=delivery.id, actor=ADMIN, now=factories.now())
     assert (await send_webhooks(settings=settings, now=factories.now()))["delivered"] == 1
     assert [t["id"] for t in hooks.taken] == [delivery.msg_id]
+
+
+async def test_the_minutely_job_sends_them_as_embedded_mode_runs_it(orm, settings, receiver, clock):
+    hooks = receiver().start()
+    await endpoint_for(hooks, "task.completed")
+    await a_completed_task()
+    await relay()
+    result = await run_job(JOBS["webhook_deliveries"], settings=settings, clock=clock)
+    assert result is not None and result["delivered"] == 1
+    assert hooks.types() == ["task.completed"]
