@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -150,13 +151,8 @@ async def create_endpoint(
     return endpoint
 
 
-async def _locked(conn: object, endpoint_id: int) -> WebhookEndpoint:
-    found = (
-        await WebhookEndpoint.filter(id=endpoint_id)
-        .using_db(conn)  # type: ignore[arg-type]
-        .select_for_update()
-        .first()
-    )
+async def _locked(conn: BaseDBAsyncClient, endpoint_id: int) -> WebhookEndpoint:
+    found = await WebhookEndpoint.filter(id=endpoint_id).using_db(conn).select_for_update().first()
     if found is None:
         raise NotFound("WebhookEndpoint", endpoint_id)
     return found
