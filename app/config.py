@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     # How often a process reads the registry's version of client manifests (registered and
     # revoked by other processes): a revocation elsewhere is obeyed within this delay.
     document_refresh_seconds: Annotated[float, Field(ge=0, le=3600)] = 1.0
+    # Webhook endpoints may point at private, loopback and link-local addresses (off: such
+    # URLs are refused, so webhooks cannot be aimed at internal services).
+    webhooks_allow_private: bool = False
+    # An endpoint failing for longer than this many seconds (no 2xx since its first failure)
+    # is disabled and the admins told through the audit log.
+    webhooks_disable_after: Annotated[int, Field(ge=60, le=30 * 86400)] = 3 * 86400
+    # How long one webhook POST may take before it counts as failed.
+    webhooks_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5.0
 
     # Where development keeps its generated JWT secret (git-ignored).
     dev_secret_file: Path = Path("var/dev-jwt-secret")

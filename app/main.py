@@ -72,7 +72,7 @@ async def running(settings: Settings, *, clock: Clock) -> AsyncIterator[Running]
         relay = None
         if settings.relay_outbox:
             relay = OutboxRelay(
-                sinks=relay_sinks(index=index, broker=updates, local=local_versions),
+                sinks=relay_sinks(index=index, broker=updates, local=local_versions, clock=clock),
                 poll_seconds=settings.outbox_poll_seconds,
             )
             relay.start()

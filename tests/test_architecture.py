@@ -32,6 +32,7 @@ DOMAINS = frozenset(
         "jobs",
         "programme",
         "documents",
+        "webhooks",
     }
 )
 # What may sit beside the domains in each layer (docs/architecture.md, "What is not a

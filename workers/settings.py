@@ -26,6 +26,7 @@ from workers.jobs import SCHEDULED
 from workers.points import check_ledger_integrity
 from workers.seasons import grant_season_benefits
 from workers.tiers import apply_tier_evaluation
+from workers.webhooks import EVERY_5_SECONDS, send_webhook_deliveries
 
 REDIS_TIMEOUT_SECONDS = 2.0
 # arq's --check considers the worker healthy while this key is fresh.
@@ -84,12 +85,16 @@ class WorkerSettings:
         grant_season_benefits,
         apply_tier_evaluation,
         func(import_csv, timeout=IMPORT_TIMEOUT_SECONDS),
+        send_webhook_deliveries,
         *SCHEDULED,
     ]
     # Every scheduled job fires each minute and runs only when its slot is due and not yet
     # done (app/services/jobs/schedule.py): a worker that was down at 03:17 still runs the
     # nightly job when it comes back, and two workers never run one slot twice.
-    cron_jobs: ClassVar[list[Any]] = [cron(job, second={0}, unique=True) for job in SCHEDULED]
+    cron_jobs: ClassVar[list[Any]] = [
+        *(cron(job, second={0}, unique=True) for job in SCHEDULED),
+        cron(send_webhook_deliveries, second=EVERY_5_SECONDS, unique=True),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     job_serializer = staticmethod(_dumps)

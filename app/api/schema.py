@@ -63,6 +63,8 @@ from app.api.tasks.queries import TaskQueries
 from app.api.tiers.calibration import CalibrationQueries
 from app.api.tiers.mutations import LadderMutations
 from app.api.tiers.queries import TierQueries
+from app.api.webhooks.mutations import WebhookMutations
+from app.api.webhooks.queries import WebhookQueries
 
 Query = merge_types(
     "Query",
@@ -82,6 +84,7 @@ Query = merge_types(
         EngagementQueries,
         CalibrationQueries,
         DocumentQueries,
+        WebhookQueries,
     ),
 )
 Mutation = merge_types(
@@ -100,6 +103,7 @@ Mutation = merge_types(
         BenefitMutations,
         LeaderboardMutations,
         DocumentMutations,
+        WebhookMutations,
     ),
 )
 Subscription = merge_types("Subscription", (MemberSubscriptions,))

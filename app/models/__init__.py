@@ -23,12 +23,14 @@ from app.models.tiers import (
     TierEvaluation,
     TierEvaluationMember,
 )
+from app.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AuditEntry",
     "Badge",
     "Benefit",
     "BenefitGrant",
+    "DeliveryStatus",
     "EvaluationStep",
     "Event",
     "EventReversal",
@@ -67,4 +69,6 @@ __all__ = [
     "TierEvaluationMember",
     "TrustedDocument",
     "TrustedManifest",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -25,6 +25,7 @@ from app.services.points.rollup import fold_points_flow
 from app.services.seasons.switch import switch_seasons
 from app.services.tiers.evaluation import EvaluationPolicy, evaluate_tiers
 from app.services.tiers.switch import switch_members_to_ladder_in_force
+from app.services.webhooks.sending import send_webhooks
 
 logger = logging.getLogger("laurel.schedule")
 
@@ -120,6 +121,12 @@ async def _points_rollup(settings: Settings, now: datetime, heartbeat: Heartbeat
     return await fold_points_flow(now=now, heartbeat=heartbeat)
 
 
+async def _webhook_deliveries(
+    settings: Settings, now: datetime, heartbeat: Heartbeat
+) -> dict[str, Any]:
+    return await send_webhooks(settings=settings, now=now)
+
+
 def evaluation_policy(settings: Settings) -> EvaluationPolicy:
     return EvaluationPolicy(
         zone=settings.zone,
@@ -185,6 +192,12 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         _points_rollup,
         description="fold the ledger's settled quarter hours into the points flow rollup "
         "(and the last 24 h again, for rows committed late)",
+    ),
+    ScheduledJob(
+        "webhook_deliveries",
+        _webhook_deliveries,
+        description="send due webhook deliveries (arq workers also send them every 5 s: "
+        "workers/webhooks.py)",
     ),
 )
 JOBS = {job.name: job for job in SCHEDULE}

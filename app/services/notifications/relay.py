@@ -13,9 +13,11 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from app.clock import Clock, system_clock
 from app.services.leaderboards.index import IndexSink, RedisBoardIndex
 from app.services.notifications.outbox import BATCH_SIZE, OutboxSink, on_outbox_written, relay_batch
 from app.services.notifications.updates import PushSink, UpdateBroker
+from app.services.webhooks.events import WebhookSink
 
 logger = logging.getLogger("laurel.relay")
 MAX_BACKOFF_SECONDS = 30.0
@@ -63,9 +65,14 @@ class OutboxRelay:
 
 
 def relay_sinks(
-    *, index: RedisBoardIndex | None, broker: UpdateBroker, local: OutboxSink | None = None
+    *,
+    index: RedisBoardIndex | None,
+    broker: UpdateBroker,
+    local: OutboxSink | None = None,
+    clock: Clock = system_clock,
 ) -> list[OutboxSink]:
     """The relay's sinks in order: the leaderboard index first (a push may tell a member of
-    a rank the board then shows), or without Redis the local board versions; then pushes."""
+    a rank the board then shows), or without Redis the local board versions; then pushes;
+    then the webhook deliveries, written in the relay's transaction."""
     first: OutboxSink | None = IndexSink(index) if index is not None else local
-    return [*([first] if first is not None else []), PushSink(broker)]
+    return [*([first] if first is not None else []), PushSink(broker), WebhookSink(clock)]

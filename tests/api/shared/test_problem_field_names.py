@@ -285,6 +285,13 @@ def cases(t: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "archiveLeaderboard": [{"id": "nope"}],
         "flagMember": [{"memberId": t["Member"], "flagged": True, "reason": ""}],
         "registerTrustedDocuments": [{"client": "", "version": " ", "manifest": {}}],
+        "createWebhookEndpoint": [
+            {"url": "ftp://127.0.0.1/hook", "eventTypes": ["no.such.event"]},
+            {"url": "https://example.test/hook", "eventTypes": []},
+        ],
+        "updateWebhookEndpoint": [{"id": "nope", "url": "not a url"}],
+        "rotateWebhookSecret": [{"id": "nope"}],
+        "replayWebhookDelivery": [{"id": "nope"}],
     }
 
 

@@ -31,6 +31,7 @@ from app.models import (
     SeasonalBenefit,
     Tier,
     TierBenefit,
+    WebhookEndpoint,
 )
 from gamification.benefits import BenefitKind, GrantSource, GrantStatus
 from gamification.leaderboards import Metric, Period
@@ -116,6 +117,12 @@ ALLOWED = {
     "TrustedManifests": {"admin"},
     "RegisterTrustedDocuments": {"admin"},
     "RevokeTrustedDocuments": {"admin"},
+    "WebhookEndpoints": {"admin"},
+    "WebhookDeliveries": {"admin"},
+    "CreateWebhookEndpoint": {"admin"},
+    "UpdateWebhookEndpoint": {"admin"},
+    "RotateWebhookSecret": {"admin"},
+    "ReplayWebhookDelivery": {"admin"},
     # Last: a deactivated member's events and redemptions are refused (then reactivated).
     "UpdateMember": {"admin", "service"},
     "DeactivateMember": {"admin", "service"},
@@ -323,6 +330,16 @@ def variables(
             "manifest": {"ladder": "query Ladder { tierLadder { name } }"},
         },
         "RevokeTrustedDocuments": {"client": "member-app", "version": "0.9"},
+        "WebhookEndpoints": {},
+        "WebhookDeliveries": {"endpointId": encode_id("WebhookEndpoint", 1)},
+        # Refused for its address even for an admin (no receiver runs in this test).
+        "CreateWebhookEndpoint": {
+            "url": "https://127.0.0.1/hook",
+            "eventTypes": ["task.completed"],
+        },
+        "UpdateWebhookEndpoint": {"id": encode_id("WebhookEndpoint", 1), "enabled": False},
+        "RotateWebhookSecret": {"id": encode_id("WebhookEndpoint", 1)},
+        "ReplayWebhookDelivery": {"id": encode_id("WebhookDelivery", 1)},
     }[name]
 
 
@@ -350,6 +367,7 @@ async def counts() -> tuple[int, ...]:
         await BenefitGrant.filter(status=GrantStatus.ACTIVE).count(),
         await Leaderboard.filter(archived_at__isnull=True).count(),
         await LeaderboardMember.all().count(),
+        await WebhookEndpoint.all().count(),
     )
 
 

@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints, the events made from the outbox, and sending them."""

@@ -1,0 +1,319 @@
+"""Sending webhook deliveries: claim the due ones, sign and POST them, record the outcome.
+
+A pass claims due deliveries of enabled endpoints (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so two workers take different rows) by moving their next try a lease ahead,
+commits, and only then sends: no transaction is held open across HTTP. A worker that dies
+mid-pass leaves its rows to be taken again when the lease ends (at least once; the
+``webhook-id`` stays the same, so receivers drop the repeat).
+
+Each POST is signed with the endpoint's secret (Standard Webhooks: ``webhook-id``,
+``webhook-timestamp``, ``webhook-signature``) and must answer 2xx within the timeout. A
+failure is tried again after 5 s, 10 s, 20 s, … up to an hour apart, at most
+``MAX_ATTEMPTS`` times; then the delivery is ``failed`` until an admin replays it. An
+endpoint with no success for longer than ``LAUREL_WEBHOOKS_DISABLE_AFTER`` is disabled and
+an audit entry says so (the admins' view of what the system did).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+from tortoise.transactions import in_transaction
+
+from app.config import Settings
+from app.dialect import Dialect
+from app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from app.services.shared.audit import Actor, audited
+
+# With the delays below, 80 tries span about three days: as long as an endpoint may fail
+# before it is disabled (LAUREL_WEBHOOKS_DISABLE_AFTER, by default).
+MAX_ATTEMPTS = 80
+FIRST_RETRY_SECONDS = 5
+MAX_RETRY_SECONDS = 3600
+# How long a claimed delivery is left to the worker that claimed it.
+LEASE_SECONDS = 120
+BATCH_SIZE = 100
+# POSTs in flight at once in one pass.
+CONCURRENCY = 20
+SYSTEM = Actor(subject="laurel:webhooks", role="system")
+USER_AGENT = "Laurel-Webhooks/1"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The pause after the ``attempts``-th failed try: doubling from 5 s, capped at 1 h."""
+    return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS))
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    endpoint_id: int
+    url: str
+    secret: str
+    msg_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    delivery: Claimed
+    code: int | None
+    latency_ms: int
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.code is not None and 200 <= self.code < 300
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    sent: int
+    delivered: int
+    failed: int
+    gave_up: int
+    disabled: tuple[int, ...]
+
+    def as_result(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "gave_up": self.gave_up,
+            "disabled_endpoints": list(self.disabled),
+        }
+
+
+async def claim_due(*, now: datetime, limit: int = BATCH_SIZE) -> list[Claimed]:
+    """Take up to ``limit`` due deliveries of enabled endpoints for this pass."""
+    async with in_transaction() as conn:
+        d = Dialect(conn)
+        lock = " FOR UPDATE OF d SKIP LOCKED" if d.postgres else ""
+        rows = await conn.execute_query_dict(
+            d.numbered(
+                "SELECT d.id, d.endpoint_id, e.url, e.secret, d.msg_id, d.payload, d.attempts "
+                "FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id "
+                "WHERE d.status = ? AND d.next_try_at <= ? AND e.enabled = ? "
+                f"ORDER BY d.next_try_at, d.id LIMIT ?{lock}"
+            ),
+            [DeliveryStatus.PENDING.value, d.param(now), True, limit],
+        )
+        if not rows:
+            return []
+        ids = [int(r["id"]) for r in rows]
+        await (
+            WebhookDelivery.filter(id__in=ids)
+            .using_db(conn)
+            .update(next_try_at=now + timedelta(seconds=LEASE_SECONDS))
+        )
+    return [
+        Claimed(
+            id=int(r["id"]),
+            endpoint_id=int(r["endpoint_id"]),
+            url=r["url"],
+            secret=r["secret"],
+            msg_id=r["msg_id"],
+            payload=d.read_json(r["payload"]),
+            attempts=int(r["attempts"]),
+        )
+        for r in rows
+    ]
+
+
+def signed_request(claimed: Claimed, *, at: datetime) -> tuple[bytes, dict[str, str]]:
+    """The body and the Standard Webhooks headers of one try (the body is the same bytes
+    on every try; the timestamp is the try's)."""
+    body = json.dumps(claimed.payload, separators=(",", ":")).encode()
+    signature = Webhook(claimed.secret).sign(msg_id=claimed.msg_id, timestamp=at, data=body)
+    return body, {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": claimed.msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+async def post(
+    http: httpx.AsyncClient, claimed: Claimed, *, at: datetime, post_seconds: float
+) -> Outcome:
+    body, headers = signed_request(claimed, at=at)
+    started = time.perf_counter()
+    try:
+        response = await http.post(claimed.url, content=body, headers=headers, timeout=post_seconds)
+        code, error = response.status_code, None
+    except httpx.TimeoutException:
+        code, error = None, f"no answer within {post_seconds:g} s"
+    except httpx.HTTPError as exc:
+        code, error = None, f"{type(exc).__name__}: {exc}"[:300]
+    latency_ms = round((time.perf_counter() - started) * 1000)
+    return Outcome(delivery=claimed, code=code, latency_ms=latency_ms, error=error)
+
+
+async def record_outcomes(
+    outcomes: Sequence[Outcome], *, now: datetime, disable_after: timedelta
+) -> SendReport:
+    """Write each try's outcome, the endpoints' failure streaks, and disable those failing
+    for longer than ``disable_after`` (audited)."""
+    gave_up = 0
+    disabled: list[int] = []
+    async with in_transaction() as conn:
+        for outcome in outcomes:
+            claimed = outcome.delivery
+            attempts = claimed.attempts + 1
+            common: dict[str, Any] = {
+                "attempts": attempts,
+                "last_response_code": outcome.code,
+                "last_latency_ms": outcome.latency_ms,
+                "last_error": outcome.error,
+            }
+            if outcome.ok:
+                common |= {
+                    "status": DeliveryStatus.DELIVERED,
+                    "delivered_at": now,
+                    "next_try_at": None,
+                }
+            elif attempts >= MAX_ATTEMPTS:
+                gave_up += 1
+                common |= {"status": DeliveryStatus.FAILED, "next_try_at": None}
+            else:
+                common |= {"next_try_at": now + retry_delay(attempts)}
+            await WebhookDelivery.filter(id=claimed.id).using_db(conn).update(**common)
+        succeeded = {o.delivery.endpoint_id for o in outcomes if o.ok}
+        failing = {o.delivery.endpoint_id for o in outcomes if not o.ok} - succeeded
+        if succeeded:
+            await (
+                WebhookEndpoint.filter(id__in=sorted(succeeded))
+                .using_db(conn)
+                .update(failing_since=None)
+            )
+        if failing:
+            await (
+                WebhookEndpoint.filter(id__in=sorted(failing), failing_since__isnull=True)
+                .using_db(conn)
+                .update(failing_since=now)
+            )
+            overdue = await WebhookEndpoint.filter(
+                id__in=sorted(failing),
+                enabled=True,
+                failing_since__lt=now - disable_after,
+            ).using_db(conn)
+            for endpoint in overdue:
+                async with audited(
+                    conn,
+                    actor=SYSTEM,
+                    action="webhook_endpoint.disabled",
+                    now=now,
+                    target_type="WebhookEndpoint",
+                    target_id=endpoint.id,
+                ) as change:
+                    # Conditional on still being enabled: of two senders, one disables it
+                    # and records so.
+                    if not await (
+                        WebhookEndpoint.filter(id=endpoint.id, enabled=True)
+                        .using_db(conn)
+                        .update(enabled=False, disabled_at=now)
+                    ):
+                        change.unchanged()
+                        continue
+                    change.before = {"enabled": True}
+                    change.after = {
+                        "enabled": False,
+                        "failing_since": endpoint.failing_since.isoformat()
+                        if endpoint.failing_since
+                        else None,
+                        "url": endpoint.url,
+                    }
+                disabled.append(endpoint.id)
+    delivered = sum(1 for o in outcomes if o.ok)
+    return SendReport(
+        sent=len(outcomes),
+        delivered=delivered,
+        failed=len(outcomes) - delivered,
+        gave_up=gave_up,
+        disabled=tuple(disabled),
+    )
+
+
+async def send_due(
+    *,
+    http: httpx.AsyncClient,
+    now: datetime,
+    disable_after: timedelta,
+    post_seconds: float,
+    limit: int = BATCH_SIZE,
+) -> SendReport:
+    """One pass: claim the due deliveries, POST them (``CONCURRENCY`` at a time), record."""
+    claimed = await claim_due(now=now, limit=limit)
+    if not claimed:
+        return SendReport(sent=0, delivered=0, failed=0, gave_up=0, disabled=())
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(item: Claimed) -> Outcome:
+        async with gate:
+            return await post(http, item, at=now, post_seconds=post_seconds)
+
+    outcomes = await asyncio.gather(*(one(item) for item in claimed))
+    return await record_outcomes(outcomes, now=now, disable_after=disable_after)
+
+
+async def send_all_due(
+    *,
+    http: httpx.AsyncClient,
+    now: datetime,
+    disable_after: timedelta,
+    post_seconds: float,
+    max_passes: int = 50,
+) -> SendReport:
+    """Passes until nothing is due (at most ``max_passes``), summed."""
+    totals = [0, 0, 0, 0]
+    disabled: list[int] = []
+    for _ in range(max_passes):
+        report = await send_due(
+            http=http, now=now, disable_after=disable_after, post_seconds=post_seconds
+        )
+        totals = [
+            a + b
+            for a, b in zip(
+                totals, (report.sent, report.delivered, report.failed, report.gave_up), strict=True
+            )
+        ]
+        disabled.extend(report.disabled)
+        if report.sent < BATCH_SIZE:
+            break
+    sent, delivered, failed, gave_up = totals
+    return SendReport(sent, delivered, failed, gave_up, disabled=tuple(disabled))
+
+
+async def send_webhooks(
+    *, settings: Settings, now: datetime, http: httpx.AsyncClient | None = None
+) -> dict[str, Any]:
+    """Send every due delivery with the settings' timeout and disable period (the job)."""
+    async with _client(http) as client:
+        report = await send_all_due(
+            http=client,
+            now=now,
+            disable_after=timedelta(seconds=settings.webhooks_disable_after),
+            post_seconds=settings.webhooks_timeout_seconds,
+        )
+    return report.as_result()
+
+
+@contextlib.asynccontextmanager
+async def _client(http: httpx.AsyncClient | None) -> AsyncIterator[httpx.AsyncClient]:
+    if http is not None:
+        yield http
+        return
+    # No redirects: a 3xx is a failure, not a way round the URL check.
+    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+        yield client
