@@ -4,61 +4,22 @@ an uploaded file is imported once however often arq runs the job."""
 from __future__ import annotations
 
 import csv
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from arq import create_pool
-from arq.connections import RedisSettings
-from arq.worker import Worker
-
 from app import db
 from app.models import Event, JobRun, JobRunStatus, Member
 from tests import factories
-from workers.settings import WorkerSettings
+from tests.workers.burst import run_in_burst
 
 
 async def run_jobs(settings, redis_url: str, *jobs: dict[str, Any]) -> list[Any]:
-    """Enqueue the import jobs, drain the queue with a burst worker, return their results
-    (a failed job's exception)."""
-    queue = f"laurel-test-{uuid.uuid4().hex}"
-    redis = RedisSettings.from_dsn(redis_url)
-    pool = await create_pool(
-        redis,
-        job_serializer=WorkerSettings.job_serializer,
-        job_deserializer=WorkerSettings.job_deserializer,
-        default_queue_name=queue,
+    """Run the import jobs one after the other (as a retry would come) with a burst worker;
+    their results (a failed job's exception)."""
+    return await run_in_burst(
+        settings, redis_url, *(("import_csv", kwargs) for kwargs in jobs), max_jobs=1
     )
-    try:
-        enqueued = [await pool.enqueue_job("import_csv", **kwargs) for kwargs in jobs]
-        worker = Worker(
-            functions=WorkerSettings.functions,
-            redis_settings=redis,
-            queue_name=queue,
-            burst=True,
-            max_jobs=1,  # one after the other, as a retry would come
-            on_startup=WorkerSettings.on_startup,
-            on_shutdown=WorkerSettings.on_shutdown,
-            job_serializer=WorkerSettings.job_serializer,
-            job_deserializer=WorkerSettings.job_deserializer,
-            ctx={"settings": settings},
-            handle_signals=False,
-        )
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
-        results: list[Any] = []
-        for job in enqueued:
-            assert job is not None
-            try:
-                results.append(await job.result(timeout=30))
-            except Exception as failed:  # the job's own exception, as arq keeps it
-                results.append(failed)
-        return results
-    finally:
-        await pool.aclose()
 
 
 def write_events(path: Path, member: str, count: int) -> Path:

@@ -2,50 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
-from arq import create_pool
-from arq.connections import RedisSettings
-from arq.worker import Worker
-
 from app import db
 from app.models import Member
 from app.services.points.ledger import award_points
 from tests import factories
-from workers.settings import WorkerSettings
+from tests.workers.burst import run_one
 
 
 async def run_check(settings, redis_url: str) -> dict:
     """Enqueue the job, drain the queue with a burst worker, return the job's result."""
-    queue = f"laurel-test-{uuid.uuid4().hex}"
-    redis = RedisSettings.from_dsn(redis_url)
-    pool = await create_pool(
-        redis,
-        job_serializer=WorkerSettings.job_serializer,
-        job_deserializer=WorkerSettings.job_deserializer,
-        default_queue_name=queue,
-    )
-    try:
-        job = await pool.enqueue_job("check_ledger_integrity")
-        worker = Worker(
-            functions=WorkerSettings.functions,
-            redis_settings=redis,
-            queue_name=queue,
-            burst=True,
-            on_startup=WorkerSettings.on_startup,
-            on_shutdown=WorkerSettings.on_shutdown,
-            job_serializer=WorkerSettings.job_serializer,
-            job_deserializer=WorkerSettings.job_deserializer,
-            ctx={"settings": settings},
-            handle_signals=False,
-        )
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
-        return await job.result(timeout=10)
-    finally:
-        await pool.aclose()
+    return await run_one(settings, redis_url, "check_ledger_integrity")
 
 
 async def test_a_consistent_ledger_reports_no_mismatch(settings, redis_url):

@@ -3,12 +3,6 @@ to a receiver on 127.0.0.1 that verifies their signatures."""
 
 from __future__ import annotations
 
-import uuid
-
-from arq import create_pool
-from arq.connections import RedisSettings
-from arq.worker import Worker
-
 from app import db
 from app.models import DeliveryStatus, WebhookDelivery
 from app.services.notifications.outbox import relay_batch
@@ -17,39 +11,12 @@ from app.services.webhooks.endpoints import UrlPolicy, create_endpoint
 from app.services.webhooks.events import WebhookSink
 from tests import factories
 from tests.services.webhooks.receiver import Receiver
+from tests.workers.burst import run_one
 from workers.settings import WorkerSettings
 
 
 async def run_sender(settings, redis_url: str) -> dict:
-    queue = f"laurel-test-{uuid.uuid4().hex}"
-    redis = RedisSettings.from_dsn(redis_url)
-    pool = await create_pool(
-        redis,
-        job_serializer=WorkerSettings.job_serializer,
-        job_deserializer=WorkerSettings.job_deserializer,
-        default_queue_name=queue,
-    )
-    try:
-        job = await pool.enqueue_job("send_webhook_deliveries")
-        worker = Worker(
-            functions=WorkerSettings.functions,
-            redis_settings=redis,
-            queue_name=queue,
-            burst=True,
-            on_startup=WorkerSettings.on_startup,
-            on_shutdown=WorkerSettings.on_shutdown,
-            job_serializer=WorkerSettings.job_serializer,
-            job_deserializer=WorkerSettings.job_deserializer,
-            ctx={"settings": settings},
-            handle_signals=False,
-        )
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
-        return await job.result(timeout=10)
-    finally:
-        await pool.aclose()
+    return await run_one(settings, redis_url, "send_webhook_deliveries")
 
 
 async def test_the_worker_sends_due_deliveries_signed(settings, redis_url):
