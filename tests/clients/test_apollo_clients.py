@@ -12,6 +12,7 @@ node_modules/); skipped without them, failed under LAUREL_REQUIRE_SERVICES=1.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -68,12 +69,26 @@ def node_packages() -> None:
 
 
 @pytest.fixture(scope="module")
-def client_build(node_packages: None) -> None:
-    """Codegen's client preset, Apollo's manifest, and tsc over what they generated."""
-    shutil.rmtree(GENERATED, ignore_errors=True)
-    run(BIN / "graphql-codegen", "--config", "codegen.ts")
-    run(BIN / "generate-persisted-query-manifest", "--config", "persisted-query-manifest.config.ts")
-    run(BIN / "tsc", "--noEmit", "-p", "tsconfig.json")
+def client_build(node_packages: None) -> Iterator[None]:
+    """Codegen's client preset, Apollo's manifest, and tsc over what they generated.
+
+    The generated files live at fixed paths the configs name, so two runs of the suite on
+    one checkout (`make test-dates` runs its clock offsets side by side) take turns: a file
+    lock is held while this module builds and reads them."""
+    with (CLIENTS / "generated.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            shutil.rmtree(GENERATED, ignore_errors=True)
+            run(BIN / "graphql-codegen", "--config", "codegen.ts")
+            run(
+                BIN / "generate-persisted-query-manifest",
+                "--config",
+                "persisted-query-manifest.config.ts",
+            )
+            run(BIN / "tsc", "--noEmit", "-p", "tsconfig.json")
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
