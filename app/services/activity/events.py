@@ -811,13 +811,17 @@ class _Writes:
                 moved,
                 (("id", "bigint"), ("points", "bigint"), ("growth", "bigint"), ("tier_id", "int")),
             )
+            # The ids again as a condition on member's own key: PostgreSQL cannot see how
+            # many rows a JSON parameter holds (it assumes 100) and would rather scan every
+            # member than look a hundred up; with the ids it reads just those rows.
+            moved_ids, id_params = d.any_of("member.id", [row[0] for row in moved], "bigint")
             out.append(
                 Statement(
                     "UPDATE member SET points_balance = member.points_balance + v.points, "
                     "lifetime_points = member.lifetime_points + v.points, "
                     "growth = member.growth + v.growth, tier_id = v.tier_id "
-                    f"FROM {relation} WHERE member.id = v.id",
-                    params,
+                    f"FROM {relation} WHERE member.id = v.id AND {moved_ids}",
+                    [*params, *id_params],
                 )
             )
         if self.unclaimed:
