@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from gamification.shared.calendar import Season, Window, WindowSpan, window_for
@@ -285,6 +286,7 @@ _SCOPE_SHIFT = 58
 _EPOCH_DAY = datetime(1970, 1, 1).date()
 
 
+@lru_cache(maxsize=4096)  # every event asks for the same few (metric, period) pairs
 def scope_of(metric: Metric | str, period_key: str) -> int:
     """The integer naming ``metric`` in the period ``period_key`` (ValueError if malformed)."""
     kind, _, rest = period_key.partition(":")

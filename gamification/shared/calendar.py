@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
@@ -76,10 +77,10 @@ def window_for(
     midnight in ``zone``. A season window is ``season`` itself, or ``None`` when there is
     no season or ``at`` falls outside it.
     """
-    day = local_day(at, zone=zone)
+    _require_aware(at, "at")
     match window:
         case Window.LIFETIME:
-            return WindowSpan(key="lifetime", starts_at=None, ends_at=None)
+            return _LIFETIME
         case Window.SEASON:
             if season is None or not season.starts_at <= at < season.ends_at:
                 return None
@@ -88,6 +89,18 @@ def window_for(
                 starts_at=season.starts_at.astimezone(UTC),
                 ends_at=season.ends_at.astimezone(UTC),
             )
+        case _:
+            return _calendar_window(window, local_day(at, zone=zone), zone)
+
+
+_LIFETIME = WindowSpan(key="lifetime", starts_at=None, ends_at=None)
+
+
+# Every event asks for the day, week and month windows of its local day: the same few
+# days over and over, so their spans (keys and local midnights) are kept.
+@lru_cache(maxsize=1024)
+def _calendar_window(window: Window, day: date, zone: ZoneInfo) -> WindowSpan:
+    match window:
         case Window.DAY:
             first, after = day, day + _ONE_DAY
             key = f"day:{day.isoformat()}"
@@ -100,6 +113,8 @@ def window_for(
             first = day.replace(day=1)
             after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
             key = f"month:{day.year:04d}-{day.month:02d}"
+        case Window.LIFETIME | Window.SEASON:
+            raise ValueError(f"{window} is not a calendar window")
         case _:
             assert_never(window)
     return WindowSpan(

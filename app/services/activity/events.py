@@ -739,6 +739,7 @@ class _Writes:
 
     def statements(self) -> list[Statement]:
         d, now = self.d, self.now
+        reached = reached_second(now)
         out = [
             *d.insert("event", EVENT_COLUMNS, self.events),
             *d.insert("points_ledger", LEDGER_COLUMNS, self.ledger),
@@ -791,7 +792,7 @@ class _Writes:
                         scope_of(metric, period_key),
                         member_id,
                         delta,
-                        reached_second(self.now),
+                        reached,
                         seq,
                     ]
                     for (member_id, metric, period_key), (delta, seq) in self.scores.items()
