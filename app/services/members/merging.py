@@ -19,9 +19,10 @@ state. What moves, and how it adds up (the rules are in gamification/members.py)
   the duplicate's stay, hidden with it: it leaves every board as a deactivated member does;
 - the survivor's tier: the higher of the two, then promoted (in this transaction, with its
   benefits, as an event promotes) as far as the combined growth and facts reach;
-- the duplicate is deactivated for good, ``merged_into`` the survivor: its external id
-  resolves to the survivor, its member id is refused (``MemberMergedAway``), and members
-  merged into it before now point at the survivor (no chains).
+- the duplicate is deactivated for good, on the base tier, ``merged_into`` the survivor
+  (so no job judges it): its external id resolves to the survivor, its member id is
+  refused (``MemberMergedAway``), and members merged into it before now point at the
+  survivor (no chains).
 
 The merge is audited (``member.merge``) and announced by a ``member.merged`` outbox row
 (the board index and the webhook of that name read it). Merging the same pair again
@@ -59,7 +60,7 @@ from app.services.notifications.outbox import outbox_written
 from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput, MemberInactive, MemberMergedAway
 from app.services.shared.lookups import get_locked_or_not_found
-from app.services.tiers.ladder import ladder_in_force
+from app.services.tiers.ladder import ladder_in_force, tiers_in_force
 from gamification.activity.engine import NoticeKind
 from gamification.badges import BadgeMetric
 from gamification.members import check_merge, combine_facts, combine_progress
@@ -146,10 +147,16 @@ async def _merge(
     moved = await _change_owner(conn, d, s, dup)
     scores = await _add_scores(conn, d, s, dup)
     balance = await _move_points(conn, survivor, duplicate)
+    # Placed before the duplicate loses its tier: the higher of the two is kept.
+    tier_change = await _place_on_ladder(conn, survivor, duplicate, facts, now=now)
+    tiers = await tiers_in_force(now=now, using_db=conn)
     await (
         Member.filter(id=dup)
         .using_db(conn)
         .update(
+            # Left on the base tier with no growth (its history is the survivor's now): the
+            # tier evaluation has nothing to warn it of or demote it from.
+            tier_id=tiers[0].id if tiers else duplicate.tier_id,
             lifetime_points=0,
             growth=0,
             merged_into_id=s,
@@ -161,7 +168,6 @@ async def _merge(
     # Members merged into the duplicate before now resolve to the survivor: no chains.
     await Member.filter(merged_into_id=dup).using_db(conn).update(merged_into_id=s)
     await change_standing(conn, member_id=dup, changes={"member_active": False}, now=now)
-    tier_change = await _place_on_ladder(conn, survivor, duplicate, facts, now=now)
     await _union_badges(conn, d, s, dup, facts, now=now)
     await OutboxMessage.create(
         topic=MERGED,

@@ -33,7 +33,7 @@ from app.services.members.lifecycle import reactivate_member
 from app.services.members.merging import merge_members
 from app.services.members.reads import member_by_external_id
 from app.services.notifications.outbox import OutboxEntry
-from app.services.points.ledger import balance_mismatches
+from app.services.points.ledger import award_points, balance_mismatches
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, MemberMergedAway
 from app.services.webhooks.events import webhook_events
@@ -264,6 +264,15 @@ async def test_the_merged_away_member_id_is_refused(clock):
         await merge(duplicate, other)
     with pytest.raises(MemberMergedAway):
         await reactivate_member(member_id=duplicate.id, actor=ADMIN, now=factories.now())
+    with pytest.raises(MemberMergedAway):
+        await award_points(
+            member_id=duplicate.id,
+            amount=10,
+            reason="Goodwill",
+            idempotency_key="goodwill-1",
+            max_amount=100,
+            now=factories.now(),
+        )
     assert (await Member.get(id=duplicate.id)).deactivated_at is not None
 
 
@@ -303,6 +312,9 @@ async def test_the_survivor_is_promoted_as_far_as_the_combined_growth_reaches(cl
     promotion = await TierChange.get(member_id=survivor.id, reason=TierChangeReason.PROMOTION)
     assert promotion.to_tier_id == kept.tier_id
     assert merged.survivor.growth == 1_200
+    # And the duplicate is left on the base tier, with nothing for the evaluation to judge
+    gone = await Member.get(id=duplicate.id).select_related("tier")
+    assert (gone.tier.code, gone.growth) == ("member", 0)
     outbox = await OutboxMessage.get(topic="member.merged")
     assert outbox.payload["tierChange"] == {"from": "member", "to": "silver"}
 
