@@ -91,8 +91,15 @@ async def merge_members(
     if problems:
         raise InvalidInput(problems)
     async with in_transaction() as conn:
+        # Members merged into the duplicate before are moved on to the survivor: their rows
+        # are locked too, all in id order, as an event sent under one of their external ids
+        # locks it beside the duplicate (in id order): the two never wait for each other.
+        # Tortoise types flat values_list results as tuples.
+        merged_in: list[int] = await (  # type: ignore[assignment]
+            Member.filter(merged_into_id=duplicate_id).using_db(conn).values_list("id", flat=True)
+        )
         locked = {}
-        for member_id in sorted((survivor_id, duplicate_id)):
+        for member_id in sorted({survivor_id, duplicate_id, *merged_in}):
             locked[member_id] = await get_locked_or_not_found(Member, member_id, conn=conn)
         survivor, duplicate = locked[survivor_id], locked[duplicate_id]
         if duplicate.merged_into_id == survivor.id:
