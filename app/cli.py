@@ -1,5 +1,5 @@
 """The ``laurel`` command: migrate, load the demo, serve, export the schema and documents,
-import members and events."""
+import members and events, merge two members."""
 
 from __future__ import annotations
 
@@ -76,10 +76,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 async def _member_id(settings: Settings, external_id: str) -> int:
-    from app.models import Member
+    from app.services.members.enrollment import enrolled_under
 
     async with db.connect(settings):
-        member = await Member.get_or_none(external_id=external_id)
+        member = await enrolled_under(external_id)
     if member is None:
         sys.exit(f"laurel: no member with external id {external_id!r}")
     return cast(int, member.id)  # tortoise types field values as Any
@@ -452,6 +452,51 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(report.summary())
 
 
+async def _merge_members(settings: Settings, args: argparse.Namespace) -> None:
+    import getpass
+
+    from app.models import Member
+    from app.services.members.merging import merge_members
+    from app.services.shared.audit import Actor
+    from app.services.shared.errors import ServiceError
+
+    actor = Actor(subject=f"cli:{getpass.getuser()}", role="admin")
+    async with db.connect(settings):
+        # By external id as enrolled (not resolved through merges: naming a merged-away
+        # member is refused, as it is by id).
+        found = {
+            m.external_id: m
+            for m in await Member.filter(external_id__in=[args.survivor, args.duplicate])
+        }
+        for external_id in (args.survivor, args.duplicate):
+            if external_id not in found:
+                sys.exit(f"laurel: no member with external id {external_id!r}")
+        survivor, duplicate = found[args.survivor], found[args.duplicate]
+        try:
+            merge = await merge_members(
+                survivor_id=survivor.id,
+                duplicate_id=duplicate.id,
+                actor=actor,
+                now=datetime.now(UTC),
+            )
+        except ServiceError as error:
+            sys.exit(f"laurel: {error}")
+    kept = merge.survivor
+    if not merge.changed:
+        print(f"Already merged: {args.duplicate} resolves to {args.survivor}; nothing changed.")
+        return
+    print(
+        f"Merged {args.duplicate} into {args.survivor}: {duplicate.points_balance:,} points, "
+        f"{duplicate.growth:,} growth moved. {args.survivor} now has {kept.points_balance:,} "
+        f"points, {kept.lifetime_points:,} lifetime points, {kept.growth:,} growth; "
+        f"{args.duplicate} is deactivated and resolves to {args.survivor}."
+    )
+
+
+def cmd_members(args: argparse.Namespace) -> None:
+    asyncio.run(_merge_members(_settings(), args))
+
+
 def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -572,6 +617,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("--no-progress", action="store_true", help="no progress bar")
     imports.set_defaults(func=cmd_import)
+    members = sub.add_parser("members", help="operate on members")
+    member_actions = members.add_subparsers(dest="action", required=True)
+    merge = member_actions.add_parser(
+        "merge",
+        help="merge a member enrolled twice into the other, by external ids (audited; "
+        "docs/api/members.md#merging-members): the duplicate's points, history, badges and "
+        "scores move to the survivor, its external id resolves to the survivor; idempotent",
+    )
+    merge.add_argument("survivor", metavar="SURVIVOR", help="external id of the member kept")
+    merge.add_argument(
+        "duplicate", metavar="DUPLICATE", help="external id of the member merged into it"
+    )
+    merge.set_defaults(func=cmd_members)
     return parser
 
 

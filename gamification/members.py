@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import available_timezones
 
+from gamification.activity.engine import STREAK_CURRENT, STREAK_LAST_DAY
+from gamification.badges import BadgeMetric
 from gamification.shared.problems import Problem
+from gamification.tasks import TaskProgress
 
 MAX_DISPLAY_NAME_LENGTH = 80
 MAX_EXTERNAL_ID_LENGTH = 128
@@ -124,3 +129,51 @@ def check_deactivation_reason(reason: str) -> list[Problem]:
     if len(reason.strip()) > MAX_DEACTIVATION_REASON_LENGTH:
         return [Problem("reason", f"must be at most {MAX_DEACTIVATION_REASON_LENGTH} characters")]
     return []
+
+
+# Merging two members who are one person: how what each has adds up. Counters add up (events
+# of a type, tasks completed, a task's completions, lifetime points); what is a record keeps
+# the higher value (the longest streak, the highest tier reached); the running activity
+# streak is the one of whichever was active last (the longer, when both were active on
+# the same last day).
+_HIGHEST_FACTS = frozenset({BadgeMetric.STREAK_DAYS.value, BadgeMetric.TIER_REACHED.value})
+
+
+def check_merge(*, survivor_id: int, duplicate_id: int) -> list[Problem]:
+    """What is wrong with merging ``duplicate_id`` into ``survivor_id`` by their ids alone."""
+    if survivor_id == duplicate_id:
+        return [Problem("duplicateId", "must be another member than survivorId")]
+    return []
+
+
+def combine_facts(survivor: Mapping[str, int], duplicate: Mapping[str, int]) -> dict[str, int]:
+    """The facts of the member that two members merge into."""
+    combined = dict(survivor)
+    for key, value in duplicate.items():
+        if key in (STREAK_CURRENT, STREAK_LAST_DAY):
+            continue
+        if key in _HIGHEST_FACTS:
+            combined[key] = max(combined.get(key, 0), value)
+        else:
+            combined[key] = combined.get(key, 0) + value
+    mine = (survivor.get(STREAK_LAST_DAY, 0), survivor.get(STREAK_CURRENT, 0))
+    theirs = (duplicate.get(STREAK_LAST_DAY, 0), duplicate.get(STREAK_CURRENT, 0))
+    last_day, current = max(mine, theirs)
+    if last_day:
+        combined[STREAK_LAST_DAY], combined[STREAK_CURRENT] = last_day, current
+    return combined
+
+
+def combine_progress(survivor: TaskProgress, duplicate: TaskProgress) -> TaskProgress:
+    """Progress of two members on one task in one window, as one member's: counts, sums,
+    days and completions add up; the streak is the one of whichever was active last."""
+    later = max((survivor, duplicate), key=lambda p: (p.last_day or date.min, p.streak))
+    return replace(
+        survivor,
+        count=survivor.count + duplicate.count,
+        total=survivor.total + duplicate.total,
+        days=survivor.days + duplicate.days,
+        streak=later.streak,
+        last_day=later.last_day,
+        completions=survivor.completions + duplicate.completions,
+    )

@@ -184,3 +184,39 @@ def test_jobs_are_listed_and_run_by_hand_with_progress(capsys, settings):
     assert "done, attempt 1" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="no job"):
         main(["jobs", "run", "nope"])
+
+
+@pytest.mark.usefixtures("environment")
+def test_members_merge_merges_by_external_ids_once(capsys, settings):
+    import asyncio
+
+    from app import db
+    from app.models import AuditEntry, Member
+
+    async def members():
+        async with db.connect(settings):
+            found = await Member.filter(external_id__in=["demo-0001", "demo-0002"])
+            entries = await AuditEntry.filter(action="member.merge")
+            return {m.external_id: m for m in found}, entries
+
+    async def load():
+        async with db.connect(settings):
+            await load_demo(now=factories.now())
+
+    asyncio.run(load())
+    before, _ = asyncio.run(members())
+    total = before["demo-0001"].points_balance + before["demo-0002"].points_balance
+
+    main(["members", "merge", "demo-0001", "demo-0002"])
+
+    assert capsys.readouterr().out.startswith("Merged demo-0002 into demo-0001")
+    after, audited = asyncio.run(members())
+    assert after["demo-0001"].points_balance == total
+    assert after["demo-0002"].merged_into_id == after["demo-0001"].id
+    assert [e.actor_role for e in audited] == ["admin"]
+    main(["members", "merge", "demo-0001", "demo-0002"])
+    assert capsys.readouterr().out.startswith("Already merged")
+    with pytest.raises(SystemExit, match="merged into member"):
+        main(["members", "merge", "demo-0003", "demo-0002"])
+    with pytest.raises(SystemExit, match="no member with external id 'nope'"):
+        main(["members", "merge", "demo-0001", "nope"])

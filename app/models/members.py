@@ -44,8 +44,15 @@ class Member(Model):
     # not expire, and the member is off every board (leaderboard_member.member_active).
     deactivated_at = fields.DatetimeField(null=True)
     deactivation_reason = fields.CharField(max_length=200, default="", db_default="")
+    # Set when the member was merged into another (the same person enrolled twice): its
+    # external id resolves to that member, and it is deactivated for good. Always the final
+    # survivor: a later merge of the survivor moves these pointers on (no chains).
+    merged_into: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name=False, null=True, on_delete=fields.RESTRICT, db_index=True
+    )
 
     tier_id: int
+    merged_into_id: int | None
 
     class Meta:
         table = "member"

@@ -17,6 +17,9 @@ class LedgerKind(StrEnum):
     SPEND = "spend"
     EXPIRE = "expire"
     ADJUST = "adjust"
+    # Points moved between two members by a merge: out of the duplicate, into the survivor
+    # (a pair that nets to zero: neither issued nor spent).
+    TRANSFER = "transfer"
 
 
 class LedgerSource(StrEnum):
@@ -28,6 +31,7 @@ class LedgerSource(StrEnum):
     REVERSAL = "reversal"
     REDEMPTION = "redemption"
     EXPIRY = "expiry"
+    MERGE = "merge"
 
 
 def check_award(

@@ -14,6 +14,7 @@ from app.api.shared.errors import (
     ForbiddenType,
     IdempotencyConflictType,
     MemberInactiveType,
+    MemberMergedAwayType,
     NotFoundType,
     ValidationFailed,
 )
@@ -121,6 +122,7 @@ RecordEventResult = Annotated[
     | ValidationFailed
     | NotFoundType
     | MemberInactiveType
+    | MemberMergedAwayType
     | IdempotencyConflictType
     | ForbiddenType,
     strawberry.union(
@@ -128,8 +130,9 @@ RecordEventResult = Annotated[
         description="EventRecorded, or: ValidationFailed (neither or both member ids, a bad "
         "amount, occurredAt or attributes, an empty key), NotFound (no such member or event "
         "type), MemberInactive (the member is deactivated; nothing recorded), "
-        "IdempotencyConflict (the key was recorded with another payload), Forbidden (not a "
-        "service or an admin).",
+        "MemberMergedAway (the member id names a member merged into another; its external id "
+        "records for the survivor), IdempotencyConflict (the key was recorded with another "
+        "payload), Forbidden (not a service or an admin).",
     ),
 ]
 

@@ -1,5 +1,5 @@
 """Mutations on members: enrolling them, changing their profile, deactivating and
-reactivating them."""
+reactivating them, merging two that are one person."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from strawberry.types import Info
 from app.api.members.types import (
     EnrollMemberResult,
     MemberEnrolled,
+    MembersMerged,
     MemberStatusChanged,
     MemberStatusResult,
     MemberType,
     MemberUpdated,
+    MergeMembersResult,
     UpdateMemberInput,
     UpdateMemberResult,
 )
@@ -27,6 +29,7 @@ from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.services.members import lifecycle
 from app.services.members.enrollment import enroll_member
+from app.services.members.merging import merge_members
 
 MemberId = Annotated[strawberry.ID, strawberry.argument(description="A Member id.")]
 
@@ -143,4 +146,37 @@ class MemberMutations:
         change = await lifecycle.reactivate_member(member_id=pk, actor=actor, now=info.context.now)
         return MemberStatusChanged(
             member=MemberType.from_model(change.member), changed=change.changed
+        )
+
+    @strawberry.mutation(
+        description="Merge a member enrolled twice into the other (admins, services; audited): "
+        "the duplicate's points (moved by a pair of TRANSFER ledger rows), lifetime points, "
+        "growth, history, task progress, badges, active days, benefit grants and board scores "
+        "move to the survivor, which is promoted as far as the combined growth reaches. The "
+        "duplicate is deactivated for good; its external id resolves to the survivor. Merging "
+        "the same pair again changes nothing (changed: false).",
+        extensions=[roles(Role.ADMIN, Role.SERVICE)],
+    )
+    @typed_failures
+    async def merge_members(
+        self,
+        info: Info[Context, None],
+        survivor_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The Member id that is kept.")
+        ],
+        duplicate_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The Member id merged into the survivor."),
+        ],
+    ) -> MergeMembersResult:
+        actor = audit_actor(info)
+        survivor = input_id(survivor_id, kind="Member", argument="survivorId")
+        duplicate = input_id(duplicate_id, kind="Member", argument="duplicateId")
+        merge = await merge_members(
+            survivor_id=survivor, duplicate_id=duplicate, actor=actor, now=info.context.now
+        )
+        return MembersMerged(
+            survivor=MemberType.from_model(merge.survivor),
+            duplicate=MemberType.from_model(merge.duplicate),
+            changed=merge.changed,
         )

@@ -12,7 +12,13 @@ from strawberry.types import Info
 from app.api.benefits.types import BenefitGrantStatus, BenefitGrantType
 from app.api.shared.context import Context
 from app.api.shared.enums import described_enum
-from app.api.shared.errors import ForbiddenType, NotFoundType, ValidationFailed
+from app.api.shared.errors import (
+    ForbiddenType,
+    MemberInactiveType,
+    MemberMergedAwayType,
+    NotFoundType,
+    ValidationFailed,
+)
 from app.api.shared.ids import decode_cursor, encode_id
 from app.api.shared.pagination import After, Connection, First, check_page_size, rows_before
 from app.api.shared.permissions import member_or_staff
@@ -43,6 +49,8 @@ LedgerKind = described_enum(
         "SPEND": "Points spent on a reward (redeemPoints).",
         "EXPIRE": "Points that expired unspent.",
         "ADJUST": "An admin's correction (adjustPoints) or what an event reversal took back.",
+        "TRANSFER": "Points moved by mergeMembers: out of the duplicate (negative), into the "
+        "survivor (positive).",
     },
 )
 
@@ -198,6 +206,10 @@ class MemberType:
     deactivated_at: datetime | None = strawberry.field(
         description="When the member was deactivated (UTC); null while active."
     )
+    merged_into_id: strawberry.ID | None = strawberry.field(
+        description="The member this one was merged into (mergeMembers: the same person "
+        "enrolled twice); null unless merged away. A merged-away member stays deactivated."
+    )
     pk: strawberry.Private[int]
     tier_id: strawberry.Private[int]
     # The programme stamp read in the statement that read the member (None: not read so),
@@ -223,6 +235,12 @@ class MemberType:
             marketing_opt_out=member.marketing_opt_out,
             active=member.deactivated_at is None,
             deactivated_at=member.deactivated_at,
+            # An event's MemberState has none: events are never recorded for a merged member.
+            merged_into_id=(
+                strawberry.ID(encode_id("Member", merged))
+                if (merged := getattr(member, "merged_into_id", None)) is not None
+                else None
+            ),
             pk=member.id,
             tier_id=member.tier_id,
             programme_stamp=programme_stamp,
@@ -482,10 +500,45 @@ class MemberStatusChanged:
 
 
 MemberStatusResult = Annotated[
-    MemberStatusChanged | ValidationFailed | NotFoundType | ForbiddenType,
+    MemberStatusChanged | ValidationFailed | NotFoundType | MemberMergedAwayType | ForbiddenType,
     strawberry.union(
         "MemberStatusResult",
         description="MemberStatusChanged, or: ValidationFailed (an empty or too long reason), "
-        "NotFound (no such member), Forbidden (not an admin or a service).",
+        "NotFound (no such member), MemberMergedAway (reactivating a member merged into "
+        "another), Forbidden (not an admin or a service).",
+    ),
+]
+
+
+@strawberry.type(
+    description="The duplicate is merged into the survivor (or was before: changed false)."
+)
+class MembersMerged:
+    survivor: MemberType = strawberry.field(
+        description="The member that holds both now: balances, history, badges, tier."
+    )
+    duplicate: MemberType = strawberry.field(
+        description="The member merged away: deactivated, mergedIntoId the survivor's id; its "
+        "external id resolves to the survivor."
+    )
+    changed: bool = strawberry.field(
+        description="False when the duplicate was merged into the survivor before: nothing "
+        "was written."
+    )
+
+
+MergeMembersResult = Annotated[
+    MembersMerged
+    | ValidationFailed
+    | NotFoundType
+    | MemberMergedAwayType
+    | MemberInactiveType
+    | ForbiddenType,
+    strawberry.union(
+        "MergeMembersResult",
+        description="MembersMerged, or: ValidationFailed (a bad id, or the same member twice), "
+        "NotFound (no such member), MemberMergedAway (either member was merged into another "
+        "before), MemberInactive (the survivor is deactivated), Forbidden (not an admin or a "
+        "service).",
     ),
 ]

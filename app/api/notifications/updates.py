@@ -33,6 +33,7 @@ class PointsChangeReason(StrEnum):
     REDEMPTION = "redemption"
     ADJUSTMENT = "adjustment"
     EXPIRY = "expiry"
+    MERGE = "merge"
 
 
 # strawberry.enum_value does not mix with StrEnum: the value descriptions go beside.
@@ -46,6 +47,7 @@ described_enum(
         "REDEMPTION": "Spent on a reward.",
         "ADJUSTMENT": "An admin's award or correction.",
         "EXPIRY": "Expired unspent.",
+        "MERGE": "Moved in from a record of the same person merged into this one (mergeMembers).",
     },
 )
 

@@ -10,6 +10,7 @@ from app.api.members.types import LedgerEntryType, MemberType
 from app.api.shared.errors import (
     ForbiddenType,
     IdempotencyConflictType,
+    MemberMergedAwayType,
     NotFoundType,
     ValidationFailed,
 )
@@ -36,23 +37,34 @@ class PointsAdjusted:
 
 
 AdjustPointsResult = Annotated[
-    PointsAdjusted | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
+    PointsAdjusted
+    | ValidationFailed
+    | NotFoundType
+    | IdempotencyConflictType
+    | MemberMergedAwayType
+    | ForbiddenType,
     strawberry.union(
         "AdjustPointsResult",
         description="PointsAdjusted, or: ValidationFailed (delta 0 or too large, a reason "
         "shorter than required, an empty key, a balance below zero), NotFound (no such member), "
-        "IdempotencyConflict (the key was used for another correction), Forbidden (not an "
-        "admin).",
+        "IdempotencyConflict (the key was used for another correction), MemberMergedAway (the "
+        "member was merged into another: correct the survivor), Forbidden (not an admin).",
     ),
 ]
 
 
 AwardPointsResult = Annotated[
-    PointsAwarded | ValidationFailed | NotFoundType | IdempotencyConflictType | ForbiddenType,
+    PointsAwarded
+    | ValidationFailed
+    | NotFoundType
+    | IdempotencyConflictType
+    | MemberMergedAwayType
+    | ForbiddenType,
     strawberry.union(
         "AwardPointsResult",
         description="PointsAwarded, or: ValidationFailed (amount not positive or above the "
         "per-award maximum, empty reason or key), NotFound (no such member), "
-        "IdempotencyConflict (the key was used for another award), Forbidden (not an admin).",
+        "IdempotencyConflict (the key was used for another award), MemberMergedAway (the "
+        "member was merged into another: award the survivor), Forbidden (not an admin).",
     ),
 ]

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 import strawberry
 from graphql import GraphQLError
 
-from app.services.shared.errors import IdempotencyConflict, InvalidInput, MemberInactive, NotFound
+from app.services.shared.errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    MemberInactive,
+    MemberMergedAway,
+    NotFound,
+)
 
 
 class ClientError(GraphQLError):
@@ -140,3 +146,27 @@ class MemberInactiveType:
     @classmethod
     def from_error(cls, error: MemberInactive, *, member_id: str) -> MemberInactiveType:
         return cls(message=str(error), member_id=strawberry.ID(member_id))
+
+
+@strawberry.type(
+    name="MemberMergedAway",
+    description="The member was merged into another one (mergeMembers: the same person "
+    "enrolled twice); nothing was written. Act on the survivor: the merged member's external "
+    "id already resolves to it.",
+)
+class MemberMergedAwayType:
+    message: str = strawberry.field(description="Says which member it was merged into.")
+    member_id: strawberry.ID = strawberry.field(description="The merged-away member's id.")
+    survivor_id: strawberry.ID = strawberry.field(
+        description="The id of the member it was merged into."
+    )
+
+    @classmethod
+    def from_error(
+        cls, error: MemberMergedAway, *, member_id: str, survivor_id: str
+    ) -> MemberMergedAwayType:
+        return cls(
+            message=str(error),
+            member_id=strawberry.ID(member_id),
+            survivor_id=strawberry.ID(survivor_id),
+        )

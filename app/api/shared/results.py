@@ -3,7 +3,9 @@
 A refusal of a signed-in caller becomes ``Forbidden``; a service's ``InvalidInput``,
 ``NotFound``, ``IdempotencyConflict`` and ``MemberInactive`` become ``ValidationFailed``,
 ``NotFound``, ``IdempotencyConflict`` and ``MemberInactive`` (the last only where a
-mutation acts for a member: recording events, redeeming). An anonymous caller's
+mutation acts for a member: recording events, redeeming), and ``MemberMergedAway`` becomes
+``MemberMergedAway`` (where a mutation may name a merged-away member: recording events,
+merging, reactivating). An anonymous caller's
 ``Unauthenticated`` error is left to propagate: the client must sign in, which no result
 can say better. Failures particular to one mutation (``InsufficientPoints``,
 ``OutOfStock``, …) stay in its resolver.
@@ -20,18 +22,30 @@ from app.api.shared.errors import (
     ForbiddenType,
     IdempotencyConflictType,
     MemberInactiveType,
+    MemberMergedAwayType,
     NotFoundType,
     ValidationFailed,
 )
 from app.api.shared.ids import encode_id
 from app.observability import request_record
-from app.services.shared.errors import IdempotencyConflict, InvalidInput, MemberInactive, NotFound
+from app.services.shared.errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    MemberInactive,
+    MemberMergedAway,
+    NotFound,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 TypedFailure = (
-    ForbiddenType | ValidationFailed | NotFoundType | IdempotencyConflictType | MemberInactiveType
+    ForbiddenType
+    | ValidationFailed
+    | NotFoundType
+    | IdempotencyConflictType
+    | MemberInactiveType
+    | MemberMergedAwayType
 )
 
 
@@ -55,7 +69,14 @@ def typed_failures(
 
 
 # The failures every mutation returns as results rather than raising.
-EXPECTED = (Forbidden, InvalidInput, NotFound, IdempotencyConflict, MemberInactive)
+EXPECTED = (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    IdempotencyConflict,
+    MemberInactive,
+    MemberMergedAway,
+)
 
 
 def typed_failure(error: Exception) -> TypedFailure:
@@ -72,6 +93,14 @@ def typed_failure(error: Exception) -> TypedFailure:
     if isinstance(error, MemberInactive):
         return _noted(
             MemberInactiveType.from_error(error, member_id=encode_id("Member", error.member_id))
+        )
+    if isinstance(error, MemberMergedAway):
+        return _noted(
+            MemberMergedAwayType.from_error(
+                error,
+                member_id=encode_id("Member", error.member_id),
+                survivor_id=encode_id("Member", error.survivor_id),
+            )
         )
     raise error
 

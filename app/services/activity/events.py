@@ -32,6 +32,7 @@ from app.services.shared.errors import (
     IdempotencyConflict,
     InvalidInput,
     MemberInactive,
+    MemberMergedAway,
     NotFound,
     ProgrammeNotConfigured,
     ServiceError,
@@ -99,6 +100,11 @@ class EventInput:
 
 # The most events one recordEvents call (or one import chunk) carries.
 MAX_BATCH = 500
+
+
+class _StaleAlias(Exception):
+    """An external id named a member merged away whose survivor the batch did not lock (the
+    merge committed while the batch waited for the lock): the batch runs again."""
 
 
 class _Rollback(Exception):
@@ -185,6 +191,10 @@ async def record_events(
             if attempt == _ATTEMPTS or "idempotency_key" not in str(error):
                 raise
             continue
+        except _StaleAlias:
+            if attempt == _ATTEMPTS:
+                raise
+            continue
         if written:
             outbox_written()
         return results
@@ -220,6 +230,7 @@ class _Member:
     locale: str | None
     marketing_opt_out: bool
     deactivated_at: datetime | None
+    merged_into_id: int | None = None
     facts: dict[str, int] = field(default_factory=dict)
     held: dict[int, int] = field(default_factory=dict)  # badge id -> highest level
     progress: dict[tuple[int, str], TaskProgress] = field(default_factory=dict)
@@ -267,15 +278,19 @@ async def _lock_members(
     external = sorted({i.external_member_id for i in inputs if i.external_member_id is not None})
     by_id, by_id_params = d.any_of("id", ids, "bigint")
     by_external, by_external_params = d.any_of("external_id", external, "text")
+    # The external id of a member merged away names its survivor: locked in the same
+    # statement (and id order) as the rest.
+    survivors, survivor_params = d.any_of("m.external_id", external, "text")
     rows = await d.rows(
         conn,
         Statement(
             "SELECT id, external_id, display_name, birthday, joined_at, tier_id, growth, "
             "points_balance, lifetime_points, time_zone, locale, marketing_opt_out, "
-            "deactivated_at, "
+            "deactivated_at, merged_into_id, "
             f"{STAMP_SQL} AS stamp FROM member "
-            f"WHERE {by_id} OR {by_external} ORDER BY id{d.lock_rows}",
-            by_id_params + by_external_params,
+            f"WHERE {by_id} OR {by_external} OR id IN (SELECT m.merged_into_id FROM member m "
+            f"WHERE {survivors} AND m.merged_into_id IS NOT NULL) ORDER BY id{d.lock_rows}",
+            by_id_params + by_external_params + survivor_params,
         ),
     )
     members = {
@@ -295,6 +310,7 @@ async def _lock_members(
             deactivated_at=(
                 d.read_moment(r["deactivated_at"]) if r["deactivated_at"] is not None else None
             ),
+            merged_into_id=r["merged_into_id"],
         )
         for r in rows
     }
@@ -314,7 +330,8 @@ def _accept(
 ) -> _Accepted | ServiceError:
     """The item ready for the engine, or why it cannot be recorded (checked in the order
     a single event always was: member, event type, the event itself, the ladder; a
-    deactivated member's item is refused right after the member is found)."""
+    deactivated member's item is refused right after the member is found). The external
+    id of a member merged away records for its survivor; its member id is refused."""
     if (item.member_id is None) == (item.external_member_id is None):
         return InvalidInput.single("memberId", "give exactly one of memberId and externalMemberId")
     member = (
@@ -325,6 +342,16 @@ def _accept(
     if member is None or programme is None:
         key = item.member_id if item.member_id is not None else item.external_member_id
         return NotFound("Member", key)
+    # The member the item named: its id is part of the payload's fingerprint, so that a
+    # retry by a merged-away member's external id replays what was recorded before.
+    named = member
+    if member.merged_into_id is not None:
+        if item.member_id is not None:
+            return MemberMergedAway(member.id, member.merged_into_id)
+        survivor = by_id.get(member.merged_into_id)
+        if survivor is None or survivor.merged_into_id is not None:
+            raise _StaleAlias()
+        member = survivor
     if member.deactivated_at is not None:
         return MemberInactive(member.id)
     event_type = programme.event_types.get(item.type)
@@ -357,7 +384,7 @@ def _accept(
         event_type=event_type,
         ladder=ladder,
         fingerprint=payload_hash(
-            member_id=member.id,
+            member_id=named.id,
             type=item.type,
             occurred_at=item.occurred_at,
             amount=item.amount,

@@ -34,6 +34,10 @@ class Reversed:
     duplicate: bool
 
 
+class _OwnerMoved(Exception):
+    """The event changed owner (a merge of members) between its read and the lock."""
+
+
 def default_reversal_key(idempotency_key: str, amount: Decimal | None) -> str:
     """Retries of the same request share a key; two distinct equal partial returns need
     their own ``reversal_key``."""
@@ -81,6 +85,8 @@ async def reverse_event(
             if done is not None:
                 return Reversed(done, duplicate=True)
             event = await Event.get(id=event.id, using_db=conn)
+            if event.member_id != member.id:
+                raise _OwnerMoved()
             plan = plan_reversal(
                 event_amount=event.amount,
                 event_points=event.points,
@@ -161,6 +167,18 @@ async def reverse_event(
             await apply_changes(
                 conn, member_id=member.id, changes=scores, reached_at=now, seq=message.id
             )
+    except _OwnerMoved:
+        # A merge moved the event to its survivor while this waited for the lock: again,
+        # under the survivor's lock.
+        return await reverse_event(
+            idempotency_key=idempotency_key,
+            reason=reason,
+            amount=amount,
+            reversal_key=reversal_key,
+            allow_debt=allow_debt,
+            zone=zone,
+            now=now,
+        )
     except IntegrityError:
         existing = await EventReversal.get_or_none(reversal_key=key)
         if existing is None:

@@ -121,7 +121,8 @@ async def points_flow(
     """Points issued (earned and positive adjustments), spent (redemptions) and expired per
     period.
 
-    Issued is the sum of positive deltas, spent minus the sum of the deltas of kind spend,
+    Issued is the sum of positive deltas but transfers (a merge moves points, it issues
+    none), spent minus the sum of the deltas of kind spend,
     expired minus the sum of those of kind expire. A period is read from the rollup of
     app/services/points/rollup.py for its folded quarter hours and from the ledger for the
     rest (its part from the rollup's boundary on, or all of it when its bounds are not
@@ -148,25 +149,30 @@ async def points_flow(
         ledger_cte, ledger_params = bucket_cte(conn, live)
         parts.append(
             f"SELECT * FROM ({ledger_cte}SELECT b.k AS k, "
-            "SUM(CASE WHEN l.delta > 0 THEN l.delta ELSE 0 END) AS issued, "
+            "SUM(CASE WHEN l.delta > 0 AND l.kind <> ? THEN l.delta ELSE 0 END) AS issued, "
             "SUM(CASE WHEN l.kind = ? THEN -l.delta ELSE 0 END) AS spent, "
             "SUM(CASE WHEN l.kind = ? THEN -l.delta ELSE 0 END) AS expired "
             "FROM b JOIN points_ledger l ON l.created_at >= b.s AND l.created_at < b.e "
             "GROUP BY b.k) live"
         )
-        params += [*ledger_params, LedgerKind.SPEND.value, LedgerKind.EXPIRE.value]
+        params += [
+            *ledger_params,
+            LedgerKind.TRANSFER.value,
+            LedgerKind.SPEND.value,
+            LedgerKind.EXPIRE.value,
+        ]
     if rolled:
         row = "(?, ?::bigint, ?::bigint)" if postgres else "(?, ?, ?)"
         parts.append(
             f"SELECT * FROM (WITH r(k, lo, hi) AS (VALUES {', '.join(row for _ in rolled)}) "
-            "SELECT r.k AS k, SUM(f.credited) AS issued, "
+            "SELECT r.k AS k, SUM(CASE WHEN f.kind <> ? THEN f.credited ELSE 0 END) AS issued, "
             "SUM(CASE WHEN f.kind = ? THEN -f.net ELSE 0 END) AS spent, "
             "SUM(CASE WHEN f.kind = ? THEN -f.net ELSE 0 END) AS expired "
             "FROM r JOIN points_flow_rollup f ON f.slot >= r.lo AND f.slot < r.hi "
             "GROUP BY r.k) rolled"
         )
         params += [v for span in rolled for v in span]
-        params += [LedgerKind.SPEND.value, LedgerKind.EXPIRE.value]
+        params += [LedgerKind.TRANSFER.value, LedgerKind.SPEND.value, LedgerKind.EXPIRE.value]
     rows = await conn.execute_query_dict(
         sql(
             conn,

@@ -31,7 +31,8 @@ async def enroll_member(
     now: datetime,
     zone: ZoneInfo,
 ) -> Enrollment:
-    """Add a member on the base tier, or return the member already enrolled under the id.
+    """Add a member on the base tier, or return the member already enrolled under the id
+    (for an id merged away, the member it was merged into).
 
     Idempotent on ``external_id`` by the unique constraint, so two concurrent enrollments
     of one id create one member.
@@ -46,7 +47,7 @@ async def enroll_member(
     )
     if problems:
         raise InvalidInput(problems)
-    existing = await Member.get_or_none(external_id=external_id)
+    existing = await enrolled_under(external_id)
     if existing is not None:
         return Enrollment(existing, created=False)
     joined = joined_at or now
@@ -72,11 +73,20 @@ async def enroll_member(
             )
     except IntegrityError:
         # A concurrent enrollment of the same external id won the race.
-        existing = await Member.get_or_none(external_id=external_id)
+        existing = await enrolled_under(external_id)
         if existing is None:
             raise
         return Enrollment(existing, created=False)
     return Enrollment(member, created=True)
+
+
+async def enrolled_under(external_id: str) -> Member | None:
+    """The member enrolled under ``external_id``: for a member merged into another (the
+    same person enrolled twice), the member it was merged into."""
+    member = await Member.get_or_none(external_id=external_id)
+    if member is not None and member.merged_into_id is not None:
+        return await Member.get(id=member.merged_into_id)
+    return member
 
 
 async def members_page(*, first: int, after_id: int | None) -> tuple[list[Member], bool]:

@@ -23,7 +23,7 @@ from app.models import LeaderboardMember, Member
 from app.services.leaderboards.boards import change_standing
 from app.services.notifications.outbox import outbox_written
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import InvalidInput
+from app.services.shared.errors import InvalidInput, MemberMergedAway
 from app.services.shared.lookups import get_locked_or_not_found, get_or_not_found
 from gamification.members import canonical_language_tag, check_deactivation_reason, check_profile
 
@@ -149,6 +149,9 @@ async def _set_status(
             .update(**values, updated_at=now)
         )
         member = await get_or_not_found(Member, member_id, conn=conn)
+        if active and member.merged_into_id is not None:
+            # Merged into another member: deactivated for good (app/services/members/merging.py).
+            raise MemberMergedAway(member.id, member.merged_into_id)
         if changed:
             async with audited(
                 conn,

@@ -52,9 +52,13 @@ async def member_by_id(member_id: int) -> MembersRead:
 
 
 async def member_by_external_id(external_id: str) -> MembersRead:
-    """The member enrolled under the brand's ``external_id`` (none, or one) and the
-    programme stamp, in one statement."""
-    return await _select('WHERE "external_id" = ?', [external_id])
+    """The member enrolled under the brand's ``external_id`` (none, or one; for a member
+    merged away, the member it was merged into) and the programme stamp, in one statement."""
+    return await _select(
+        'WHERE "id" IN (SELECT COALESCE(a."merged_into_id", a."id") FROM "member" a '
+        'WHERE a."external_id" = ?)',
+        [external_id],
+    )
 
 
 async def members_after(*, first: int, after_id: int | None) -> tuple[MembersRead, bool]:

@@ -104,9 +104,15 @@ def _changes(entry: OutboxEntry) -> Iterator[tuple[UpdateKind, dict[str, Any]]]:
     elif entry.topic == "benefits.granted":
         for grant in p["grants"]:
             yield UpdateKind.BENEFIT_GRANTED, dict(grant)
-    # A promotion (event.recorded) or a demotion (the evaluation's
+    elif entry.topic == "member.merged" and p.get("points"):
+        yield (
+            UpdateKind.POINTS_CHANGED,
+            {"delta": p["points"], "balance": p["balance"], "reason": "merge"},
+        )
+    # A promotion (event.recorded, or a merge of members) or a demotion (the evaluation's
     # leaderboard.member_changed rows) carries its tier change.
-    if entry.topic in {"event.recorded", "leaderboard.member_changed"} and p.get("tierChange"):
+    tiers_move = {"event.recorded", "leaderboard.member_changed", "member.merged"}
+    if entry.topic in tiers_move and p.get("tierChange"):
         change = p["tierChange"]
         yield UpdateKind.TIER_CHANGED, {"from": change["from"], "to": change["to"]}
 

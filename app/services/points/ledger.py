@@ -13,7 +13,12 @@ from app.db import connection
 from app.models import Member, OutboxMessage, PointsLedgerEntry
 from app.services.notifications.outbox import outbox_written
 from app.services.shared.audit import Actor, audited
-from app.services.shared.errors import IdempotencyConflict, InvalidInput, NotFound
+from app.services.shared.errors import (
+    IdempotencyConflict,
+    InvalidInput,
+    MemberMergedAway,
+    NotFound,
+)
 from gamification.points.adjustments import check_adjustment
 from gamification.points.ledger import LedgerKind, LedgerSource, check_award
 
@@ -121,15 +126,19 @@ async def _manual_entry(
                 now=now,
             ) as change,
         ):
-            target = Member.filter(id=member_id).using_db(conn)
+            # A member merged into another holds nothing any more: its survivor is credited.
+            target = Member.filter(id=member_id, merged_into_id__isnull=True).using_db(conn)
             if delta < 0 and not allow_debt:
                 target = target.filter(points_balance__gte=-delta)
             changes = {"points_balance": F("points_balance") + delta}
             if kind is LedgerKind.EARN:
                 changes["lifetime_points"] = F("lifetime_points") + delta
             if not await target.update(**changes):
-                if not await Member.filter(id=member_id).using_db(conn).exists():
+                member = await Member.get_or_none(id=member_id, using_db=conn)
+                if member is None:
                     raise NotFound("Member", member_id)
+                if member.merged_into_id is not None:
+                    raise MemberMergedAway(member_id, member.merged_into_id)
                 raise InvalidInput.single("delta", "would take the balance below zero")
             # Read inside the transaction, under the lock the UPDATE holds.
             # Tortoise types flat values_list results as tuples.

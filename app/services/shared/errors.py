@@ -53,3 +53,15 @@ class MemberInactive(ServiceError):
     def __init__(self, member_id: int) -> None:
         super().__init__(f"member {member_id} is deactivated: reactivate it first")
         self.member_id = member_id
+
+
+class MemberMergedAway(ServiceError):
+    """The member was merged into another (the same person enrolled twice): nothing is done
+    for it any more; its external id resolves to the survivor."""
+
+    def __init__(self, member_id: int, survivor_id: int) -> None:
+        super().__init__(
+            f"member {member_id} was merged into member {survivor_id}: act on the survivor"
+        )
+        self.member_id = member_id
+        self.survivor_id = survivor_id

@@ -40,6 +40,7 @@ EVENT_TYPES: dict[str, str] = {
     "tier.promoted": "a recorded event moved a member up a tier",
     "tier.demoted": "the tier evaluation moved a member down a tier",
     "benefit.granted": "a benefit was granted to a member",
+    "member.merged": "a member enrolled twice was merged into the other (the survivor)",
 }
 
 DELIVERY_COLUMNS = (
@@ -125,6 +126,19 @@ def _changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
     elif entry.topic == "benefits.granted":
         for grant in p["grants"]:
             yield "benefit.granted", dict(grant)
+    elif entry.topic == "member.merged":
+        yield (
+            "member.merged",
+            {
+                "duplicateMemberId": p["duplicate_id"],
+                "duplicateExternalId": p["duplicate_external_id"],
+                "points": p["points"],
+                "balance": p["balance"],
+                "lifetimePoints": p["lifetime_points"],
+                "growth": p["growth"],
+                "tierChange": p.get("tierChange"),
+            },
+        )
     elif entry.topic == "leaderboard.member_changed" and p.get("tierChange"):
         # Written by the tier evaluation for each member it demotes.
         yield "tier.demoted", {**p["tierChange"], "evaluationId": p.get("evaluation")}

@@ -166,6 +166,11 @@ def cases(t: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             {"id": "nope", "reason": "closed"},
         ],
         "reactivateMember": [{"id": "nope"}],
+        "mergeMembers": [
+            {"survivorId": t["Member"], "duplicateId": t["Member"]},
+            {"survivorId": "nope", "duplicateId": t["Member"]},
+            {"survivorId": t["Member"], "duplicateId": "nope"},
+        ],
         "awardPoints": [
             {"memberId": t["Member"], "amount": 0, "reason": "", "idempotencyKey": ""},
             {"memberId": "nope", "amount": 1, "reason": "Why", "idempotencyKey": "k"},

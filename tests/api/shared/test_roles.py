@@ -127,6 +127,7 @@ ALLOWED = {
     "UpdateMember": {"admin", "service"},
     "DeactivateMember": {"admin", "service"},
     "ReactivateMember": {"admin", "service"},
+    "MergeMembers": {"admin", "service"},
 }
 
 
@@ -207,6 +208,11 @@ def variables(
         "UpdateMember": {"id": member_id, "input": {"locale": "fr-CA"}},
         "DeactivateMember": {"id": member_id, "reason": "Account closed"},
         "ReactivateMember": {"id": member_id},
+        # No such duplicate: a NotFound for whoever may merge, nothing written.
+        "MergeMembers": {
+            "survivorId": member_id,
+            "duplicateId": encode_id("Member", member.id + 10_000),
+        },
         "AwardPoints": {
             "memberId": member_id,
             "amount": 5,

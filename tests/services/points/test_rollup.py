@@ -67,7 +67,8 @@ async def from_ledger(
         found.append(
             PointsRow(
                 period=b.key,
-                issued=sum(d for d, _ in inside if d > 0),
+                # A merge's transfer moves points between members: it issues none.
+                issued=sum(d for d, k in inside if d > 0 and k != LedgerKind.TRANSFER),
                 spent=-sum(d for d, k in inside if k == LedgerKind.SPEND),
                 expired=-sum(d for d, k in inside if k == LedgerKind.EXPIRE),
             )
