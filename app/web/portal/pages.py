@@ -1,0 +1,32 @@
+"""The portal's pages: one page for the signed-in member, and its live part as a partial
+the page fetches again when the member's state changes (app/web/portal/live.py).
+
+Every read is ``me``: the member a page shows is always the session's own, whatever the
+request asks for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from app.web.shared.pages import MEMBER_PAGES, Operations, Page, web_page
+
+OPERATIONS = Operations.beside(__file__, "portal.graphql")
+
+
+async def _member(page: Page) -> dict[str, Any]:
+    data = await page.read(OPERATIONS, "PortalMember")
+    me = data["me"]
+    me["ledger"] = [edge["node"] for edge in me["ledger"]["edges"]]
+    return {"me": me, "boards": data["openLeaderboards"]}
+
+
+@web_page(*MEMBER_PAGES)
+async def portal_home(page: Page) -> Response:
+    return page.render("portal/home.html", **await _member(page))
+
+
+@web_page(*MEMBER_PAGES)
+async def portal_live_part(page: Page) -> Response:
+    return page.render("portal/live_part.html", **await _member(page))
