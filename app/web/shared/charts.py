@@ -23,10 +23,10 @@ class Series:
 
 
 def bar_chart(
-    title: str, labels: Sequence[str], series: Sequence[Series], *, width: int = 520
+    title: str, labels: Sequence[str], series: Sequence[Series], *, width: int = 400
 ) -> Markup:
     """Horizontal bars, one group per label and one bar per series in it."""
-    label_width, bar_height, gap, value_room = 120, 16, 10, 60
+    label_width, bar_height, gap, value_room = 90, 18, 10, 64
     group = bar_height * len(series) + gap
     legend = 22 if len(series) > 1 else 0
     height = legend + group * len(labels) + 4
