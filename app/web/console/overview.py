@@ -25,7 +25,10 @@ async def overview(page: Page) -> Response:
     data = await page.read(
         OPERATIONS,
         "ConsoleOverview",
-        **{"from": (page.now - timedelta(days=HISTORY_DAYS)).isoformat(), "to": page.now.isoformat()},
+        **{
+            "from": (page.now - timedelta(days=HISTORY_DAYS)).isoformat(),
+            "to": page.now.isoformat(),
+        },
     )
     tiers = data["tierDistribution"]
     flow = data["pointsFlow"]

@@ -68,16 +68,18 @@ async def create_season(page: Page) -> Response:
     )
 
 
-async def _season_page(
-    page: Page, season_id: str, *, status: int = 200, **forms: Any
-) -> Response:
+async def _season_page(page: Page, season_id: str, *, status: int = 200, **forms: Any) -> Response:
     data = await page.read(OPERATIONS, "ConsoleSeason")
-    season = next((e["node"] for e in data["seasons"]["edges"] if e["node"]["id"] == season_id), None)
+    season = next(
+        (e["node"] for e in data["seasons"]["edges"] if e["node"]["id"] == season_id), None
+    )
     if season is None:
         raise PageRefused("No such season (or it is archived).", status=404)
     season["state"] = season_state(season, page.now)
     tasks = [e["node"] for e in data["growthTasks"]["edges"] if e["node"]["seasonId"] == season_id]
-    boards = [e["node"] for e in data["leaderboards"]["edges"] if e["node"]["seasonId"] == season_id]
+    boards = [
+        e["node"] for e in data["leaderboards"]["edges"] if e["node"]["seasonId"] == season_id
+    ]
     return page.render(
         "console/season.html",
         status=status,
@@ -124,7 +126,11 @@ async def add_task(page: Page) -> Response:
         if saved["__typename"] == "GrowthTaskSaved":
             return RedirectResponse(f"/console/seasons/{season_id}#tasks", status_code=303)
         message, form.problems = _failure(saved)
-    task = {"values": {n: page.field(n) for n in values}, "problems": form.problems, "message": message}
+    task = {
+        "values": {n: page.field(n) for n in values},
+        "problems": form.problems,
+        "message": message,
+    }
     return await _season_page(page, season_id, status=400, task=task)
 
 
@@ -148,7 +154,11 @@ async def add_board(page: Page) -> Response:
         if saved["__typename"] == "LeaderboardSaved":
             return RedirectResponse(f"/console/seasons/{season_id}#boards", status_code=303)
         message, form.problems = _failure(saved)
-    board = {"values": {n: page.field(n) for n in values}, "problems": form.problems, "message": message}
+    board = {
+        "values": {n: page.field(n) for n in values},
+        "problems": form.problems,
+        "message": message,
+    }
     return await _season_page(page, season_id, status=400, board=board)
 
 

@@ -45,7 +45,6 @@ templates = Environment(
 )
 
 
-
 def _moment(value: str | datetime, zone: ZoneInfo) -> datetime:
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return moment.astimezone(zone)
@@ -113,9 +112,7 @@ class Page:
         assert self.session.principal is not None  # pages run only signed in
         return self.session.principal
 
-    async def run(
-        self, operations: Operations, name: str, **variables: Any
-    ) -> OperationResult:
+    async def run(self, operations: Operations, name: str, **variables: Any) -> OperationResult:
         return await run_operation(
             self.request,
             principal=self.session.principal,
@@ -159,7 +156,9 @@ def problems_by_field(result: Mapping[str, Any]) -> dict[str, str]:
     found: dict[str, str] = {}
     for problem in result.get("problems") or []:
         name = problem["field"]
-        found[name] = f"{found[name]}; {problem['message']}" if name in found else problem["message"]
+        found[name] = (
+            f"{found[name]}; {problem['message']}" if name in found else problem["message"]
+        )
     return found
 
 

@@ -52,7 +52,9 @@ async def sign_in(request: Request) -> Response:
     page = await page_of(request)
     page.form = await request.form()
     if not page.session.accepts(page.field(CSRF_FIELD) or None):
-        return refusal(page, "This form has expired: reload the page and sign in again.", status=403)
+        return refusal(
+            page, "This form has expired: reload the page and sign in again.", status=403
+        )
     wanted = page.field("next")
     principal: Principal | None
     if page.settings.is_production:
@@ -70,7 +72,9 @@ async def sign_in(request: Request) -> Response:
         if principal is None:
             return finish(page, _form(page, wanted, problem=problem, status=400))
     if principal.role is Role.SERVICE:
-        return finish(page, _form(page, wanted, problem="Service tokens are for the API.", status=403))
+        return finish(
+            page, _form(page, wanted, problem="Service tokens are for the API.", status=403)
+        )
     page.session = page.session.signed_in(principal, now=page.now)
     return finish(page, RedirectResponse(landing(principal, wanted), status_code=303))
 

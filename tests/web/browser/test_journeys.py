@@ -294,9 +294,7 @@ def test_a_member_reaches_neither_the_console_nor_another_member(browser: Browse
     page.close()
 
 
-def test_a_state_changing_request_without_the_csrf_token_is_refused(
-    browser: Browser, server: str
-):
+def test_a_state_changing_request_without_the_csrf_token_is_refused(browser: Browser, server: str):
     page = _open(browser, server)
     _sign_in_staff(page, "marketer")
     # The session cookie goes along (the context's own request API): only the token is missing.

@@ -72,8 +72,12 @@ async def test_a_marketer_creates_a_season_adds_a_task_and_a_board_and_starts_it
         )
         board = await marketer.send(
             f"{season_page}/boards",
-            {"code": "spring-board", "name": "Spring board", "metric": "POINTS_EARNED",
-             "period": "SEASON"},
+            {
+                "code": "spring-board",
+                "name": "Spring board",
+                "metric": "POINTS_EARNED",
+                "period": "SEASON",
+            },
             page=season_page,
         )
         started = await marketer.send(f"{season_page}/start", {}, page=season_page)
@@ -112,8 +116,14 @@ async def test_text_that_is_not_a_number_is_refused_beside_its_field(app):
         path = f"/console/seasons/{_season_id(season.id)}"
         page = await marketer.send(
             f"{path}/tasks",
-            {"code": "t", "name": "T", "eventType": "check_in", "condition": "COUNT",
-             "target": "ten", "window": "SEASON"},
+            {
+                "code": "t",
+                "name": "T",
+                "eventType": "check_in",
+                "condition": "COUNT",
+                "target": "ten",
+                "window": "SEASON",
+            },
             page=path,
         )
 
@@ -130,8 +140,14 @@ async def test_a_seasonal_task_counted_over_a_lifetime_is_refused_beside_its_win
         path = f"/console/seasons/{_season_id(season.id)}"
         page = await marketer.send(
             f"{path}/tasks",
-            {"code": "t", "name": "T", "eventType": "check_in", "condition": "COUNT",
-             "target": "3", "window": "LIFETIME"},
+            {
+                "code": "t",
+                "name": "T",
+                "eventType": "check_in",
+                "condition": "COUNT",
+                "target": "3",
+                "window": "LIFETIME",
+            },
             page=path,
         )
 
