@@ -118,6 +118,10 @@ async def add_task(page: Page) -> Response:
         "rewardBadge": form.optional_text("rewardBadge"),
         "seasonId": season_id,
     }
+    # A new badge for completing the task, created with it (createGrowthTask's badge).
+    if form.text("badge.code") or form.text("badge.name"):
+        values["badge"] = {"code": form.text("badge.code"), "name": form.text("badge.name")}
+    shown = [*values, "badge.code", "badge.name"]
     message = ""
     if not form.problems:
         result = (await page.run(OPERATIONS, "ConsoleCreateTask", input=values)).data
@@ -127,7 +131,7 @@ async def add_task(page: Page) -> Response:
             return RedirectResponse(f"/console/seasons/{season_id}#tasks", status_code=303)
         message, form.problems = _failure(saved)
     task = {
-        "values": {n: page.field(n) for n in values},
+        "values": {n: page.field(n) for n in shown},
         "problems": form.problems,
         "message": message,
     }

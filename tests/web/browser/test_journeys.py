@@ -198,7 +198,7 @@ def test_a_marketer_runs_a_season_and_a_member_watches_it_live(browser: Browser,
     assert console.locator("svg[role=img]").first.is_visible()
     _shot(console, "console-overview")
 
-    # When it creates a season, adds a seasonal task and a board, and starts it
+    # When it creates a season, adds a seasonal task with its badge and a board, and starts it
     console.get_by_role("link", name="Seasons", exact=True).click()
     console.get_by_label("Code").fill("web-spring")
     console.get_by_label("Name").fill("Web spring")
@@ -209,15 +209,19 @@ def test_a_marketer_runs_a_season_and_a_member_watches_it_live(browser: Browser,
     console.get_by_role("heading", name="Web spring (upcoming)").wait_for()
 
     tasks = console.locator("form[action$='/tasks']")
-    tasks.get_by_label("Code").fill("web-spring-buys")
-    tasks.get_by_label("Name").fill("Three spring purchases")
+    tasks.get_by_label("Code", exact=True).fill("web-spring-buys")
+    tasks.get_by_label("Name", exact=True).fill("Three spring purchases")
     tasks.get_by_label("Counts events of type").select_option("purchase")
     tasks.get_by_label("Condition").select_option("COUNT")
     tasks.get_by_label("Target").fill("3")
     tasks.get_by_label("Counted per").select_option("SEASON")
     tasks.get_by_label("Reward points").fill("30")
+    # with the badge it gives, in the same form
+    tasks.get_by_label("Badge code").fill("web-spring-shopper")
+    tasks.get_by_label("Badge name").fill("Spring shopper")
     tasks.get_by_role("button", name="Add task").click()
     console.get_by_text("Three spring purchases").wait_for()
+    assert "badge web-spring-shopper" in console.locator("#tasks").inner_text()
 
     boards = console.locator("form[action$='/boards']")
     boards.get_by_label("Code").fill("web-spring-board")

@@ -204,3 +204,45 @@ def _season_id(pk: int) -> str:
     from app.api.shared.ids import encode_id
 
     return encode_id("Season", pk)
+
+
+async def test_a_seasonal_task_is_added_with_a_new_badge_in_one_form(app):
+    await factories.ladder()
+    season = await Season.create(
+        code="s", name="S", starts_at=factories.now(), ends_at=factories.now() + timedelta(days=9)
+    )
+    async with signed_in(app, "marketer") as marketer:
+        path = f"/console/seasons/{_season_id(season.id)}"
+        refused = await marketer.send(
+            f"{path}/tasks",
+            {
+                "code": "solo",
+                "name": "T",
+                "eventType": "check_in",
+                "condition": "COUNT",
+                "target": "1",
+                "window": "SEASON",
+                "badge.code": "Bad Code",
+                "badge.name": "Hero",
+            },
+            page=path,
+        )
+        saved = await marketer.send(
+            f"{path}/tasks",
+            {
+                "code": "solo",
+                "name": "T",
+                "eventType": "check_in",
+                "condition": "COUNT",
+                "target": "1",
+                "window": "SEASON",
+                "badge.code": "hero",
+                "badge.name": "Hero",
+            },
+            page=path,
+        )
+
+    assert refused.status_code == 400
+    assert "lowercase" in problem_of(refused.text, "task", "badge.code")
+    assert saved.status_code == 303
+    assert (await GrowthTask.get(code="solo")).reward_badge == "hero"
