@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
-from app.web.shared.pages import MEMBER_PAGES, Operations, Page, web_page
+from app.web.shared.pages import MEMBER_PAGES, Operations, Page, PageRefused, web_page
 
 OPERATIONS = Operations.beside(__file__, "portal.graphql")
 
@@ -30,3 +30,16 @@ async def portal_home(page: Page) -> Response:
 @web_page(*MEMBER_PAGES)
 async def portal_live_part(page: Page) -> Response:
     return page.render("portal/live_part.html", **await _member(page))
+
+
+@web_page(*MEMBER_PAGES)
+async def board_visibility(page: Page) -> Response:
+    """Leave the public boards, or come back (the member still sees its own rank)."""
+    result = await page.run(
+        OPERATIONS, "PortalBoardVisibility", visible=page.field("visible") == "true"
+    )
+    assert result.data is not None
+    outcome = result.data["setLeaderboardVisibility"]
+    if outcome["__typename"] != "LeaderboardVisibilitySet":
+        raise PageRefused(outcome.get("message", "Not changed."))
+    return RedirectResponse("/portal#boards", status_code=303)

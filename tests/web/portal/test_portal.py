@@ -81,3 +81,20 @@ async def test_the_live_stream_tells_the_page_when_its_member_changes():
 
     assert await asyncio.wait_for(waiting, 2) == "event: changed\ndata: points_changed\n\n"
     await stream.aclose()
+
+
+async def test_a_member_leaves_the_public_boards_and_comes_back(app):
+    await factories.member(external_id="crm-ada")
+
+    async with signed_in(app, "member", "crm-ada") as member:
+        hidden = await member.send(
+            "/portal/boards/visibility", {"visible": "false"}, page="/portal"
+        )
+        page = await member.http.get("/portal")
+        shown = await member.send("/portal/boards/visibility", {"visible": "true"}, page="/portal")
+        again = await member.http.get("/portal")
+
+    assert hidden.status_code == shown.status_code == 303
+    assert "Others do not see you on the boards" in page.text
+    assert "Show me on the boards" in page.text
+    assert "Hide me from others" in again.text
