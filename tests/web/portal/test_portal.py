@@ -24,7 +24,7 @@ async def test_the_portal_shows_the_members_tier_points_tasks_and_badges(app):
     text = page.text
     assert "Your tier" in text and "Next evaluation" in text
     assert "Check in three times" in text and "1 of 3" in text
-    assert "Hidden gem" not in text  # hidden until earned, as the API answers
+    assert "Hidden gem" not in text and text.count('class="hidden-badge"') == 1
     assert "Latest changes" in text
 
 
