@@ -12,6 +12,7 @@ from app.web.shared.charts import Series, bar_chart
 from app.web.shared.pages import STAFF_PAGES, Page, web_page
 
 HISTORY_DAYS = 180
+FUNNEL_TASKS = 6
 
 
 def season_state(season: dict[str, str], now: datetime) -> str:
@@ -38,6 +39,8 @@ async def overview(page: Page) -> Response:
         for edge in data["seasons"]["edges"]
     ]
     periods = flow["periods"][-6:]
+    # The tasks most members started: a funnel of the busiest, not of every task.
+    funnel = sorted(data["taskFunnel"], key=lambda t: t["started"], reverse=True)[:FUNNEL_TASKS]
     return page.render(
         "console/overview.html",
         tiers=tiers,
@@ -50,6 +53,24 @@ async def overview(page: Page) -> Response:
             "Members per tier",
             [t["name"] for t in tiers],
             [Series("Members", [t["members"] for t in tiers])],
+        ),
+        movement_chart=bar_chart(
+            "Promotions and demotions per week",
+            [m["period"] for m in movements],
+            [
+                Series("Promoted", [m["promotions"] for m in movements]),
+                Series("Demoted", [m["demotions"] for m in movements]),
+            ],
+        ),
+        funnel=funnel,
+        funnel_chart=bar_chart(
+            "Task funnel: members eligible, started and completed",
+            [t["name"] for t in funnel],
+            [
+                Series("Eligible", [t["eligible"] for t in funnel]),
+                Series("Started", [t["started"] for t in funnel]),
+                Series("Completed", [t["completed"] for t in funnel]),
+            ],
         ),
         flow_chart=bar_chart(
             "Points issued and spent per month",

@@ -6,6 +6,7 @@ request asks for."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.responses import RedirectResponse, Response
@@ -19,6 +20,10 @@ async def _member(page: Page) -> dict[str, Any]:
     data = await page.read(OPERATIONS, "PortalMember")
     me = data["me"]
     me["ledger"] = [edge["node"] for edge in me["ledger"]["edges"]]
+    progress = me["tierProgress"]
+    # A member at risk is demoted after the evaluation's grace days (LAUREL_EVALUATION_GRACE_DAYS).
+    evaluation = datetime.fromisoformat(progress["nextEvaluationAt"])
+    progress["graceEndsAt"] = evaluation + timedelta(days=page.settings.evaluation_grace_days)
     return {"me": me, "boards": data["openLeaderboards"]}
 
 

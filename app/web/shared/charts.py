@@ -26,7 +26,10 @@ def bar_chart(
     title: str, labels: Sequence[str], series: Sequence[Series], *, width: int = 400
 ) -> Markup:
     """Horizontal bars, one group per label and one bar per series in it."""
-    label_width, bar_height, gap, value_room = 90, 18, 10, 64
+    shown = [_short(label) for label in labels]
+    # Room for the longest label at ~7 units a character of 12px text.
+    label_width = 16 + 7 * max([4, *(len(label) for label in shown)])
+    bar_height, gap, value_room = 18, 10, 64
     group = bar_height * len(series) + gap
     legend = 22 if len(series) > 1 else 0
     height = legend + group * len(labels) + 4
@@ -37,15 +40,15 @@ def bar_chart(
         f'width="100%" aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
     if legend:
-        x = label_width
+        x = 4
         for index, one in enumerate(series):
             colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
             parts.append(
                 f'<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/>'
                 f'<text x="{x + 16}" y="14">{escape(one.name)}</text>'
             )
-            x += 24 + 8 * len(one.name)
-    for row, label in enumerate(labels):
+            x += 28 + 7 * len(one.name)
+    for row, label in enumerate(shown):
         y = legend + row * group
         parts.append(
             f'<text x="{label_width - 8}" y="{y + bar_height * len(series) / 2 + 4}" '
@@ -64,3 +67,11 @@ def bar_chart(
             )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+MAX_LABEL = 22
+
+
+def _short(label: str) -> str:
+    """A label cut to fit beside its bars (the table beside the chart has it whole)."""
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1].rstrip() + "…"

@@ -345,3 +345,13 @@ def test_the_keyboard_alone_signs_in(browser: Browser, server: str):
     page.keyboard.press("Enter")
     page.wait_for_url("**/console")
     page.close()
+
+
+def test_a_member_at_risk_is_warned_with_the_date(browser: Browser, server: str):
+    # demo-0007 holds Gold below its retention line (the demo's DEMO_AT_RISK).
+    page = _open(browser, server, viewport=PHONE)
+    _sign_in_member(page, "demo-0007")
+    warning = page.locator("#tier-card .warning")
+    assert "At risk" in warning.inner_text() and "move down on" in warning.inner_text()
+    page.locator("#tier-card").screenshot(path=str(ARTEFACTS / "portal-at-risk.png"))
+    page.close()
