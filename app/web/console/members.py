@@ -64,7 +64,7 @@ async def adjust_points(page: Page) -> Response:
     key = form.text("key") or secrets.token_urlsafe(16)
     message = ""
     if not form.problems:
-        result = await page.run(
+        outcome = await page.change(
             OPERATIONS,
             "ConsoleAdjustPoints",
             memberId=member_id,
@@ -72,8 +72,6 @@ async def adjust_points(page: Page) -> Response:
             reason=reason,
             key=key,
         )
-        assert result.data is not None
-        outcome = result.data["adjustPoints"]
         if outcome["__typename"] == "PointsAdjusted":
             return RedirectResponse(f"/console/members/{member_id}?adjusted=1", status_code=303)
         message, form.problems = outcome.get("message", "Not saved."), problems_by_field(outcome)

@@ -52,9 +52,7 @@ async def create_season(page: Page) -> Response:
     }
     message = ""
     if not form.problems:
-        result = (await page.run(OPERATIONS, "ConsoleCreateSeason", input=values)).data
-        assert result is not None
-        saved = result["createSeason"]
+        saved = await page.change(OPERATIONS, "ConsoleCreateSeason", input=values)
         if saved["__typename"] == "SeasonSaved":
             return RedirectResponse(f"/console/seasons/{saved['season']['id']}", status_code=303)
         message, form.problems = _failure(saved)
@@ -124,9 +122,7 @@ async def add_task(page: Page) -> Response:
     shown = [*values, "badge.code", "badge.name"]
     message = ""
     if not form.problems:
-        result = (await page.run(OPERATIONS, "ConsoleCreateTask", input=values)).data
-        assert result is not None
-        saved = result["createGrowthTask"]
+        saved = await page.change(OPERATIONS, "ConsoleCreateTask", input=values)
         if saved["__typename"] == "GrowthTaskSaved":
             return RedirectResponse(f"/console/seasons/{season_id}#tasks", status_code=303)
         message, form.problems = _failure(saved)
@@ -152,9 +148,7 @@ async def add_board(page: Page) -> Response:
     }
     message = ""
     if not form.problems:
-        result = (await page.run(OPERATIONS, "ConsoleCreateBoard", input=values)).data
-        assert result is not None
-        saved = result["createLeaderboard"]
+        saved = await page.change(OPERATIONS, "ConsoleCreateBoard", input=values)
         if saved["__typename"] == "LeaderboardSaved":
             return RedirectResponse(f"/console/seasons/{season_id}#boards", status_code=303)
         message, form.problems = _failure(saved)
@@ -170,13 +164,9 @@ async def add_board(page: Page) -> Response:
 async def start_season(page: Page) -> Response:
     """Start an upcoming season now: its start moved to this moment."""
     season_id = page.request.path_params["season_id"]
-    result = (
-        await page.run(
-            OPERATIONS, "ConsoleStartSeason", id=season_id, input={"startsAt": page.now.isoformat()}
-        )
-    ).data
-    assert result is not None
-    saved = result["updateSeason"]
+    saved = await page.change(
+        OPERATIONS, "ConsoleStartSeason", id=season_id, input={"startsAt": page.now.isoformat()}
+    )
     if saved["__typename"] == "SeasonSaved":
         return RedirectResponse(f"/console/seasons/{season_id}", status_code=303)
     message, problems = _failure(saved)

@@ -40,11 +40,9 @@ async def portal_live_part(page: Page) -> Response:
 @web_page(*MEMBER_PAGES)
 async def board_visibility(page: Page) -> Response:
     """Leave the public boards, or come back (the member still sees its own rank)."""
-    result = await page.run(
+    outcome = await page.change(
         OPERATIONS, "PortalBoardVisibility", visible=page.field("visible") == "true"
     )
-    assert result.data is not None
-    outcome = result.data["setLeaderboardVisibility"]
     if outcome["__typename"] != "LeaderboardVisibilitySet":
         raise PageRefused(outcome.get("message", "Not changed."))
     return RedirectResponse("/portal#boards", status_code=303)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -105,7 +105,6 @@ class Page:
     settings: Settings
     now: datetime
     form: FormData | None = None
-    cookies_dirty: bool = field(default=True)
 
     @property
     def principal(self) -> Principal:
@@ -122,14 +121,21 @@ class Page:
         )
 
     async def read(self, operations: Operations, name: str, **variables: Any) -> dict[str, Any]:
-        """The data of a query; a refused or failed one refuses the page with its message."""
+        """The data of an operation; one that fails with errors (not a typed result)
+        refuses the page with their messages."""
         result = await self.run(operations, name, **variables)
-        if result.errors:
+        if result.errors or result.data is None:
             codes = {error.code for error in result.errors}
             status = 403 if "FORBIDDEN" in codes else 401 if "UNAUTHENTICATED" in codes else 400
             raise PageRefused("; ".join(e.message for e in result.errors), status=status)
-        assert result.data is not None
         return result.data
+
+    async def change(self, operations: Operations, name: str, **variables: Any) -> dict[str, Any]:
+        """The typed result of a mutation (its one field: ``__typename`` and the rest)."""
+        data = await self.read(operations, name, **variables)
+        (result,) = data.values()
+        assert isinstance(result, dict)
+        return result
 
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name) if self.form is not None else None

@@ -246,3 +246,32 @@ async def test_a_seasonal_task_is_added_with_a_new_badge_in_one_form(app):
     assert "lowercase" in problem_of(refused.text, "task", "badge.code")
     assert saved.status_code == 303
     assert (await GrowthTask.get(code="solo")).reward_badge == "hero"
+
+
+async def test_malformed_ids_in_the_address_are_refused_not_errors(app):
+    await factories.ladder()
+    async with signed_in(app, "admin") as admin:
+        member = await admin.http.get("/console/members/not-an-id")
+        season = await admin.http.get("/console/seasons/not-an-id")
+        task = await admin.send(
+            "/console/seasons/not-an-id/tasks",
+            {
+                "code": "solo",
+                "name": "Solo",
+                "eventType": "check_in",
+                "condition": "COUNT",
+                "target": "1",
+                "window": "SEASON",
+            },
+            page="/console/seasons",
+        )
+        adjusted = await admin.send(
+            "/console/members/not-an-id/adjust",
+            {"delta": "5", "reason": "Why", "key": "k"},
+            page="/console/seasons",
+        )
+
+    assert member.status_code == 400 and "not a valid Member id" in member.text
+    assert season.status_code == 404
+    assert task.status_code in (400, 404)
+    assert adjusted.status_code in (400, 404)
