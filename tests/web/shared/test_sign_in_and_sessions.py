@@ -130,3 +130,13 @@ async def test_production_exchanges_an_identity_provider_token(settings, clock):
 def test_sessions_follow_their_settings():
     settings = Settings(jwt_secret="s" * 40, session_idle_minutes=5, load_demo=False)
     assert settings.session_idle_minutes == 5
+
+
+async def test_pages_forbid_framing_and_foreign_scripts(app):
+    async with visiting(app) as visitor:
+        response = await visitor.http.get("/sign-in")
+
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
