@@ -27,6 +27,8 @@ def web_routes() -> list[BaseRoute]:
         Route("/console/seasons/{season_id}/tasks", seasons.add_task, methods=["POST"]),
         Route("/console/seasons/{season_id}/boards", seasons.add_board, methods=["POST"]),
         Route("/console/seasons/{season_id}/start", seasons.start_season, methods=["POST"]),
+        Route("/console/seasons/{season_id}/end", seasons.end_season, methods=["POST"]),
+        Route("/console/seasons/{season_id}/benefits", seasons.attach_benefit, methods=["POST"]),
         Route("/console/members", members.members, methods=["GET"]),
         Route("/console/members/{member_id}", members.member, methods=["GET"]),
         Route("/console/members/{member_id}/adjust", members.adjust_points, methods=["POST"]),

@@ -74,6 +74,7 @@ async def _season_page(page: Page, season_id: str, *, status: int = 200, **forms
     if season is None:
         raise PageRefused("No such season (or it is archived).", status=404)
     season["state"] = season_state(season, page.now)
+    extras = await page.read(OPERATIONS, "ConsoleSeasonBenefits", seasonId=season_id)
     tasks = [e["node"] for e in data["growthTasks"]["edges"] if e["node"]["seasonId"] == season_id]
     boards = [
         e["node"] for e in data["leaderboards"]["edges"] if e["node"]["seasonId"] == season_id
@@ -93,6 +94,12 @@ async def _season_page(page: Page, season_id: str, *, status: int = 200, **forms
         task=forms.get("task", {"values": {}, "problems": {}, "message": ""}),
         board=forms.get("board", {"values": {}, "problems": {}, "message": ""}),
         start=forms.get("start", {"message": ""}),
+        seasonal_benefits=extras["seasonalBenefits"],
+        catalogue=[
+            (e["node"]["id"], e["node"]["name"]) for e in extras["benefitsCatalogue"]["edges"]
+        ],
+        tiers=extras["tierLadder"],
+        benefit=forms.get("benefit", {"values": {}, "problems": {}, "message": "", "tiers": []}),
     )
 
 
@@ -163,14 +170,54 @@ async def add_board(page: Page) -> Response:
 @web_page(*STAFF_PAGES)
 async def start_season(page: Page) -> Response:
     """Start an upcoming season now: its start moved to this moment."""
+    return await _move_season(page, "startsAt")
+
+
+@web_page(*STAFF_PAGES)
+async def end_season(page: Page) -> Response:
+    """End a running season now: its end moved to this moment."""
+    return await _move_season(page, "endsAt")
+
+
+async def _move_season(page: Page, bound: str) -> Response:
     season_id = page.request.path_params["season_id"]
     saved = await page.change(
-        OPERATIONS, "ConsoleStartSeason", id=season_id, input={"startsAt": page.now.isoformat()}
+        OPERATIONS, "ConsoleStartSeason", id=season_id, input={bound: page.now.isoformat()}
     )
     if saved["__typename"] == "SeasonSaved":
         return RedirectResponse(f"/console/seasons/{season_id}", status_code=303)
-    message, problems = _failure(saved)
-    detail = "; ".join(f"{field}: {text}" for field, text in problems.items())
+    # The message names each problem's field (there is no form to show them beside).
     return await _season_page(
-        page, season_id, status=400, start={"message": f"{message} {detail}".strip()}
+        page, season_id, status=400, start={"message": saved.get("message", "Not saved.")}
     )
+
+
+@web_page(*STAFF_PAGES)
+async def attach_benefit(page: Page) -> Response:
+    """Give a benefit to the season's members of the tiers ticked."""
+    season_id = page.request.path_params["season_id"]
+    form = FormReading(page)
+    benefit_id = form.text("benefitId")
+    assert page.form is not None
+    tier_codes = [code for code in page.form.getlist("tierCodes") if isinstance(code, str)]
+    if not benefit_id:
+        form.problems["benefitId"] = "pick a benefit"
+    message = ""
+    if not form.problems:
+        saved = await page.change(
+            OPERATIONS,
+            "ConsoleAttachBenefit",
+            seasonId=season_id,
+            benefitId=benefit_id,
+            tierCodes=tier_codes,
+        )
+        if saved["__typename"] == "SeasonalBenefitAttached":
+            return RedirectResponse(f"/console/seasons/{season_id}#benefits", status_code=303)
+        message, form.problems = _failure(saved)
+    benefit = {
+        "values": {"benefitId": benefit_id},
+        "problems": form.problems,
+        "message": message,
+        "tiers": tier_codes,
+    }
+    return await _season_page(page, season_id, status=400, benefit=benefit)

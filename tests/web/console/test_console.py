@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from app.models import GrowthTask, Leaderboard, PointsLedgerEntry, Season
+from app.api.shared.ids import encode_id
+from app.models import Benefit, GrowthTask, Leaderboard, PointsLedgerEntry, Season
+from gamification.benefits import BenefitKind
 from tests import factories
 from tests.web.shared.browsing import signed_in
 
@@ -275,3 +277,35 @@ async def test_malformed_ids_in_the_address_are_refused_not_errors(app):
     assert season.status_code == 404
     assert task.status_code in (400, 404)
     assert adjusted.status_code in (400, 404)
+
+
+async def test_a_season_gets_a_benefit_for_some_tiers_and_ends(app, clock):
+    await factories.ladder()
+    season = await Season.create(
+        code="autumn",
+        name="Autumn",
+        starts_at=factories.now(),
+        ends_at=factories.now() + timedelta(days=9),
+    )
+    benefit = await Benefit.create(
+        code="ten-off", name="Ten off", kind=BenefitKind.DISCOUNT, value={"percent": 10}
+    )
+    async with signed_in(app, "marketer") as marketer:
+        path = f"/console/seasons/{_season_id(season.id)}"
+        refused = await marketer.send(
+            f"{path}/benefits", {"benefitId": encode_id("Benefit", benefit.id)}, page=path
+        )
+        given = await marketer.send(
+            f"{path}/benefits",
+            {"benefitId": encode_id("Benefit", benefit.id), "tierCodes": ["gold"]},
+            page=path,
+        )
+        shown = await marketer.http.get(path)
+        clock.advance(timedelta(minutes=10))
+        ended = await marketer.send(f"{path}/end", {}, page=path)
+
+    assert refused.status_code == 400 and problem_of(refused.text, "benefit", "tierCodes")
+    assert given.status_code == 303
+    assert "Ten off" in shown.text and "for gold" in shown.text
+    assert ended.status_code == 303, re.findall(r'role="alert">([^<]*)', ended.text)
+    assert (await Season.get(id=season.id)).ends_at <= factories.now()
