@@ -350,6 +350,7 @@ def test_the_pages_fit_a_phone(browser: Browser, server: str):
 def test_the_keyboard_alone_signs_in(browser: Browser, server: str):
     page = _open(browser, server)
     page.goto("/sign-in")
+    _shot(page, "sign-in")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Tab")  # the brand link
