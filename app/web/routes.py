@@ -35,6 +35,7 @@ def web_routes() -> list[BaseRoute]:
         Route("/console/audit", audit.audit_log, methods=["GET"]),
         Route("/portal", portal.portal_home, methods=["GET"]),
         Route("/portal/part", portal.portal_live_part, methods=["GET"]),
+        Route("/portal/ceremony", portal.ceremony, methods=["GET"]),
         Route("/portal/boards/visibility", portal.board_visibility, methods=["POST"]),
         Route("/portal/live", live.portal_live, methods=["GET"]),
         # htmx and the stylesheet: pinned copies, served by the app (no CDN).

@@ -15,7 +15,7 @@ from contextlib import suppress
 
 from starlette.responses import Response, StreamingResponse
 
-from app.services.notifications.updates import MemberUpdate, UpdateBroker
+from app.services.notifications.updates import MemberUpdate, UpdateBroker, UpdateKind
 from app.web.shared.pages import MEMBER_PAGES, Page, web_page
 
 KEEPALIVE_SECONDS = 15.0
@@ -24,7 +24,8 @@ KEEPALIVE_SECONDS = 15.0
 async def member_events(
     updates: UpdateBroker, member_id: int, *, keepalive: float = KEEPALIVE_SECONDS
 ) -> AsyncIterator[str]:
-    """``event: changed`` for every update of the member, a comment when nothing happens."""
+    """``event: changed`` for every update of the member (and ``tier_changed`` after it for
+    a change of tier), a comment when nothing happens."""
     stream = updates.subscribe(member_id)
     pending: asyncio.Task[MemberUpdate] | None = None
     yield ": connected\n\n"
@@ -39,6 +40,9 @@ async def member_events(
             update = pending.result()
             pending = None
             yield f"event: changed\ndata: {update.kind.value}\n\n"
+            if update.kind is UpdateKind.TIER_CHANGED:
+                # The page asks whether it was a promotion, and celebrates one.
+                yield f"event: tier_changed\ndata: {update.data.get('to', '')}\n\n"
     finally:
         if pending is not None:
             pending.cancel()

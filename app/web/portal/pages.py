@@ -46,3 +46,16 @@ async def board_visibility(page: Page) -> Response:
     if outcome["__typename"] != "LeaderboardVisibilitySet":
         raise PageRefused(outcome.get("message", "Not changed."))
     return RedirectResponse("/portal#boards", status_code=303)
+
+
+@web_page(*MEMBER_PAGES)
+async def ceremony(page: Page) -> Response:
+    """After a change of tier: the ceremony when it was a promotion (the member's rank is
+    above ``since``, the rank the page was opened with), nothing otherwise."""
+    try:
+        since = int(page.request.query_params.get("since", ""))
+    except ValueError:
+        since = -1
+    me = (await page.read(OPERATIONS, "PortalTier"))["me"]
+    promoted = me["tier"]["rank"] > since
+    return page.render("portal/ceremony.html", me=me, promoted=promoted)

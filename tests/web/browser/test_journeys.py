@@ -369,3 +369,22 @@ def test_a_member_at_risk_is_warned_with_the_date(browser: Browser, server: str)
     assert "At risk" in warning.inner_text() and "move down on" in warning.inner_text()
     page.locator("#tier-card").screenshot(path=str(ARTEFACTS / "portal-at-risk.png"))
     _close(page)
+
+
+def test_a_promotion_shows_the_ceremony_on_the_open_page(browser: Browser, server: str):
+    from playwright.sync_api import expect
+
+    # demo-0003 is a Member a little short of Silver (the demo's DEMO_NEAR_PROMOTION).
+    page = _open(browser, server, viewport=PHONE)
+    _sign_in_member(page, "demo-0003")
+    expect(page.locator("#tier-card .tier")).to_have_text("Member")
+
+    _record_purchase(server, "demo-0003", 500, "web-promotion")
+
+    ceremony = page.locator("#ceremony")
+    expect(ceremony.get_by_role("heading")).to_have_text(
+        "Welcome to Silver!", timeout=UI_TIMEOUT_MS
+    )
+    expect(page.locator("#tier-card .tier")).to_have_text("Silver", timeout=UI_TIMEOUT_MS)
+    _shot(page, "portal-ceremony")
+    _close(page)

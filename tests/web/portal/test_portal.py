@@ -80,6 +80,17 @@ async def test_the_live_stream_tells_the_page_when_its_member_changes():
     await broker.publish([other, update])
 
     assert await asyncio.wait_for(waiting, 2) == "event: changed\ndata: points_changed\n\n"
+
+    promoted = MemberUpdate(
+        id="u3",
+        member_id=7,
+        kind=UpdateKind.TIER_CHANGED,
+        at=factories.now(),
+        data={"from": "member", "to": "silver"},
+    )
+    await broker.publish([promoted])
+    assert await asyncio.wait_for(anext(stream), 2) == "event: changed\ndata: tier_changed\n\n"
+    assert await asyncio.wait_for(anext(stream), 2) == "event: tier_changed\ndata: silver\n\n"
     await stream.aclose()
 
 
@@ -98,3 +109,14 @@ async def test_a_member_leaves_the_public_boards_and_comes_back(app):
     assert "Others do not see you on the boards" in page.text
     assert "Show me on the boards" in page.text
     assert "Hide me from others" in again.text
+
+
+async def test_the_ceremony_is_for_a_promotion_only(app):
+    await factories.member(external_id="crm-ada")
+
+    async with signed_in(app, "member", "crm-ada") as member:
+        same = await member.http.get("/portal/ceremony?since=0")
+        up = await member.http.get("/portal/ceremony?since=-1")
+
+    assert "Welcome" not in same.text
+    assert "Welcome to" in up.text
