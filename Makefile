@@ -12,7 +12,7 @@ MEMBER ?=
 .PHONY: help run test test-dates token worker schema schema-check migrations migrate demo bench lint clean rebuild-leaderboard
 
 help:
-	@echo "make run         serve GraphQL on http://127.0.0.1:8000/graphql (SQLite, demo data)"
+	@echo "make run         serve GraphQL on http://127.0.0.1:8000/graphql, the console (/console) and portal (/portal) (SQLite, demo data)"
 	@echo "make test        run the whole test suite"
 	@echo "make test-dates  run the SQLite half of the suite with the clock moved 45 and 400 days ahead"
 	@echo "make token       mint a development token: ROLE=member|marketer|admin|service [MEMBER=demo-0001]"

@@ -62,7 +62,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     asyncio.run(db.migrate(settings))
     if settings.load_demo and not settings.is_production:
         asyncio.run(_load_demo(settings))
-    print(f"Laurel is serving GraphQL on http://{args.host}:{args.port}/graphql", flush=True)
+    base = f"http://{args.host}:{args.port}"
+    print(f"Laurel is serving GraphQL on {base}/graphql", flush=True)
+    print(f"  the console: {base}/console   the member portal: {base}/portal", flush=True)
+    if not settings.is_production:
+        print(f"  sign in as a demo marketer, admin or member at {base}/sign-in", flush=True)
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     # How long one webhook POST may take before it counts as failed.
     webhooks_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5.0
 
+    # The web pages (/console, /portal): the key that signs their session cookies (unset:
+    # LAUREL_JWT_SECRET's; with RS256 and no secret the pages refuse to sign anyone in),
+    # and how many idle minutes end a session.
+    session_secret: str | None = Field(default=None, repr=False)
+    session_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+
     # Where development keeps its generated JWT secret (git-ignored).
     dev_secret_file: Path = Path("var/dev-jwt-secret")
     # True when no secret was configured and the development one is used.

@@ -29,6 +29,7 @@ from app.services.leaderboards.index import BoardReads, redis_index
 from app.services.leaderboards.sql import SqlBoardReader
 from app.services.notifications.relay import OutboxRelay, relay_sinks
 from app.services.notifications.updates import LocalBroker, UpdateBroker, redis_broker
+from app.web.routes import web_routes
 
 logger = logging.getLogger("laurel.app")
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             Route("/metrics", monitoring.metrics),
             Route("/exports/members-at-risk.csv", members_at_risk_csv, methods=["GET"]),
             *([] if settings.is_production else [Mount(ASSETS_URL, graphiql_assets())]),
+            # The console (/console) and the member portal (/portal): app/web/.
+            *web_routes(),
         ],
         lifespan=lifespan,
     )

@@ -43,6 +43,9 @@ NOT_A_DOMAIN = {
     "app/services": {"shared"},
     "app/api": {"shared", "http", "schema"},
     "workers": {"settings"},
+    # The web pages are cut by audience, not by domain: each page reads several domains
+    # through the schema (docs/architecture.md, "The web pages").
+    "app/web": {"shared", "console", "portal", "routes"},
     # app's own top level: the platform every layer stands on, and the two entry points.
     "app": {"config", "db", "dialect", "auth", "clock", "observability", "main", "cli"},
 }
@@ -51,6 +54,7 @@ TEST_LAYERS = {
     "tests/gamification": {"shared"},
     "tests/services": {"shared"},
     "tests/api": {"shared", "http", "schema"},
+    "tests/web": {"shared", "console", "portal", "browser"},
 }
 PACKAGES = ("app", "gamification", "workers")
 
@@ -191,8 +195,9 @@ def test_services_and_models_know_nothing_of_the_web(package):
 @pytest.mark.parametrize(
     ("package", "above"),
     [
-        ("app/models", ("app.services", "app.api", "app.main", "app.cli")),
-        ("app/services", ("app.api", "app.main", "app.cli")),
+        ("app/models", ("app.services", "app.api", "app.web", "app.main", "app.cli")),
+        ("app/services", ("app.api", "app.web", "app.main", "app.cli")),
+        ("app/api", ("app.web", "app.main", "app.cli")),
         ("gamification", ("app",)),
     ],
 )
@@ -205,6 +210,20 @@ def test_a_layer_never_imports_the_layers_above_it(package, above):
 
 def test_the_api_never_imports_workers_or_arq():
     assert offenders("app/api", lambda m: top(m) not in {"workers", "arq"}) == []
+
+
+def test_the_web_pages_read_and_write_only_through_the_schema():
+    """No models, no ORM and no use case called directly: a page runs GraphQL operations
+    (app/api/http/in_process.py), so roles, validation and typed failures are the API's.
+    The one service it names is the live-update broker's type, which it listens to."""
+    listened = {"app.services.notifications.updates"}
+
+    def allowed(m: str) -> bool:
+        if top(m) in {"tortoise", "strawberry", "graphql"} or m.startswith("app.models"):
+            return False
+        return not m.startswith("app.services") or m in listened
+
+    assert offenders("app/web", allowed) == []
 
 
 def test_workers_never_import_the_api():
@@ -273,14 +292,14 @@ def misplaced(layer: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "layer", ["gamification", "app/models", "app/services", "app/api", "workers"]
+    "layer", ["gamification", "app/models", "app/services", "app/api", "app/web", "workers"]
 )
 def test_every_module_lives_in_a_domain_or_its_layers_shared_place(layer):
     assert misplaced(layer) == []
 
 
 def test_app_holds_only_its_layers_the_platform_and_the_entry_points():
-    layers = {"models", "services", "api", "migrations", "__init__"}
+    layers = {"models", "services", "api", "web", "migrations", "__init__"}
     found = {p.name.removesuffix(".py") for p in (ROOT / "app").iterdir() if p.suffix == ".py"}
     folders = {p.name for p in (ROOT / "app").iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert found - layers - NOT_A_DOMAIN["app"] == set()

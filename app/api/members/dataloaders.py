@@ -15,7 +15,11 @@ from zoneinfo import ZoneInfo
 from strawberry.dataloader import DataLoader
 
 from app.models import BenefitGrant, Member
-from app.services.badges.progress import MemberPoints, visible_badges_by_member
+from app.services.badges.progress import (
+    MemberPoints,
+    hidden_badges_to_find,
+    visible_badges_by_member,
+)
 from app.services.benefits.grants import MemberGrants, grants_by_member
 from app.services.tasks.progress import MemberRank, TaskView, available_tasks_by_member
 from gamification.badges import BadgeProgress
@@ -32,6 +36,16 @@ def member_tasks_loader(*, now: datetime, zone: ZoneInfo) -> DataLoader[MemberRa
 def member_badges_loader() -> DataLoader[MemberPoints, list[BadgeProgress]]:
     async def load(keys: Sequence[MemberPoints]) -> list[list[BadgeProgress]]:
         found = await visible_badges_by_member(members=keys)
+        return [found[k] for k in keys]
+
+    return DataLoader(load_fn=load, cache=False)
+
+
+def hidden_badges_loader() -> DataLoader[int, int]:
+    """Hidden badges a member has not earned yet, by member id."""
+
+    async def load(keys: Sequence[int]) -> list[int]:
+        found = await hidden_badges_to_find(member_ids=keys)
         return [found[k] for k in keys]
 
     return DataLoader(load_fn=load, cache=False)

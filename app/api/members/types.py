@@ -342,6 +342,14 @@ class MemberType:
         ]
 
     @strawberry.field(
+        description="How many hidden badges the member has not earned yet (their names are "
+        'not told: a member\'s page may show each as "?").',
+        extensions=[member_or_staff(_this_member)],
+    )
+    async def hidden_badges_to_find(self, info: Info[Context, None]) -> int:
+        return await info.context.hidden_badges.load(self.pk)
+
+    @strawberry.field(
         description="The member's benefit grants of a status (ACTIVE unless asked; null: "
         "all), oldest first. ACTIVE ones include those not valid yet.",
         extensions=[member_or_staff(_this_member)],

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from app.api.members.dataloaders import (
+    hidden_badges_loader,
     member_badges_loader,
     member_benefits_loader,
     member_by_id_loader,
@@ -54,6 +55,7 @@ class Context:
     member_badges: DataLoader[MemberPoints, list[BadgeProgress]] = field(
         default_factory=member_badges_loader
     )
+    hidden_badges: DataLoader[int, int] = field(default_factory=hidden_badges_loader)
     # The catalogue (tiers, the ladder in force) from the per-process programme snapshot.
     programme: ProgrammeLoader = field(init=False)
     member_tasks: DataLoader[MemberRank, list[TaskView]] = field(init=False)

@@ -55,8 +55,20 @@ class TaskMutations:
         actor = audit_actor(info)
         fields = vars(input).copy()
         fields["season_id"] = _season_id(input.season_id)
+        badge = fields.pop("badge")
         task = await tasks.create_task(
-            definition=tasks.TaskDefinition(**fields), actor=actor, now=info.context.now
+            definition=tasks.TaskDefinition(**fields),
+            badge=None
+            if badge is None
+            else tasks.TaskBadge(
+                code=badge.code,
+                name=badge.name,
+                description=badge.description,
+                hidden=badge.hidden,
+                thresholds=tuple(badge.thresholds),
+            ),
+            actor=actor,
+            now=info.context.now,
         )
         return GrowthTaskSaved(task=GrowthTaskType.from_model(task))
 

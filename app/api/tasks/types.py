@@ -185,6 +185,34 @@ class CreateGrowthTaskInput:
     reward_badge: str | None = strawberry.field(
         default=None, description="Code of a badge a completion gives; null: none."
     )
+    badge: TaskBadgeInput | None = strawberry.field(
+        default=None,
+        description="A badge created with the task, in the same transaction, that completing "
+        "it gives: it counts the task's completions (metric TASK_COMPLETED, this task as its "
+        "subject) and becomes the task's rewardBadge (leave rewardBadge out). Its problems "
+        "are named badge.code, badge.thresholds, ...; null: no new badge.",
+    )
+
+
+@strawberry.input(
+    description="A badge created with its growth task (createGrowthTask's badge), counting "
+    "that task's completions."
+)
+class TaskBadgeInput:
+    code: str = strawberry.field(
+        description="Stable code: 2-64 characters of lowercase letters, digits, - and _; "
+        "unique among badges."
+    )
+    name: str = strawberry.field(description="Display name, 1-100 characters.")
+    description: str = strawberry.field(default="", description="Up to 1,000 characters.")
+    hidden: bool = strawberry.field(
+        default=False, description="True: members see it only once earned."
+    )
+    thresholds: list[int] = strawberry.field(
+        default_factory=lambda: [1],
+        description="Completions of the task each level needs, strictly ascending, at most "
+        "five levels: [1] (the default) is earned at the first completion.",
+    )
 
 
 @strawberry.input(description="Only the fields given change; null clears an optional one.")

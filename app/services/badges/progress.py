@@ -47,3 +47,18 @@ async def visible_badges_by_member(
             if not rule.hidden or levels.get(badge_id, 0)
         ]
     return result
+
+
+async def hidden_badges_to_find(*, member_ids: Iterable[int]) -> dict[int, int]:
+    """How many hidden badges each member has not earned yet (a member's page shows each as
+    "?", naming none). Two statements, however many members there are."""
+    wanted = set(member_ids)
+    hidden = set(await Badge.filter(hidden=True).values_list("id", flat=True))
+    if not hidden or not wanted:
+        return {m: len(hidden) for m in wanted}
+    earned: dict[int, set[int]] = {m: set() for m in wanted}
+    for member_id, badge_id in await MemberBadge.filter(
+        member_id__in=wanted, badge_id__in=hidden, level__gt=0
+    ).values_list("member_id", "badge_id"):
+        earned[member_id].add(badge_id)
+    return {m: len(hidden - earned[m]) for m in wanted}

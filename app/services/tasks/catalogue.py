@@ -14,14 +14,17 @@ from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
 from app.models import Badge, EventType, GrowthTask, Season, TaskStatus
+from app.services.badges.catalogue import create_badge
 from app.services.shared.audit import Actor, audited
 from app.services.shared.catalogue import create_entry
 from app.services.shared.errors import InvalidInput
 from app.services.shared.lookups import get_locked_or_not_found, get_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
 from app.services.tiers.ladder import tiers_in_force
+from gamification.badges import BadgeMetric, check_badge
 from gamification.seasons import SeasonBounds
 from gamification.shared.calendar import Window
+from gamification.shared.problems import Problem
 from gamification.tasks import Condition, check_task
 
 TASK_FIELDS = (
@@ -108,13 +111,87 @@ async def _check_task(definition: TaskDefinition, *, now: datetime) -> None:
         raise InvalidInput(problems)
 
 
-async def create_task(*, definition: TaskDefinition, actor: Actor, now: datetime) -> GrowthTask:
+@dataclass(frozen=True, slots=True)
+class TaskBadge:
+    """A badge created with its task: it counts the task's completions (TASK_COMPLETED,
+    the task as its subject) and the task gives it. Its problems are named ``badge.*``."""
+
+    code: str
+    name: str
+    description: str = ""
+    hidden: bool = False
+    thresholds: tuple[int, ...] = (1,)
+
+
+async def create_task(
+    *,
+    definition: TaskDefinition,
+    badge: TaskBadge | None = None,
+    actor: Actor,
+    now: datetime,
+) -> GrowthTask:
+    """Create a task; with ``badge``, the badge it gives too, in the same transaction.
+
+    A badge that counts a task names the task, and a task that gives a badge names the
+    badge, so apart they can only be made in three steps (task, badge, then the task's
+    reward). Together the task is written first, then its badge, then its reward."""
+    if badge is not None:
+        return await _create_task_with_badge(definition, badge, actor=actor, now=now)
     await _check_task(definition, now=now)
     fields = {name: getattr(definition, name) for name in TaskDefinition.__slots__}
     taken = InvalidInput.single("code", f"{definition.code!r} is already used")
     return await create_entry(
         GrowthTask, fields, "task.create", TASK_FIELDS, actor=actor, now=now, taken=taken
     )
+
+
+async def _create_task_with_badge(
+    definition: TaskDefinition, badge: TaskBadge, *, actor: Actor, now: datetime
+) -> GrowthTask:
+    problems: list[Problem] = []
+    if definition.reward_badge is not None:
+        problems.append(
+            Problem("rewardBadge", "leave it out: the badge created with the task is its reward")
+        )
+    try:
+        await _check_task(definition, now=now)
+    except InvalidInput as invalid:
+        problems += invalid.problems
+    problems += [
+        Problem(f"badge.{p.field}", p.message)
+        for p in check_badge(
+            code=badge.code,
+            name=badge.name,
+            description=badge.description,
+            metric=BadgeMetric.TASK_COMPLETED,
+            subject=definition.code,
+            subject_known=True,  # written first, in this transaction
+            thresholds=badge.thresholds,
+        )
+    ]
+    if problems:
+        raise InvalidInput(problems)
+    async with in_transaction():
+        task = await create_task(definition=definition, actor=actor, now=now)
+        try:
+            await create_badge(
+                code=badge.code,
+                name=badge.name,
+                description=badge.description,
+                hidden=badge.hidden,
+                metric=BadgeMetric.TASK_COMPLETED,
+                subject=task.code,
+                thresholds=list(badge.thresholds),
+                actor=actor,
+                now=now,
+            )
+        except InvalidInput as invalid:
+            raise InvalidInput(
+                [Problem(f"badge.{p.field}", p.message) for p in invalid.problems]
+            ) from None
+        return await update_task(
+            task_id=task.id, changes={"reward_badge": badge.code}, actor=actor, now=now
+        )
 
 
 async def update_task(

@@ -209,7 +209,17 @@ def cases(t: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                     "startsAt": naive,
                     "rewardPoints": -1,
                 }
-            }
+            },
+            {
+                "input": {
+                    "code": "with-badge",
+                    "name": "With a badge",
+                    "eventType": "check_in",
+                    "condition": "COUNT",
+                    "target": 1,
+                    "badge": {"code": "Bad Code", "name": "", "thresholds": [3, 2]},
+                }
+            },
         ],
         "updateGrowthTask": [{"id": t["GrowthTask"], "input": {"eventType": None, "target": 0}}],
         "setGrowthTaskStatus": [{"id": "nope", "status": "PAUSED"}],

@@ -1,0 +1,2 @@
+"""The marketer console (/console): the programme at a glance, seasons, members, the
+audit log."""

@@ -1,0 +1,1 @@
+"""What the console and the portal share: the session, CSRF, templates and charts."""
