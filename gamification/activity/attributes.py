@@ -70,7 +70,9 @@ class LineItem:
         return self.price * self.quantity
 
 
-def schema_from_json(stored: Sequence[Mapping[str, Any]] | None) -> tuple[AttributeSpec, ...] | None:
+def schema_from_json(
+    stored: Sequence[Mapping[str, Any]] | None,
+) -> tuple[AttributeSpec, ...] | None:
     """The stored schema as specs (None: the type declares none)."""
     if stored is None:
         return None
@@ -150,8 +152,10 @@ def _check_line_items(field: str, value: Any, problems: list[Problem]) -> None:
                 problems.append(Problem(f"{at}.{key}", "is required"))
                 continue
             message = _type_problem(kind, item[key])
-            if message is None and key == "quantity" and not (
-                isinstance(item[key], int) and item[key] >= 1
+            if (
+                message is None
+                and key == "quantity"
+                and not (isinstance(item[key], int) and item[key] >= 1)
             ):
                 message = "must be a whole number of at least 1"
             if message:

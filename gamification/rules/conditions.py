@@ -144,7 +144,9 @@ def _check(
         problems.append(Problem(path, f"{kind!r} is not one of {', '.join(KINDS)}"))
 
 
-def _unknown_keys(body: Mapping[str, Any], allowed: set[str], at: str, problems: list[Problem]) -> bool:
+def _unknown_keys(
+    body: Mapping[str, Any], allowed: set[str], at: str, problems: list[Problem]
+) -> bool:
     extra = sorted(set(body) - allowed)
     for key in extra:
         problems.append(Problem(f"{at}.{key}", "is not a field of this condition"))
@@ -194,7 +196,7 @@ def _check_field(
     if _unknown_keys(body, {"field", "op", "value"}, at, problems):
         return
     field = body.get("field")
-    if field not in fields:
+    if not isinstance(field, str) or field not in fields:
         problems.append(Problem(f"{at}.field", f"must be one of {', '.join(fields)}"))
         return
     _check_comparison(body, fields[field], at, problems)

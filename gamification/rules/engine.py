@@ -209,20 +209,28 @@ def check_effect(effect: Effect, *, schema: Sequence[AttributeSpec] | None) -> l
     if effect.per_unit_of is not None:
         if not _countable(effect.per_unit_of, schema):
             problems.append(
-                Problem("effect.perUnitOf", "must be amount, or a number, money or line items attribute")
+                Problem(
+                    "effect.perUnitOf", "must be amount, or a number, money or line items attribute"
+                )
             )
         if not effect.per_unit_rate.is_finite() or not 0 < effect.per_unit_rate <= MAX_RATE:
-            problems.append(Problem("effect.perUnitRate", f"must be above 0 and at most {MAX_RATE}"))
+            problems.append(
+                Problem("effect.perUnitRate", f"must be above 0 and at most {MAX_RATE}")
+            )
     elif effect.per_unit_rate:
         problems.append(Problem("effect.perUnitOf", "is required with a perUnitRate"))
     if effect.multiplier is not None and (
         not effect.multiplier.is_finite() or not 1 < effect.multiplier <= MAX_MULTIPLIER
     ):
-        problems.append(Problem("effect.multiplier", f"must be above 1 and at most {MAX_MULTIPLIER}"))
+        problems.append(
+            Problem("effect.multiplier", f"must be above 1 and at most {MAX_MULTIPLIER}")
+        )
     if not 0 <= effect.growth <= MAX_RULE_POINTS:
         problems.append(Problem("effect.growth", f"must be between 0 and {MAX_RULE_POINTS}"))
     if not (effect.points or effect.per_unit_of or effect.multiplier or effect.growth):
-        problems.append(Problem("effect", "must award points, points per unit, a multiplier or growth"))
+        problems.append(
+            Problem("effect", "must award points, points per unit, a multiplier or growth")
+        )
     return problems
 
 
@@ -333,9 +341,9 @@ def evaluate_rules(
         budget = rule.budget
         if budget.member_capped:
             had_points, had_awards = spent.get(rule.id, (0, 0))
-            if (budget.member_points is not None and had_points + points > budget.member_points) or (
-                budget.member_awards is not None and had_awards + 1 > budget.member_awards
-            ):
+            if (
+                budget.member_points is not None and had_points + points > budget.member_points
+            ) or (budget.member_awards is not None and had_awards + 1 > budget.member_awards):
                 skipped.append(
                     RuleSkip(
                         rule,

@@ -37,7 +37,6 @@ from app.services.shared.errors import (
     ProgrammeNotConfigured,
     ServiceError,
 )
-from gamification.activity.engine import Event as EngineEvent
 from gamification.activity.attributes import check_attributes
 from gamification.activity.engine import (
     Completion,
@@ -47,10 +46,11 @@ from gamification.activity.engine import (
     event_points,
     process_event,
 )
+from gamification.activity.engine import Event as EngineEvent
 from gamification.activity.events import check_event, payload_hash
 from gamification.leaderboards import Metric, reached_second, scope_of
-from gamification.rules.engine import NO_EARNING
 from gamification.points.ledger import LedgerKind, LedgerSource
+from gamification.rules.engine import NO_EARNING
 from gamification.shared.calendar import Season as CalendarSeason
 from gamification.shared.calendar import local_day, window_for
 from gamification.tasks import TaskProgress
@@ -490,9 +490,7 @@ async def _record(
                 member=member,
                 tier_code=current.code,
                 item=a.item,
-                own_points=event_points(
-                    a.event_type, amount=a.item.amount, multiplier=multiplier
-                ),
+                own_points=event_points(a.event_type, amount=a.item.amount, multiplier=multiplier),
                 spent=spent,
                 writes=writes.spend,
                 zone=policy.zone,

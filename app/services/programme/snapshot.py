@@ -41,9 +41,9 @@ from app.models import (
 from app.services.programme.stamp import read_stamp
 from gamification.activity.engine import EventTypeRule, GrowthWeights
 from gamification.badges import BadgeRule
+from gamification.benefits import BenefitKind
 from gamification.rules.engine import EarningRule as CompiledRule
 from gamification.rules.engine import compile_rule, stacking_order
-from gamification.benefits import BenefitKind
 from gamification.shared.calendar import Season as CalendarSeason
 from gamification.tasks import TaskRule
 from gamification.tiers.ladder import TierRule
@@ -113,8 +113,8 @@ class Programme:
     # The rules in force per event type, in stacking order, and the span of time they are
     # in force for (between two effective dates of any version): filled as events ask. A
     # snapshot is replaced, never changed, so an entry stays true for its span.
-    _in_force: dict[str, tuple[datetime | None, datetime | None, tuple[CompiledRule, ...]]] = (
-        field(default_factory=dict, repr=False, compare=False)
+    _in_force: dict[str, tuple[datetime | None, datetime | None, tuple[CompiledRule, ...]]] = field(
+        default_factory=dict, repr=False, compare=False
     )
 
     def rules_for(self, event_type: str, now: datetime) -> tuple[CompiledRule, ...]:
@@ -222,9 +222,7 @@ async def load(conn: BaseDBAsyncClient) -> Programme:
         for s in await Season.filter(archived_at__isnull=True).using_db(conn).order_by("id")
     )
     versions: dict[int, list[tuple[datetime, CompiledRule]]] = {}
-    rules = {
-        r.id: r for r in await EarningRule.filter(archived_at__isnull=True).using_db(conn)
-    }
+    rules = {r.id: r for r in await EarningRule.filter(archived_at__isnull=True).using_db(conn)}
     for v in (
         await EarningRuleVersion.filter(rule_id__in=list(rules))
         .using_db(conn)

@@ -22,7 +22,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from app.dialect import Dialect
 from gamification.rules.conditions import Subject
-from gamification.rules.engine import NO_CAP, EarningRule, Earning, evaluate_rules
+from gamification.rules.engine import NO_CAP, Earning, EarningRule, evaluate_rules
 from gamification.shared.calendar import window_for
 
 if TYPE_CHECKING:
@@ -141,7 +141,9 @@ async def earn(
     return earning
 
 
-def _add(writes: dict[tuple[int, int, str], list[int]], key: tuple[int, int, str], points: int) -> None:
+def _add(
+    writes: dict[tuple[int, int, str], list[int]], key: tuple[int, int, str], points: int
+) -> None:
     row = writes.setdefault(key, [0, 0])
     row[0] += points
     row[1] += 1
