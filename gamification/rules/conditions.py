@@ -122,7 +122,9 @@ def _check(
         return
     ((kind, body),) = node.items()
     at = f"{path}.{kind}"
-    if kind in ("all", "any"):
+    if kind not in KINDS:
+        problems.append(Problem(path, f"{kind!r} is not one of {', '.join(KINDS)}"))
+    elif kind in ("all", "any"):
         if not isinstance(body, list):
             problems.append(Problem(at, "must be a list of conditions"))
             return
@@ -138,10 +140,8 @@ def _check(
         _check_line_items(body, schema, at, problems)
     elif kind == "member":
         _check_field(body, MEMBER_FIELDS, at, problems)
-    elif kind == "time":
-        _check_field(body, TIME_FIELDS, at, problems)
     else:
-        problems.append(Problem(path, f"{kind!r} is not one of {', '.join(KINDS)}"))
+        _check_field(body, TIME_FIELDS, at, problems)
 
 
 def _unknown_keys(
