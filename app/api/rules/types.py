@@ -119,7 +119,10 @@ class RuleBudgetUseType:
         )
 
 
-@strawberry.type(description="One version of an earning rule; an edit is a new version.")
+@strawberry.type(
+    name="EarningRuleVersion",
+    description="One version of an earning rule; an edit is a new version.",
+)
 class EarningRuleVersionType:
     number: int = strawberry.field(description="1 for the first, then one more per edit.")
     event_type: str = strawberry.field(description="The event type code the rule earns on.")
