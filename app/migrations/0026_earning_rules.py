@@ -93,7 +93,9 @@ class Migration(migrations.Migration):
     ]
 
 
-# As in 0021_programme_stamp (kept here: a migration never changes once released).
+# As in 0021_programme_stamp (kept here: a migration never changes once released). The
+# triggers are named rules_stamp_* so that 0021's own set stays what it declares; on
+# PostgreSQL they run 0021's function.
 RULE_TABLES = ("earning_rule", "earning_rule_version")
 NEW_STAMP = {
     "sqlite": "(random() & 9223372036854775807)",
@@ -109,25 +111,25 @@ def _statements(dialect: str, forward: bool) -> list[str]:
         touch = f"UPDATE programme_stamp SET stamp = {NEW_STAMP['sqlite']} WHERE id = 1;"
         if forward:
             return [
-                f"CREATE TRIGGER programme_stamp_{table}_{op.lower()} AFTER {op} ON {table} "
+                f"CREATE TRIGGER rules_stamp_{table}_{op.lower()} AFTER {op} ON {table} "
                 f"BEGIN {touch} END"
                 for table in RULE_TABLES
                 for op in ("INSERT", "UPDATE", "DELETE")
             ]
         return [
-            f"DROP TRIGGER IF EXISTS programme_stamp_{table}_{op}"
+            f"DROP TRIGGER IF EXISTS rules_stamp_{table}_{op}"
             for table in RULE_TABLES
             for op in ("insert", "update", "delete")
         ]
     if dialect == "postgres":
         if forward:
             return [
-                "CREATE TRIGGER programme_stamp_touch "
+                "CREATE TRIGGER rules_stamp_touch "
                 f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
                 "FOR EACH STATEMENT EXECUTE FUNCTION programme_stamp_touch()"
                 for table in RULE_TABLES
             ]
-        return [f"DROP TRIGGER IF EXISTS programme_stamp_touch ON {table}" for table in RULE_TABLES]
+        return [f"DROP TRIGGER IF EXISTS rules_stamp_touch ON {table}" for table in RULE_TABLES]
     raise RuntimeError(f"no programme stamp for the {dialect} dialect")
 
 
