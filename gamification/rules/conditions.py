@@ -26,8 +26,10 @@ most :data:`MAX_LIST` values), so an evaluation's cost is bounded too.
 
 from __future__ import annotations
 
+import json
+import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -82,6 +84,15 @@ class Subject:
     birthday: date | None
     joined_at: datetime
     points_balance: int
+    # What rules read of the attributes, parsed once per event however many rules read it.
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def items(self, of: str) -> tuple[LineItem, ...]:
+        key = ("items", of)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = line_items(self.attributes.get(of))
+        return found  # type: ignore[no-any-return]
 
 
 Predicate = Callable[[Subject], bool]
@@ -304,9 +315,30 @@ def _as_day(value: Any) -> date | None:
 
 
 def compile_condition(tree: Mapping[str, Any] | None) -> Predicate:
-    """A checked tree (see :func:`check_condition`) as one callable; None: always true."""
+    """A checked tree (see :func:`check_condition`) as one callable; None: always true.
+
+    Its answer for an event is kept with the event's subject under the tree's canonical
+    JSON, so rules that share a condition (or a part of one: every leaf is kept too)
+    evaluate it once per event."""
     if tree is None:
         return _always
+    return _memoized(tree, _compile(tree))
+
+
+def _memoized(tree: Mapping[str, Any], predicate: Predicate) -> Predicate:
+    key = ("condition", json.dumps(tree, sort_keys=True, separators=(",", ":"), default=str))
+
+    def memoized(s: Subject) -> bool:
+        memo = s._memo
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = predicate(s)
+        return found  # type: ignore[no-any-return]
+
+    return memoized
+
+
+def _compile(tree: Mapping[str, Any]) -> Predicate:
     ((kind, body),) = tree.items()
     if kind == "all":
         parts = tuple(compile_condition(child) for child in body)
@@ -318,13 +350,13 @@ def compile_condition(tree: Mapping[str, Any] | None) -> Predicate:
         inner = compile_condition(body)
         return lambda s: not inner(s)
     if kind == "attribute":
-        return _compile_attribute(body)
+        return _memoized(tree, _compile_attribute(body))
     if kind == "lineItems":
-        return _compile_line_items(body)
+        return _memoized(tree, _compile_line_items(body))
     if kind == "member":
-        return _compile_member(body)
+        return _memoized(tree, _compile_member(body))
     if kind == "time":
-        return _compile_time(body)
+        return _memoized(tree, _compile_time(body))
     raise ValueError(f"unchecked condition node {kind!r}")
 
 
@@ -336,42 +368,59 @@ Test = Callable[[Any], bool]
 
 
 def _comparison(op: str, value: Any, read: Callable[[Any], Any]) -> Test:
-    """A test of one read value against the node's operand. A value that is missing or
+    """A test of one raw value against the node's operand. A value that is missing or
     cannot be read as the operand's type makes every test false (``ne`` and ``notIn``
     included): a rule never fires on what it cannot see."""
     if op == "exists":
         return lambda v: v is not None
-    operands = [read(x) for x in value] if op in ("in", "notIn") else [read(value)]
+    compare = _compare(op, value, read)
 
     def test(raw: Any) -> bool:
-        if raw is None:
-            return False
-        got = read(raw)
+        return False if raw is None else compare(read(raw))
+
+    return test
+
+
+def _compare(op: str, value: Any, read: Callable[[Any], Any]) -> Test:
+    """A test of a value already read (None: missing or unreadable) against the operand."""
+    if op == "exists":
+        return lambda got: got is not None
+    if op in ("in", "notIn"):
+        operands = frozenset(read(x) for x in value)
+        if op == "in":
+            return lambda got: got is not None and got in operands
+        return lambda got: got is not None and got not in operands
+    target = read(value)
+    compare = _OPERATORS[op]
+
+    def test(got: Any) -> bool:
         if got is None:
             return False
         try:
-            if op == "in":
-                return got in operands
-            if op == "notIn":
-                return got not in operands
-            target = operands[0]
-            if op == "eq":
-                return bool(got == target)
-            if op == "ne":
-                return bool(got != target)
-            if op == "gt":
-                return bool(got > target)
-            if op == "gte":
-                return bool(got >= target)
-            if op == "lt":
-                return bool(got < target)
-            if op == "lte":
-                return bool(got <= target)
+            return bool(compare(got, target))
         except TypeError:  # an untyped attribute holding a string, compared with a number
             return False
-        raise ValueError(f"unchecked operator {op!r}")
 
     return test
+
+
+_OPERATORS: Mapping[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def _reader_kind(value: Any) -> str:
+    sample = value[0] if isinstance(value, list) and value else value
+    if isinstance(sample, bool):
+        return "boolean"
+    if isinstance(sample, str):
+        return "datetime" if as_moment(sample) is not None else "string"
+    return "number"
 
 
 def _reader_for(value: Any) -> Callable[[Any], Any]:
@@ -394,10 +443,27 @@ def _moment(value: Any) -> datetime | None:
 def _compile_attribute(body: Mapping[str, Any]) -> Predicate:
     name = body["name"]
     op = body["op"]
-    test = _comparison(op, body.get("value"), _reader_for(body.get("value")))
+    if op == "exists":
+        if name == "amount":
+            return _always
+        return lambda s: s.attributes.get(name) is not None
+    value = body.get("value")
+    read = _reader_for(value)
+    compare = _compare(op, value, read)
     if name == "amount":
-        return lambda s: test(s.amount)
-    return lambda s: test(s.attributes.get(name))
+        return lambda s: compare(read(s.amount))
+    kind = ("attribute", name, _reader_kind(value))
+
+    def test(s: Subject) -> bool:
+        # Each attribute is read once per event and reader, however many rules test it.
+        memo = s._memo
+        if kind in memo:
+            return compare(memo[kind])
+        raw = s.attributes.get(name)
+        got = memo[kind] = None if raw is None else read(raw)
+        return compare(got)
+
+    return test
 
 
 def _compile_line_items(body: Mapping[str, Any]) -> Predicate:
@@ -410,9 +476,7 @@ def _compile_line_items(body: Mapping[str, Any]) -> Predicate:
 
     def matching(s: Subject) -> list[LineItem]:
         return [
-            item
-            for item in line_items(s.attributes.get(of))
-            if all(test(getattr(item, field)) for field, test in tests)
+            item for item in s.items(of) if all(test(getattr(item, name)) for name, test in tests)
         ]
 
     if measure == "any":
@@ -420,7 +484,7 @@ def _compile_line_items(body: Mapping[str, Any]) -> Predicate:
     if measure == "all":
 
         def every(s: Subject) -> bool:
-            items = line_items(s.attributes.get(of))
+            items = s.items(of)
             return bool(items) and len(matching(s)) == len(items)
 
         return every

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from gamification.activity.attributes import AttributeSpec, AttributeType, as_number, line_items
+from gamification.activity.attributes import AttributeSpec, AttributeType, as_number
 from gamification.rules.conditions import Predicate, Subject, check_condition, compile_condition
 from gamification.shared.calendar import Window
 from gamification.shared.catalogue import check_code, check_span, check_text
@@ -248,15 +248,15 @@ def _countable(name: str, schema: Sequence[AttributeSpec] | None) -> bool:
 # --- evaluating ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RuleAward:
+# Named tuples rather than dataclasses: an event makes one per rule, and building a frozen
+# dataclass costs several times as much (bench/rules.py).
+class RuleAward(NamedTuple):
     rule: EarningRule
     points: int
     growth: int
 
 
-@dataclass(frozen=True, slots=True)
-class RuleSkip:
+class RuleSkip(NamedTuple):
     rule: EarningRule
     reason: SkipReason
     detail: str = ""
@@ -284,22 +284,31 @@ NO_EARNING = Earning()
 def worth(rule: EarningRule, subject: Subject, *, event_points: int) -> tuple[int, int]:
     """The (points, growth) a rule's effect is worth for one event; points rounded down."""
     effect = rule.effect
+    if effect.per_unit_of is None and effect.multiplier is None:
+        return effect.points, effect.growth
     exact = Decimal(effect.points)
     if effect.per_unit_of is not None:
         exact += _units(effect.per_unit_of, subject) * effect.per_unit_rate
     if effect.multiplier is not None:
-        exact += Decimal(event_points) * (effect.multiplier - 1)
+        exact += event_points * (effect.multiplier - 1)
     return max(0, math.floor(exact)), effect.growth
 
 
 def _units(of: str, subject: Subject) -> Decimal:
     if of == "amount":
         return subject.amount
-    value = subject.attributes.get(of)
-    if isinstance(value, list):
-        return sum((item.value for item in line_items(value)), Decimal(0))
-    number = as_number(value)
-    return number if number is not None and number > 0 else Decimal(0)
+    key = ("units", of)
+    memo = subject._memo
+    found = memo.get(key)
+    if found is None:
+        value = subject.attributes.get(of)
+        if isinstance(value, list):
+            found = sum((item.value for item in subject.items(of)), Decimal(0))
+        else:
+            number = as_number(value)
+            found = number if number is not None and number > 0 else Decimal(0)
+        memo[key] = found
+    return found  # type: ignore[no-any-return]
 
 
 def evaluate_rules(
@@ -320,63 +329,75 @@ def evaluate_rules(
     event. A rule skipped for its budget or cap makes room for the next of its group.
     """
     spent = member_spent or {}
-    candidates: list[RuleAward] = []
-    skipped: list[RuleSkip] = []
-    for rule in rules:
-        if not rule.is_running_at(at):
-            skipped.append(RuleSkip(rule, SkipReason.NOT_RUNNING))
+    candidates: list[tuple[int, RuleAward]] = []
+    skipped: list[tuple[int, RuleSkip]] = []
+    groups: dict[str, list[RuleAward]] = {}
+    for index, rule in enumerate(rules):
+        if (rule.starts_at is not None and at < rule.starts_at) or (
+            rule.ends_at is not None and at >= rule.ends_at
+        ):
+            skipped.append((index, RuleSkip(rule, _NOT_RUNNING)))
             continue
         if not rule.condition(subject):
-            skipped.append(RuleSkip(rule, SkipReason.CONDITION_NOT_MET))
+            skipped.append((index, RuleSkip(rule, _CONDITION_NOT_MET)))
             continue
         points, growth = worth(rule, subject, event_points=event_points)
         if points <= 0 and growth <= 0:
-            skipped.append(RuleSkip(rule, SkipReason.NOTHING_EARNED))
+            skipped.append((index, RuleSkip(rule, _NOTHING_EARNED)))
             continue
         if rule.id in exhausted:
-            skipped.append(
-                RuleSkip(rule, SkipReason.BUDGET_EXHAUSTED, "the offer's budget is spent")
-            )
+            skipped.append((index, RuleSkip(rule, _BUDGET_EXHAUSTED, EXHAUSTED)))
             continue
         budget = rule.budget
-        if budget.member_capped:
+        if budget.member_points is not None or budget.member_awards is not None:
             had_points, had_awards = spent.get(rule.id, (0, 0))
             if (
                 budget.member_points is not None and had_points + points > budget.member_points
             ) or (budget.member_awards is not None and had_awards + 1 > budget.member_awards):
-                skipped.append(
-                    RuleSkip(
-                        rule,
-                        SkipReason.MEMBER_CAP_REACHED,
-                        f"the member's cap per {budget.member_period.value} is reached",
-                    )
-                )
+                detail = f"the member's cap per {budget.member_period.value} is reached"
+                skipped.append((index, RuleSkip(rule, _MEMBER_CAP_REACHED, detail)))
                 continue
-        candidates.append(RuleAward(rule, points, growth))
-    awards: list[RuleAward] = []
-    winners: dict[str, RuleAward] = {}
-    for award in candidates:
-        group = award.rule.group
-        if group is None or group in winners:
-            continue
-        members = [c for c in candidates if c.rule.group == group]
+        award = RuleAward(rule, points, growth)
+        candidates.append((index, award))
+        if rule.group is not None:
+            groups.setdefault(rule.group, []).append(award)
+    if not groups:
+        awards = tuple(award for _, award in candidates)
+    else:
         # The pick of the group's first rule (in stacking order) decides how it picks.
-        if award.rule.pick is GroupPick.BEST:
-            winners[group] = max(members, key=lambda c: c.points)  # max keeps the first
-        else:
-            winners[group] = award
-    for award in candidates:
-        group = award.rule.group
-        if group is None or winners[group] is award:
-            awards.append(award)
-        else:
-            skipped.append(
-                RuleSkip(
-                    award.rule,
-                    SkipReason.EXCLUDED_BY_GROUP,
-                    f"{winners[group].rule.code} applied instead (group {group})",
-                )
-            )
-    order = {rule.id: n for n, rule in enumerate(rules)}
-    skipped.sort(key=lambda s: order[s.rule.id])
-    return Earning(awards=tuple(awards), skipped=tuple(skipped))
+        winners = {
+            group: max(members, key=_points_of) if members[0].rule.pick is _BEST else members[0]
+            for group, members in groups.items()
+        }
+        kept = []
+        for index, award in candidates:
+            group = award.rule.group
+            if group is None or winners[group] is award:
+                kept.append(award)
+            else:
+                detail = f"{winners[group].rule.code} applied instead (group {group})"
+                skipped.append((index, RuleSkip(award.rule, _EXCLUDED_BY_GROUP, detail)))
+        awards = tuple(kept)
+        skipped.sort(key=_first)
+    return Earning(awards=awards, skipped=tuple(skip for _, skip in skipped))
+
+
+EXHAUSTED = "the offer's budget is spent"
+
+
+def _points_of(award: RuleAward) -> int:
+    return award.points  # max keeps the first of equals: the higher priority
+
+
+def _first(entry: tuple[int, RuleSkip]) -> int:
+    return entry[0]
+
+
+# Enum members read once: reading one through its class costs a lookup on every event.
+_NOT_RUNNING = SkipReason.NOT_RUNNING
+_CONDITION_NOT_MET = SkipReason.CONDITION_NOT_MET
+_NOTHING_EARNED = SkipReason.NOTHING_EARNED
+_BUDGET_EXHAUSTED = SkipReason.BUDGET_EXHAUSTED
+_MEMBER_CAP_REACHED = SkipReason.MEMBER_CAP_REACHED
+_EXCLUDED_BY_GROUP = SkipReason.EXCLUDED_BY_GROUP
+_BEST = GroupPick.BEST
