@@ -92,7 +92,7 @@ class Subject:
         found = self._memo.get(key)
         if found is None:
             found = self._memo[key] = line_items(self.attributes.get(of))
-        return found  # type: ignore[no-any-return]
+        return found
 
 
 Predicate = Callable[[Subject], bool]
@@ -333,7 +333,7 @@ def _memoized(tree: Mapping[str, Any], predicate: Predicate) -> Predicate:
         found = memo.get(key)
         if found is None:
             found = memo[key] = predicate(s)
-        return found  # type: ignore[no-any-return]
+        return found
 
     return memoized
 

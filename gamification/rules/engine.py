@@ -308,7 +308,7 @@ def _units(of: str, subject: Subject) -> Decimal:
             number = as_number(value)
             found = number if number is not None and number > 0 else Decimal(0)
         memo[key] = found
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def evaluate_rules(
