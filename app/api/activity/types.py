@@ -177,7 +177,12 @@ class EventRecorded:
             growth_added=outcome["growth"],
             tasks_completed=[
                 CompletedTask(
-                    **{**t, "multiplier": Decimal(t["multiplier"]) if "multiplier" in t else None}
+                    code=t["code"],
+                    name=t["name"],
+                    points=t["points"],
+                    growth=t["growth"],
+                    base_points=t.get("basePoints"),
+                    multiplier=Decimal(t["multiplier"]) if "multiplier" in t else None,
                 )
                 for t in outcome["tasksCompleted"]
             ],
