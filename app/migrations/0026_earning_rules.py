@@ -17,6 +17,56 @@ from tortoise import fields
 from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.schema_generator.state_apps import StateApps
 
+# As in 0021_programme_stamp (kept here: a migration never changes once released). The
+# triggers are named rules_stamp_* so that 0021's own set stays what it declares; on
+# PostgreSQL they run 0021's function.
+RULE_TABLES = ("earning_rule", "earning_rule_version")
+NEW_STAMP = {
+    "sqlite": "(random() & 9223372036854775807)",
+    "postgres": (
+        "(('x' || substr(md5(gen_random_uuid()::text), 1, 16))::bit(64)::bigint"
+        " & 9223372036854775807)"
+    ),
+}
+
+
+def _statements(dialect: str, forward: bool) -> list[str]:
+    if dialect == "sqlite":
+        touch = f"UPDATE programme_stamp SET stamp = {NEW_STAMP['sqlite']} WHERE id = 1;"
+        if forward:
+            return [
+                f"CREATE TRIGGER rules_stamp_{table}_{op.lower()} AFTER {op} ON {table} "
+                f"BEGIN {touch} END"
+                for table in RULE_TABLES
+                for op in ("INSERT", "UPDATE", "DELETE")
+            ]
+        return [
+            f"DROP TRIGGER IF EXISTS rules_stamp_{table}_{op}"
+            for table in RULE_TABLES
+            for op in ("insert", "update", "delete")
+        ]
+    if dialect == "postgres":
+        if forward:
+            return [
+                "CREATE TRIGGER rules_stamp_touch "
+                f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION programme_stamp_touch()"
+                for table in RULE_TABLES
+            ]
+        return [f"DROP TRIGGER IF EXISTS rules_stamp_touch ON {table}" for table in RULE_TABLES]
+    raise RuntimeError(f"no programme stamp for the {dialect} dialect")
+
+
+async def _stamp_forward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
+    for statement in _statements(schema_editor.client.capabilities.dialect, True):
+        await schema_editor.client.execute_script(statement)
+
+
+async def _stamp_backward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
+    for statement in _statements(schema_editor.client.capabilities.dialect, False):
+        await schema_editor.client.execute_script(statement)
+
+
 class Migration(migrations.Migration):
     dependencies = [('laurel', '0023_webhooks')]
 
@@ -90,57 +140,5 @@ class Migration(migrations.Migration):
             name='rule_version',
             field=fields.IntField(null=True),
         ),
+        ops.RunPython(_stamp_forward, _stamp_backward),
     ]
-
-
-# As in 0021_programme_stamp (kept here: a migration never changes once released). The
-# triggers are named rules_stamp_* so that 0021's own set stays what it declares; on
-# PostgreSQL they run 0021's function.
-RULE_TABLES = ("earning_rule", "earning_rule_version")
-NEW_STAMP = {
-    "sqlite": "(random() & 9223372036854775807)",
-    "postgres": (
-        "(('x' || substr(md5(gen_random_uuid()::text), 1, 16))::bit(64)::bigint"
-        " & 9223372036854775807)"
-    ),
-}
-
-
-def _statements(dialect: str, forward: bool) -> list[str]:
-    if dialect == "sqlite":
-        touch = f"UPDATE programme_stamp SET stamp = {NEW_STAMP['sqlite']} WHERE id = 1;"
-        if forward:
-            return [
-                f"CREATE TRIGGER rules_stamp_{table}_{op.lower()} AFTER {op} ON {table} "
-                f"BEGIN {touch} END"
-                for table in RULE_TABLES
-                for op in ("INSERT", "UPDATE", "DELETE")
-            ]
-        return [
-            f"DROP TRIGGER IF EXISTS rules_stamp_{table}_{op}"
-            for table in RULE_TABLES
-            for op in ("insert", "update", "delete")
-        ]
-    if dialect == "postgres":
-        if forward:
-            return [
-                "CREATE TRIGGER rules_stamp_touch "
-                f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION programme_stamp_touch()"
-                for table in RULE_TABLES
-            ]
-        return [f"DROP TRIGGER IF EXISTS rules_stamp_touch ON {table}" for table in RULE_TABLES]
-    raise RuntimeError(f"no programme stamp for the {dialect} dialect")
-
-
-async def _stamp_forward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
-    for statement in _statements(schema_editor.client.capabilities.dialect, True):
-        await schema_editor.client.execute_script(statement)
-
-
-async def _stamp_backward(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
-    for statement in _statements(schema_editor.client.capabilities.dialect, False):
-        await schema_editor.client.execute_script(statement)
-
-
-Migration.operations.append(ops.RunPython(_stamp_forward, _stamp_backward))

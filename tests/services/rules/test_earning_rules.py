@@ -318,3 +318,31 @@ async def _open_connections() -> None:
             await barrier.wait()
 
     await asyncio.gather(*(hold() for _ in range(count)))
+
+
+async def test_rules_without_a_campaign_cap_add_no_statement_and_a_capped_one_adds_one(
+    backend, monkeypatch, clock
+):
+    from tests.api.members.test_query_counts import statements
+
+    # Given a programme already read, with a weekend rule and a capped bonus
+    clock.set(SATURDAY)
+    await rule("weekend-double", Effect(multiplier=Decimal(2)), condition=WEEKEND)
+    warm = await factories.member(joined_at=SATURDAY - timedelta(days=30))
+    member = await factories.member(joined_at=SATURDAY - timedelta(days=30))
+    await event(warm, "purchase", amount="10")
+
+    # When a purchase earns the uncapped rule, then one earns a capped rule too
+    with statements(monkeypatch) as uncapped:
+        first = await event(member, "purchase", amount="10")
+    await rule("capped", Effect(points=5), budget=Budget(campaign_awards=100))
+    await event(warm, "purchase", amount="10")  # reads the new programme
+    with statements(monkeypatch) as capped:
+        second = await event(member, "purchase", amount="10")
+
+    # Then the uncapped rule costs no statement; the capped one its one upsert
+    assert [r["code"] for r in first.outcome["rules"]] == ["weekend-double"]
+    assert [r["code"] for r in second.outcome["rules"]] == ["weekend-double", "capped"]
+    if backend == "postgres":
+        assert len(uncapped) == 3, uncapped
+        assert len(capped) == 4, capped
