@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from app.dialect import Dialect, Read, Statement
@@ -174,8 +174,9 @@ async def record_events(
     An idempotency key recorded before replays its stored outcome (another payload under
     it is an :class:`IdempotencyConflict`); so does a key repeated within the batch. A
     key claimed by a concurrent transaction of another member's event fails the insert:
-    the batch is rolled back and run again, and then finds the key recorded. A dry run
-    does all the work and rolls it back.
+    the batch is rolled back and run again, and then finds the key recorded (as is a batch
+    that PostgreSQL chose to undo in a deadlock over earning rules' campaign budgets). A
+    dry run does all the work and rolls it back.
     """
     if not inputs:
         return []
@@ -193,6 +194,12 @@ async def record_events(
             return [_as_dry_run(r) for r in rolled_back.results]
         except IntegrityError as error:
             if attempt == _ATTEMPTS or "idempotency_key" not in str(error):
+                raise
+            continue
+        except OperationalError as error:
+            # Two batches claiming the campaign budgets of two capped earning rules in
+            # opposite orders: PostgreSQL undoes one of them, whole; it runs again.
+            if attempt == _ATTEMPTS or "deadlock detected" not in str(error):
                 raise
             continue
         if written:

@@ -94,7 +94,12 @@ VERSION_FIELDS = (
 
 async def _check(code: str, name: str, definition: RuleDefinition) -> None:
     problems: list[Problem] = []
-    event_type = await EventType.get_or_none(code=definition.event_type[:32])
+    # Tortoise refuses a filter value longer than the column; no such code can exist.
+    event_type = (
+        await EventType.get_or_none(code=definition.event_type)
+        if len(definition.event_type) <= 32
+        else None
+    )
     if event_type is None:
         problems.append(Problem("eventType", f"{definition.event_type!r} is not an event type"))
     schema = schema_from_json(event_type.attribute_schema) if event_type else None
