@@ -33,6 +33,7 @@ DOMAINS = frozenset(
         "programme",
         "documents",
         "webhooks",
+        "rules",
     }
 )
 # What may sit beside the domains in each layer (docs/architecture.md, "What is not a

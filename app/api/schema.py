@@ -53,6 +53,8 @@ from app.api.notifications.updates import UPDATE_TYPES, MemberSubscriptions
 from app.api.points.mutations import PointsMutations
 from app.api.rewards.mutations import RewardMutations
 from app.api.rewards.queries import RewardQueries
+from app.api.rules.mutations import EarningRuleMutations
+from app.api.rules.queries import EarningRuleQueries
 from app.api.seasons.mutations import SeasonMutations
 from app.api.seasons.queries import SeasonQueries
 from app.api.shared.audit import AuditQueries
@@ -85,6 +87,7 @@ Query = merge_types(
         CalibrationQueries,
         DocumentQueries,
         WebhookQueries,
+        EarningRuleQueries,
     ),
 )
 Mutation = merge_types(
@@ -104,6 +107,7 @@ Mutation = merge_types(
         LeaderboardMutations,
         DocumentMutations,
         WebhookMutations,
+        EarningRuleMutations,
     ),
 )
 Subscription = merge_types("Subscription", (MemberSubscriptions,))

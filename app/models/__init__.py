@@ -10,6 +10,7 @@ from app.models.members import Member, MemberFact
 from app.models.notifications import Notification, OutboxMessage
 from app.models.points import PointsFlowFold, PointsFlowSlot, PointsLedgerEntry
 from app.models.rewards import Redemption, Reward
+from app.models.rules import EarningRule, EarningRuleSpend, EarningRuleVersion
 from app.models.seasons import Season, SeasonSwitch
 from app.models.shared.audit import AuditEntry
 from app.models.tasks import GrowthTask, TaskCompletion, TaskProgressRow, TaskStatus
@@ -31,6 +32,9 @@ __all__ = [
     "Benefit",
     "BenefitGrant",
     "DeliveryStatus",
+    "EarningRule",
+    "EarningRuleSpend",
+    "EarningRuleVersion",
     "EvaluationStep",
     "Event",
     "EventReversal",

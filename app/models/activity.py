@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise import fields
 from tortoise.models import Model
 
+from gamification.activity.attributes import schema_from_json
 from gamification.activity.engine import EventTypeRule
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class EventType(Model):
     counts_as_spend = fields.BooleanField(default=False)
     counts_as_referral = fields.BooleanField(default=False)
     active = fields.BooleanField(default=True)
+    # The attributes its events carry (gamification/activity/attributes.py); null: any.
+    attribute_schema: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "event_type"
@@ -36,6 +39,7 @@ class EventType(Model):
             points_per_unit=self.points_per_unit,
             counts_as_spend=self.counts_as_spend,
             counts_as_referral=self.counts_as_referral,
+            attributes=schema_from_json(self.attribute_schema),
         )
 
 

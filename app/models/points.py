@@ -32,6 +32,9 @@ class PointsLedgerEntry(Model):
     idempotency_key = fields.CharField(max_length=128)
     balance_after = fields.BigIntField()
     created_at = fields.DatetimeField(auto_now_add=True)
+    # The earning rule and its version that awarded the row (null for anything else).
+    rule_id = fields.IntField(null=True)
+    rule_version = fields.IntField(null=True)
 
     member_id: int
 

@@ -17,7 +17,9 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gamification.activity.attributes import AttributeSpec
 from gamification.badges import BadgeMetric, BadgeRule
+from gamification.rules.engine import NO_EARNING, Earning
 from gamification.shared.calendar import local_day, window_for
 from gamification.tasks import (
     TaskProgress,
@@ -41,6 +43,7 @@ class EventTypeRule:
     points_per_unit: Decimal = Decimal(0)  # points per unit of amount (e.g. per yuan spent)
     counts_as_spend: bool = False  # its amount is spend for growth
     counts_as_referral: bool = False
+    attributes: tuple[AttributeSpec, ...] | None = None  # its attribute schema; None: any
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,8 @@ class LedgerLine:
     delta: int
     reason: str
     task_id: int | None = None
+    rule_id: int | None = None  # the earning rule (and its version) that awarded it
+    rule_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,7 @@ class Completion:
     window_key: str
     points: int
     growth: int
+    multiplier: Decimal = Decimal(1)  # points = reward points x this, rounded down
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,11 @@ class Outcome:
     promotion: Promotion | None
     facts: Mapping[str, int]  # new values of the facts that changed
     notices: tuple[Notice, ...]
+    # The event's own points before the member's multiplier (tier x season), that
+    # multiplier, and what the earning rules decided.
+    base_points: Decimal = Decimal(0)
+    multiplier: Decimal = Decimal(1)
+    earning: Earning = NO_EARNING
 
     @property
     def points(self) -> int:
@@ -132,6 +143,12 @@ class Outcome:
 def _points(value: Decimal) -> int:
     """Whole points, rounded down: a member never gets points the rules did not earn."""
     return math.floor(value)
+
+
+def event_points(event_type: EventTypeRule, *, amount: Decimal, multiplier: Decimal) -> int:
+    """What an event earns of itself: its type's flat and per-unit points, times the
+    member's multiplier, rounded down."""
+    return _points((event_type.base_points + amount * event_type.points_per_unit) * multiplier)
 
 
 def process_event(
@@ -152,6 +169,7 @@ def process_event(
     zone: ZoneInfo,
     now: datetime,
     growth_window: timedelta = DEFAULT_GROWTH_WINDOW,
+    earning: Earning = NO_EARNING,
 ) -> Outcome:
     """Decide everything one event causes.
 
@@ -159,6 +177,8 @@ def process_event(
     ``progress`` holds the member's progress keyed by (task id, window key), for the
     windows this event falls in; ``completions_so_far`` the completions per task id.
     ``first_event_of_day`` says whether this is the member's first event on its local day.
+    ``earning`` is what the earning rules awarded for the event (each award one ledger
+    line naming its rule and version; its growth counts like the event's own).
     """
     if event.type != event_type.code:
         raise ValueError(f"event of type {event.type!r} given the rules of {event_type.code!r}")
@@ -167,11 +187,20 @@ def process_event(
     counts_for_growth = event.occurred_at >= now - growth_window
 
     ledger: list[LedgerLine] = []
-    base = _points(
-        (event_type.base_points + event.amount * event_type.points_per_unit) * multiplier
-    )
+    base = event_points(event_type, amount=event.amount, multiplier=multiplier)
     if base > 0:
         ledger.append(LedgerLine(base, f"{event_type.name}"))
+    for award in earning.awards:
+        if award.points > 0:
+            rule = award.rule
+            ledger.append(
+                LedgerLine(
+                    award.points,
+                    f"Rule {rule.name} (v{rule.version})",
+                    rule_id=rule.id,
+                    rule_version=rule.version,
+                )
+            )
 
     growth = 0
     if counts_for_growth:
@@ -181,6 +210,7 @@ def process_event(
             growth += weights.active_day
         if event_type.counts_as_referral:
             growth += weights.referral
+        growth += earning.growth
 
     new_facts: dict[str, int] = {}
 
@@ -218,7 +248,7 @@ def process_event(
             growth += task_growth
             if points > 0:
                 ledger.append(LedgerLine(points, f"Task completed: {task.name}", task.id))
-            done.append(Completion(task, span.key, points, task_growth))
+            done.append(Completion(task, span.key, points, task_growth, multiplier))
             bump(BadgeMetric.TASKS_COMPLETED.value)
             bump(f"task:{task.code}")
             notices.append(
@@ -280,6 +310,9 @@ def process_event(
         promotion=promotion,
         facts=new_facts,
         notices=tuple(notices),
+        base_points=event_type.base_points + event.amount * event_type.points_per_unit,
+        multiplier=multiplier,
+        earning=earning,
     )
 
 

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from app.api.activity.types import (
     CreateEventTypeInput,
+    EventAttributeInput,
     EventRecorded,
     EventReversed,
     EventsRecorded,
@@ -259,5 +260,38 @@ class EventTypeMutations:
         pk = input_id(id, kind="EventType", argument="id")
         event_type = await event_types.set_event_type_active(
             event_type_id=pk, active=active, actor=actor, now=info.context.now
+        )
+        return EventTypeSaved(event_type=EventTypeType.from_model(event_type))
+
+    @strawberry.mutation(
+        description="Declare the attributes events of a type carry (named by id or by code): "
+        "recordEvent then refuses events whose attributes do not fit, each problem naming the "
+        "attribute. Null: any JSON object again (marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
+    @typed_failures
+    async def set_event_type_attributes(
+        self,
+        info: Info[Context, None],
+        attributes: Annotated[
+            list[EventAttributeInput] | None,
+            strawberry.argument(description="Up to 30 attributes; null: no schema."),
+        ],
+        id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="An EventType id; or give code.")
+        ] = None,
+        code: Annotated[
+            str | None, strawberry.argument(description="The event type's code; or give id.")
+        ] = None,
+    ) -> EventTypeResult:
+        if (id is None) == (code is None):
+            return ValidationFailed.single("id", "give either id or code")
+        pk = None if id is None else input_id(id, kind="EventType", argument="id")
+        event_type = await event_types.set_event_type_attributes(
+            event_type_id=pk,
+            code=code,
+            attributes=None if attributes is None else [a.to_spec() for a in attributes],
+            actor=audit_actor(info),
+            now=info.context.now,
         )
         return EventTypeSaved(event_type=EventTypeType.from_model(event_type))

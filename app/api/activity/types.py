@@ -10,6 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.members.types import MemberType
+from app.api.rules.types import AppliedRule, SkippedRule, applied_rules, skipped_rules
+from app.api.shared.enums import described_enum
 from app.api.shared.errors import (
     ForbiddenType,
     IdempotencyConflictType,
@@ -21,6 +23,42 @@ from app.api.shared.errors import (
 from app.api.shared.ids import encode_id
 from app.api.shared.scalars import Amount
 from app.models import EventType
+from gamification.activity.attributes import AttributeSpec, AttributeType, schema_from_json
+
+EventAttributeType = described_enum(
+    AttributeType,
+    name="EventAttributeType",
+    description="The type of an event attribute.",
+    values={
+        "STRING": "Text, up to 200 characters.",
+        "NUMBER": "A JSON number.",
+        "MONEY": "An amount of money: a number (or a decimal string) of at most 2 decimals, "
+        "not negative.",
+        "BOOLEAN": "true or false.",
+        "DATETIME": "An ISO 8601 date and time with an offset.",
+        "LINE_ITEMS": "A list of up to 100 objects of sku (string), category (string), price "
+        "(money) and quantity (a whole number, at least 1).",
+    },
+)
+
+
+@strawberry.type(description="An attribute events of a type carry.")
+class EventAttribute:
+    name: str = strawberry.field(description="Its key in the event's attributes.")
+    type: EventAttributeType = strawberry.field(description="Its type.")  # type: ignore[valid-type]
+    required: bool = strawberry.field(description="True: every event must carry it.")
+
+
+@strawberry.input(description="An attribute events of a type carry.")
+class EventAttributeInput:
+    name: str = strawberry.field(
+        description="1-32 letters, digits and _, starting with a lowercase letter; not amount."
+    )
+    type: EventAttributeType = strawberry.field(description="Its type.")  # type: ignore[valid-type]
+    required: bool = strawberry.field(default=False, description="True: every event must carry it.")
+
+    def to_spec(self) -> AttributeSpec:
+        return AttributeSpec(self.name, self.type, self.required)
 
 
 @strawberry.input(description="One member activity reported by a brand back end.")
@@ -57,8 +95,20 @@ class RecordEventInput:
 class CompletedTask:
     code: str = strawberry.field(description="The task's code.")
     name: str = strawberry.field(description="The task's display name.")
-    points: int = strawberry.field(description="Points the completion gave.")
+    points: int = strawberry.field(
+        description="Points the completion gave: basePoints x multiplier, rounded down."
+    )
     growth: int = strawberry.field(description="Growth the completion gave.")
+    base_points: int | None = strawberry.field(
+        default=None,
+        description="The task's reward points before the member's multiplier; null when no "
+        "multiplier applied (points are the reward points).",
+    )
+    multiplier: Decimal | None = strawberry.field(
+        default=None,
+        description="The member's points multiplier (tier x season) that turned basePoints "
+        "into points; null when 1.",
+    )
 
 
 @strawberry.type(description="A badge (or a new level of it) the event earned.")
@@ -97,6 +147,26 @@ class EventRecorded:
     member: MemberType = strawberry.field(
         description="The member after the event (before it, in a dry run)."
     )
+    base_points: Decimal | None = strawberry.field(
+        default=None,
+        description="What the event type says the event is worth (flat plus per unit), before "
+        "the member's multiplier; null when no multiplier applied.",
+    )
+    multiplier: Decimal | None = strawberry.field(
+        default=None,
+        description="The member's points multiplier (tier x season) on the event's own points "
+        "and its tasks' rewards; null when 1.",
+    )
+    rules_applied: list[AppliedRule] = strawberry.field(
+        default_factory=list,
+        description="The earning rules that gave something, in stacking order (each its own "
+        "ledger row naming the rule and version).",
+    )
+    rules_skipped: list[SkippedRule] = strawberry.field(
+        default_factory=list,
+        description="The earning rules of the event's type that gave nothing, and why (an "
+        "exhausted offer says BUDGET_EXHAUSTED).",
+    )
 
     @classmethod
     def build(
@@ -106,7 +176,17 @@ class EventRecorded:
         return cls(
             points_awarded=outcome["points"],
             growth_added=outcome["growth"],
-            tasks_completed=[CompletedTask(**t) for t in outcome["tasksCompleted"]],
+            tasks_completed=[
+                CompletedTask(
+                    code=t["code"],
+                    name=t["name"],
+                    points=t["points"],
+                    growth=t["growth"],
+                    base_points=t.get("basePoints"),
+                    multiplier=Decimal(t["multiplier"]) if "multiplier" in t else None,
+                )
+                for t in outcome["tasksCompleted"]
+            ],
             badges_earned=[EarnedBadge(**b) for b in outcome["badgesEarned"]],
             tier_change=TierMove(from_tier=change["from"], to_tier=change["to"])
             if change
@@ -114,6 +194,10 @@ class EventRecorded:
             duplicate=duplicate,
             dry_run=dry_run,
             member=member,
+            base_points=Decimal(outcome["basePoints"]) if "basePoints" in outcome else None,
+            multiplier=Decimal(outcome["multiplier"]) if "multiplier" in outcome else None,
+            rules_applied=applied_rules(outcome),
+            rules_skipped=skipped_rules(outcome),
         )
 
 
@@ -128,7 +212,8 @@ RecordEventResult = Annotated[
     strawberry.union(
         "RecordEventResult",
         description="EventRecorded, or: ValidationFailed (neither or both member ids, a bad "
-        "amount, occurredAt or attributes, an empty key), NotFound (no such member or event "
+        "amount, occurredAt or attributes — each attribute the event type's schema refuses "
+        "named attributes.<name> —, an empty key), NotFound (no such member or event "
         "type), MemberInactive (the member is deactivated; nothing recorded), "
         "MemberMergedAway (the member id names a member merged into another; its external id "
         "records for the survivor), IdempotencyConflict (the key was recorded with another "
@@ -205,9 +290,14 @@ class EventTypeType:
         description="True: each event counts as a referral for growth."
     )
     active: bool = strawberry.field(description="Inactive types are refused by recordEvent.")
+    attributes: list[EventAttribute] | None = strawberry.field(
+        description="The attributes its events carry, checked by recordEvent; null: any JSON "
+        "object (no schema declared)."
+    )
 
     @classmethod
     def from_model(cls, event_type: EventType) -> EventTypeType:
+        schema = schema_from_json(event_type.attribute_schema)
         return cls(
             id=strawberry.ID(encode_id("EventType", event_type.id)),
             code=event_type.code,
@@ -217,6 +307,9 @@ class EventTypeType:
             counts_as_spend=event_type.counts_as_spend,
             counts_as_referral=event_type.counts_as_referral,
             active=event_type.active,
+            attributes=None
+            if schema is None
+            else [EventAttribute(name=a.name, type=a.type, required=a.required) for a in schema],
         )
 
 

@@ -128,6 +128,11 @@ class MemberTaskType:
         description="Points a completion gives, before tier and seasonal multipliers."
     )
     reward_growth: int = strawberry.field(description="Growth a completion gives.")
+    completed: bool = strawberry.field(
+        default=False,
+        description="True: done for now (its cap, or its limit in the current window, is "
+        "reached); such tasks are listed with tasks(includeCompleted: true).",
+    )
 
 
 @strawberry.type(name="MemberBadge", description="A badge with the member's level in it.")
@@ -296,7 +301,17 @@ class MemberType:
         description="Tasks available now, with progress in their current window.",
         extensions=[member_or_staff(_this_member)],
     )
-    async def tasks(self, info: Info[Context, None]) -> list[MemberTaskType]:
+    async def tasks(
+        self,
+        info: Info[Context, None],
+        include_completed: Annotated[
+            bool,
+            strawberry.argument(
+                description="True: also the tasks the member has completed and cannot "
+                "complete again for now, marked completed (so a finished task stays in view)."
+            ),
+        ] = False,
+    ) -> list[MemberTaskType]:
         ctx = info.context
         held = await self._held_tier(ctx)
         views = await ctx.member_tasks.load(MemberRank(self.pk, held.rank))
@@ -315,8 +330,10 @@ class MemberType:
                 remaining_cap=v.remaining_cap,
                 reward_points=v.rule.reward_points,
                 reward_growth=v.rule.reward_growth,
+                completed=v.completed,
             )
             for v in views
+            if include_completed or not v.completed
         ]
 
     @strawberry.field(

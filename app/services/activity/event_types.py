@@ -5,6 +5,7 @@ Validated, audited, one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from app.services.shared.catalogue import create_entry
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.shared.lookups import get_locked_or_not_found
 from app.services.shared.partial_updates import PartialUpdate
+from gamification.activity.attributes import AttributeSpec, check_schema
 from gamification.activity.event_types import check_event_type
 
 EVENT_TYPE_FIELDS = (
@@ -121,3 +123,39 @@ async def set_event_type_active(
     return await update_event_type(
         event_type_id=event_type_id, changes={"active": active}, actor=actor, now=now
     )
+
+
+async def set_event_type_attributes(
+    *,
+    attributes: Sequence[AttributeSpec] | None,
+    actor: Actor,
+    now: datetime,
+    event_type_id: int | None = None,
+    code: str | None = None,
+) -> EventType:
+    """Declare the attributes an event type's events carry (None: any, as before schemas).
+    Events recorded stay; rules that test an attribute the new schema drops stop matching."""
+    problems = check_schema(attributes or ())
+    if problems:
+        raise InvalidInput(problems)
+    stored = None if attributes is None else [a.to_json() for a in attributes]
+    if code is not None and len(code) > 32:
+        raise NotFound("EventType", code)
+    async with in_transaction() as conn:
+        if code is None:
+            event_type = await get_locked_or_not_found(EventType, event_type_id, conn=conn)
+        else:
+            event_type = await get_locked_or_not_found(EventType, code, conn=conn, code=code)
+        if event_type.attribute_schema == stored:
+            return event_type
+        async with audited(
+            conn,
+            actor=actor,
+            action="eventType.setAttributes",
+            subject=event_type,
+            fields=("code", "attribute_schema"),
+            now=now,
+        ):
+            event_type.attribute_schema = stored
+            await event_type.save(using_db=conn, update_fields=["attribute_schema"])
+    return event_type

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from app.dialect import Dialect, Read, Statement
@@ -28,6 +28,7 @@ from app.services.programme.snapshot import (
     programme_cache,
 )
 from app.services.programme.stamp import STAMP_SQL
+from app.services.rules.budgets import MemberSpend, earn, explain_earning
 from app.services.shared.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -37,11 +38,20 @@ from app.services.shared.errors import (
     ProgrammeNotConfigured,
     ServiceError,
 )
+from gamification.activity.attributes import check_attributes
+from gamification.activity.engine import (
+    Completion,
+    EventTypeRule,
+    MemberSnapshot,
+    Outcome,
+    event_points,
+    process_event,
+)
 from gamification.activity.engine import Event as EngineEvent
-from gamification.activity.engine import EventTypeRule, MemberSnapshot, Outcome, process_event
 from gamification.activity.events import check_event, payload_hash
 from gamification.leaderboards import Metric, reached_second, scope_of
 from gamification.points.ledger import LedgerKind, LedgerSource
+from gamification.rules.engine import NO_EARNING
 from gamification.shared.calendar import Season as CalendarSeason
 from gamification.shared.calendar import local_day, window_for
 from gamification.tasks import TaskProgress
@@ -170,8 +180,9 @@ async def record_events(
     An idempotency key recorded before replays its stored outcome (another payload under
     it is an :class:`IdempotencyConflict`); so does a key repeated within the batch. A
     key claimed by a concurrent transaction of another member's event fails the insert:
-    the batch is rolled back and run again, and then finds the key recorded. A dry run
-    does all the work and rolls it back.
+    the batch is rolled back and run again, and then finds the key recorded (as is a batch
+    that PostgreSQL chose to undo in a deadlock over earning rules' campaign budgets). A
+    dry run does all the work and rolls it back.
     """
     if not inputs:
         return []
@@ -193,6 +204,12 @@ async def record_events(
             continue
         except _StaleAlias:
             if attempt == _ATTEMPTS:
+                raise
+            continue
+        except OperationalError as error:
+            # Two batches claiming the campaign budgets of two capped earning rules in
+            # opposite orders: PostgreSQL undoes one of them, whole; it runs again.
+            if attempt == _ATTEMPTS or "deadlock detected" not in str(error):
                 raise
             continue
         if written:
@@ -367,6 +384,8 @@ def _accept(
         now=now,
         backfill_window=policy.backfill_window,
     )
+    if event_type.attributes is not None:
+        problems += check_attributes(event_type.attributes, attributes)
     if problems:
         return InvalidInput(problems)
     ladder = programme.ladder_at(now)
@@ -432,7 +451,16 @@ async def _record(
         return _all(results), False
 
     members = sorted({a.member.id for a in accepted})
-    state = await _read_state(conn, d, accepted, members)
+    capped = sorted(
+        {
+            rule.id
+            for a in accepted
+            for rule in programme.rules_for(a.item.type, now)
+            if rule.budget.member_capped
+        }
+    )
+    state = await _read_state(conn, d, accepted, members, capped)
+    spent = MemberSpend(state.get("spend", []))
     for member_id, key, value in state["facts"]:
         by_id[member_id].facts[key] = int(value)
     for member_id, badge_id, level in state["badges"]:
@@ -484,6 +512,27 @@ async def _record(
         day = (member.id, a.day)
         first_of_day = day in claimed and day not in days_used
         days_used.add(day)
+        multiplier = current.multiplier * programme.seasonal_multiplier(
+            current.code, a.item.occurred_at
+        )
+        rules = programme.rules_for(a.item.type, now)
+        earning = (
+            await earn(
+                conn,
+                d,
+                rules,
+                member=member,
+                tier_code=current.code,
+                item=a.item,
+                own_points=event_points(a.event_type, amount=a.item.amount, multiplier=multiplier),
+                spent=spent,
+                writes=writes.spend,
+                zone=policy.zone,
+                now=now,
+            )
+            if rules
+            else NO_EARNING
+        )
         outcome = process_event(
             event=EngineEvent(
                 type=a.item.type, occurred_at=a.item.occurred_at, amount=a.item.amount
@@ -505,13 +554,13 @@ async def _record(
             badges=[b.rule for b in programme.badges],
             held_badges={b.rule.code: member.held.get(b.id, 0) for b in programme.badges},
             first_event_of_day=first_of_day,
-            multiplier=current.multiplier
-            * programme.seasonal_multiplier(current.code, a.item.occurred_at),
+            multiplier=multiplier,
             zone=policy.zone,
             now=now,
             growth_window=policy.growth_window,
+            earning=earning,
         )
-        summary = _summary(outcome)
+        summary = _summary(outcome, explain=bool(rules))
         event_id = event_ids.pop(0)
         writes.event(a, event_id=event_id, outcome=outcome, summary=summary)
         writes.outcome(
@@ -545,12 +594,16 @@ def _all(results: list[Recorded | ServiceError | None]) -> list[Recorded | Servi
 
 
 async def _read_state(
-    conn: BaseDBAsyncClient, d: Dialect, accepted: list[_Accepted], members: list[int]
+    conn: BaseDBAsyncClient,
+    d: Dialect,
+    accepted: list[_Accepted],
+    members: list[int],
+    capped: list[int],
 ) -> dict[str, list[list[Any]]]:
     """What the members have (facts, badge levels, progress in the windows the events fall
-    in), the batch's keys already recorded, and the batch's active days claimed — the
-    first event of a member's local day is decided by the table itself — with the ids the
-    rows to write will carry."""
+    in, what the rules with a member cap gave them), the batch's keys already recorded, and
+    the batch's active days claimed — the first event of a member's local day is decided
+    by the table itself — with the ids the rows to write will carry."""
     of_members, member_params = d.any_of("member_id", members, "bigint")
     reads = [
         Read("facts", "member_id, key, value", f"member_fact WHERE {of_members}", member_params),
@@ -572,6 +625,17 @@ async def _read_state(
                 "member_id, task_id, window_key, count, total, days, streak, last_day, completions",
                 f"task_progress WHERE {of_members} AND {of_tasks} AND {of_windows}",
                 member_params + task_params + window_params,
+            )
+        )
+    if capped:
+        # The members are locked: what they were given is exact without a condition.
+        of_rules, rule_params = d.any_of("rule_id", capped, "int")
+        reads.append(
+            Read(
+                "spend",
+                "rule_id, member_id, period_key, points, awards",
+                f"earning_rule_spend WHERE {of_members} AND {of_rules}",
+                member_params + rule_params,
             )
         )
     of_keys, key_params = d.any_of(
@@ -651,6 +715,9 @@ class _Writes:
         self.members: dict[int, _Member] = {}
         self.promotions: list[_Promotion] = []
         self.unclaimed: list[tuple[int, date | None]] = []
+        # (rule id, member id or 0, period key) -> [points, awards] the rules gave, added
+        # to earning_rule_spend (campaign rows under a cap are added as they are claimed).
+        self.spend: dict[tuple[int, int, str], list[int]] = {}
 
     def event(
         self, a: _Accepted, *, event_id: int, outcome: Outcome, summary: dict[str, Any]
@@ -703,6 +770,8 @@ class _Writes:
                     f"{event_id}:{n}",
                     member.points_balance,
                     self.written_at,
+                    line.rule_id,
+                    line.rule_version,
                 ]
             )
         member.lifetime_points += outcome.points
@@ -828,6 +897,15 @@ class _Writes:
                 "score = leaderboard_score.score + excluded.score, "
                 "reached_at = excluded.reached_at, reached_seq = excluded.reached_seq",
             ),
+            *d.insert(
+                "earning_rule_spend",
+                SPEND_COLUMNS,
+                [
+                    [rule_id, member_id, key, points, awards, now, now]
+                    for (rule_id, member_id, key), (points, awards) in sorted(self.spend.items())
+                ],
+                SPEND_ADDED,
+            ),
         ]
         moved = [
             [m.id, m.points, m.growth_gained, m.tier_id]
@@ -892,6 +970,14 @@ LEDGER_COLUMNS = (
     "idempotency_key",
     "balance_after",
     "created_at",
+    "rule_id",
+    "rule_version",
+)
+SPEND_COLUMNS = ("rule_id", "member_id", "period_key", "points", "awards", "first_at", "updated_at")
+SPEND_ADDED = (
+    "ON CONFLICT (rule_id, member_id, period_key) DO UPDATE SET "
+    "points = earning_rule_spend.points + excluded.points, "
+    "awards = earning_rule_spend.awards + excluded.awards, updated_at = excluded.updated_at"
 )
 COMPLETION_COLUMNS = (
     "member_id",
@@ -919,16 +1005,14 @@ PROGRESS_COLUMNS = (
 )
 
 
-def _summary(outcome: Outcome) -> dict[str, Any]:
-    """The outcome as stored on the event and returned to callers (JSON-safe)."""
+def _summary(outcome: Outcome, *, explain: bool) -> dict[str, Any]:
+    """The outcome as stored on the event and returned to callers (JSON-safe); ``explain``:
+    with what each earning rule of the event type did."""
     promotion = outcome.promotion
-    return {
+    summary: dict[str, Any] = {
         "points": outcome.points,
         "growth": outcome.growth,
-        "tasksCompleted": [
-            {"code": c.task.code, "name": c.task.name, "points": c.points, "growth": c.growth}
-            for c in outcome.completions
-        ],
+        "tasksCompleted": [_completed(c) for c in outcome.completions],
         "badgesEarned": [
             {"code": a.badge.code, "name": a.badge.name, "level": a.level} for a in outcome.badges
         ],
@@ -936,3 +1020,29 @@ def _summary(outcome: Outcome) -> dict[str, Any]:
             {"from": promotion.from_tier.code, "to": promotion.to_tier.code} if promotion else None
         ),
     }
+    if outcome.multiplier != 1:
+        # Why the points differ from what the catalogue says the event is worth.
+        summary["basePoints"] = _decimal_text(outcome.base_points)
+        summary["multiplier"] = _decimal_text(outcome.multiplier)
+    if explain:
+        summary |= explain_earning(outcome.earning)
+    return summary
+
+
+def _completed(c: Completion) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "code": c.task.code,
+        "name": c.task.name,
+        "points": c.points,
+        "growth": c.growth,
+    }
+    if c.multiplier != 1:  # a 150-point task paying 165 says it was x1.1
+        entry["basePoints"] = c.task.reward_points
+        entry["multiplier"] = _decimal_text(c.multiplier)
+    return entry
+
+
+def _decimal_text(value: Decimal) -> str:
+    """A decimal as plain text without trailing zeros (1.25, 2, 150), never 1.5E+2."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

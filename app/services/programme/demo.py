@@ -15,6 +15,9 @@ or not at all. What a new user finds, relative to the load's ``now``:
   the clock at each event), so active days, streak facts, task progress, badges,
   promotions, board scores and outbox rows agree exactly as they do for real events;
 - an all-time, a weekly and a season board with entries;
+- typed purchase attributes (total, line items) and two earning rules: a weekend
+  double-points campaign with a 20,000-point budget, and a bonus for baskets holding
+  shoes, at most three times a member a month (replayed purchases carry line items);
 - a few members close to promotion and a few at risk of demotion (``DEMO_NEAR_PROMOTION``,
   ``DEMO_AT_RISK``), left out of the replayed activity so they stay so.
 """
@@ -43,6 +46,7 @@ from app.models import (
     TierChange,
     TierChangeReason,
 )
+from app.services.activity.event_types import set_event_type_attributes
 from app.services.activity.events import EventPolicy, record_event
 from app.services.badges.catalogue import create_badge
 from app.services.benefits.catalogue import (
@@ -54,15 +58,18 @@ from app.services.benefits.catalogue import (
 from app.services.benefits.grants import grant_tier_benefits
 from app.services.leaderboards.boards import BoardDefinition, create_board
 from app.services.leaderboards.scores import apply_changes, changed_keys, changes_for
+from app.services.rules.catalogue import RuleDefinition, create_rule
 from app.services.seasons.catalogue import create_season
 from app.services.seasons.switch import grant_season
 from app.services.shared.audit import Actor
 from app.services.tasks.catalogue import TaskDefinition, create_task, update_task
 from app.services.tiers.ladder import publish_ladder
+from gamification.activity.attributes import AttributeSpec, AttributeType
 from gamification.badges import BadgeMetric
 from gamification.benefits import BenefitKind
 from gamification.leaderboards import Metric, Period
 from gamification.points.ledger import LedgerKind, LedgerSource
+from gamification.rules.engine import Budget, Effect
 from gamification.shared.calendar import Window
 from gamification.tasks import Condition
 from gamification.tiers.ladder import TierRule, tier_for_growth
@@ -378,6 +385,7 @@ async def load_demo(*, now: datetime, zone: ZoneInfo = DEMO_ZONE, seed: int = 20
         )
         await _load_history_scores(conn, rng=rng, members=stored, before=activity_starts, zone=zone)
         await _load_tasks_and_badges(now=launch)
+        await _load_earning_rules(now=launch)
         season_starts = _midnight(today - timedelta(days=SEASON_STARTED_DAYS_AGO), zone)
         await _load_benefits(season_starts=season_starts, now=launch)
         for member in stored:
@@ -454,6 +462,49 @@ async def _load_tasks_and_badges(*, now: datetime) -> None:
             await update_task(
                 task_id=task.id, changes={"reward_badge": badge}, actor=DEMO_ACTOR, now=now
             )
+
+
+async def _load_earning_rules(*, now: datetime) -> None:
+    """Typed purchases and the earning rules a marketer would write for them."""
+    await set_event_type_attributes(
+        code="purchase",
+        attributes=[
+            AttributeSpec("total", AttributeType.MONEY),
+            AttributeSpec("items", AttributeType.LINE_ITEMS),
+        ],
+        actor=DEMO_ACTOR,
+        now=now,
+    )
+    await create_rule(
+        code="weekend-double",
+        name="Weekend double points",
+        definition=RuleDefinition(
+            event_type="purchase",
+            effect=Effect(multiplier=Decimal(2)),
+            condition={"time": {"field": "dayOfWeek", "op": "in", "value": ["saturday", "sunday"]}},
+            budget=Budget(campaign_points=20_000),
+        ),
+        actor=DEMO_ACTOR,
+        now=now,
+    )
+    await create_rule(
+        code="shoe-bonus",
+        name="Shoe bonus",
+        definition=RuleDefinition(
+            event_type="purchase",
+            effect=Effect(points=50),
+            condition={
+                "lineItems": {
+                    "of": "items",
+                    "where": [{"field": "category", "op": "eq", "value": "shoes"}],
+                    "measure": "any",
+                }
+            },
+            budget=Budget(member_awards=3, member_period=Window.MONTH),
+        ),
+        actor=DEMO_ACTOR,
+        now=now,
+    )
 
 
 async def _load_benefits(*, season_starts: datetime, now: datetime) -> None:
@@ -536,12 +587,29 @@ async def _replay_activity(
             type=type_,
             occurred_at=at,
             amount=amount,
+            attributes=_basket(rng, amount) if type_ == "purchase" else None,
             idempotency_key=f"demo:{member_id}:{n}",
             policy=policy,
             now=at,
         )
     if not switched_on:
         await grant_season(season=season, now=max(season.starts_at, now))
+
+
+def _basket(rng: random.Random, amount: Decimal) -> dict[str, object]:
+    """A purchase's attributes: its total, one line item of a random category."""
+    category = rng.choice(("shoes", "apparel", "accessories"))
+    return {
+        "total": str(amount),
+        "items": [
+            {
+                "sku": f"{category[:3].upper()}-1",
+                "category": category,
+                "price": str(amount),
+                "quantity": 1,
+            }
+        ],
+    }
 
 
 async def _load_history_scores(

@@ -19,7 +19,7 @@ would be served for another programme.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,6 +27,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from app.models import (
     Badge,
+    EarningRule,
+    EarningRuleVersion,
     EventType,
     GrowthTask,
     LadderVersion,
@@ -40,6 +42,8 @@ from app.services.programme.stamp import read_stamp
 from gamification.activity.engine import EventTypeRule, GrowthWeights
 from gamification.badges import BadgeRule
 from gamification.benefits import BenefitKind
+from gamification.rules.engine import EarningRule as CompiledRule
+from gamification.rules.engine import compile_rule, stacking_order
 from gamification.shared.calendar import Season as CalendarSeason
 from gamification.tasks import TaskRule
 from gamification.tiers.ladder import TierRule
@@ -83,6 +87,18 @@ class ProgrammeSeason:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgrammeRule:
+    """An earning rule's versions, compiled once, latest effective first: the one in force
+    at a moment is the first not effective after it."""
+
+    id: int
+    versions: tuple[tuple[datetime, CompiledRule], ...]
+
+    def in_force(self, now: datetime) -> CompiledRule | None:
+        return next((rule for since, rule in self.versions if since <= now), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Programme:
     """Everything the event path reads of the programme, as one immutable snapshot."""
 
@@ -93,6 +109,34 @@ class Programme:
     ladders: tuple[ProgrammeLadder, ...]  # published, latest effective first
     tiers: dict[int, ProgrammeTier]  # every tier of every version, by id
     seasons: tuple[ProgrammeSeason, ...]  # not archived
+    rules: tuple[ProgrammeRule, ...] = ()  # earning rules not archived
+    # The rules in force per event type, in stacking order, and the span of time they are
+    # in force for (between two effective dates of any version): filled as events ask. A
+    # snapshot is replaced, never changed, so an entry stays true for its span.
+    _in_force: dict[str, tuple[datetime | None, datetime | None, tuple[CompiledRule, ...]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def rules_for(self, event_type: str, now: datetime) -> tuple[CompiledRule, ...]:
+        """The earning rules of ``event_type`` in force at ``now``, in stacking order
+        (empty, at the cost of one test, when the programme has none)."""
+        if not self.rules:
+            return ()
+        cached = self._in_force.get(event_type)
+        if cached is not None:
+            since, until, found = cached
+            if (since is None or since <= now) and (until is None or now < until):
+                return found
+        found = stacking_order(
+            [r for p in self.rules if (r := p.in_force(now)) and r.event_type == event_type]
+        )
+        dates = [since for p in self.rules for since, _ in p.versions]
+        self._in_force[event_type] = (
+            max((d for d in dates if d <= now), default=None),
+            min((d for d in dates if d > now), default=None),
+            found,
+        )
+        return found
 
     def ladder_at(self, now: datetime) -> ProgrammeLadder | None:
         """The published version with the latest effective date not after ``now``."""
@@ -177,8 +221,39 @@ async def load(conn: BaseDBAsyncClient) -> Programme:
         )
         for s in await Season.filter(archived_at__isnull=True).using_db(conn).order_by("id")
     )
+    versions: dict[int, list[tuple[datetime, CompiledRule]]] = {}
+    rules = {r.id: r for r in await EarningRule.filter(archived_at__isnull=True).using_db(conn)}
+    for v in (
+        await EarningRuleVersion.filter(rule_id__in=list(rules))
+        .using_db(conn)
+        .order_by("-effective_from", "-number")
+        if rules
+        else []
+    ):
+        rule = rules[v.rule_id]
+        versions.setdefault(v.rule_id, []).append(
+            (
+                v.effective_from,
+                compile_rule(
+                    id=rule.id,
+                    code=rule.code,
+                    name=rule.name,
+                    version=v.number,
+                    event_type=v.event_type,
+                    condition=v.condition,
+                    effect=v.effect_value(),
+                    priority=v.priority,
+                    group=v.exclusive_group,
+                    pick=v.group_pick,
+                    starts_at=v.starts_at,
+                    ends_at=v.ends_at,
+                    budget=v.budget(),
+                ),
+            )
+        )
     return Programme(
         stamp=stamp,
+        rules=tuple(ProgrammeRule(id, tuple(found)) for id, found in sorted(versions.items())),
         event_types=event_types,
         tasks={code: tuple(rules) for code, rules in tasks.items()},
         badges=badges,

@@ -22,6 +22,7 @@ class TaskView:
     window_ends_at: datetime | None
     completions_in_window: int
     remaining_cap: int | None
+    completed: bool = False  # done for now: its cap or its window's limit is reached
 
 
 class MemberRank(NamedTuple):
@@ -34,7 +35,8 @@ class MemberRank(NamedTuple):
 async def available_tasks_by_member(
     *, members: Iterable[MemberRank], now: datetime, zone: ZoneInfo
 ) -> dict[MemberRank, list[TaskView]]:
-    """Active tasks each member can still complete now, with progress in the current window.
+    """Active tasks running now for each member, with progress in the current window; those
+    the member cannot complete again (cap or window limit reached) are marked completed.
 
     Three statements, however many members there are: the active tasks with their
     seasons, the members' ``task:`` facts (completions, which caps count) and their
@@ -65,7 +67,7 @@ async def available_tasks_by_member(
         candidates[key] = []
         for rule, description, span in running:
             done = facts.get(f"task:{rule.code}", 0)
-            if rule.admits_tier(key.tier_rank) and (rule.cap is None or done < rule.cap):
+            if rule.admits_tier(key.tier_rank):
                 candidates[key].append((rule, description, span, done))
     wanted = [c for found in candidates.values() for c in found]
     rows = (
@@ -90,8 +92,8 @@ def _task_views(
     for rule, description, span, done in candidates:
         row = rows.get((member_id, rule.id, span.key))
         state = row.to_progress() if row is not None else TaskProgress(rule.id, span.key)
-        if rule.per_window_limit is not None and state.completions >= rule.per_window_limit:
-            continue
+        capped = rule.cap is not None and done >= rule.cap
+        limited = rule.per_window_limit is not None and state.completions >= rule.per_window_limit
         views.append(
             TaskView(
                 rule=rule,
@@ -99,7 +101,8 @@ def _task_views(
                 progress=state.measure(rule.condition),
                 window_ends_at=span.ends_at,
                 completions_in_window=state.completions,
-                remaining_cap=None if rule.cap is None else rule.cap - done,
+                remaining_cap=None if rule.cap is None else max(0, rule.cap - done),
+                completed=capped or limited,
             )
         )
     return views

@@ -307,6 +307,26 @@ def cases(t: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "updateWebhookEndpoint": [{"id": "nope", "url": "not a url"}],
         "rotateWebhookSecret": [{"id": "nope"}],
         "replayWebhookDelivery": [{"id": "nope"}],
+        "setEventTypeAttributes": [
+            {"code": "purchase", "attributes": [{"name": "amount", "type": "MONEY"}]},
+            {"attributes": None},
+        ],
+        "createEarningRule": [
+            {
+                "input": {
+                    "code": "Bad Code",
+                    "name": " ",
+                    "eventType": "nope",
+                    "condition": {"all": [{"time": {"field": "hour", "op": "gt"}}]},
+                    "effect": {"points": -1},
+                    "budget": {"memberPoints": 0},
+                    "exclusiveGroup": "",
+                    "startsAt": naive,
+                }
+            }
+        ],
+        "reviseEarningRule": [{"id": "nope", "input": {"priority": None}}],
+        "archiveEarningRule": [{"id": "nope"}],
     }
 
 

@@ -87,6 +87,11 @@ ALLOWED = {
     "UpdateEventType": {"marketer", "admin"},
     "SetEventTypeActive": {"marketer", "admin"},
     "EventTypes": {"marketer", "admin"},
+    "SetEventTypeAttributes": {"marketer", "admin"},
+    "CreateEarningRule": {"marketer", "admin"},
+    "ReviseEarningRule": {"marketer", "admin"},
+    "ArchiveEarningRule": {"marketer", "admin"},
+    "EarningRules": {"marketer", "admin"},
     "AuditLog": {"admin"},
     "AdjustPoints": {"admin"},
     "MarkNotificationsRead": {"member", "other-member"},
@@ -275,6 +280,22 @@ def variables(
         "CreateEventType": {"input": {"code": "review", "name": "Review", "basePoints": 5}},
         "UpdateEventType": {"code": "share", "input": {"basePoints": 3}},
         "SetEventTypeActive": {"id": encode_id("EventType", event_type.id), "active": False},
+        "SetEventTypeAttributes": {
+            "code": event_type.code,
+            "attributes": [{"name": "store", "type": "STRING"}],
+        },
+        "CreateEarningRule": {
+            "input": {
+                "code": "bonus",
+                "name": "Bonus",
+                "eventType": "check_in",
+                "effect": {"points": 5},
+            }
+        },
+        # The rule CreateEarningRule made (ids start at 1 in every test database).
+        "ReviseEarningRule": {"id": encode_id("EarningRule", 1), "input": {"priority": 2}},
+        "ArchiveEarningRule": {"id": encode_id("EarningRule", 1)},
+        "EarningRules": {},
         "EventTypes": {"includeInactive": True},
         "AuditLog": {},
         "AdjustPoints": {

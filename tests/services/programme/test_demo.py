@@ -38,6 +38,7 @@ from app.services.programme.demo import (
     DEMO_TIER_BENEFITS,
     load_demo,
 )
+from app.services.rules.catalogue import rule_views
 from app.services.tiers.calibration import suggest_thresholds
 from app.services.tiers.ladder import tiers_in_force
 from gamification.activity.engine import STREAK_LAST_DAY
@@ -323,3 +324,17 @@ async def test_a_new_user_finds_badge_levels_members_at_risk_and_near_promotion(
             <= 0.1 * member["tierProgress"]["next"]["entryThreshold"]
         )
         assert not member["tierProgress"]["atRisk"]
+
+
+@pytest.mark.usefixtures("orm")
+async def test_the_demo_runs_a_weekend_campaign_with_a_budget_and_a_shoe_bonus():
+    await load_demo(now=factories.now())
+
+    rules = {v.rule.code: v for v in await rule_views(now=factories.now())}
+    awarded = await PointsLedgerEntry.filter(rule_id__not_isnull=True).count()
+
+    assert set(rules) == {"weekend-double", "shoe-bonus"}
+    assert rules["weekend-double"].use.points_left is not None
+    assert rules["weekend-double"].use.points + rules["weekend-double"].use.points_left == 20_000
+    assert awarded == sum(v.use.awards for v in rules.values()) > 0
+    assert await balance_mismatches() == []

@@ -424,7 +424,12 @@ async def test_migrating_back_drops_the_stamp_and_its_triggers_and_forward_resto
         await _migrate(config, "laurel.0020_trusted_documents")
         async with db.connect(settings):
             assert await _stamp_objects() == []
-            await EventType.create(code="visit", name="Visit")  # no trigger left to fail
+            # Raw SQL: the model has columns later migrations add (0026's attribute_schema).
+            await db.connection().execute_query(
+                "INSERT INTO event_type (code, name, base_points, points_per_unit, "
+                "counts_as_spend, counts_as_referral, active) "
+                "VALUES ('visit', 'Visit', 0, 0, false, false, true)"
+            )  # no trigger left to fail
     finally:
         await _migrate(config, None)
     async with db.connect(settings):

@@ -1,0 +1,1 @@
+"""Earning rules: the catalogue of rules and their versions, and their budgets."""
