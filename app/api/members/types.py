@@ -198,6 +198,10 @@ class MemberType:
     deactivated_at: datetime | None = strawberry.field(
         description="When the member was deactivated (UTC); null while active."
     )
+    erased_at: datetime | None = strawberry.field(
+        description="When the member's personal data was erased (eraseMember; UTC): the name, "
+        "external id and profile are placeholders from then on. Null: not erased."
+    )
     pk: strawberry.Private[int]
     tier_id: strawberry.Private[int]
     # The programme stamp read in the statement that read the member (None: not read so),
@@ -223,6 +227,8 @@ class MemberType:
             marketing_opt_out=member.marketing_opt_out,
             active=member.deactivated_at is None,
             deactivated_at=member.deactivated_at,
+            # An event's member state is never an erased member's (its events are refused).
+            erased_at=getattr(member, "erased_at", None),
             pk=member.id,
             tier_id=member.tier_id,
             programme_stamp=programme_stamp,

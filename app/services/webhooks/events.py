@@ -40,7 +40,11 @@ EVENT_TYPES: dict[str, str] = {
     "tier.promoted": "a recorded event moved a member up a tier",
     "tier.demoted": "the tier evaluation moved a member down a tier",
     "benefit.granted": "a benefit was granted to a member",
+    "member.erased": "a member's personal data was erased (ids only)",
 }
+# Events that name the member by Laurel's id only: after an erasure the external id is a
+# pseudonym, and the event must not carry anything personal.
+IDS_ONLY = frozenset({"member.erased"})
 
 DELIVERY_COLUMNS = (
     "endpoint_id",
@@ -73,11 +77,11 @@ class WebhookEvent:
     def payload(self, external_ids: dict[int, str]) -> dict[str, Any]:
         """The body, as Standard Webhooks suggests: type, timestamp and data. ``sequence``
         orders one member's events (deliveries themselves may arrive out of order)."""
-        member = (
-            {"memberId": self.member_id, "memberExternalId": external_ids.get(self.member_id)}
-            if self.member_id is not None
-            else {}
-        )
+        member: dict[str, Any] = {}
+        if self.member_id is not None:
+            member["memberId"] = self.member_id
+            if self.type not in IDS_ONLY:
+                member["memberExternalId"] = external_ids.get(self.member_id)
         return {
             "type": self.type,
             "timestamp": self.at.isoformat(),
@@ -125,6 +129,8 @@ def _changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
     elif entry.topic == "benefits.granted":
         for grant in p["grants"]:
             yield "benefit.granted", dict(grant)
+    elif entry.topic == "member.erased":
+        yield "member.erased", {}
     elif entry.topic == "leaderboard.member_changed" and p.get("tierChange"):
         # Written by the tier evaluation for each member it demotes.
         yield "tier.demoted", {**p["tierChange"], "evaluationId": p.get("evaluation")}
