@@ -10,7 +10,7 @@ was. In one transaction it:
   set; marks the member erased (``erased_at``) and deactivated, so its events and
   redemptions are refused (``MemberInactive``) and reactivation is refused for good;
 - drops the free attributes of its events (``{}``), clears its notifications' title, body
-  and data, deletes its leaderboard scores (an outbox row tells the Redis index to drop
+  and data and an admin's flag reason, deletes its leaderboard scores (an outbox row tells the Redis index to drop
   them) and every export of its data;
 - rewrites ``memberExternalId`` in the webhook deliveries already written about it;
 - scrubs the profile values (and the free-text reasons of member actions) from the before
@@ -182,7 +182,10 @@ async def _rewrite_deliveries(conn: BaseDBAsyncClient, member_id: int, pseudonym
 async def _leave_boards(conn: BaseDBAsyncClient, member_id: int, *, now: datetime) -> None:
     """Delete the member's scores (the truth every board reads) and tell the Redis index
     which boards' entries to drop: it removes a member whose score row is gone."""
-    await change_standing(conn, member_id=member_id, changes={"member_active": False}, now=now)
+    # An admin's flag reason is free text about the member.
+    await change_standing(
+        conn, member_id=member_id, changes={"member_active": False, "flag_reason": ""}, now=now
+    )
     pairs = (
         await LeaderboardScore.filter(member_id=member_id)
         .using_db(conn)
