@@ -266,7 +266,11 @@ async def member_with_everything() -> Member:
     prize = await reward(code="mug", name="Mug", points_cost=10)
     await redeem_reward(member_id=ada.id, reward_id=prize.id, idempotency_key="r-1", now=now())
     await flag_member(
-        member_id=ada.id, flagged=True, reason="Ada Lovelace shares her account", actor=admin, now=now()
+        member_id=ada.id,
+        flagged=True,
+        reason="Ada Lovelace shares her account",
+        actor=admin,
+        now=now(),
     )
     # A demotion warning, as the tier evaluation writes it (its rules are tested elsewhere).
     silver = await Tier.get(code="silver", ladder_version__status="published")

@@ -10,8 +10,8 @@ was. In one transaction it:
   set; marks the member erased (``erased_at``) and deactivated, so its events and
   redemptions are refused (``MemberInactive``) and reactivation is refused for good;
 - drops the free attributes of its events (``{}``), clears its notifications' title, body
-  and data and an admin's flag reason, deletes its leaderboard scores (an outbox row tells the Redis index to drop
-  them) and every export of its data;
+  and data and an admin's flag reason, deletes its leaderboard scores (an outbox row tells
+  the Redis index to drop them) and every export of its data;
 - rewrites ``memberExternalId`` in the webhook deliveries already written about it;
 - scrubs the profile values (and the free-text reasons of member actions) from the before
   and after of every earlier audit entry about it, and records ``member.erase`` with ids

@@ -4,7 +4,6 @@ which its token, its events and its place on the boards are gone."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from app.api.shared.ids import encode_id
@@ -213,9 +212,5 @@ async def test_only_admins_may_erase(client_as, role):
 
 
 async def test_erasing_a_missing_member_is_not_found(client):
-    result = await operation(
-        client, "EraseMember", id=encode_id("Member", 424242), confirm="crm-x"
-    )
+    result = await operation(client, "EraseMember", id=encode_id("Member", 424242), confirm="crm-x")
     assert result["eraseMember"]["__typename"] == "NotFound"
-
-

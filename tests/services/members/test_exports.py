@@ -10,7 +10,8 @@ from tests import factories
 
 
 async def document(member_id: int) -> dict:
-    return json.loads("".join([chunk async for chunk in member_document(member_id, now=factories.now())]))
+    chunks = [chunk async for chunk in member_document(member_id, now=factories.now())]
+    return json.loads("".join(chunks))
 
 
 async def test_the_export_holds_every_category_of_data_about_the_member(orm):

@@ -75,16 +75,20 @@ async def test_erasure_leaves_no_personal_value_anywhere_in_the_database(orm):
 
 async def test_points_history_and_counts_stay_as_they_were(orm):
     ada = await factories.member_with_everything()
-    ledger_before = await PointsLedgerEntry.filter(member_id=ada.id).order_by("id").values(
-        "delta", "kind", "balance_after"
+    ledger_before = (
+        await PointsLedgerEntry.filter(member_id=ada.id)
+        .order_by("id")
+        .values("delta", "kind", "balance_after")
     )
     events_before = await Event.filter(member_id=ada.id).count()
 
     await erase(ada)
 
     stored = await Member.get(id=ada.id)
-    ledger_after = await PointsLedgerEntry.filter(member_id=ada.id).order_by("id").values(
-        "delta", "kind", "balance_after"
+    ledger_after = (
+        await PointsLedgerEntry.filter(member_id=ada.id)
+        .order_by("id")
+        .values("delta", "kind", "balance_after")
     )
     assert ledger_after == ledger_before
     assert stored.points_balance == sum(row["delta"] for row in ledger_after)
@@ -202,5 +206,3 @@ async def test_every_process_learns_of_an_erasure(orm, clock):
     # Erased here: every reader of this process knows at once.
     await erase(member)
     assert await here.contains(member.id, now=factories.now())
-
-
