@@ -69,6 +69,19 @@ SCRUBBED = "[erased]"
 PERSONAL_AUDIT_KEYS = frozenset(
     {"display_name", "external_id", "birthday", "time_zone", "locale", "reason"}
 )
+# The member's columns erasure writes.
+ERASED_FIELDS = (
+    "external_id",
+    "display_name",
+    "birthday",
+    "time_zone",
+    "locale",
+    "marketing_opt_out",
+    "deactivated_at",
+    "deactivation_reason",
+    "erased_at",
+    "updated_at",
+)
 # How stale a process's set of erased members may be (other processes' erasures).
 REFRESH = timedelta(seconds=5)
 
@@ -114,7 +127,8 @@ async def erase_member(*, member_id: int, confirm: str, actor: Actor, now: datet
             member.deactivation_reason = ERASED_REASON
             member.erased_at = now
             member.updated_at = now
-            await member.save(using_db=conn)
+            # Only these columns: balances change by atomic updates alone.
+            await member.save(using_db=conn, update_fields=list(ERASED_FIELDS))
             await Event.filter(member_id=member_id).using_db(conn).update(attributes={})
             await (
                 Notification.filter(member_id=member_id)

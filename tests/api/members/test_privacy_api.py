@@ -8,7 +8,7 @@ import pytest
 
 from app.api.shared.ids import encode_id
 from app.auth import Role
-from app.models import AuditEntry
+from app.models import AuditEntry, MemberExportPart
 from app.services.jobs.schedule import JOBS, run_job
 from app.services.members import exports
 from app.services.members.exports import build_exports
@@ -154,6 +154,7 @@ async def test_an_admin_erases_a_member_and_everything_personal_goes(client_as, 
     assert shown["active"] is False and shown["erasedAt"] is not None
     # The export held the personal data: it is gone too.
     assert (await admin.get("/exports/members/" + export["id"])).status_code == 404
+    assert not await MemberExportPart.exists()
     # The member's token is refused from now on.
     response = await member_app.post("/graphql", json={"query": "{ me { displayName } }"})
     assert response.status_code == 401
