@@ -215,3 +215,16 @@ async def test_only_admins_may_erase(client_as, role):
 async def test_erasing_a_missing_member_is_not_found(client):
     result = await operation(client, "EraseMember", id=encode_id("Member", 424242), confirm="crm-x")
     assert result["eraseMember"]["__typename"] == "NotFound"
+
+
+async def test_an_erased_members_socket_is_closed_at_connection_init(app, client, settings):
+    from tests.factories import bearer
+    from tests.live import live_socket, serving
+
+    member = await factories.member()
+    await erase(client, member, confirm=member.external_id)
+    token = bearer(settings, Role.MEMBER, member_id=member.id)["Authorization"]
+
+    async with serving(app) as url, live_socket(url) as ws:
+        await ws.send({"type": "connection_init", "payload": {"authorization": token}})
+        assert await ws.closed_with() == 4403
