@@ -123,10 +123,14 @@ ALLOWED = {
     "UpdateWebhookEndpoint": {"admin"},
     "RotateWebhookSecret": {"admin"},
     "ReplayWebhookDelivery": {"admin"},
+    "ExportMember": {"admin", "service"},
+    "MemberExportJob": {"admin", "service"},
     # Last: a deactivated member's events and redemptions are refused (then reactivated).
     "UpdateMember": {"admin", "service"},
     "DeactivateMember": {"admin", "service"},
     "ReactivateMember": {"admin", "service"},
+    # Very last: an erased member's token and events are refused for good.
+    "EraseMember": {"admin"},
 }
 
 
@@ -207,6 +211,9 @@ def variables(
         "UpdateMember": {"id": member_id, "input": {"locale": "fr-CA"}},
         "DeactivateMember": {"id": member_id, "reason": "Account closed"},
         "ReactivateMember": {"id": member_id},
+        "ExportMember": {"id": member_id},
+        "MemberExportJob": {"id": encode_id("MemberExport", 1)},
+        "EraseMember": {"id": member_id, "confirm": member.external_id},
         "AwardPoints": {
             "memberId": member_id,
             "amount": 5,
