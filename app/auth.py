@@ -37,7 +37,8 @@ class Principal:
 class InvalidToken(Exception):
     """The bearer token cannot be trusted; the message says why (safe to show), ``reason``
     says it for programs: MALFORMED (not a Bearer JWT), EXPIRED, BAD_SIGNATURE (signed with
-    another key or algorithm, or not at all) or BAD_CLAIMS (issuer, audience, role, member)."""
+    another key or algorithm, or not at all), BAD_CLAIMS (issuer, audience, role, member) or
+    REVOKED (a member token whose member's data was erased)."""
 
     def __init__(self, message: str, *, reason: str = "BAD_CLAIMS") -> None:
         super().__init__(message)

@@ -1,5 +1,5 @@
 """The ``laurel`` command: migrate, load the demo, serve, export the schema and documents,
-import members and events, merge two members."""
+import members and events, merge two members, export or erase a member's data."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.config import Settings
 
 if TYPE_CHECKING:
     from app.services.activity.imports import ImportProgress, ImportReport
+    from app.services.shared.audit import Actor
 
 SCHEMA_PATH = Path("graphql/schema.graphql")
 ROLES_PATH = Path("docs/api/roles.md")
@@ -362,6 +363,61 @@ def cmd_jobs(args: argparse.Namespace) -> None:
     asyncio.run(_jobs(_settings(), args))
 
 
+def _cli_actor() -> Actor:
+    import getpass
+
+    from app.services.shared.audit import Actor
+
+    return Actor(subject=f"cli:{getpass.getuser()}", role="admin")
+
+
+async def _members(settings: Settings, args: argparse.Namespace) -> None:
+    from app.models import Member
+    from app.services.members.exports import member_document, record_direct_export
+    from app.services.members.privacy import erase_member
+    from app.services.shared.errors import InvalidInput
+
+    async with db.connect(settings):
+        member = await Member.get_or_none(external_id=args.external_id)
+        if member is None:
+            sys.exit(f"laurel: no member has the external id {args.external_id!r}")
+        now = datetime.now(UTC)
+        if args.action == "export":
+            await record_direct_export(member_id=member.id, actor=_cli_actor(), now=now)
+            # Written as the chunks come: a large member is never held in memory.
+            out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: ASYNC230
+            try:
+                async for chunk in member_document(member.id, now=now):
+                    out.write(chunk)
+                out.write("\n")
+            finally:
+                if out is not sys.stdout:
+                    out.close()
+            if args.output:
+                print(f"Exported member {member.id} to {args.output}.", file=sys.stderr)
+            return
+        try:
+            erasure = await erase_member(
+                member_id=member.id, confirm=args.confirm, actor=_cli_actor(), now=now
+            )
+        except InvalidInput:
+            sys.exit("laurel: --confirm must repeat the member's external id exactly")
+        print(
+            f"Erased member {member.id}: now {erasure.member.external_id}."
+            if erasure.changed
+            else f"Member {member.id} was erased before; nothing changed."
+        )
+
+
+def cmd_members(args: argparse.Namespace) -> None:
+    if args.action == "merge":
+        asyncio.run(_merge_members(_settings(), args))
+        return
+    if args.action == "erase" and not args.confirm:
+        sys.exit("laurel: erase needs --confirm EXTERNAL_ID (the same id again)")
+    asyncio.run(_members(_settings(), args))
+
+
 class ImportBar:
     """The progress of an import on stderr: the share of the file read (by bytes, so the
     ETA needs no first pass over it), rows and rows/s."""
@@ -497,10 +553,6 @@ async def _merge_members(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
-def cmd_members(args: argparse.Namespace) -> None:
-    asyncio.run(_merge_members(_settings(), args))
-
-
 def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -593,6 +645,24 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("name", nargs="?", help="the job to run (see `laurel jobs list`)")
     jobs.add_argument("--slot", help="re-run this slot (default: a manual slot of its own)")
     jobs.set_defaults(func=cmd_jobs)
+    members = sub.add_parser(
+        "members",
+        help="operate on members: export everything held about one as JSON, erase its "
+        "personal data (irreversible), merge one enrolled twice (docs/api/members.md)",
+    )
+    member_actions = members.add_subparsers(dest="action", required=True)
+    export = member_actions.add_parser(
+        "export", help="a member's GDPR export: everything held about it, as one JSON document"
+    )
+    export.add_argument("external_id", help="the member's external id")
+    export.add_argument("-o", "--output", help="write to this file (default: stdout)")
+    export.set_defaults(func=cmd_members)
+    erase = member_actions.add_parser(
+        "erase", help="erase a member's personal data (GDPR; irreversible, audited)"
+    )
+    erase.add_argument("external_id", help="the member's external id")
+    erase.add_argument("--confirm", help="the member's external id again, to confirm the erasure")
+    erase.set_defaults(func=cmd_members)
     imports = sub.add_parser(
         "import",
         help="import members or events from a CSV file (docs/import.md): streamed, resumable "
@@ -621,8 +691,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("--no-progress", action="store_true", help="no progress bar")
     imports.set_defaults(func=cmd_import)
-    members = sub.add_parser("members", help="operate on members")
-    member_actions = members.add_subparsers(dest="action", required=True)
     merge = member_actions.add_parser(
         "merge",
         help="merge a member enrolled twice into the other, by external ids (audited; "

@@ -20,6 +20,7 @@ from app.api.http.graphiql import ASSETS_URL, graphiql_assets
 from app.api.http.limits import BodySizeLimitMiddleware
 from app.api.http.view import LaurelGraphQL
 from app.api.leaderboards.top_cache import LocalBoardVersions, PublicPageCache, top_page_cache
+from app.api.members.exports import member_export_download
 from app.api.shared.permissions import BearerAuthMiddleware
 from app.clock import Clock, system_clock
 from app.config import Settings
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             Route("/readyz", monitoring.readyz),
             Route("/metrics", monitoring.metrics),
             Route("/exports/members-at-risk.csv", members_at_risk_csv, methods=["GET"]),
+            Route("/exports/members/{export_id}", member_export_download, methods=["GET"]),
             *([] if settings.is_production else [Mount(ASSETS_URL, graphiql_assets())]),
             # The console (/console) and the member portal (/portal): app/web/.
             *web_routes(),

@@ -168,3 +168,123 @@ def season_input(**overrides: Any) -> dict[str, Any]:
         "description": "Singles' Day",
     }
     return fields | overrides
+
+
+# What a member's personal data looks like in member_with_everything: erasure must leave
+# none of it anywhere in the database.
+PERSONAL = {
+    "external_id": "crm-ada-1815",
+    "display_name": "Ada Lovelace",
+    "birthday": date(1985, 12, 10),
+    "email": "ada@example.com",
+}
+
+
+async def member_with_everything() -> Member:
+    """A member with a row in every table that holds something about a member: profile
+    changes and a flag (audit), events with attributes, a reversal, a completed task, a
+    badge, a promotion and its benefit, a redemption, notifications, board scores, facts,
+    an adjustment, and a webhook delivery naming it."""
+    from app.models import (
+        Benefit,
+        EvaluationStep,
+        Tier,
+        TierBenefit,
+        TierEvaluationMember,
+        WebhookEndpoint,
+    )
+    from app.services.activity.reversals import reverse_event
+    from app.services.leaderboards.boards import BoardDefinition, create_board, flag_member
+    from app.services.members.lifecycle import update_member
+    from app.services.notifications.outbox import relay_batch
+    from app.services.points.ledger import adjust_points
+    from app.services.rewards.redemptions import redeem_reward
+    from app.services.shared.audit import Actor
+    from app.services.webhooks.events import WebhookSink
+    from gamification.benefits import BenefitKind
+    from gamification.leaderboards import Metric, Period
+
+    admin = Actor(subject="admin@brand.test", role="admin")
+    await WebhookEndpoint.create(
+        url="https://hooks.brand.test/laurel",
+        event_types=["points.earned", "member.erased"],
+        secret="whsec_" + "a" * 43,
+        enabled=True,
+        created_at=now(),
+    )
+    await create_board(
+        definition=BoardDefinition(
+            code="points", name="Top", metric=Metric.POINTS_EARNED, period=Period.ALL_TIME
+        ),
+        actor=admin,
+        now=now(),
+    )
+    shipping = await Benefit.create(
+        code="free-shipping", name="Free shipping", kind=BenefitKind.FREE_SHIPPING, value={}
+    )
+    await TierBenefit.create(tier_code="silver", benefit=shipping)
+    await badge(code="first-task", name="First task", thresholds=[1])
+    await task(code="first-check-in", event_type="check_in", reward_points=10)
+    ada = await member(
+        external_id=PERSONAL["external_id"],
+        display_name=PERSONAL["display_name"],
+        birthday=PERSONAL["birthday"],
+    )
+    await update_member(
+        member_id=ada.id,
+        changes={"time_zone": "Europe/London", "locale": "en-GB"},
+        actor=admin,
+        now=now(),
+        zone=ZONE,
+    )
+    await event(ada, "check_in", attributes={"store": "Ada's corner shop"})
+    await event(
+        ada,
+        "purchase",
+        amount="1500",
+        key="order-1",
+        attributes={"email": PERSONAL["email"], "name": PERSONAL["display_name"]},
+    )
+    await reverse_event(
+        idempotency_key="order-1",
+        reason="Returned one item",
+        amount=Decimal("100"),
+        allow_debt=False,
+        zone=ZONE,
+        now=now(),
+    )
+    await adjust_points(
+        member_id=ada.id,
+        delta=50,
+        reason="Goodwill gesture",
+        idempotency_key="goodwill-1",
+        max_amount=10_000,
+        allow_debt=False,
+        actor=admin,
+        now=now(),
+    )
+    prize = await reward(code="mug", name="Mug", points_cost=10)
+    await redeem_reward(member_id=ada.id, reward_id=prize.id, idempotency_key="r-1", now=now())
+    await flag_member(
+        member_id=ada.id,
+        flagged=True,
+        reason="Ada Lovelace shares her account",
+        actor=admin,
+        now=now(),
+    )
+    # A demotion warning, as the tier evaluation writes it (its rules are tested elsewhere).
+    silver = await Tier.get(code="silver", ladder_version__status="published")
+    base = await Tier.get(code="member", ladder_version_id=silver.ladder_version_id)
+    await TierEvaluationMember.create(
+        evaluation=now().date().isoformat(),
+        step=EvaluationStep.WARNED,
+        member_id=ada.id,
+        from_tier_id=silver.id,
+        to_tier_id=base.id,
+        growth=900,
+        retention_threshold=800,
+        batch="test",
+        at=now(),
+    )
+    await relay_batch(sinks=[WebhookSink(clock=now)], now=now())
+    return await Member.get(id=ada.id)

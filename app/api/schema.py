@@ -47,6 +47,7 @@ from app.api.leaderboards.mutations import LeaderboardMutations
 from app.api.leaderboards.queries import LeaderboardQueries
 from app.api.members.home_cache import CachedHomeScreen, HomeScreens
 from app.api.members.mutations import MemberMutations
+from app.api.members.privacy import PrivacyMutations, PrivacyQueries
 from app.api.members.queries import MemberQueries
 from app.api.notifications.mutations import NotificationMutations
 from app.api.notifications.updates import UPDATE_TYPES, MemberSubscriptions
@@ -72,6 +73,7 @@ Query = merge_types(
     "Query",
     (
         MemberQueries,
+        PrivacyQueries,
         TierQueries,
         SeasonQueries,
         TaskQueries,
@@ -94,6 +96,7 @@ Mutation = merge_types(
     "Mutation",
     (
         MemberMutations,
+        PrivacyMutations,
         PointsMutations,
         NotificationMutations,
         ActivityMutations,

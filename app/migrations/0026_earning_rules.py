@@ -68,7 +68,7 @@ async def _stamp_backward(apps: StateApps, schema_editor: BaseSchemaEditor) -> N
 
 
 class Migration(migrations.Migration):
-    dependencies = [('laurel', '0024_member_merge')]
+    dependencies = [('laurel', '0025_member_privacy')]
 
     initial = False
 

@@ -6,7 +6,13 @@ from app.models.benefits import Benefit, BenefitGrant, SeasonalBenefit, TierBene
 from app.models.documents import TrustedDocument, TrustedManifest
 from app.models.jobs import JobRun, JobRunStatus, JobTally
 from app.models.leaderboards import Leaderboard, LeaderboardMember, LeaderboardScore
-from app.models.members import Member, MemberFact
+from app.models.members import (
+    Member,
+    MemberExport,
+    MemberExportPart,
+    MemberExportStatus,
+    MemberFact,
+)
 from app.models.notifications import Notification, OutboxMessage
 from app.models.points import PointsFlowFold, PointsFlowSlot, PointsLedgerEntry
 from app.models.rewards import Redemption, Reward
@@ -51,6 +57,9 @@ __all__ = [
     "Member",
     "MemberActiveDay",
     "MemberBadge",
+    "MemberExport",
+    "MemberExportPart",
+    "MemberExportStatus",
     "MemberFact",
     "Notification",
     "OutboxMessage",

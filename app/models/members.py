@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+from app.models.shared.enums import ENUM_DESCRIPTION as _ENUM
 
 if TYPE_CHECKING:
     from app.models.tiers import Tier
@@ -50,6 +53,10 @@ class Member(Model):
     merged_into: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "laurel.Member", related_name=False, null=True, on_delete=fields.RESTRICT, db_index=True
     )
+    # Set once, when the member's personal data was erased (GDPR Art. 17): the row stays,
+    # pseudonymised, so the ledger and the analytics keep their member
+    # (app/services/members/privacy.py).
+    erased_at = fields.DatetimeField(null=True, db_index=True)
 
     tier_id: int
     merged_into_id: int | None
@@ -73,3 +80,57 @@ class MemberFact(Model):
     class Meta:
         table = "member_fact"
         unique_together = (("member_id", "key"),)
+
+
+class MemberExportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class MemberExport(Model):
+    """A requested copy of everything held about one member (GDPR Art. 15), built by a job.
+
+    The document is kept in parts (member_export_part) until ``expires_at``, then deleted
+    by the job; erasing the member deletes it at once (app/services/members/exports.py).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    status = fields.CharEnumField(MemberExportStatus, max_length=16, description=_ENUM)
+    requested_by = fields.CharField(max_length=200)
+    requested_role = fields.CharField(max_length=16)
+    requested_at = fields.DatetimeField()
+    # Progress while it runs: the items (rows) and bytes written so far.
+    items = fields.BigIntField(default=0)
+    size_bytes = fields.BigIntField(default=0)
+    finished_at = fields.DatetimeField(null=True)
+    # Set when done: the document is deleted after this.
+    expires_at = fields.DatetimeField(null=True)
+    error = fields.CharField(max_length=500, default="")
+
+    member_id: int
+
+    class Meta:
+        table = "member_export"
+        indexes = (("status", "id"), ("member_id", "id"))
+
+
+class MemberExportPart(Model):
+    """A piece of the JSON document of an export, the download joins them in seq order."""
+
+    id = fields.BigIntField(primary_key=True)
+    export: fields.ForeignKeyRelation[MemberExport] = fields.ForeignKeyField(
+        "laurel.MemberExport", related_name=False, on_delete=fields.CASCADE
+    )
+    seq = fields.IntField()
+    body = fields.TextField()
+
+    export_id: int
+
+    class Meta:
+        table = "member_export_part"
+        unique_together = (("export_id", "seq"),)

@@ -41,6 +41,7 @@ from app.config import Settings
 from app.observability import Metrics, request_record
 from app.services.leaderboards.reads import BoardReader
 from app.services.leaderboards.sql import SqlBoardReader
+from app.services.members.privacy import ErasedMembers
 from app.services.notifications.updates import LocalBroker, UpdateBroker
 
 SUBSCRIPTION_LIMIT_REACHED = "SUBSCRIPTION_LIMIT_REACHED"
@@ -163,6 +164,8 @@ class LaurelGraphQL(GraphQLOverHTTP):
         self.updates: UpdateBroker = LocalBroker()
         self.boards: BoardReader = SqlBoardReader()
         self.public_pages: PublicPageCache | None = None
+        # Whose member tokens are refused (app/services/members/privacy.py).
+        self.erased = ErasedMembers()
 
     async def execute_single(
         self,
@@ -271,6 +274,10 @@ class LaurelGraphQL(GraphQLOverHTTP):
         credentials = params.get("authorization") or params.get("Authorization")
         if credentials is not None:
             context.principal = _principal_from(credentials, self.settings, now=context.now)
+        principal = context.principal
+        if principal is not None and principal.member_id is not None:
+            if await self.erased.contains(principal.member_id, now=context.now):
+                context.principal = None
         if context.principal is None:
             raise ConnectionRejectionError()
         return None

@@ -215,6 +215,10 @@ class MemberType:
         description="The member this one was merged into (mergeMembers: the same person "
         "enrolled twice); null unless merged away. A merged-away member stays deactivated."
     )
+    erased_at: datetime | None = strawberry.field(
+        description="When the member's personal data was erased (eraseMember; UTC): the name, "
+        "external id and profile are placeholders from then on. Null: not erased."
+    )
     pk: strawberry.Private[int]
     tier_id: strawberry.Private[int]
     # The programme stamp read in the statement that read the member (None: not read so),
@@ -246,6 +250,8 @@ class MemberType:
                 if (merged := getattr(member, "merged_into_id", None)) is not None
                 else None
             ),
+            # An event's member state is never an erased member's (its events are refused).
+            erased_at=getattr(member, "erased_at", None),
             pk=member.id,
             tier_id=member.tier_id,
             programme_stamp=programme_stamp,

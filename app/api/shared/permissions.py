@@ -34,6 +34,7 @@ from app.api.shared.results import typed_failure
 from app.auth import InvalidToken, Principal, Role, decode_token
 from app.clock import Clock, system_clock
 from app.config import Settings
+from app.services.members.privacy import ErasedMembers
 from app.services.shared.audit import Actor
 
 STAFF = (Role.MARKETER, Role.ADMIN, Role.SERVICE)
@@ -218,14 +219,23 @@ class BearerAuthMiddleware:
     expired, wrongly signed, wrong claims) gets a 401 at once, before anything runs: better
     a clear refusal than silently treating a caller who meant to sign in as anonymous. Its
     body is a GraphQL response whose one error has code UNAUTHENTICATED and the token's
-    ``reason``; WWW-Authenticate says the same (RFC 6750). WebSockets authenticate in
+    ``reason``; WWW-Authenticate says the same (RFC 6750). A member token whose member was
+    erased is refused so too (reason REVOKED). WebSockets authenticate in
     connection_init instead (app/api/http/view.py).
     """
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        clock: Clock = system_clock,
+        erased: ErasedMembers | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.clock = clock
+        self.erased = erased or ErasedMembers()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -240,7 +250,12 @@ class BearerAuthMiddleware:
                     raise InvalidToken(
                         "use the Bearer scheme: Authorization: Bearer <token>", reason="MALFORMED"
                     )
-                principal = decode_token(token.strip(), settings=self.settings, now=self.clock())
+                now = self.clock()
+                principal = decode_token(token.strip(), settings=self.settings, now=now)
+                if principal.member_id is not None and await self.erased.contains(
+                    principal.member_id, now=now
+                ):
+                    raise InvalidToken("the member this token is for was erased", reason="REVOKED")
             except InvalidToken as exc:
                 if scope["type"] == "http":
                     await _unauthorized(scope, receive, send, exc)

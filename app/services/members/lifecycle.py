@@ -32,6 +32,8 @@ PROFILE_FIELDS = ("display_name", "birthday", "time_zone", "locale", "marketing_
 # Kept in leaderboard_member (its ``visible``), the preference the member sets itself.
 LEADERBOARD_OPT_OUT = "leaderboard_opt_out"
 UPDATABLE = (*PROFILE_FIELDS, LEADERBOARD_OPT_OUT)
+# An erased member (app/services/members/privacy.py) stays as erasure left it.
+ERASED = "the member's data was erased: it cannot be changed or reactivated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ async def update_member(
     profile = {name: _stored(name, changes[name]) for name in PROFILE_FIELDS if name in changes}
     async with in_transaction() as conn:
         member = await get_locked_or_not_found(Member, member_id, conn=conn)
+        if member.erased_at is not None:
+            raise InvalidInput.single("id", ERASED)
         async with audited(
             conn,
             actor=actor,
@@ -141,6 +145,11 @@ async def _set_status(
     now: datetime,
 ) -> StatusChange:
     async with in_transaction() as conn:
+        if (
+            active
+            and await Member.filter(id=member_id, erased_at__isnull=False).using_db(conn).exists()
+        ):
+            raise InvalidInput.single("id", ERASED)
         # The condition on the current state makes the change happen once, however many
         # operators ask at the same moment; the row lock it takes queues the member's events.
         changed = (

@@ -41,7 +41,11 @@ EVENT_TYPES: dict[str, str] = {
     "tier.demoted": "the tier evaluation moved a member down a tier",
     "benefit.granted": "a benefit was granted to a member",
     "member.merged": "a member enrolled twice was merged into the other (the survivor)",
+    "member.erased": "a member's personal data was erased (ids only)",
 }
+# Events that name the member by Laurel's id only: after an erasure the external id is a
+# pseudonym, and the event must not carry anything personal.
+IDS_ONLY = frozenset({"member.erased"})
 
 DELIVERY_COLUMNS = (
     "endpoint_id",
@@ -74,11 +78,11 @@ class WebhookEvent:
     def payload(self, external_ids: dict[int, str]) -> dict[str, Any]:
         """The body, as Standard Webhooks suggests: type, timestamp and data. ``sequence``
         orders one member's events (deliveries themselves may arrive out of order)."""
-        member = (
-            {"memberId": self.member_id, "memberExternalId": external_ids.get(self.member_id)}
-            if self.member_id is not None
-            else {}
-        )
+        member: dict[str, Any] = {}
+        if self.member_id is not None:
+            member["memberId"] = self.member_id
+            if self.type not in IDS_ONLY:
+                member["memberExternalId"] = external_ids.get(self.member_id)
         return {
             "type": self.type,
             "timestamp": self.at.isoformat(),
@@ -139,6 +143,8 @@ def _changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
                 "tierChange": p.get("tierChange"),
             },
         )
+    elif entry.topic == "member.erased":
+        yield "member.erased", {}
     elif entry.topic == "leaderboard.member_changed" and p.get("tierChange"):
         # Written by the tier evaluation for each member it demotes.
         yield "tier.demoted", {**p["tierChange"], "evaluationId": p.get("evaluation")}

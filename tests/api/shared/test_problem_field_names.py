@@ -171,6 +171,11 @@ def cases(t: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             {"survivorId": "nope", "duplicateId": t["Member"]},
             {"survivorId": t["Member"], "duplicateId": "nope"},
         ],
+        "exportMember": [{"id": "nope"}],
+        "eraseMember": [
+            {"id": t["Member"], "confirm": "not the external id"},
+            {"id": "nope", "confirm": "x"},
+        ],
         "awardPoints": [
             {"memberId": t["Member"], "amount": 0, "reason": "", "idempotencyKey": ""},
             {"memberId": "nope", "amount": 1, "reason": "Why", "idempotencyKey": "k"},

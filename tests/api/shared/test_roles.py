@@ -128,11 +128,15 @@ ALLOWED = {
     "UpdateWebhookEndpoint": {"admin"},
     "RotateWebhookSecret": {"admin"},
     "ReplayWebhookDelivery": {"admin"},
+    "ExportMember": {"admin", "service"},
+    "MemberExportJob": {"admin", "service"},
     # Last: a deactivated member's events and redemptions are refused (then reactivated).
     "UpdateMember": {"admin", "service"},
     "DeactivateMember": {"admin", "service"},
     "ReactivateMember": {"admin", "service"},
     "MergeMembers": {"admin", "service"},
+    # Very last: an erased member's token and events are refused for good.
+    "EraseMember": {"admin"},
 }
 
 
@@ -218,6 +222,9 @@ def variables(
             "survivorId": member_id,
             "duplicateId": encode_id("Member", member.id + 10_000),
         },
+        "ExportMember": {"id": member_id},
+        "MemberExportJob": {"id": encode_id("MemberExport", 1)},
+        "EraseMember": {"id": member_id, "confirm": member.external_id},
         "AwardPoints": {
             "memberId": member_id,
             "amount": 5,

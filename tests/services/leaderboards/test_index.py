@@ -361,3 +361,25 @@ async def test_sql_and_redis_agree_on_any_board(
         await same_answers(view, SqlBoardReader(), *indexes)
     finally:
         await LeaderboardScore.filter(period_key=period_key).delete()
+
+
+async def test_an_erased_member_leaves_the_index_by_the_rows_its_erasure_wrote(index):
+    from app.models import OutboxMessage
+    from app.services.members.privacy import erase_member
+
+    gone, here = await factories.member(), await factories.member()
+    plain = await board()
+    await score(gone, 50, seq=1)
+    await score(here, 10, seq=2)
+    await index.apply([moved(m.id, LIFETIME) for m in (gone, here)])
+    last = await OutboxMessage.all().order_by("-id").first()
+    admin = Actor(subject="test", role="admin")
+
+    await erase_member(
+        member_id=gone.id, confirm=gone.external_id, actor=admin, now=factories.now()
+    )
+    written = await OutboxMessage.filter(id__gt=last.id if last else 0).order_by("id")
+    await index.apply([OutboxEntry(r.id, r.topic, r.payload, r.created_at) for r in written])
+
+    assert [e.member_id for e in await everything(index, view_of(plain))] == [here.id]
+    await same_answers(view_of(plain), index)
