@@ -9,7 +9,7 @@ from app.models.leaderboards import Leaderboard, LeaderboardMember, LeaderboardS
 from app.models.members import Member, MemberFact
 from app.models.notifications import Notification, OutboxMessage
 from app.models.points import PointsFlowFold, PointsFlowSlot, PointsLedgerEntry
-from app.models.rewards import Redemption, Reward
+from app.models.rewards import CouponCode, Redemption, Reward
 from app.models.seasons import Season, SeasonSwitch
 from app.models.shared.audit import AuditEntry
 from app.models.tasks import GrowthTask, TaskCompletion, TaskProgressRow, TaskStatus
@@ -30,6 +30,7 @@ __all__ = [
     "Badge",
     "Benefit",
     "BenefitGrant",
+    "CouponCode",
     "DeliveryStatus",
     "EvaluationStep",
     "Event",
