@@ -291,8 +291,8 @@ async def cancel_redemption(
     The redemption's state changes by one conditional UPDATE (status redeemed, deadline not
     passed): of concurrent cancellations one matches and refunds, the others find it
     cancelled (AlreadyCancelled). The refund is a ledger row of kind spend with a positive
-    delta (a spend undone: the points flow counts it against the points spent, not as
-    points issued), unique by its key besides; the stock taken goes back; a coupon code
+    delta (a spend undone: the points flow nets it out of the points spent), unique by its
+    key besides; the stock taken goes back; a coupon code
     handed out stays issued (the member has seen it). ``member_id``: the caller is that
     member, who may only cancel its own redemptions. Audited with ``actor``.
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,6 +18,7 @@ from app.models import (
     Redemption,
     Reward,
 )
+from app.services.analytics.reports import points_flow
 from app.services.notifications.outbox import OutboxEntry
 from app.services.points.ledger import award_points, balance_mismatches
 from app.services.rewards.redemptions import (
@@ -28,6 +30,7 @@ from app.services.rewards.redemptions import (
 from app.services.shared.audit import Actor
 from app.services.shared.errors import InvalidInput, NotFound
 from app.services.webhooks.events import webhook_events
+from gamification.analytics import Granularity
 from gamification.points.ledger import LedgerKind, LedgerSource
 from gamification.rewards import RedemptionStatus
 from tests import factories
@@ -219,3 +222,24 @@ async def test_concurrent_cancels_refund_once():
     assert len(refunds) == 1
     assert await OutboxMessage.filter(topic="reward.cancelled").count() == 1
     assert await balance_mismatches() == []
+
+
+async def test_a_refund_nets_out_of_the_points_spent():
+    # Given 500 points earned, 120 spent on a reward, and that redemption cancelled
+    member = await member_with(500)
+    redemption = await redeemed(member, await factories.reward(points_cost=120))
+    await redeemed(member, await factories.reward(points_cost=30))
+    await cancel(redemption)
+
+    # When the points flow of the day is read
+    now = factories.now()
+    [day] = await points_flow(
+        granularity=Granularity.DAY,
+        starts_at=now.replace(hour=0, minute=0, second=0, microsecond=0),
+        ends_at=now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1),
+        zone=ZoneInfo("UTC"),
+    )
+
+    # Then only the 30 kept are spent (the refund, a positive delta, is among the points
+    # issued, as points flow defines them: the sum of positive deltas)
+    assert (day.issued, day.spent) == (500 + 120, 30)
