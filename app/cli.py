@@ -439,6 +439,10 @@ async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
             )
 
 
+# Codes added per transaction by `laurel import coupons`.
+COUPON_IMPORT_CHUNK = 10_000
+
+
 async def _import_coupons(settings: Settings, reward_code: str, path: Path) -> str:
     import getpass
 
@@ -455,19 +459,26 @@ async def _import_coupons(settings: Settings, reward_code: str, path: Path) -> s
         reward = await Reward.get_or_none(code=reward_code)
         if reward is None:
             sys.exit(f"laurel: no reward with the code {reward_code!r}")
+        # The person at the console, as the documents commands name it.
+        actor = Actor(subject=f"cli:{getpass.getuser()}", role="admin")
         try:
-            added = await import_coupons(
-                reward_id=reward.id,
-                codes=codes_from_csv(text),
-                # The person at the console, as the documents commands name it.
-                actor=Actor(subject=f"cli:{getpass.getuser()}", role="admin"),
-                now=datetime.now(UTC),
-            )
+            codes = codes_from_csv(text, limit=None)
+            added = duplicates = 0
+            # A transaction (and an audit entry) per chunk: a file of millions of codes
+            # neither holds the pool's lock for long nor needs to fit one statement.
+            for at in range(0, len(codes), COUPON_IMPORT_CHUNK):
+                done = await import_coupons(
+                    reward_id=reward.id,
+                    codes=codes[at : at + COUPON_IMPORT_CHUNK],
+                    actor=actor,
+                    now=datetime.now(UTC),
+                )
+                added, duplicates = added + done.added, duplicates + done.duplicates
         except InvalidInput as refused:
             sys.exit("laurel: " + "\n".join(p.message for p in refused.problems))
     return (
-        f"{added.added} codes added to {reward_code} ({added.duplicates} already in the pool); "
-        f"{added.pool.remaining} of {added.pool.total} left"
+        f"{added} codes added to {reward_code} ({duplicates} already in the pool); "
+        f"{done.pool.remaining} of {done.pool.total} left"
     )
 
 

@@ -271,7 +271,9 @@ class RewardMutations:
         csv: Annotated[
             str,
             strawberry.argument(
-                description="One code per line (1-64 letters, digits, - or _), at most 100,000."
+                description="One code per line (1-64 letters, digits, - or _); the request "
+                "body limit (100 KB) bounds a call to a few thousand codes: larger files go "
+                "through `laurel import coupons`."
             ),
         ],
     ) -> AddCouponsResult:

@@ -103,9 +103,10 @@ async def generate_coupons(
     )
 
 
-def codes_from_csv(text: str) -> list[str]:
+def codes_from_csv(text: str, *, limit: int | None = MAX_COUPONS_PER_CALL) -> list[str]:
     """The codes of a CSV file: the first column of each row, a header row ``code`` skipped,
-    blank rows ignored; the problems (a bad code, with its line) raise InvalidInput."""
+    blank rows ignored; the problems (a bad code, with its line; more than ``limit`` codes)
+    raise InvalidInput."""
     codes: list[str] = []
     problems: list[Problem] = []
     reader = csv.reader(io.StringIO(text))
@@ -125,8 +126,8 @@ def codes_from_csv(text: str) -> list[str]:
         problems = [*problems[:MAX_LISTED_PROBLEMS], Problem("csv", f"and {extra} more")]
     if not problems and not codes:
         problems.append(Problem("csv", "holds no codes"))
-    if not problems and len(codes) > MAX_COUPONS_PER_CALL:
-        problems.append(Problem("csv", f"must hold at most {MAX_COUPONS_PER_CALL} codes"))
+    if not problems and limit is not None and len(codes) > limit:
+        problems.append(Problem("csv", f"must hold at most {limit} codes"))
     if problems:
         raise InvalidInput(problems)
     return codes
