@@ -8,6 +8,8 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.models import (
     AuditEntry,
@@ -24,6 +26,8 @@ from app.services.points.ledger import award_points, balance_mismatches
 from app.services.rewards.redemptions import (
     AlreadyCancelled,
     CancelWindowClosed,
+    InsufficientPoints,
+    OutOfStock,
     cancel_redemption,
     redeem_reward,
 )
@@ -243,3 +247,62 @@ async def test_a_refund_nets_out_of_the_points_spent():
     # Then only the 30 kept are spent (the refund, a positive delta, is among the points
     # issued, as points flow defines them: the sum of positive deltas)
     assert (day.issued, day.spent) == (500 + 120, 30)
+
+
+# A member's session: awards, redemptions of rewards of various costs (some with a window of
+# 0), cancellations of earlier redemptions (some twice), and time passing.
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("award"), st.integers(1, 300)),
+        st.tuples(st.just("redeem"), st.sampled_from([50, 120, 400])),
+        st.tuples(st.just("redeem-final"), st.just(60)),
+        st.tuples(st.just("cancel"), st.integers(0, 9)),
+        st.tuples(st.just("wait"), st.sampled_from([1, 30])),
+    ),
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=STEPS)
+async def test_the_balance_is_the_sum_of_the_ledger_and_never_negative(steps, clock):
+    member = await member_with(100)
+    rewards = {
+        cost: await factories.reward(points_cost=cost, cancel_window_hours=48, stock=3)
+        for cost in (50, 120, 400)
+    }
+    final = await factories.reward(points_cost=60, cancel_window_hours=0)
+    made: list[Redemption] = []
+    for n, (step, value) in enumerate(steps):
+        try:
+            if step == "award":
+                await award_points(
+                    member_id=member.id,
+                    amount=value,
+                    reason="Step",
+                    idempotency_key=f"step-{member.id}-{n}",
+                    max_amount=1_000,
+                    now=factories.now(),
+                )
+            elif step in ("redeem", "redeem-final"):
+                reward = final if step == "redeem-final" else rewards[value]
+                made.append(await redeemed(member, reward))
+            elif step == "cancel" and made:
+                await cancel(made[value % len(made)])
+            elif step == "wait":
+                clock.advance(timedelta(hours=value))
+        except (InsufficientPoints, OutOfStock, AlreadyCancelled, CancelWindowClosed):
+            pass
+        balance = (await Member.get(id=member.id)).points_balance
+        assert balance >= 0
+    assert await balance_mismatches() == []
+    stock = await Reward.filter(id__in=[r.id for r in rewards.values()]).values_list("id", "stock")
+    held = await Redemption.filter(
+        member_id=member.id, status=RedemptionStatus.REDEEMED
+    ).values_list("reward_id", flat=True)
+    # Stock taken is exactly the redemptions that stand.
+    assert {i: 3 - s for i, s in stock} == {r.id: held.count(r.id) for r in rewards.values()}
