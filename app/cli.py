@@ -499,9 +499,60 @@ async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
             )
 
 
+# Codes added per transaction by `laurel import coupons`.
+COUPON_IMPORT_CHUNK = 10_000
+
+
+async def _import_coupons(settings: Settings, reward_code: str, path: Path) -> str:
+    import getpass
+
+    from app.models import Reward
+    from app.services.rewards.coupons import codes_from_csv, import_coupons
+    from app.services.shared.audit import Actor
+    from app.services.shared.errors import InvalidInput
+
+    try:
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        sys.exit(f"laurel: cannot read {path}: {exc}")
+    async with db.connect(settings):
+        reward = await Reward.get_or_none(code=reward_code)
+        if reward is None:
+            sys.exit(f"laurel: no reward with the code {reward_code!r}")
+        # The person at the console, as the documents commands name it.
+        actor = Actor(subject=f"cli:{getpass.getuser()}", role="admin")
+        try:
+            codes = codes_from_csv(text, limit=None)
+            added = duplicates = 0
+            # A transaction (and an audit entry) per chunk: a file of millions of codes
+            # neither holds the pool's lock for long nor needs to fit one statement.
+            for at in range(0, len(codes), COUPON_IMPORT_CHUNK):
+                done = await import_coupons(
+                    reward_id=reward.id,
+                    codes=codes[at : at + COUPON_IMPORT_CHUNK],
+                    actor=actor,
+                    now=datetime.now(UTC),
+                )
+                added, duplicates = added + done.added, duplicates + done.duplicates
+        except InvalidInput as refused:
+            sys.exit("laurel: " + "\n".join(p.message for p in refused.problems))
+    return (
+        f"{added} codes added to {reward_code} ({duplicates} already in the pool); "
+        f"{done.pool.remaining} of {done.pool.total} left"
+    )
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     from app.services.activity.imports import ImportRefused
 
+    wanted = 2 if args.kind == "coupons" else 1
+    if len(args.paths) != wanted:
+        usage = "coupons REWARD FILE" if args.kind == "coupons" else f"{args.kind} FILE"
+        sys.exit(f"laurel: usage: laurel import {usage}")
+    args.file = args.paths[-1]
+    if args.kind == "coupons":
+        print(asyncio.run(_import_coupons(_settings(), args.paths[0], Path(args.file))))
+        return
     try:
         report = asyncio.run(_import(_settings(), args))
     except ImportRefused as refused:
@@ -666,10 +717,16 @@ def build_parser() -> argparse.ArgumentParser:
     imports = sub.add_parser(
         "import",
         help="import members or events from a CSV file (docs/import.md): streamed, resumable "
-        "(run it again: nothing is credited twice), rejected rows in FILE.rejected.csv",
+        "(run it again: nothing is credited twice), rejected rows in FILE.rejected.csv; or "
+        "the coupon codes of a reward (`import coupons REWARD FILE`: the first column)",
     )
-    imports.add_argument("kind", choices=["members", "events"])
-    imports.add_argument("file", help="the CSV file, with a header line")
+    imports.add_argument("kind", choices=["members", "events", "coupons"])
+    imports.add_argument(
+        "paths",
+        nargs="+",
+        metavar="[REWARD] FILE",
+        help="the CSV file, with a header line (coupons: the reward's code, then the file)",
+    )
     imports.add_argument(
         "--backfill-days",
         type=_non_negative,

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # May a reversal take a balance below zero (points already spent)? Otherwise it takes
     # what is there and records the rest as not recovered.
     allow_points_debt: bool = False
+    # How long after a redemption a cancellation refunds it, for rewards that set no window
+    # of their own (0: not cancellable).
+    redemption_cancel_window_hours: Annotated[int, Field(ge=0, le=24 * 366)] = 24
     # How old a reported event may be (back-fill of late reports).
     event_backfill_days: Annotated[int, Field(ge=0, le=3650)] = 30
     # Relay committed changes (outbox rows) to live updates from the API process. Every

@@ -69,6 +69,12 @@ class Dialect:
         needs none: it runs one write transaction at a time)."""
         return " FOR UPDATE" if self.postgres else ""
 
+    @property
+    def skip_locked(self) -> str:
+        """The clause that locks the rows a SELECT reads, passing over those another
+        transaction holds (a queue: each taker gets a row of its own)."""
+        return " FOR UPDATE SKIP LOCKED" if self.postgres else ""
+
     # --- parameters ---------------------------------------------------------------------
 
     def numbered(self, statement: str) -> str:

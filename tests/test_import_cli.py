@@ -16,7 +16,7 @@ import pytest
 
 from app import db
 from app.config import Settings
-from app.models import Event, Member
+from app.models import CouponCode, Event, Member
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,3 +152,37 @@ def test_a_file_that_cannot_be_imported_fails_the_command(
     assert result.stdout == ""
     assert re.search(f"^laurel: .*{message}", result.stderr), result.stderr
     assert not (tmp_path / "missing.csv.rejected.csv").exists()
+
+
+def test_coupon_codes_are_imported_into_a_rewards_pool_and_a_second_run_adds_none(
+    tmp_path, database
+):
+    # Given a coupon reward and a file of codes (one already in the pool, one repeated)
+    async def given() -> None:
+        async with db.connect(database):
+            reward = await factories.reward(code="shoe", issues_coupons=True)
+            await CouponCode.create(reward=reward, code="SHOE-1", created_at=factories.now())
+
+    asyncio.run(given())
+    codes = write_csv(
+        tmp_path / "codes.csv", [["code"], ["SHOE-1"], ["SHOE-2"], ["SHOE-3"], ["SHOE-2"]]
+    )
+
+    # When it is imported twice
+    first = laurel("import", "coupons", "shoe", str(codes), database_url=database.database_url)
+    again = laurel("import", "coupons", "shoe", str(codes), database_url=database.database_url)
+
+    # Then the new codes are added once
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "2 codes added to shoe (1 already in the pool); 3 of 3 left"
+    assert again.stdout.strip() == "0 codes added to shoe (3 already in the pool); 3 of 3 left"
+
+
+def test_a_coupon_import_names_what_is_wrong(tmp_path, database):
+    bad = write_csv(tmp_path / "bad.csv", [["code"], ["not a code"]])
+
+    unknown = laurel("import", "coupons", "nope", str(bad), database_url=database.database_url)
+    missing = laurel("import", "coupons", str(bad), database_url=database.database_url)
+
+    assert unknown.returncode != 0 and "no reward with the code 'nope'" in unknown.stderr
+    assert missing.returncode != 0 and "usage: laurel import coupons REWARD FILE" in missing.stderr

@@ -15,7 +15,7 @@ from app.models.members import (
 )
 from app.models.notifications import Notification, OutboxMessage
 from app.models.points import PointsFlowFold, PointsFlowSlot, PointsLedgerEntry
-from app.models.rewards import Redemption, Reward
+from app.models.rewards import CouponCode, Redemption, Reward
 from app.models.rules import EarningRule, EarningRuleSpend, EarningRuleVersion
 from app.models.seasons import Season, SeasonSwitch
 from app.models.shared.audit import AuditEntry
@@ -37,6 +37,7 @@ __all__ = [
     "Badge",
     "Benefit",
     "BenefitGrant",
+    "CouponCode",
     "DeliveryStatus",
     "EarningRule",
     "EarningRuleSpend",

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from gamification.rewards import RewardRule
+from app.models.shared.enums import ENUM_DESCRIPTION as _ENUM
+from gamification.rewards import RedemptionStatus, RewardRule
 
 if TYPE_CHECKING:
     from app.models.members import Member
@@ -35,6 +36,15 @@ class Reward(Model):
     active = fields.BooleanField(default=True)
     archived_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # How long after a redemption the member (or staff) may cancel it for a refund; null:
+    # LAUREL_REDEMPTION_CANCEL_WINDOW_HOURS. Each redemption keeps the deadline it got.
+    cancel_window_hours = fields.IntField(null=True)
+    # True: each redemption hands out one unique code of the reward's coupon pool, and an
+    # empty pool refuses the redemption.
+    issues_coupons = fields.BooleanField(default=False, db_default=False)
+    # Set by the first redemption that found the pool empty (the marketers are alerted
+    # once); cleared when codes are added.
+    coupons_exhausted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "reward"
@@ -68,11 +78,51 @@ class Redemption(Model):
     # The client's key for a retry-safe redemption; null when the client sent none.
     idempotency_key = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField()
+    status = fields.CharEnumField(
+        RedemptionStatus,
+        max_length=16,
+        default=RedemptionStatus.REDEEMED,
+        db_default=RedemptionStatus.REDEEMED.value,
+        description=_ENUM,
+    )
+    # Until when a cancellation refunds it (exclusive); null: it cannot be cancelled.
+    cancellable_until = fields.DatetimeField(null=True)
+    cancelled_at = fields.DatetimeField(null=True)
+    cancel_reason = fields.CharField(max_length=200, null=True)
+    # The coupon code it handed out; unique, so no code is ever handed out twice.
+    coupon: fields.ForeignKeyNullableRelation[CouponCode] = fields.OneToOneField(
+        "laurel.CouponCode", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
 
     member_id: int
     reward_id: int
+    coupon_id: int | None
 
     class Meta:
         table = "redemption"
         unique_together = (("member_id", "idempotency_key"),)
         indexes = (("member_id", "id"), ("reward_id", "id"))
+
+
+class CouponCode(Model):
+    """One unique code of a reward's coupon pool, handed out by at most one redemption.
+
+    A code is taken by a single conditional UPDATE (issued_at IS NULL) of the redemption
+    transaction, so concurrent redemptions never share one. A cancelled redemption's code
+    stays issued: the member has seen it, and it may have been used.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    reward: fields.ForeignKeyRelation[Reward] = fields.ForeignKeyField(
+        "laurel.Reward", related_name=False, on_delete=fields.RESTRICT
+    )
+    code = fields.CharField(max_length=64)
+    issued_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    reward_id: int
+
+    class Meta:
+        table = "coupon_code"
+        unique_together = (("reward_id", "code"),)
+        indexes = (("reward_id", "issued_at", "id"),)

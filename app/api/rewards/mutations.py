@@ -9,10 +9,18 @@ from strawberry.types import Info
 
 from app.api.members.types import MemberType
 from app.api.rewards.types import (
+    AddCouponsResult,
+    CancelRedemptionResult,
+    CancelWindowClosedType,
+    CouponPoolType,
+    CouponsAdded,
+    CouponsExhaustedType,
     CreateRewardInput,
     InsufficientPointsType,
     OutOfStockType,
     RedeemPointsResult,
+    RedemptionAlreadyCancelledType,
+    RedemptionCancelled,
     RedemptionType,
     RewardRedeemed,
     RewardResult,
@@ -23,15 +31,51 @@ from app.api.rewards.types import (
 from app.api.shared.context import Context
 from app.api.shared.ids import input_id
 from app.api.shared.partial_updates import given_changes
-from app.api.shared.permissions import CATALOGUE_EDITORS, audit_actor, caller, roles
+from app.api.shared.permissions import (
+    CATALOGUE_EDITORS,
+    audit_actor,
+    caller,
+    member_or_staff,
+    roles,
+)
 from app.api.shared.results import typed_failures
 from app.auth import Role
 from app.models import Member
 from app.services.rewards import catalogue as rewards
-from app.services.rewards.redemptions import InsufficientPoints, OutOfStock, redeem_reward
+from app.services.rewards import coupons
+from app.services.rewards.redemptions import (
+    AlreadyCancelled,
+    CancelWindowClosed,
+    InsufficientPoints,
+    OutOfStock,
+    cancel_redemption,
+    coupon_code_of,
+    redeem_reward,
+)
 
 # The optional fields of a reward: an update may clear them with null.
-NULLABLE = ("stock", "starts_at", "ends_at", "min_tier_rank", "max_tier_rank")
+NULLABLE = (
+    "stock",
+    "starts_at",
+    "ends_at",
+    "min_tier_rank",
+    "max_tier_rank",
+    "cancel_window_hours",
+)
+
+
+def _added(result: coupons.CouponsAdded) -> CouponsAdded:
+    return CouponsAdded(
+        reward=RewardType.from_model(result.reward),
+        added=result.added,
+        duplicates=result.duplicates,
+        pool=CouponPoolType(
+            total=result.pool.total,
+            remaining=result.pool.remaining,
+            issued=result.pool.issued,
+            exhausted_at=result.reward.coupons_exhausted_at,
+        ),
+    )
 
 
 @strawberry.type
@@ -117,6 +161,7 @@ class RewardMutations:
                 member_id=principal.member_id,
                 reward_id=pk,
                 idempotency_key=idempotency_key,
+                default_cancel_window_hours=info.context.settings.redemption_cancel_window_hours,
                 now=info.context.now,
             )
         except InsufficientPoints as error:
@@ -125,9 +170,116 @@ class RewardMutations:
             )
         except OutOfStock as error:
             return OutOfStockType(message=str(error), reward_id=reward_id)
+        except coupons.CouponsExhausted as error:
+            return CouponsExhaustedType(message=str(error), reward_id=reward_id)
         member = await Member.get(id=principal.member_id)
         return RewardRedeemed(
-            redemption=RedemptionType.from_model(redeemed.redemption, redeemed.reward),
+            redemption=RedemptionType.from_model(
+                redeemed.redemption, redeemed.reward, coupon_code=redeemed.coupon_code
+            ),
             member=MemberType.from_model(member),
             replayed=redeemed.replayed,
         )
+
+    @strawberry.mutation(
+        description="Cancel a redemption inside its window (cancellableUntil) and give its "
+        "points back, exactly once: concurrent or repeated calls refund one time "
+        "(RedemptionAlreadyCancelled for the others). The stock taken goes back; a coupon "
+        "code handed out stays issued. A member cancels only its own redemptions (members, "
+        "marketers, admins, services; audited).",
+        extensions=[member_or_staff()],
+    )
+    @typed_failures
+    async def cancel_redemption(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Redemption id.")],
+        reason: Annotated[
+            str, strawberry.argument(description="Why, 1-200 characters (shown to the member).")
+        ],
+    ) -> CancelRedemptionResult:
+        principal = caller(info)
+        pk = input_id(id, kind="Redemption", argument="id")
+        try:
+            cancelled = await cancel_redemption(
+                redemption_id=pk,
+                reason=reason,
+                actor=audit_actor(info),
+                member_id=principal.member_id if principal.role is Role.MEMBER else None,
+                now=info.context.now,
+            )
+        except AlreadyCancelled as error:
+            assert error.redemption.cancelled_at is not None
+            return RedemptionAlreadyCancelledType(
+                message=str(error), cancelled_at=error.redemption.cancelled_at
+            )
+        except CancelWindowClosed as error:
+            return CancelWindowClosedType(
+                message=str(error), cancellable_until=error.redemption.cancellable_until
+            )
+        return RedemptionCancelled(
+            redemption=RedemptionType.from_model(
+                cancelled.redemption,
+                cancelled.reward,
+                coupon_code=await coupon_code_of(cancelled.redemption),
+            ),
+            balance=cancelled.balance,
+        )
+
+    @strawberry.mutation(
+        description="Add new random codes to a reward's coupon pool, made from a pattern: # a "
+        "digit, ? a letter, * either, other characters as they are (SHOE-####-????). Exactly "
+        "count codes are added, none already in the pool (marketers, admins; audited).",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
+    @typed_failures
+    async def generate_coupons(
+        self,
+        info: Info[Context, None],
+        reward_id: Annotated[strawberry.ID, strawberry.argument(description="A Reward id.")],
+        pattern: Annotated[
+            str,
+            strawberry.argument(
+                description="Up to 64 characters: #, ?, * (at least 4 of them), A-Z, 0-9, -; "
+                "it must make at least 100 times more codes than count."
+            ),
+        ],
+        count: Annotated[int, strawberry.argument(description="How many, 1 to 100,000.")],
+    ) -> AddCouponsResult:
+        pk = input_id(reward_id, kind="Reward", argument="rewardId")
+        result = await coupons.generate_coupons(
+            reward_id=pk,
+            pattern=pattern,
+            count=count,
+            actor=audit_actor(info),
+            now=info.context.now,
+        )
+        return _added(result)
+
+    @strawberry.mutation(
+        description="Add the codes of a CSV text to a reward's coupon pool (the first column; "
+        "a header `code` is skipped). Codes already in the pool are skipped, so importing a "
+        "file again adds nothing (marketers, admins; audited). `laurel import coupons` does "
+        "the same from a file.",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
+    @typed_failures
+    async def import_coupons(
+        self,
+        info: Info[Context, None],
+        reward_id: Annotated[strawberry.ID, strawberry.argument(description="A Reward id.")],
+        csv: Annotated[
+            str,
+            strawberry.argument(
+                description="One code per line (1-64 letters, digits, - or _); the request "
+                "body limit (100 KB) bounds a call to a few thousand codes: larger files go "
+                "through `laurel import coupons`."
+            ),
+        ],
+    ) -> AddCouponsResult:
+        pk = input_id(reward_id, kind="Reward", argument="rewardId")
+        codes = coupons.codes_from_csv(csv)
+        result = await coupons.import_coupons(
+            reward_id=pk, codes=codes, actor=audit_actor(info), now=info.context.now
+        )
+        return _added(result)

@@ -6,8 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from strawberry.types import Info
 
 from app.api.members.types import MemberType
+from app.api.shared.context import Context
+from app.api.shared.enums import described_enum
 from app.api.shared.errors import (
     ForbiddenType,
     IdempotencyConflictType,
@@ -16,7 +19,31 @@ from app.api.shared.errors import (
     ValidationFailed,
 )
 from app.api.shared.ids import encode_id
+from app.api.shared.permissions import CATALOGUE_EDITORS, roles
 from app.models import Redemption, Reward
+from app.services.rewards.coupons import coupon_pool
+from gamification import rewards as domain
+
+RedemptionStatus = described_enum(
+    domain.RedemptionStatus,
+    name="RedemptionStatus",
+    description="Where a redemption stands.",
+    values={
+        "REDEEMED": "The points are spent and the reward is the member's.",
+        "CANCELLED": "Cancelled inside its window: the points went back to the member.",
+    },
+)
+
+
+@strawberry.type(name="CouponPool", description="The unique codes a reward hands out.")
+class CouponPoolType:
+    total: int = strawberry.field(description="Codes ever added to the pool.")
+    remaining: int = strawberry.field(description="Codes not handed out yet.")
+    issued: int = strawberry.field(description="Codes handed out by redemptions.")
+    exhausted_at: datetime | None = strawberry.field(
+        description="When a redemption first found the pool empty (the marketers were "
+        "alerted); null since codes were last added."
+    )
 
 
 @strawberry.type(name="Reward", description="Something members buy with points.")
@@ -41,10 +68,39 @@ class RewardType:
     )
     active: bool = strawberry.field(description="False: paused by a marketer.")
     archived: bool = strawberry.field(description="True once withdrawn for good.")
+    cancel_window_hours: int | None = strawberry.field(
+        description="Hours after a redemption during which cancelRedemption refunds it; "
+        "null: the programme's default (LAUREL_REDEMPTION_CANCEL_WINDOW_HOURS); 0: never."
+    )
+    issues_coupons: bool = strawberry.field(
+        description="True: each redemption hands out one unique code of the reward's pool."
+    )
+    pk: strawberry.Private[int]
+    exhausted_at: strawberry.Private[datetime | None]
+
+    @strawberry.field(
+        description="The reward's coupon pool: its size and what is left (marketers, admins); "
+        "null for a reward without one.",
+        extensions=[roles(*CATALOGUE_EDITORS)],
+    )
+    async def coupon_pool(self, info: Info[Context, None]) -> CouponPoolType | None:
+        if not self.issues_coupons:
+            return None
+        pool = await coupon_pool(self.pk)
+        return CouponPoolType(
+            total=pool.total,
+            remaining=pool.remaining,
+            issued=pool.issued,
+            exhausted_at=self.exhausted_at,
+        )
 
     @classmethod
     def from_model(cls, reward: Reward) -> RewardType:
         return cls(
+            pk=reward.id,
+            exhausted_at=reward.coupons_exhausted_at,
+            cancel_window_hours=reward.cancel_window_hours,
+            issues_coupons=reward.issues_coupons,
             id=strawberry.ID(encode_id("Reward", reward.id)),
             code=reward.code,
             name=reward.name,
@@ -66,14 +122,33 @@ class RedemptionType:
     reward: RewardType = strawberry.field(description="The reward redeemed.")
     points: int = strawberry.field(description="Points spent.")
     created_at: datetime = strawberry.field(description="When, UTC.")
+    status: RedemptionStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Redeemed, or cancelled."
+    )
+    coupon_code: str | None = strawberry.field(
+        description="The unique code it handed out (rewards with a coupon pool); it stays the "
+        "member's to read, also once cancelled."
+    )
+    cancellable_until: datetime | None = strawberry.field(
+        description="Until when (exclusive) cancelRedemption refunds it, UTC; null: never."
+    )
+    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
+    cancel_reason: str | None = strawberry.field(description="Why it was cancelled.")
 
     @classmethod
-    def from_model(cls, redemption: Redemption, reward: Reward) -> RedemptionType:
+    def from_model(
+        cls, redemption: Redemption, reward: Reward, *, coupon_code: str | None = None
+    ) -> RedemptionType:
         return cls(
             id=strawberry.ID(encode_id("Redemption", redemption.id)),
             reward=RewardType.from_model(reward),
             points=redemption.points,
             created_at=redemption.created_at,
+            status=redemption.status,
+            coupon_code=coupon_code,
+            cancellable_until=redemption.cancellable_until,
+            cancelled_at=redemption.cancelled_at,
+            cancel_reason=redemption.cancel_reason,
         )
 
 
@@ -101,6 +176,54 @@ class InsufficientPointsType:
 class OutOfStockType:
     message: str = strawberry.field(description="Says the reward is sold out.")
     reward_id: strawberry.ID = strawberry.field(description="The Reward id asked for.")
+
+
+@strawberry.type(
+    name="CouponsExhausted",
+    description="The reward hands out coupon codes and none is left; nothing was spent (the "
+    "marketers are alerted).",
+)
+class CouponsExhaustedType:
+    message: str = strawberry.field(description="Says the codes ran out.")
+    reward_id: strawberry.ID = strawberry.field(description="The Reward id asked for.")
+
+
+@strawberry.type(description="The redemption is cancelled and its points are back.")
+class RedemptionCancelled:
+    redemption: RedemptionType = strawberry.field(description="The redemption, now cancelled.")
+    balance: int = strawberry.field(description="The member's spendable points after the refund.")
+
+
+@strawberry.type(
+    name="RedemptionAlreadyCancelled",
+    description="The redemption was cancelled before (by this or a concurrent call): its "
+    "points were refunded then, and nothing more now.",
+)
+class RedemptionAlreadyCancelledType:
+    message: str = strawberry.field(description="Says so, in English.")
+    cancelled_at: datetime = strawberry.field(description="When it was cancelled.")
+
+
+@strawberry.type(
+    name="CancelWindowClosed",
+    description="The redemption's cancellation window is over (or it had none); nothing "
+    "was refunded.",
+)
+class CancelWindowClosedType:
+    message: str = strawberry.field(description="Says so, in English.")
+    cancellable_until: datetime | None = strawberry.field(
+        description="When the window closed; null: the redemption was never cancellable."
+    )
+
+
+@strawberry.type(description="Codes were added to a reward's coupon pool (audited).")
+class CouponsAdded:
+    reward: RewardType = strawberry.field(description="The reward.")
+    added: int = strawberry.field(description="New codes added.")
+    duplicates: int = strawberry.field(
+        description="Codes given that were in the pool already (skipped)."
+    )
+    pool: CouponPoolType = strawberry.field(description="The pool after the addition.")
 
 
 @strawberry.input(description="A new reward of the catalogue.")
@@ -132,6 +255,16 @@ class CreateRewardInput:
     )
     active: bool = strawberry.field(
         default=True, description="False: paused, members cannot redeem it."
+    )
+    cancel_window_hours: int | None = strawberry.field(
+        default=None,
+        description="Hours after a redemption during which it may be cancelled for a refund, "
+        "0 to 8784; null: the programme's default; 0: never.",
+    )
+    issues_coupons: bool = strawberry.field(
+        default=False,
+        description="True: each redemption hands out one unique code of the reward's pool "
+        "(generateCoupons, importCoupons); an empty pool refuses redemptions.",
     )
 
 
@@ -173,6 +306,15 @@ class UpdateRewardInput:
     active: bool | None = strawberry.field(
         default=strawberry.UNSET, description="False: paused, members cannot redeem it."
     )
+    cancel_window_hours: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Hours after a redemption during which it may be cancelled, 0 to 8784 "
+        "(later redemptions); null: the programme's default.",
+    )
+    issues_coupons: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="True: each redemption hands out one unique code of the reward's pool.",
+    )
 
 
 @strawberry.type(description="The reward is saved (and audited).")
@@ -192,6 +334,7 @@ RedeemPointsResult = Annotated[
     RewardRedeemed
     | InsufficientPointsType
     | OutOfStockType
+    | CouponsExhaustedType
     | MemberInactiveType
     | NotFoundType
     | ValidationFailed
@@ -199,10 +342,33 @@ RedeemPointsResult = Annotated[
     | ForbiddenType,
     strawberry.union(
         "RedeemPointsResult",
-        description="RewardRedeemed, or: InsufficientPoints, OutOfStock, MemberInactive (the "
+        description="RewardRedeemed, or: InsufficientPoints, OutOfStock, CouponsExhausted (no "
+        "code of the reward's pool is left), MemberInactive (the "
         "member is deactivated: its points cannot be spent), NotFound (no such "
         "reward), ValidationFailed (the reward is paused, archived, not open yet, over, or "
         "not offered to the member's tier; a bad idempotency key), IdempotencyConflict (the "
         "key was used for another reward), Forbidden (not a member token).",
+    ),
+]
+CancelRedemptionResult = Annotated[
+    RedemptionCancelled
+    | RedemptionAlreadyCancelledType
+    | CancelWindowClosedType
+    | NotFoundType
+    | ValidationFailed
+    | ForbiddenType,
+    strawberry.union(
+        "CancelRedemptionResult",
+        description="RedemptionCancelled, or: RedemptionAlreadyCancelled (refunded before: "
+        "nothing more), CancelWindowClosed, NotFound (no such redemption, or another "
+        "member's), ValidationFailed (an empty or too long reason), Forbidden.",
+    ),
+]
+AddCouponsResult = Annotated[
+    CouponsAdded | ValidationFailed | NotFoundType | ForbiddenType,
+    strawberry.union(
+        "AddCouponsResult",
+        description="CouponsAdded, or: ValidationFailed (a bad pattern, count or CSV; an "
+        "archived reward), NotFound (no such reward), Forbidden (not a marketer or an admin).",
     ),
 ]

@@ -31,7 +31,13 @@ REWARD_FIELDS = (
     "max_tier_rank",
     "active",
     "archived_at",
+    "cancel_window_hours",
+    "issues_coupons",
 )
+
+
+# Fields of a definition that check_reward has no rule for.
+NOT_CHECKED = ("active", "issues_coupons")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,10 @@ class RewardDefinition:
     min_tier_rank: int | None = None
     max_tier_rank: int | None = None
     active: bool = True
+    # None: LAUREL_REDEMPTION_CANCEL_WINDOW_HOURS; 0: not cancellable.
+    cancel_window_hours: int | None = None
+    # Each redemption hands out one unique code of the reward's coupon pool.
+    issues_coupons: bool = False
 
 
 async def _check(definition: RewardDefinition, *, now: datetime) -> None:
@@ -61,6 +71,7 @@ async def _check(definition: RewardDefinition, *, now: datetime) -> None:
         min_tier_rank=definition.min_tier_rank,
         max_tier_rank=definition.max_tier_rank,
         tier_count=len(await tiers_in_force(now=now)),
+        cancel_window_hours=definition.cancel_window_hours,
     )
     if problems:
         raise InvalidInput(problems)
@@ -92,7 +103,7 @@ async def update_reward(
             raise InvalidInput.single("id", "an archived reward cannot be changed")
         merged = update.merged(reward, RewardDefinition.__slots__)
         problems = check_reward(
-            **{k: v for k, v in merged.items() if k != "active"}, tier_count=tier_count
+            **{k: v for k, v in merged.items() if k not in NOT_CHECKED}, tier_count=tier_count
         )
         if problems:
             raise InvalidInput(problems)

@@ -1,4 +1,5 @@
-"""Redeeming points for a reward: stock and balance fall atomically, or nothing happens."""
+"""Redeeming points for a reward: stock and balance fall atomically, or nothing happens;
+cancelling a redemption inside its window refunds it exactly once."""
 
 from __future__ import annotations
 
@@ -9,9 +10,19 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from app.models import Member, Notification, OutboxMessage, PointsLedgerEntry, Redemption, Reward
+from app.models import (
+    CouponCode,
+    Member,
+    Notification,
+    OutboxMessage,
+    PointsLedgerEntry,
+    Redemption,
+    Reward,
+)
 from app.services.notifications.outbox import outbox_written
 from app.services.rewards.catalogue import tier_rank_of
+from app.services.rewards.coupons import CouponsExhausted, alert_exhausted, take_coupon
+from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -26,7 +37,12 @@ from gamification.points.ledger import (
     LedgerKind,
     LedgerSource,
 )
-from gamification.rewards import UNAVAILABLE_MESSAGES, why_unavailable
+from gamification.rewards import (
+    UNAVAILABLE_MESSAGES,
+    RedemptionStatus,
+    cancellable_until,
+    why_unavailable,
+)
 
 
 class InsufficientPoints(ServiceError):
@@ -42,6 +58,23 @@ class OutOfStock(ServiceError):
         self.reward_id = reward_id
 
 
+class AlreadyCancelled(ServiceError):
+    def __init__(self, redemption: Redemption) -> None:
+        super().__init__("the redemption is already cancelled")
+        self.redemption = redemption
+
+
+class CancelWindowClosed(ServiceError):
+    def __init__(self, redemption: Redemption) -> None:
+        until = redemption.cancellable_until
+        super().__init__(
+            "the redemption can no longer be cancelled"
+            if until is not None
+            else "the redemption cannot be cancelled"
+        )
+        self.redemption = redemption
+
+
 @dataclass(frozen=True, slots=True)
 class Redeemed:
     redemption: Redemption
@@ -49,10 +82,17 @@ class Redeemed:
     # True when the idempotency key had been used: ``redemption`` is the first one, and
     # nothing new was spent.
     replayed: bool
+    # The coupon code the redemption handed out (rewards with a coupon pool).
+    coupon_code: str | None = None
 
 
 async def redeem_reward(
-    *, member_id: int, reward_id: int, idempotency_key: str | None = None, now: datetime
+    *,
+    member_id: int,
+    reward_id: int,
+    idempotency_key: str | None = None,
+    default_cancel_window_hours: int = 0,
+    now: datetime,
 ) -> Redeemed:
     """Spend a reward's cost from a member's balance and take one from its stock.
 
@@ -62,6 +102,8 @@ async def redeem_reward(
     the failure is raised (OutOfStock, MemberInactive, InsufficientPoints). No value is
     read and written back, so concurrent redemptions can neither oversell nor overdraw (the
     row locks the UPDATEs take serialise them on PostgreSQL; SQLite serialises write transactions).
+    A reward with a coupon pool then takes one free code (``take_coupon``; none left:
+    CouponsExhausted, and the marketers are alerted).
     Then the ledger row (with the balance that UPDATE produced), the redemption, an outbox
     row and the member's notification. With an ``idempotency_key`` a retry returns the
     first redemption; the unique (member, key) makes concurrent retries safe.
@@ -79,6 +121,12 @@ async def redeem_reward(
     if reason is not None:
         raise InvalidInput.single("rewardId", UNAVAILABLE_MESSAGES[reason])
     cost = reward.points_cost
+    window = (
+        reward.cancel_window_hours
+        if reward.cancel_window_hours is not None
+        else default_cancel_window_hours
+    )
+    coupon: tuple[int, str] | None = None
     try:
         async with in_transaction() as conn:
             if reward.stock is not None:
@@ -116,12 +164,21 @@ async def redeem_reward(
                 raise MemberInactive(member_id)
             if not spent:
                 raise InsufficientPoints(balance=balance, cost=cost)
+            # Last, after every check that could roll back: a code taken here is held by a
+            # transaction that will almost surely commit, so concurrent takers are rarely
+            # told "exhausted" for codes that come free again.
+            if reward.issues_coupons:
+                coupon = await take_coupon(conn, reward_id=reward.id, now=now)
+                if coupon is None:
+                    raise CouponsExhausted(reward.id)
             redemption = await Redemption.create(
                 member_id=member_id,
                 reward_id=reward.id,
                 points=cost,
                 idempotency_key=key,
                 created_at=now,
+                cancellable_until=cancellable_until(redeemed_at=now, window_hours=window),
+                coupon_id=coupon[0] if coupon else None,
                 using_db=conn,
             )
             await PointsLedgerEntry.create(
@@ -144,6 +201,7 @@ async def redeem_reward(
                     "points": cost,
                     "balance": balance,
                     "stock_left": reward.stock,
+                    "coupon_code": coupon[1] if coupon else None,
                 },
                 created_at=now,
                 using_db=conn,
@@ -152,18 +210,27 @@ async def redeem_reward(
                 member_id=member_id,
                 kind="reward_redeemed",
                 title=f"You redeemed {reward.name}",
-                body=f"{cost} points spent; {balance} points left.",
-                data={"reward": reward.code, "redemptionId": redemption.id, "points": cost},
+                body=f"{cost} points spent; {balance} points left."
+                + (f" Your code: {coupon[1]}." if coupon else ""),
+                data={
+                    "reward": reward.code,
+                    "redemptionId": redemption.id,
+                    "points": cost,
+                    **({"couponCode": coupon[1]} if coupon else {}),
+                },
                 created_at=now,
                 using_db=conn,
             )
+    except CouponsExhausted:
+        await alert_exhausted(reward.id, now=now)
+        raise
     except IntegrityError:
         # A concurrent retry with the same key committed first: this one spent nothing.
         if key is None or (first := await _first(member_id, key)) is None:
             raise
         return await _replay(first, reward_id=reward_id, key=key)
     outbox_written()
-    return Redeemed(redemption, reward, replayed=False)
+    return Redeemed(redemption, reward, replayed=False, coupon_code=coupon[1] if coupon else None)
 
 
 def _checked_key(key: str | None) -> str | None:
@@ -185,4 +252,139 @@ async def _first(member_id: int, key: str) -> Redemption | None:
 async def _replay(first: Redemption, *, reward_id: int, key: str) -> Redeemed:
     if first.reward_id != reward_id:
         raise IdempotencyConflict(key)
-    return Redeemed(first, await Reward.get(id=first.reward_id), replayed=True)
+    return Redeemed(
+        first,
+        await Reward.get(id=first.reward_id),
+        replayed=True,
+        coupon_code=await coupon_code_of(first),
+    )
+
+
+async def coupon_code_of(redemption: Redemption) -> str | None:
+    """The code a redemption handed out (None: its reward has no coupon pool)."""
+    if redemption.coupon_id is None:
+        return None
+    code: str = await (  # type: ignore[assignment]
+        CouponCode.filter(id=redemption.coupon_id).first().values_list("code", flat=True)
+    )
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    redemption: Redemption
+    reward: Reward
+    # The member's balance after the refund.
+    balance: int
+
+
+async def cancel_redemption(
+    *,
+    redemption_id: int,
+    reason: str,
+    actor: Actor | None,
+    member_id: int | None = None,
+    now: datetime,
+) -> Cancelled:
+    """Cancel a redemption before its deadline and give its points back, exactly once.
+
+    The redemption's state changes by one conditional UPDATE (status redeemed, deadline not
+    passed): of concurrent cancellations one matches and refunds, the others find it
+    cancelled (AlreadyCancelled). The refund is a ledger row of kind spend with a positive
+    delta (a spend undone: the points flow nets it out of the points spent), unique by its
+    key besides; the stock taken goes back; a coupon code
+    handed out stays issued (the member has seen it). ``member_id``: the caller is that
+    member, who may only cancel its own redemptions. Audited with ``actor``.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput.single("reason", "must not be empty")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput.single("reason", f"must be at most {MAX_REASON_LENGTH} characters")
+    redemption = await get_or_not_found(Redemption, redemption_id)
+    if member_id is not None and redemption.member_id != member_id:
+        # Another member's redemption is not there for this one.
+        raise NotFound("Redemption", redemption_id)
+    async with in_transaction() as conn:
+        async with audited(
+            conn,
+            actor=actor,
+            action="redemption.cancel",
+            now=now,
+            target_type="Redemption",
+            target_id=redemption.id,
+        ) as change:
+            cancelled = (
+                await Redemption.filter(
+                    id=redemption.id,
+                    status=RedemptionStatus.REDEEMED,
+                    cancellable_until__gt=now,
+                )
+                .using_db(conn)
+                .update(status=RedemptionStatus.CANCELLED, cancelled_at=now, cancel_reason=reason)
+            )
+            if not cancelled:
+                current = await Redemption.get(id=redemption.id, using_db=conn)
+                if current.status is RedemptionStatus.CANCELLED:
+                    raise AlreadyCancelled(current)
+                raise CancelWindowClosed(current)
+            points = redemption.points
+            await (
+                Member.filter(id=redemption.member_id)
+                .using_db(conn)
+                .update(points_balance=F("points_balance") + points, updated_at=now)
+            )
+            # Tortoise types flat values_list results as tuples.
+            balance: int = await (  # type: ignore[assignment]
+                Member.filter(id=redemption.member_id)
+                .using_db(conn)
+                .first()
+                .values_list("points_balance", flat=True)
+            )
+            reward = await Reward.get(id=redemption.reward_id, using_db=conn)
+            if reward.stock is not None:
+                await Reward.filter(id=reward.id).using_db(conn).update(stock=F("stock") + 1)
+                reward.stock += 1
+            await PointsLedgerEntry.create(
+                member_id=redemption.member_id,
+                delta=points,
+                kind=LedgerKind.SPEND,
+                reason=f"Refund: {reward.name}"[:MAX_REASON_LENGTH],
+                source=LedgerSource.REDEMPTION,
+                idempotency_key=f"redemption-{redemption.id}-refund",
+                balance_after=balance,
+                using_db=conn,
+            )
+            await OutboxMessage.create(
+                topic="reward.cancelled",
+                payload={
+                    "member_id": redemption.member_id,
+                    "reward_id": reward.id,
+                    "reward_code": reward.code,
+                    "redemption_id": redemption.id,
+                    "points": points,
+                    "balance": balance,
+                    "reason": reason,
+                },
+                created_at=now,
+                using_db=conn,
+            )
+            await Notification.create(
+                member_id=redemption.member_id,
+                kind="reward_cancelled",
+                title=f"Your {reward.name} redemption is cancelled",
+                body=f"{points} points are back; {balance} points to spend.",
+                data={"reward": reward.code, "redemptionId": redemption.id, "points": points},
+                created_at=now,
+                using_db=conn,
+            )
+            redemption = await Redemption.get(id=redemption.id, using_db=conn)
+            change.before = {"status": RedemptionStatus.REDEEMED.value}
+            change.after = {
+                "status": RedemptionStatus.CANCELLED.value,
+                "reason": reason,
+                "points_refunded": points,
+                "member_id": redemption.member_id,
+            }
+    outbox_written()
+    return Cancelled(redemption, reward, balance)

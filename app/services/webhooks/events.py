@@ -32,6 +32,7 @@ from app.services.notifications.outbox import OutboxEntry
 EVENT_TYPES: dict[str, str] = {
     "points.earned": "a recorded event credited points",
     "points.redeemed": "a reward was redeemed with points",
+    "points.refunded": "a cancelled redemption gave its points back",
     "points.expired": "points expired",
     "points.reversed": "a reversed event took its points back",
     "points.adjusted": "an operator awarded or deducted points",
@@ -42,6 +43,7 @@ EVENT_TYPES: dict[str, str] = {
     "benefit.granted": "a benefit was granted to a member",
     "member.merged": "a member enrolled twice was merged into the other (the survivor)",
     "member.erased": "a member's personal data was erased (ids only)",
+    "reward.coupons_exhausted": "a reward's coupon pool ran out of codes",
 }
 # Events that name the member by Laurel's id only: after an erasure the external id is a
 # pseudonym, and the event must not carry anything personal.
@@ -118,7 +120,24 @@ def _changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
                 "balance": p["balance"],
                 "rewardCode": p["reward_code"],
                 "redemptionId": p["redemption_id"],
+                **({"couponCode": p["coupon_code"]} if p.get("coupon_code") else {}),
             },
+        )
+    elif entry.topic == "reward.cancelled":
+        yield (
+            "points.refunded",
+            {
+                "points": p["points"],
+                "balance": p["balance"],
+                "rewardCode": p["reward_code"],
+                "redemptionId": p["redemption_id"],
+                "reason": p["reason"],
+            },
+        )
+    elif entry.topic == "reward.coupons_exhausted":
+        yield (
+            "reward.coupons_exhausted",
+            {"rewardId": p["reward_id"], "rewardCode": p["reward_code"], "issued": p["issued"]},
         )
     elif entry.topic == "points.adjusted":
         yield (

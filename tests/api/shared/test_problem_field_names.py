@@ -265,6 +265,12 @@ def cases(t: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             {"rewardId": t["Reward"]},
             {"rewardId": t["Reward"], "idempotencyKey": ""},
         ],
+        "cancelRedemption": [{"id": "nope", "reason": "changed my mind"}],
+        "generateCoupons": [{"rewardId": t["Reward"], "pattern": "SHOE-#?", "count": 0}],
+        "importCoupons": [
+            {"rewardId": t["Reward"], "csv": "code\nGOOD-1\nnot a code!\n"},
+            {"rewardId": "nope", "csv": "GOOD-1"},
+        ],
         "createBenefit": [
             {
                 "input": {

@@ -107,6 +107,11 @@ ALLOWED = {
     "CreateReward": {"marketer", "admin"},
     "UpdateReward": {"marketer", "admin"},
     "ArchiveReward": {"marketer", "admin"},
+    # Another member's redemption is a NotFound result, not a refusal.
+    "CancelRedemption": SELF_AND_STAFF | {"other-member"},
+    "RewardCouponPools": {"marketer", "admin"},
+    "GenerateCoupons": {"marketer", "admin"},
+    "ImportCoupons": {"marketer", "admin"},
     "MemberBenefits": SELF_AND_STAFF,
     # Another member's grant is a NotFound result, not a refusal.
     "UseBenefit": {"member", "other-member"},
@@ -337,6 +342,14 @@ def variables(
         "CreateReward": {"input": {"code": "mug", "name": "Mug", "pointsCost": 500}},
         "UpdateReward": {"id": encode_id("Reward", reward.id), "input": {"stock": 9}},
         "ArchiveReward": {"id": encode_id("Reward", reward.id)},
+        "CancelRedemption": {"id": encode_id("Redemption", 999_999), "reason": "Returned"},
+        "RewardCouponPools": {},
+        "GenerateCoupons": {
+            "rewardId": encode_id("Reward", reward.id),
+            "pattern": "TOTE-####",
+            "count": 5,
+        },
+        "ImportCoupons": {"rewardId": encode_id("Reward", reward.id), "csv": "TOTE-A1\nTOTE-B2"},
         "MemberBenefits": {"id": member_id},
         "UseBenefit": {"grantId": encode_id("BenefitGrant", grant.id)},
         "BenefitsCatalogue": {"includeArchived": True},
