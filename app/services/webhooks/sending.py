@@ -12,6 +12,13 @@ failure is tried again after 5 s, 10 s, 20 s, … up to an hour apart, at most
 ``MAX_ATTEMPTS`` times; then the delivery is ``failed`` until an admin replays it. An
 endpoint with no success for longer than ``LAUREL_WEBHOOKS_DISABLE_AFTER`` is disabled and
 an audit entry says so (the admins' view of what the system did).
+
+Before a pass sends, each host of its URLs is resolved and checked again (DNS rebinding:
+a name registered while public may point inside now); a host that is internal is not
+contacted, its tries fail with the reason. The client connects to the very address the
+check let through (:class:`PinnedBackend`): it never resolves the name a second time, so
+a second answer cannot differ from the one checked. ``LAUREL_WEBHOOKS_ALLOW_PRIVATE``
+turns the check (and the pinning) off.
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpcore
 import httpx
 from standardwebhooks.webhooks import Webhook
 from tortoise.transactions import in_transaction
@@ -33,6 +41,13 @@ from app.config import Settings
 from app.dialect import Dialect
 from app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from app.services.shared.audit import Actor, audited
+from app.services.webhooks.endpoints import (
+    Resolver,
+    SendTarget,
+    UrlPolicy,
+    resolve_host,
+    send_time_check,
+)
 
 # With the delays below, 80 tries span about three days: as long as an endpoint may fail
 # before it is disabled (LAUREL_WEBHOOKS_DISABLE_AFTER, by default).
@@ -145,8 +160,16 @@ def signed_request(claimed: Claimed, *, at: datetime) -> tuple[bytes, dict[str, 
 
 
 async def post(
-    http: httpx.AsyncClient, claimed: Claimed, *, at: datetime, post_seconds: float
+    http: httpx.AsyncClient,
+    claimed: Claimed,
+    *,
+    at: datetime,
+    post_seconds: float,
+    target: SendTarget | None = None,
 ) -> Outcome:
+    if target is not None and target.refused is not None:
+        # No connection at all: the host is internal now (or does not resolve).
+        return Outcome(delivery=claimed, code=None, latency_ms=0, error=target.refused)
     body, headers = signed_request(claimed, at=at)
     started = time.perf_counter()
     try:
@@ -245,23 +268,46 @@ async def record_outcomes(
     )
 
 
+async def check_hosts(
+    claimed: Sequence[Claimed], *, policy: UrlPolicy, pins: MutableMapping[str, str]
+) -> dict[str, SendTarget]:
+    """The send-time check of every URL of a pass, once each (resolved in parallel), by
+    URL; pins each host let through to the address checked, under the name the
+    connection pool will ask for (IDNA-encoded)."""
+    urls = sorted({c.url for c in claimed})
+    targets = await asyncio.gather(*(send_time_check(u, policy=policy) for u in urls))
+    for url, target in zip(urls, targets, strict=True):
+        name = httpx.URL(url).raw_host.decode("ascii")
+        if target.address is not None:
+            pins[name] = target.address
+        else:
+            pins.pop(name, None)
+    return dict(zip(urls, targets, strict=True))
+
+
 async def send_due(
     *,
     http: httpx.AsyncClient,
     now: datetime,
     disable_after: timedelta,
     post_seconds: float,
+    policy: UrlPolicy,
+    pins: MutableMapping[str, str],
     limit: int = BATCH_SIZE,
 ) -> SendReport:
-    """One pass: claim the due deliveries, POST them (``CONCURRENCY`` at a time), record."""
+    """One pass: claim the due deliveries, check their hosts, POST them (``CONCURRENCY``
+    at a time), record."""
     claimed = await claim_due(now=now, limit=limit)
     if not claimed:
         return SendReport(sent=0, delivered=0, failed=0, gave_up=0, disabled=())
+    targets = await check_hosts(claimed, policy=policy, pins=pins)
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(item: Claimed) -> Outcome:
         async with gate:
-            return await post(http, item, at=now, post_seconds=post_seconds)
+            return await post(
+                http, item, at=now, post_seconds=post_seconds, target=targets[item.url]
+            )
 
     outcomes = await asyncio.gather(*(one(item) for item in claimed))
     return await record_outcomes(outcomes, now=now, disable_after=disable_after)
@@ -273,6 +319,8 @@ async def send_all_due(
     now: datetime,
     disable_after: timedelta,
     post_seconds: float,
+    policy: UrlPolicy,
+    pins: MutableMapping[str, str],
     max_passes: int = 50,
 ) -> SendReport:
     """Passes until nothing is due (at most ``max_passes``), summed."""
@@ -280,7 +328,12 @@ async def send_all_due(
     disabled: list[int] = []
     for _ in range(max_passes):
         report = await send_due(
-            http=http, now=now, disable_after=disable_after, post_seconds=post_seconds
+            http=http,
+            now=now,
+            disable_after=disable_after,
+            post_seconds=post_seconds,
+            policy=policy,
+            pins=pins,
         )
         totals = [
             a + b
@@ -296,24 +349,107 @@ async def send_all_due(
 
 
 async def send_webhooks(
-    *, settings: Settings, now: datetime, http: httpx.AsyncClient | None = None
+    *,
+    settings: Settings,
+    now: datetime,
+    http: httpx.AsyncClient | None = None,
+    resolve: Resolver = resolve_host,
 ) -> dict[str, Any]:
-    """Send every due delivery with the settings' timeout and disable period (the job)."""
-    async with _client(http) as client:
+    """Send every due delivery with the settings' timeout and disable period (the job).
+    ``http`` replaces the pinning client (tests); ``resolve`` the DNS lookup (tests)."""
+    pins: dict[str, str] = {}
+    policy = UrlPolicy(
+        https_only=False, allow_private=settings.webhooks_allow_private, resolve=resolve
+    )
+    async with _client(http, pins, pinned_only=not policy.allow_private) as client:
         report = await send_all_due(
             http=client,
             now=now,
             disable_after=timedelta(seconds=settings.webhooks_disable_after),
             post_seconds=settings.webhooks_timeout_seconds,
+            policy=policy,
+            pins=pins,
         )
     return report.as_result()
 
 
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens connections to the address the send-time check let through for a host,
+    rather than resolving the name again. A host not pinned is refused, unless the check
+    is off (``pinned_only`` false): then it is connected to by name."""
+
+    def __init__(self, pins: Mapping[str, str], *, pinned_only: bool) -> None:
+        self.pins = pins
+        self.pinned_only = pinned_only
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's signature)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        address = self.pins.get(host)
+        if address is None and self.pinned_only:
+            raise httpcore.ConnectError(f"{host} was not checked before sending")
+        return await self.inner.connect_tcp(
+            address or host,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's signature)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks are not sent over unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over a connection pool that connects through
+    :class:`PinnedBackend`. TLS still verifies the certificate against the URL's host
+    (the pool's origin keeps the name; only the TCP connection goes to the address)."""
+
+    def __init__(self, pins: Mapping[str, str], *, pinned_only: bool, limits: httpx.Limits) -> None:
+        super().__init__(trust_env=False, limits=limits)
+        # httpx takes no network backend; its pool (httpcore) does, so the pool is made
+        # again with one.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(pins, pinned_only=pinned_only),
+        )
+
+
+def sender_client(pins: Mapping[str, str], *, pinned_only: bool = True) -> httpx.AsyncClient:
+    """The client the job sends with: no redirects (a 3xx is a failure, not a way round
+    the URL check), no proxy from the environment, connections pinned to checked
+    addresses, kept alive between tries to the same endpoint."""
+    limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY)
+    return httpx.AsyncClient(
+        transport=PinnedTransport(pins, pinned_only=pinned_only, limits=limits),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
 @contextlib.asynccontextmanager
-async def _client(http: httpx.AsyncClient | None) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(
+    http: httpx.AsyncClient | None, pins: Mapping[str, str], *, pinned_only: bool
+) -> AsyncIterator[httpx.AsyncClient]:
     if http is not None:
         yield http
         return
-    # No redirects: a 3xx is a failure, not a way round the URL check.
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+    async with sender_client(pins, pinned_only=pinned_only) as client:
         yield client

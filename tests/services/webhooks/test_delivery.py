@@ -23,6 +23,12 @@ LOCAL = UrlPolicy(https_only=False, allow_private=True)
 
 
 @pytest.fixture
+def settings(settings):
+    """The receivers listen on 127.0.0.1: the send-time URL check must let them through."""
+    return settings.model_copy(update={"webhooks_allow_private": True})
+
+
+@pytest.fixture
 def receiver():
     made: list[Receiver] = []
 
