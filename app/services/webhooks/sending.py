@@ -63,6 +63,19 @@ SYSTEM = Actor(subject="laurel:webhooks", role="system")
 USER_AGENT = "Laurel-Webhooks/1"
 
 
+# The columns a pass records, one row per try (Dialect.relation: name, PostgreSQL type).
+RECORDED = (
+    ("id", "bigint"),
+    ("attempts", "int"),
+    ("code", "int"),
+    ("latency_ms", "int"),
+    ("error", "text"),
+    ("status", "text"),
+    ("delivered_at", "timestamptz"),
+    ("next_try_at", "timestamptz"),
+)
+
+
 def retry_delay(attempts: int) -> timedelta:
     """The pause after the ``attempts``-th failed try: doubling from 5 s, capped at 1 h."""
     return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS))
@@ -190,28 +203,47 @@ async def record_outcomes(
     for longer than ``disable_after`` (audited)."""
     gave_up = 0
     disabled: list[int] = []
+    rows: list[tuple[Any, ...]] = []
+    for outcome in outcomes:
+        attempts = outcome.delivery.attempts + 1
+        if outcome.ok:
+            status, delivered_at, next_try_at = DeliveryStatus.DELIVERED, now, None
+        elif attempts >= MAX_ATTEMPTS:
+            gave_up += 1
+            status, delivered_at, next_try_at = DeliveryStatus.FAILED, None, None
+        else:
+            status, delivered_at, next_try_at = (
+                DeliveryStatus.PENDING,
+                None,
+                now + retry_delay(attempts),
+            )
+        rows.append(
+            (
+                outcome.delivery.id,
+                attempts,
+                outcome.code,
+                outcome.latency_ms,
+                outcome.error,
+                status.value,
+                delivered_at,
+                next_try_at,
+            )
+        )
     async with in_transaction() as conn:
-        for outcome in outcomes:
-            claimed = outcome.delivery
-            attempts = claimed.attempts + 1
-            common: dict[str, Any] = {
-                "attempts": attempts,
-                "last_response_code": outcome.code,
-                "last_latency_ms": outcome.latency_ms,
-                "last_error": outcome.error,
-            }
-            if outcome.ok:
-                common |= {
-                    "status": DeliveryStatus.DELIVERED,
-                    "delivered_at": now,
-                    "next_try_at": None,
-                }
-            elif attempts >= MAX_ATTEMPTS:
-                gave_up += 1
-                common |= {"status": DeliveryStatus.FAILED, "next_try_at": None}
-            else:
-                common |= {"next_try_at": now + retry_delay(attempts)}
-            await WebhookDelivery.filter(id=claimed.id).using_db(conn).update(**common)
+        d = Dialect(conn)
+        # One statement for the whole pass: a pass of 100 tries is one round trip, not 100.
+        relation, params = d.relation(rows, RECORDED)
+        await conn.execute_query(
+            d.numbered(
+                "UPDATE webhook_delivery SET attempts = v.attempts, "
+                "last_response_code = v.code, last_latency_ms = v.latency_ms, "
+                "last_error = v.error, status = v.status, "
+                "delivered_at = COALESCE(v.delivered_at, webhook_delivery.delivered_at), "
+                f"next_try_at = v.next_try_at FROM {relation} "
+                "WHERE webhook_delivery.id = v.id"
+            ),
+            params,
+        )
         succeeded = {o.delivery.endpoint_id for o in outcomes if o.ok}
         failing = {o.delivery.endpoint_id for o in outcomes if not o.ok} - succeeded
         if succeeded:
@@ -436,7 +468,9 @@ def sender_client(pins: Mapping[str, str], *, pinned_only: bool = True) -> httpx
     """The client the job sends with: no redirects (a 3xx is a failure, not a way round
     the URL check), no proxy from the environment, connections pinned to checked
     addresses, kept alive between tries to the same endpoint."""
-    limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY)
+    # As many connections as tries in flight, all kept alive: more only churn, and the
+    # pool's bookkeeping grows with every connection it holds (bench/webhooks.py).
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     return httpx.AsyncClient(
         transport=PinnedTransport(pins, pinned_only=pinned_only, limits=limits),
         follow_redirects=False,
