@@ -50,6 +50,7 @@ EVENT_TYPES: dict[str, str] = {
     "ladder.published": "an admin published a new tier ladder version",
 }
 
+LOOKUP_SLICE = 10_000
 DELIVERY_COLUMNS = (
     "endpoint_id",
     "outbox_id",
@@ -208,12 +209,14 @@ async def write_deliveries(entries: Sequence[OutboxEntry], *, now: datetime) -> 
             return 0
         member_ids = sorted({ev.member_id for _, ev in pairs if ev.member_id is not None})
         external_ids: dict[int, str] = {}
-        if member_ids:
-            where, params = d.any_of("id", member_ids, "bigint")
+        # In slices: a relay batch of rows that list members (a season's end) may name
+        # more members than SQLite takes parameters.
+        for start in range(0, len(member_ids), LOOKUP_SLICE):
+            where, params = d.any_of("id", member_ids[start : start + LOOKUP_SLICE], "bigint")
             rows = await conn.execute_query_dict(
                 d.numbered(f"SELECT id, external_id FROM member WHERE {where}"), params
             )
-            external_ids = {int(r["id"]): r["external_id"] for r in rows}
+            external_ids |= {int(r["id"]): r["external_id"] for r in rows}
         rows_to_write = [
             [
                 endpoint_id,
