@@ -182,7 +182,7 @@ async def post(
 ) -> Outcome:
     if target is not None and target.refused is not None:
         # No connection at all: the host is internal now (or does not resolve).
-        return Outcome(delivery=claimed, code=None, latency_ms=0, error=target.refused)
+        return Outcome(delivery=claimed, code=None, latency_ms=0, error=target.refused[:300])
     body, headers = signed_request(claimed, at=at)
     started = time.perf_counter()
     try:
@@ -307,14 +307,22 @@ async def check_hosts(
     URL; pins each host let through to the address checked, under the name the
     connection pool will ask for (IDNA-encoded)."""
     urls = sorted({c.url for c in claimed})
-    targets = await asyncio.gather(*(send_time_check(u, policy=policy) for u in urls))
-    for url, target in zip(urls, targets, strict=True):
-        name = httpx.URL(url).raw_host.decode("ascii")
-        if target.address is not None:
-            pins[name] = target.address
-        else:
-            pins.pop(name, None)
+    targets = await asyncio.gather(*(_checked(u, policy=policy, pins=pins) for u in urls))
     return dict(zip(urls, targets, strict=True))
+
+
+async def _checked(url: str, *, policy: UrlPolicy, pins: MutableMapping[str, str]) -> SendTarget:
+    try:
+        name = httpx.URL(url).raw_host.decode("ascii")
+        target = await send_time_check(url, policy=policy)
+    except (httpx.InvalidURL, ValueError) as exc:
+        # Checked when registered; one URL httpx cannot send to fails its own tries only.
+        return SendTarget(host="", refused=f"the URL cannot be sent to: {exc}"[:300])
+    if target.address is not None:
+        pins[name] = target.address
+    else:
+        pins.pop(name, None)
+    return target
 
 
 async def send_due(
