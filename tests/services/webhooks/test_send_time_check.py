@@ -4,6 +4,7 @@ address it checked (stand-in resolvers: no DNS in tests)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -14,7 +15,12 @@ from app.services.notifications.outbox import relay_batch
 from app.services.shared.audit import Actor
 from app.services.webhooks.endpoints import UrlPolicy, create_endpoint, new_secret
 from app.services.webhooks.events import WebhookSink
-from app.services.webhooks.sending import FIRST_RETRY_SECONDS, send_webhooks, sender_client
+from app.services.webhooks.sending import (
+    CONCURRENCY,
+    FIRST_RETRY_SECONDS,
+    send_webhooks,
+    sender_client,
+)
 from tests import factories
 from tests.services.webhooks.receiver import Receiver
 from tests.services.webhooks.test_urls import resolving
@@ -114,3 +120,20 @@ async def test_the_client_connects_to_the_address_checked_and_never_resolves_aga
             await client.post("http://localhost:1/", content=b"{}")
     assert answer.status_code == 401  # the receiver answered (the body is not signed)
     assert hooks.refused == 1
+
+
+async def test_more_posts_than_lanes_to_two_receivers_are_all_answered(hooks):
+    other = Receiver().start()
+    try:
+        hooks.secret = other.secret = new_secret()
+        async with sender_client({}, pinned_only=False) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post((hooks if n % 2 else other).url, content=b"{}")
+                    for n in range(3 * CONCURRENCY)
+                )
+            )
+        assert [a.status_code for a in answers] == [401] * 3 * CONCURRENCY
+        assert hooks.refused == other.refused == 3 * CONCURRENCY // 2
+    finally:
+        other.stop()
