@@ -40,6 +40,8 @@ from tortoise.transactions import in_transaction
 from app.db import sql
 from app.models import TierChangeReason
 from app.services.activity.events import MAX_BATCH, EventInput, EventPolicy, Recorded, record_events
+from app.services.members.enrollment import announce_enrolments
+from app.services.notifications.outbox import outbox_written
 from app.services.shared.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -539,6 +541,15 @@ async def _enrol_chunk(rows: list[_MemberRow], *, now: datetime, tally: _Tally) 
                     )
                 ],
             )
+            await announce_enrolments(
+                conn,
+                members=[(int(r["id"]), joined[r["external_id"]]) for r in created],
+                tier_code=tier.code,
+                source="import",
+                now=now,
+            )
+    if created:
+        outbox_written()
     tally.recorded += len(created)
     tally.duplicates += len(rows) - len(created)
 

@@ -76,6 +76,7 @@ async def grant_birthday_gifts(
                     "JOIN tier_benefit tb ON tb.tier_code = t.code "
                     "JOIN benefit b ON b.id = tb.benefit_id "
                     f"WHERE m.id BETWEEN ? AND ? AND {month_day} IN ({marks}) "
+                    "AND m.deactivated_at IS NULL "
                     "AND b.kind = ? AND b.archived_at IS NULL "
                     "ON CONFLICT (member_id, benefit_id, source, source_ref) DO NOTHING "
                     "RETURNING id, member_id, benefit_id",

@@ -207,6 +207,45 @@ async def announce_grants(
     )
 
 
+async def announce_revocations(
+    conn: BaseDBAsyncClient,
+    *,
+    revoked: Sequence[dict[str, Any]],
+    reason: str,
+    valid_to: datetime,
+    now: datetime,
+) -> None:
+    """Tell the brand's systems of grants just switched off (``revoked``: rows with
+    ``id``, ``member_id``, ``benefit_id`` and ``source``, as an UPDATE … RETURNING gives
+    them), in the transaction that switched them off: one ``benefits.revoked`` outbox row
+    for the whole batch, whatever its size (the webhook ``benefit.revoked``, one per
+    grant). ``reason``: ``demotion`` or ``season_ended``."""
+    if not revoked:
+        return
+    ids = {int(r["benefit_id"]) for r in revoked}
+    benefits = {b.id: b for b in await Benefit.filter(id__in=ids).using_db(conn)}
+    await OutboxMessage.create(
+        topic="benefits.revoked",
+        payload={
+            "reason": reason,
+            "grants": [
+                {
+                    "member_id": int(r["member_id"]),
+                    "grant_id": int(r["id"]),
+                    "code": benefits[int(r["benefit_id"])].code,
+                    "name": benefits[int(r["benefit_id"])].name,
+                    "kind": benefits[int(r["benefit_id"])].kind.value,
+                    "source": r["source"],
+                    "validTo": valid_to.isoformat(),
+                }
+                for r in sorted(revoked, key=lambda r: (int(r["member_id"]), int(r["id"])))
+            ],
+        },
+        created_at=now,
+        using_db=conn,
+    )
+
+
 class MemberGrants(NamedTuple):
     """Which grants of a member to read: those of one status (as members see it), or all."""
 

@@ -1,15 +1,22 @@
-"""Enrolling members and reading them back."""
+"""Enrolling members and reading them back.
+
+Every enrolment writes a ``members.created`` outbox row in its transaction (the webhook
+``member.created``); a bulk import writes one row per chunk, listing its members.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.models import Member, TierChange, TierChangeReason
+from app.models import Member, OutboxMessage, TierChange, TierChangeReason
+from app.services.notifications.outbox import outbox_written
 from app.services.shared.errors import InvalidInput
 from app.services.tiers.ladder import base_tier
 from gamification.members import check_enrollment
@@ -71,12 +78,16 @@ async def enroll_member(
                 changed_at=joined,
                 using_db=conn,
             )
+            await announce_enrolments(
+                conn, members=[(member.id, joined)], tier_code=tier.code, source="api", now=now
+            )
     except IntegrityError:
         # A concurrent enrollment of the same external id won the race.
         existing = await enrolled_under(external_id)
         if existing is None:
             raise
         return Enrollment(existing, created=False)
+    outbox_written()
     return Enrollment(member, created=True)
 
 
@@ -87,6 +98,32 @@ async def enrolled_under(external_id: str) -> Member | None:
     if member is not None and member.merged_into_id is not None:
         return await Member.get(id=member.merged_into_id)
     return member
+
+
+async def announce_enrolments(
+    conn: BaseDBAsyncClient,
+    *,
+    members: Sequence[tuple[int, datetime]],
+    tier_code: str,
+    source: str,
+    now: datetime,
+) -> None:
+    """One ``members.created`` outbox row for members just enrolled, (id, joined at) each,
+    in the transaction that enrolled them. ``source``: ``api`` or ``import``."""
+    if not members:
+        return
+    await OutboxMessage.create(
+        topic="members.created",
+        payload={
+            "source": source,
+            "members": [
+                {"member_id": member_id, "tier": tier_code, "joinedAt": joined.isoformat()}
+                for member_id, joined in members
+            ],
+        },
+        created_at=now,
+        using_db=conn,
+    )
 
 
 async def members_page(*, first: int, after_id: int | None) -> tuple[list[Member], bool]:

@@ -5,9 +5,17 @@ A deactivated member (``member.deactivated_at`` set) is refused where it acts: t
 path refuses its events (app/services/activity/events.py, on the member row it locks),
 redemptions refuse to spend its points (app/services/rewards/redemptions.py, in the
 balance UPDATE's condition), the expiry job passes it by (app/services/points/expiry.py),
-and the boards hide it (``leaderboard_member.member_active``, written here in the same
-transaction). Reactivation undoes all of it and nothing else: the member's own
-leaderboard opt-out and an admin's flag stay as they were.
+the boards hide it (``leaderboard_member.member_active``, written here in the same
+transaction), the tier evaluation neither warns nor demotes it
+(app/services/tiers/evaluation.py), and the birthday and season jobs grant it nothing
+(app/services/benefits/birthdays.py, app/services/seasons/switch.py). Reactivation undoes
+all of it and nothing else: the member's own leaderboard opt-out and an admin's flag stay
+as they were; the benefits of the seasons running at that moment are granted at once (the
+season job's sweep passed the member by).
+
+Each change writes its outbox row in its transaction: the webhooks ``member.updated``
+(``changes``: the fields given, by their schema names, with their new values),
+``member.deactivated`` and ``member.reactivated``.
 """
 
 from __future__ import annotations
@@ -19,7 +27,8 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from app.models import LeaderboardMember, Member
+from app.models import LeaderboardMember, Member, OutboxMessage, Tier
+from app.services.benefits.grants import grant_running_season_benefits
 from app.services.leaderboards.boards import change_standing
 from app.services.notifications.outbox import outbox_written
 from app.services.shared.audit import Actor, audited
@@ -86,6 +95,15 @@ async def update_member(
                     conn, member_id=member_id, changes={"visible": not opt_out}, now=now
                 )
             change.before, change.after = before, after
+            await OutboxMessage.create(
+                topic="member.updated",
+                payload={
+                    "member_id": member_id,
+                    "changes": {_schema_name(k): v for k, v in after.items()},
+                },
+                created_at=now,
+                using_db=conn,
+            )
     outbox_written()
     return member
 
@@ -97,6 +115,11 @@ def _stored(name: str, value: Any) -> Any:
     if name == "locale" and value is not None:
         return canonical_language_tag(value)
     return value
+
+
+def _schema_name(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def _plain(value: Any) -> Any:
@@ -117,6 +140,7 @@ async def deactivate_member(
         active=False,
         values={"deactivated_at": now, "deactivation_reason": reason},
         recorded={"active": False, "reason": reason},
+        told={"reason": reason},
         actor=actor,
         now=now,
     )
@@ -130,6 +154,7 @@ async def reactivate_member(*, member_id: int, actor: Actor, now: datetime) -> S
         active=True,
         values={"deactivated_at": None, "deactivation_reason": ""},
         recorded={"active": True},
+        told={},
         actor=actor,
         now=now,
     )
@@ -141,6 +166,7 @@ async def _set_status(
     active: bool,
     values: dict[str, Any],
     recorded: dict[str, Any],
+    told: dict[str, Any],
     actor: Actor,
     now: datetime,
 ) -> StatusChange:
@@ -174,6 +200,17 @@ async def _set_status(
                     conn, member_id=member_id, changes={"member_active": active}, now=now
                 )
                 change.before, change.after = {"active": not active}, recorded
+                await OutboxMessage.create(
+                    topic="member.reactivated" if active else "member.deactivated",
+                    payload={"member_id": member_id, **told},
+                    created_at=now,
+                    using_db=conn,
+                )
+                if active:
+                    tier = await Tier.get(id=member.tier_id, using_db=conn)
+                    await grant_running_season_benefits(
+                        conn, member_id=member_id, tier_code=tier.code, now=now
+                    )
     if changed:
         outbox_written()
     return StatusChange(member, changed=bool(changed))

@@ -193,58 +193,82 @@ def _scrubbed(state: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+# Personal values in what was told about a member, by where they sit: (the outbox topic, the
+# key in its payload; the webhook event type, the key in its delivery's data). A merge names
+# the member merged into the survivor by its old external id; a profile change carries the
+# new values; a deactivation an operator's free-text reason.
+_TOLD = (
+    (MERGED, "duplicate_external_id", "member.merged", "duplicateExternalId"),
+    ("member.updated", "changes", "member.updated", "changes"),
+    ("member.deactivated", "reason", "member.deactivated", "reason"),
+)
+
+
 async def _rewrite_deliveries(conn: BaseDBAsyncClient, member_id: int, pseudonym: str) -> None:
     """Webhook deliveries name the member by its external id (read when they were written):
-    one statement puts the pseudonym there, in pending and sent ones alike."""
+    the pseudonym goes there, in pending and sent ones alike; and the personal values of
+    ``_TOLD`` become ``[erased]`` in deliveries and in the outbox rows they were made from
+    (the relay keeps processed rows)."""
     d = Dialect(conn)
+    await _set_json(
+        conn,
+        d,
+        "webhook_delivery",
+        ("data", "memberExternalId"),
+        pseudonym,
+        ("data", "memberId"),
+        member_id,
+    )
+    for topic, key, event_type, field in _TOLD:
+        await _set_json(
+            conn,
+            d,
+            "webhook_delivery",
+            ("data", field),
+            SCRUBBED,
+            ("data", "memberId"),
+            member_id,
+            kind=("event_type", event_type),
+        )
+        await _set_json(
+            conn, d, "outbox", (key,), SCRUBBED, ("member_id",), member_id, kind=("topic", topic)
+        )
+
+
+async def _set_json(
+    conn: BaseDBAsyncClient,
+    d: Dialect,
+    table: str,
+    path: tuple[str, ...],
+    value: str,
+    owner: tuple[str, ...],
+    member_id: int,
+    *,
+    kind: tuple[str, str] | None = None,
+) -> None:
+    """Set ``path`` of the JSON ``payload`` to ``value`` in the rows of ``table`` whose
+    ``owner`` path is ``member_id`` (and whose ``kind`` column has the value given), where
+    the path exists: one statement."""
+    condition, params = "", []
+    if kind is not None:
+        condition, params = f" AND {kind[0]} = ?", [kind[1]]
     if d.postgres:
+        where = "payload" + "".join(f"->'{p}'" for p in owner[:-1]) + f"->>'{owner[-1]}'"
+        present = "payload" + "".join(f"->'{p}'" for p in path)
         statement = (
-            "UPDATE webhook_delivery SET payload = jsonb_set(payload, "
-            "'{data,memberExternalId}', to_jsonb(?::text)) "
-            "WHERE payload->'data'->>'memberId' = ?"
+            f"UPDATE {table} SET payload = jsonb_set(payload, '{{{','.join(path)}}}', "
+            f"to_jsonb(?::text)) WHERE {where} = ? AND {present} IS NOT NULL{condition}"
         )
-        params: list[Any] = [pseudonym, str(member_id)]
+        values: list[Any] = [value, str(member_id), *params]
     else:
+        where_path, set_path = "$." + ".".join(owner), "$." + ".".join(path)
         statement = (
-            "UPDATE webhook_delivery SET payload = json_set(payload, "
-            "'$.data.memberExternalId', ?) "
-            "WHERE json_extract(payload, '$.data.memberId') = ?"
+            f"UPDATE {table} SET payload = json_set(payload, '{set_path}', ?) "
+            f"WHERE json_extract(payload, '{where_path}') = ? "
+            f"AND json_type(payload, '{set_path}') IS NOT NULL{condition}"
         )
-        params = [pseudonym, member_id]
-    await conn.execute_query(d.numbered(statement), params)
-    # A member.merged delivery about the member names the member merged into it by its old
-    # external id: the same person, erased with it.
-    if d.postgres:
-        statement = (
-            "UPDATE webhook_delivery SET payload = jsonb_set(payload, "
-            "'{data,duplicateExternalId}', to_jsonb(?::text)) "
-            "WHERE payload->'data'->>'memberId' = ? "
-            "AND payload->'data'->'duplicateExternalId' IS NOT NULL"
-        )
-        params = [SCRUBBED, str(member_id)]
-    else:
-        statement = (
-            "UPDATE webhook_delivery SET payload = json_set(payload, "
-            "'$.data.duplicateExternalId', ?) "
-            "WHERE json_extract(payload, '$.data.memberId') = ? "
-            "AND json_type(payload, '$.data.duplicateExternalId') IS NOT NULL"
-        )
-        params = [SCRUBBED, member_id]
-    await conn.execute_query(d.numbered(statement), params)
-    # And the outbox row that delivery was made from, which the relay keeps once processed.
-    if d.postgres:
-        statement = (
-            "UPDATE outbox SET payload = jsonb_set(payload, '{duplicate_external_id}', "
-            "to_jsonb(?::text)) WHERE topic = ? AND payload->>'member_id' = ?"
-        )
-        params = [SCRUBBED, MERGED, str(member_id)]
-    else:
-        statement = (
-            "UPDATE outbox SET payload = json_set(payload, '$.duplicate_external_id', ?) "
-            "WHERE topic = ? AND json_extract(payload, '$.member_id') = ?"
-        )
-        params = [SCRUBBED, MERGED, member_id]
-    await conn.execute_query(d.numbered(statement), params)
+        values = [value, member_id, *params]
+    await conn.execute_query(d.numbered(statement), values)
 
 
 async def _leave_boards(conn: BaseDBAsyncClient, member_id: int, *, now: datetime) -> None:

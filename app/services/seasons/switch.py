@@ -18,6 +18,15 @@ Bulk grants write no outbox rows, so members get no live push for them: a season
 would otherwise put a million updates through the relay in one go and hold up every other
 member's updates behind it. Members see the grants in ``benefits``; a grant made on a
 promotion is pushed (``benefits.granted``) like the tier's own benefits.
+
+Deactivated members (``member.deactivated_at``) are passed by; reactivation grants them
+the running seasons' benefits (app/services/members/lifecycle.py).
+
+The brand's systems are told through the outbox (webhooks): ``season.started`` once, by
+the first run that finds the season running (a ``start`` step row, unique per season,
+written in the same transaction); ``benefit.revoked`` for the grants each expiry batch
+switched off (one outbox row per batch, listing them); ``season.ended`` once, in the
+transaction that marks the expiry step done.
 """
 
 from __future__ import annotations
@@ -34,7 +43,10 @@ from tortoise.expressions import F
 from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
-from app.models import BenefitGrant, Member, Season, SeasonalBenefit, SeasonSwitch
+from app.db import sql
+from app.models import Member, OutboxMessage, Season, SeasonalBenefit, SeasonSwitch
+from app.services.benefits.grants import announce_revocations
+from app.services.notifications.outbox import outbox_written
 from gamification.benefits import GrantSource, GrantStatus
 
 # Member ids per batch: ~20,000 grants, well under a second of one statement on PostgreSQL.
@@ -43,6 +55,8 @@ BATCH = 20_000
 # transactions commit, so a row younger than this may still appear below the cursor.
 SETTLE = timedelta(seconds=30)
 EXPIRE_STEP = "expire"
+# Written once per season, when a run first finds it running: the season.started webhook.
+START_STEP = "start"
 
 Heartbeat = Callable[[], Awaitable[None]]
 BatchWork = Callable[[BaseDBAsyncClient, int, int], Awaitable[int]]
@@ -76,6 +90,7 @@ async def switch_seasons(
     for season in await Season.filter(
         starts_at__lte=now, ends_at__gt=now, archived_at__isnull=True
     ).order_by("id"):
+        await announce_start(season=season, now=now)
         made = await grant_season(
             season=season, now=now, batch_size=batch_size, heartbeat=heartbeat
         )
@@ -121,6 +136,35 @@ async def grant_season(
     return made
 
 
+def _season_data(season: Season) -> dict[str, Any]:
+    return {
+        "seasonId": season.id,
+        "code": season.code,
+        "name": season.name,
+        "startsAt": season.starts_at.isoformat(),
+        "endsAt": season.ends_at.isoformat(),
+    }
+
+
+async def announce_start(*, season: Season, now: datetime) -> bool:
+    """Write ``season.started`` to the outbox, once per season (the ``start`` step row is
+    unique per season and written in the same transaction). True when this run did."""
+    if await SeasonSwitch.exists(season_id=season.id, step=START_STEP):
+        return False
+    try:
+        async with in_transaction() as conn:
+            await SeasonSwitch.create(
+                season_id=season.id, step=START_STEP, done_at=now, updated_at=now, using_db=conn
+            )
+            await OutboxMessage.create(
+                topic="season.started", payload=_season_data(season), created_at=now, using_db=conn
+            )
+    except IntegrityError:  # another run told it first
+        return False
+    outbox_written()
+    return True
+
+
 async def expire_season(
     *, season: Season, now: datetime, batch_size: int = BATCH, heartbeat: Heartbeat | None = None
 ) -> int:
@@ -137,22 +181,48 @@ async def expire_season(
     )
 
     async def expire(conn: BaseDBAsyncClient, lo: int, hi: int) -> int:
-        return await (
-            BenefitGrant.filter(
-                member_id__gt=lo,
-                member_id__lte=hi,
-                source=GrantSource.SEASON,
-                source_ref=str(season.id),
-                status=GrantStatus.ACTIVE,
-            )
-            .using_db(conn)
-            .update(status=GrantStatus.EXPIRED, valid_to=season.ends_at)
+        revoked = await conn.execute_query_dict(
+            sql(
+                conn,
+                "UPDATE benefit_grant SET status = ?, valid_to = ? "
+                "WHERE member_id > ? AND member_id <= ? AND source = ? AND source_ref = ? "
+                "AND status = ? RETURNING id, member_id, benefit_id, source",
+            ),
+            [
+                GrantStatus.EXPIRED.value,
+                season.ends_at,
+                lo,
+                hi,
+                GrantSource.SEASON.value,
+                str(season.id),
+                GrantStatus.ACTIVE.value,
+            ],
         )
+        await announce_revocations(
+            conn, revoked=revoked, reason="season_ended", valid_to=season.ends_at, now=now
+        )
+        return len(revoked)
 
     expired = await _sweep(
         switch, top=int(top or 0), batch_size=batch_size, work=expire, now=now, heartbeat=heartbeat
     )
-    await SeasonSwitch.filter(id=switch.id).update(done_at=now, updated_at=now)
+    async with in_transaction() as conn:
+        # Conditional on not being done: of two runs finishing together, one tells.
+        finished = (
+            await SeasonSwitch.filter(id=switch.id, done_at__isnull=True)
+            .using_db(conn)
+            .update(done_at=now, updated_at=now)
+        )
+        if finished:
+            total = await SeasonSwitch.get(id=switch.id, using_db=conn)
+            await OutboxMessage.create(
+                topic="season.ended",
+                payload={**_season_data(season), "expiredGrants": total.granted},
+                created_at=now,
+                using_db=conn,
+            )
+    if expired or finished:
+        outbox_written()
     return expired
 
 
@@ -243,7 +313,7 @@ async def _grant_batch(
         "(member_id, benefit_id, source, source_ref, valid_from, valid_to, status, tier_code) "
         f"SELECT m.id, {', '.join(marks[:6])}, t.code FROM member m "
         "JOIN tier t ON t.id = m.tier_id "
-        f"WHERE m.id > {marks[6]} AND m.id <= {marks[7]} "
+        f"WHERE m.id > {marks[6]} AND m.id <= {marks[7]} AND m.deactivated_at IS NULL "
         f"AND t.code IN ({', '.join(marks[8:])}) "
         "ON CONFLICT (member_id, benefit_id, source, source_ref) DO NOTHING"
     )

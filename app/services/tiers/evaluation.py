@@ -38,6 +38,7 @@ from app.models import (
     TierEvaluation,
     TierEvaluationMember,
 )
+from app.services.benefits.grants import announce_revocations
 from app.services.leaderboards.index import MEMBER_CHANGED
 from app.services.notifications.outbox import outbox_written
 from app.services.tiers.ladder import ladder_in_force
@@ -53,6 +54,7 @@ from gamification.tiers.ladder import evaluation_starts_at
 Heartbeat = Callable[[], Awaitable[None]]
 BATCH_SIZE = 20_000
 WARNING_KIND = "tier_warning"
+WARNED_TOPIC = "tier.warned"
 DEMOTION_KIND = "tier_down"
 
 
@@ -94,11 +96,19 @@ class _Sql:
     def json_object(self, *pairs: str) -> str:
         return ("jsonb_build_object(" if self.postgres else "json_object(") + ", ".join(pairs) + ")"
 
-    async def run(self, sql: str, params: Sequence[Any]) -> None:
+    def _numbered(self, sql: str) -> str:
         if self.postgres:
             parts = sql.split("?")
             sql = "".join(p + (f"${n}" if n < len(parts) else "") for n, p in enumerate(parts, 1))
-        await self.conn.execute_query(sql, list(params))
+        return sql
+
+    async def run(self, sql: str, params: Sequence[Any]) -> None:
+        await self.conn.execute_query(self._numbered(sql), list(params))
+
+    async def rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        """The rows a statement returns (``RETURNING``; tortoise's execute_query drops
+        them on asyncpg)."""
+        return await self.conn.execute_query_dict(self._numbered(sql), list(params))
 
 
 def _plan_cte(rows: Sequence[_PlanRow]) -> tuple[str, list[Any]]:
@@ -173,8 +183,9 @@ async def _mark(
     batch: str,
     now: datetime,
 ) -> None:
-    """Record, for members of ids [lo, hi) below retention, this step of this evaluation;
-    members who already have it for the date are skipped (the unique key)."""
+    """Record, for active members of ids [lo, hi) below retention, this step of this
+    evaluation; members who already have it for the date are skipped (the unique key). A
+    deactivated member is neither warned nor demoted while it is inactive."""
     cte, params = plan
     await sql.run(
         cte + "INSERT INTO tier_evaluation_member "
@@ -183,6 +194,7 @@ async def _mark(
         "SELECT ?, ?, m.id, m.tier_id, plan.to_tier_id, m.growth, plan.keep_at, ?, ? "
         "FROM member m JOIN plan ON plan.tier_id = m.tier_id "
         "WHERE m.id >= ? AND m.id < ? AND m.growth < plan.keep_at "
+        "AND m.deactivated_at IS NULL "
         "ON CONFLICT (evaluation, step, member_id) DO NOTHING",
         [*params, evaluation, step.value, batch, _utc(now), lo, hi],
     )
@@ -240,6 +252,23 @@ async def send_warnings(
                 f"WHERE {_MARKED}",
                 [*params, WARNING_KIND, _utc(now), evaluation, step.value, lo, hi, batch],
             )
+            # The webhook tier.warned, one row per member warned: what the notification
+            # says, as data.
+            told = (
+                "CAST(plan.data AS JSONB) || jsonb_build_object('member_id', r.member_id, "
+                "'missing', r.retention_threshold - r.growth)"
+                if sql.postgres
+                else "json_set(plan.data, '$.member_id', r.member_id, "
+                "'$.missing', r.retention_threshold - r.growth)"
+            )
+            await sql.run(
+                cte + "INSERT INTO outbox (topic, payload, created_at) "
+                f"SELECT ?, {told}, ? "
+                "FROM tier_evaluation_member r JOIN plan ON plan.tier_id = r.from_tier_id "
+                f"WHERE {_MARKED}",
+                [*params, WARNED_TOPIC, _utc(now), evaluation, step.value, lo, hi, batch],
+            )
+        outbox_written()
         if heartbeat is not None:
             await heartbeat()
         lo = hi
@@ -415,16 +444,19 @@ async def _demote_batch(
     keep = policy.demoted_benefits_keep_days
     ends = at + timedelta(days=keep)
     status = GrantStatus.ACTIVE if keep else GrantStatus.EXPIRED
-    await sql.run(
+    revoked = await sql.rows(
         "UPDATE benefit_grant SET status = ?, valid_to = ? "
         "FROM tier_evaluation_member r JOIN tier f ON f.id = r.from_tier_id "
         f"WHERE {_MARKED} AND benefit_grant.member_id = r.member_id "
         "AND benefit_grant.source = ? AND (benefit_grant.source_ref = f.code "
         "  OR substr(benefit_grant.source_ref, 1, length(f.code) + 1) = f.code || '@') "
         "AND benefit_grant.status = ? "
-        "AND (benefit_grant.valid_to IS NULL OR benefit_grant.valid_to > ?)",
+        "AND (benefit_grant.valid_to IS NULL OR benefit_grant.valid_to > ?) "
+        "RETURNING benefit_grant.id, benefit_grant.member_id, benefit_grant.benefit_id, "
+        "benefit_grant.source",
         [status.value, ends, *marked, GrantSource.TIER.value, GrantStatus.ACTIVE.value, ends],
     )
+    await announce_revocations(sql.conn, revoked=revoked, reason="demotion", valid_to=ends, now=now)
 
 
 async def evaluate_tiers(

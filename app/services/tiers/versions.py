@@ -1,4 +1,8 @@
-"""Admins change the ladder by versions: a draft, then a publication with notice."""
+"""Admins change the ladder by versions: a draft, then a publication with notice.
+
+A publication tells every member (a notification each) and the brand's systems (the
+``ladder.published`` outbox row, a webhook), in its transaction.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from datetime import datetime, timedelta
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from app.models import LadderVersion, LadderVersionStatus, Tier
+from app.models import LadderVersion, LadderVersionStatus, OutboxMessage, Tier
+from app.services.notifications.outbox import outbox_written
 from app.services.shared.audit import Actor, audited
 from app.services.shared.errors import InvalidInput
 from app.services.shared.lookups import get_locked_or_not_found
@@ -91,6 +96,19 @@ async def publish(
             tiers = await Tier.filter(ladder_version_id=version.id).using_db(conn).order_by("rank")
             told = await _announce(conn, version=version, tiers=tiers, now=now)
             change.note(members_told=told)
+            await OutboxMessage.create(
+                topic="ladder.published",
+                payload={
+                    "versionId": version.id,
+                    "number": version.number,
+                    "effectiveAt": effective_at.isoformat(),
+                    "tiers": [t.code for t in tiers],
+                    "notes": version.notes,
+                },
+                created_at=now,
+                using_db=conn,
+            )
+    outbox_written()
     return version, told
 
 

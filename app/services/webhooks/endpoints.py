@@ -3,8 +3,10 @@ the delivery log with its replay. Every change is audited.
 
 A URL is checked when it is registered: http or https (https only in production), and a
 host that is not, and does not resolve to, a private, loopback, link-local, multicast or
-reserved address unless ``LAUREL_WEBHOOKS_ALLOW_PRIVATE`` says otherwise. The check is not
-repeated at send time (a DNS record changed afterwards is not caught; docs/api/webhooks.md).
+reserved address unless ``LAUREL_WEBHOOKS_ALLOW_PRIVATE`` says otherwise. The sender
+checks the host again before each pass's tries (:func:`send_time_check`: a DNS record changed
+afterwards, DNS rebinding) and connects to the address it checked
+(app/services/webhooks/sending.py).
 """
 
 from __future__ import annotations
@@ -68,6 +70,59 @@ def _internal(address: str) -> bool:
     )
 
 
+def _forbidden(host: str, addresses: Sequence[str]) -> str | None:
+    """Why a host resolving to ``addresses`` may not receive webhooks (None: it may)."""
+    if not addresses:
+        return f"the host {host} does not resolve"
+    internal = [a for a in addresses if _internal(a)]
+    if internal:
+        return (
+            f"points at a private, loopback or link-local address ({internal[0]}); "
+            "LAUREL_WEBHOOKS_ALLOW_PRIVATE allows it"
+        )
+    return None
+
+
+async def _addresses(host: str, port: int, policy: UrlPolicy) -> list[str]:
+    """The addresses ``host`` stands for: itself when it is an address, else what it
+    resolves to now (none when it does not resolve)."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    try:
+        return await policy.resolve(host, port)
+    except OSError:
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class SendTarget:
+    """Where the tries to one host go: the address checked (None: connect by name, the
+    check is off), or why they may not go at all."""
+
+    host: str
+    address: str | None = None
+    refused: str | None = None
+
+
+async def send_time_check(url: str, *, policy: UrlPolicy) -> SendTarget:
+    """The URL's host checked again just before sending: a name registered while it
+    pointed at a public address may point at an internal one now (DNS rebinding)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if policy.allow_private:
+        return SendTarget(host)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = await _addresses(host, port, policy)
+    if not addresses:
+        return SendTarget(host, refused=f"the host {host} does not resolve")
+    why = _forbidden(host, addresses)
+    if why is not None:
+        return SendTarget(host, refused=f"refused at send time: {host} {why}")
+    return SendTarget(host, address=addresses[0])
+
+
 async def url_problems(url: str, *, policy: UrlPolicy) -> list[Problem]:
     """Why ``url`` may not receive webhooks (nothing: it may)."""
     if len(url) > MAX_URL_LENGTH:
@@ -87,25 +142,9 @@ async def url_problems(url: str, *, policy: UrlPolicy) -> list[Problem]:
         return [Problem("url", "must not carry credentials (the signature authenticates)")]
     if policy.allow_private:
         return []
-    try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
-        try:
-            addresses = await policy.resolve(host, port or (443 if parts.scheme == "https" else 80))
-        except OSError:
-            return [Problem("url", f"the host {host} does not resolve")]
-    if not addresses:
-        return [Problem("url", f"the host {host} does not resolve")]
-    internal = [a for a in addresses if _internal(a)]
-    if internal:
-        return [
-            Problem(
-                "url",
-                f"points at a private, loopback or link-local address ({internal[0]}); "
-                "LAUREL_WEBHOOKS_ALLOW_PRIVATE allows it",
-            )
-        ]
-    return []
+    addresses = await _addresses(host, port or (443 if parts.scheme == "https" else 80), policy)
+    why = _forbidden(host, addresses)
+    return [Problem("url", why)] if why is not None else []
 
 
 def event_type_problems(event_types: Sequence[str]) -> list[Problem]:

@@ -26,9 +26,7 @@ from app.dialect import Dialect
 from app.models import DeliveryStatus
 from app.services.notifications.outbox import OutboxEntry
 
-# Every event type an endpoint may subscribe to, with what it tells. Laurel produces these
-# from the outbox today; the issue's other types (member lifecycle, tier warnings, benefit
-# revocations, seasons, ladder versions) have no outbox row yet (docs/api/webhooks.md).
+# Every event type an endpoint may subscribe to, with what it tells (docs/api/webhooks.md).
 EVENT_TYPES: dict[str, str] = {
     "points.earned": "a recorded event credited points",
     "points.redeemed": "a reward was redeemed with points",
@@ -44,11 +42,22 @@ EVENT_TYPES: dict[str, str] = {
     "member.merged": "a member enrolled twice was merged into the other (the survivor)",
     "member.erased": "a member's personal data was erased (ids only)",
     "reward.coupons_exhausted": "a reward's coupon pool ran out of codes",
+    # Member lifecycle, warnings, revocations, seasons and ladder versions (issue 16).
+    "member.created": "a member was enrolled (one by one or by a bulk import)",
+    "member.updated": "an operator changed a member's profile",
+    "member.deactivated": "an operator deactivated a member",
+    "member.reactivated": "an operator reactivated a member",
+    "tier.warned": "the tier evaluation warned a member at risk of demotion",
+    "benefit.revoked": "a member's benefit was switched off (demotion, season end)",
+    "season.started": "a season started (its benefits are being switched on)",
+    "season.ended": "a season ended (its benefits were switched off)",
+    "ladder.published": "an admin published a new tier ladder version",
 }
 # Events that name the member by Laurel's id only: after an erasure the external id is a
 # pseudonym, and the event must not carry anything personal.
 IDS_ONLY = frozenset({"member.erased"})
 
+LOOKUP_SLICE = 10_000
 DELIVERY_COLUMNS = (
     "endpoint_id",
     "outbox_id",
@@ -93,7 +102,33 @@ class WebhookEvent:
         }
 
 
-def _changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
+def _changes(entry: OutboxEntry) -> Iterator[tuple[int | None, str, dict[str, Any]]]:
+    """(member, type, data) of each event of a row: the row's member, or for the rows that
+    list many members (a bulk import, a batch of revocations) each item's own."""
+    own = entry.payload.get("member_id")
+    for type_, data in _member_row_changes(entry):
+        yield (int(own) if own is not None else None), type_, data
+    yield from _listing_row_changes(entry)
+
+
+def _listing_row_changes(entry: OutboxEntry) -> Iterator[tuple[int | None, str, dict[str, Any]]]:
+    p = entry.payload
+    if entry.topic == "members.created":
+        for item in p["members"]:
+            yield (
+                int(item["member_id"]),
+                "member.created",
+                {"tier": item["tier"], "joinedAt": item["joinedAt"], "source": p["source"]},
+            )
+    elif entry.topic == "benefits.revoked":
+        for item in p["grants"]:
+            data = {k: v for k, v in item.items() if k != "member_id"}
+            yield int(item["member_id"]), "benefit.revoked", {**data, "reason": p["reason"]}
+    elif entry.topic in ("season.started", "season.ended", "ladder.published"):
+        yield None, entry.topic, dict(p)
+
+
+def _member_row_changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
     p = entry.payload
     if entry.topic == "event.recorded":
         if p.get("points"):
@@ -167,21 +202,28 @@ def _changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
     elif entry.topic == "leaderboard.member_changed" and p.get("tierChange"):
         # Written by the tier evaluation for each member it demotes.
         yield "tier.demoted", {**p["tierChange"], "evaluationId": p.get("evaluation")}
+    elif entry.topic == "member.updated":
+        yield "member.updated", {"changes": p["changes"]}
+    elif entry.topic == "member.deactivated":
+        yield "member.deactivated", {"reason": p["reason"]}
+    elif entry.topic == "member.reactivated":
+        yield "member.reactivated", {}
+    elif entry.topic == "tier.warned":
+        yield "tier.warned", {k: v for k, v in p.items() if k != "member_id"}
 
 
 def webhook_events(entry: OutboxEntry) -> list[WebhookEvent]:
     """The webhook events an outbox row tells (none for topics no webhook carries)."""
-    member_id = entry.payload.get("member_id")
     return [
         WebhookEvent(
             outbox_id=entry.id,
             position=position,
             type=type_,
-            member_id=int(member_id) if member_id is not None else None,
+            member_id=member_id,
             at=entry.created_at,
             data=data,
         )
-        for position, (type_, data) in enumerate(_changes(entry))
+        for position, (member_id, type_, data) in enumerate(_changes(entry))
     ]
 
 
@@ -206,12 +248,14 @@ async def write_deliveries(entries: Sequence[OutboxEntry], *, now: datetime) -> 
             return 0
         member_ids = sorted({ev.member_id for _, ev in pairs if ev.member_id is not None})
         external_ids: dict[int, str] = {}
-        if member_ids:
-            where, params = d.any_of("id", member_ids, "bigint")
+        # In slices: a relay batch of rows that list members (a season's end) may name
+        # more members than SQLite takes parameters.
+        for start in range(0, len(member_ids), LOOKUP_SLICE):
+            where, params = d.any_of("id", member_ids[start : start + LOOKUP_SLICE], "bigint")
             rows = await conn.execute_query_dict(
                 d.numbered(f"SELECT id, external_id FROM member WHERE {where}"), params
             )
-            external_ids = {int(r["id"]): r["external_id"] for r in rows}
+            external_ids |= {int(r["id"]): r["external_id"] for r in rows}
         rows_to_write = [
             [
                 endpoint_id,

@@ -9,6 +9,8 @@ import pytest
 from app.models import Benefit, BenefitGrant, OutboxMessage, TierBenefit
 from app.services.benefits.birthdays import celebrated_days
 from app.services.jobs.schedule import JOBS, run_job
+from app.services.members.lifecycle import deactivate_member
+from app.services.shared.audit import Actor
 from gamification.benefits import BenefitKind, GrantSource
 from tests import factories
 
@@ -47,6 +49,22 @@ async def test_members_get_their_tiers_gift_on_their_local_birthday(settings):
     assert not await BenefitGrant.exists(member_id=utc_today.id)
     told = await OutboxMessage.get(topic="benefits.granted")
     assert told.payload["member_id"] == today.id
+
+
+async def test_a_deactivated_member_gets_no_gift_while_inactive(settings):
+    await gift()
+    inactive = await factories.member(birthday=date(1990, 11, 26))
+    await deactivate_member(
+        member_id=inactive.id,
+        reason="Closed",
+        actor=Actor(subject="test-admin", role="admin"),
+        now=factories.now(),
+    )
+
+    result = await run_job(JOBS["birthday_gifts"], settings=settings, clock=lambda: AT)
+
+    assert result == {"granted": 0}
+    assert not await BenefitGrant.exists(member_id=inactive.id)
 
 
 async def test_a_rerun_grants_nothing_twice(settings):

@@ -230,3 +230,43 @@ async def test_erasing_a_survivor_erases_the_member_merged_into_it(orm):
     assert duplicate.erased_at is not None
     assert duplicate.external_id.startswith("erased-")
     assert duplicate.merged_into_id == ada.id
+
+
+async def test_what_webhooks_were_told_about_the_member_is_erased_too(orm):
+    # Given a member whose profile change and deactivation were told to a subscribed endpoint
+    from app.models import WebhookDelivery
+    from app.services.members.lifecycle import deactivate_member
+    from app.services.notifications.outbox import relay_batch
+    from app.services.webhooks.endpoints import UrlPolicy, create_endpoint
+    from app.services.webhooks.events import WebhookSink
+
+    await create_endpoint(
+        url="http://127.0.0.1:9/hooks",
+        event_types=["member.updated", "member.deactivated"],
+        policy=UrlPolicy(https_only=False, allow_private=True),
+        actor=ADMIN,
+        now=factories.now(),
+    )
+    ada = await factories.member(external_id=PERSONAL["external_id"], display_name="A")
+    await update_member(
+        member_id=ada.id,
+        changes={"display_name": PERSONAL["display_name"], "birthday": PERSONAL["birthday"]},
+        actor=ADMIN,
+        now=factories.now(),
+        zone=factories.ZONE,
+    )
+    await deactivate_member(
+        member_id=ada.id, reason=f"{PERSONAL['email']} asked", actor=ADMIN, now=factories.now()
+    )
+    while await relay_batch(sinks=[WebhookSink(factories.now)], now=factories.now()):
+        pass
+    assert await WebhookDelivery.filter(event_type="member.updated").count() == 1
+    assert mentions_of_personal_data(await database_dump())
+
+    # When the member is erased
+    await erase(ada)
+
+    # Then no delivery nor outbox row keeps the name, birthday, reason or external id
+    assert mentions_of_personal_data(await database_dump()) == []
+    changes = [d.payload["data"] for d in await WebhookDelivery.all().order_by("id")]
+    assert [c.get("changes", c.get("reason")) for c in changes] == ["[erased]", "[erased]"]

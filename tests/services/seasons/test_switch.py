@@ -21,7 +21,9 @@ from app.models import (
 )
 from app.services.benefits.grants import use_benefit
 from app.services.jobs.schedule import JOBS, run_job
+from app.services.members.lifecycle import deactivate_member, reactivate_member
 from app.services.seasons.switch import switch_seasons
+from app.services.shared.audit import Actor
 from gamification.benefits import BenefitKind, GrantSource, GrantStatus
 from tests import factories
 from tests.factories import ZONE, event
@@ -251,3 +253,25 @@ async def test_a_season_starting_at_local_midnight_is_switched_on_within_the_min
     assert tick is not None and (tick["granted"], tick["started"]) == (1, [festival.id])
     assert after is not None and (after["granted"], after["started"]) == (1, [late.id])
     assert [g[0] for g in await held(member)] == ["coupon", "lantern"]
+
+
+async def test_a_deactivated_member_is_granted_nothing_until_reactivated():
+    start = next_local_midnight()
+    spring = await season(start, start + timedelta(days=14))
+    coupon = await seasonal(spring, "coupon", ["member"])
+    active, inactive = await member_on("member"), await member_on("member")
+    admin = Actor(subject="test-admin", role="admin")
+    await deactivate_member(member_id=inactive.id, reason="Closed", actor=admin, now=start)
+
+    made = await switch_seasons(now=start)
+    again = await switch_seasons(now=start + timedelta(minutes=1))
+
+    assert (made.granted, again.granted) == (1, 0)
+    assert await held(inactive) == []
+    # Reactivated mid-season: the running season's benefits at once (the sweep passed by).
+    await reactivate_member(member_id=inactive.id, actor=admin, now=start + timedelta(days=1))
+    assert (
+        await held(inactive)
+        == await held(active)
+        == [(coupon.code, "season", str(spring.id), GrantStatus.ACTIVE)]
+    )

@@ -23,8 +23,10 @@ from app.models import (
 )
 from app.services.benefits.grants import grant_tier_benefits
 from app.services.jobs.schedule import JOBS, run_job
+from app.services.members.lifecycle import deactivate_member
 from app.services.notifications.outbox import OutboxEntry
 from app.services.notifications.updates import UpdateKind, updates_of
+from app.services.shared.audit import Actor
 from app.services.tiers.evaluation import (
     EvaluationPolicy,
     apply_evaluation,
@@ -36,6 +38,7 @@ from gamification.shared.calendar import Window
 from tests import factories
 
 pytestmark = pytest.mark.usefixtures("orm")
+ADMIN = Actor(subject="test-admin", role="admin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = EvaluationPolicy(zone=SHANGHAI)
 
@@ -99,6 +102,25 @@ async def test_members_below_retention_are_warned_once_with_exactly_what_keeps_t
     }
     assert not await notices(safe, "tier_warning") and not await notices(base, "tier_warning")
     assert await tier_of(at_risk) == "gold"  # a warning demotes nobody
+
+
+async def test_a_deactivated_member_is_neither_warned_nor_demoted_while_inactive():
+    tiers = await programme()
+    inactive = await member_on(tiers["gold"], 3_000)
+    active = await member_on(tiers["gold"], 3_000)
+    await deactivate_member(
+        member_id=inactive.id, reason="Closed", actor=ADMIN, now=factories.now()
+    )
+
+    warned = await evaluate_tiers(policy=POLICY, now=local(2026, 11, 24, 0, 30))
+    demoted = await evaluate_tiers(policy=POLICY, now=local(2026, 12, 1, 0, 30))
+
+    assert (warned["warned"], demoted["demoted"]) == (1, 1)
+    assert not await notices(inactive, "tier_warning")
+    assert not await notices(inactive, "tier_down")
+    assert await tier_of(inactive) == "gold" and await tier_of(active) == "silver"
+    told = await OutboxMessage.filter(topic="tier.warned")
+    assert [m.payload["member_id"] for m in told] == [active.id]
 
 
 async def test_a_member_falling_below_retention_during_the_warning_period_is_warned_then():
