@@ -18,6 +18,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.connection import get_connections
 
@@ -176,6 +177,9 @@ def note_fault(exc: BaseException, *, operation: str | None, path: object = None
 
 
 _FAULT = "_fault"
+# The status of a request whose client disconnected before it could be answered (no
+# response is sent; the number is nginx's, for the log line and the metrics).
+CLIENT_CLOSED_REQUEST = 499
 _INTERNAL_ERROR_BODY = json.dumps(
     {
         "errors": [
@@ -217,6 +221,12 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_and_watch)
+        except ClientDisconnect:
+            # The client went away before its body arrived (a load generator stopping, a
+            # phone losing its signal): nothing to answer and nothing of ours went wrong.
+            # 499 in the line and the metrics, as proxies name a request the client closed.
+            status = CLIENT_CLOSED_REQUEST
+            record["outcome"] = "client_disconnected"
         except Exception as exc:
             note_fault(exc, operation=record.get("operation"))
             if not response_started:

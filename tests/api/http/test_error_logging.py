@@ -192,3 +192,37 @@ async def test_a_fault_outside_graphql_is_a_json_500_and_one_line_with_its_trace
     assert records[0].levelno == logging.ERROR
     assert "the request parser broke" in str(fields["exc"])
     assert fields["status"] == 500
+
+
+async def test_a_client_gone_before_its_body_arrived_is_one_line_without_a_traceback(app, caplog):
+    # Given a POST whose client disconnects before sending its body (wrk stopping a round)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"40")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    # When the app takes it
+    with logged(caplog) as records:
+        await app(scope, receive, send)
+
+    # Then nothing is answered (no 500 to nobody) and the log has one info line, no traceback
+    assert [m["type"] for m in sent] == []
+    fields = assert_expected(records)
+    assert (fields["status"], fields["outcome"]) == (499, "client_disconnected")
