@@ -8,7 +8,13 @@ from app.models.jobs import JobRun, JobRunStatus, JobTally
 from app.models.leaderboards import Leaderboard, LeaderboardMember, LeaderboardScore
 from app.models.members import Member, MemberFact
 from app.models.notifications import Notification, OutboxMessage
-from app.models.points import PointsFlowFold, PointsFlowSlot, PointsLedgerEntry
+from app.models.points import (
+    PendingPoints,
+    PendingStatus,
+    PointsFlowFold,
+    PointsFlowSlot,
+    PointsLedgerEntry,
+)
 from app.models.rewards import Redemption, Reward
 from app.models.rules import EarningRule, EarningRuleSpend, EarningRuleVersion
 from app.models.seasons import Season, SeasonSwitch
@@ -54,6 +60,8 @@ __all__ = [
     "MemberFact",
     "Notification",
     "OutboxMessage",
+    "PendingPoints",
+    "PendingStatus",
     "PointsFlowFold",
     "PointsFlowSlot",
     "PointsLedgerEntry",

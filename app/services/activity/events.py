@@ -527,6 +527,10 @@ async def _record(
             earning=earning,
         )
         summary = _summary(outcome, explain=bool(rules))
+        pending_until = _pending_until(a, outcome)
+        if pending_until is not None:
+            summary["pointsPending"] = outcome.points
+            summary["pendingUntil"] = pending_until.isoformat()
         event_id = event_ids.pop(0)
         writes.event(a, event_id=event_id, outcome=outcome, summary=summary)
         writes.outcome(
@@ -539,6 +543,7 @@ async def _record(
             seasons=programme.seasons_running(a.item.occurred_at),
             badge_ids=badge_ids,
             ladder=a.ladder,
+            pending_until=pending_until,
         )
         recorded_before[key] = (event_id, a.fingerprint, summary)
         results[a.index] = Recorded(
@@ -551,6 +556,14 @@ async def _record(
     for promotion in writes.promotions:
         await _promote(conn, promotion, now=now)
     return _all(results), bool(writes.events)
+
+
+def _pending_until(a: _Accepted, outcome: Outcome) -> datetime | None:
+    """When the event's points leave the return window of its type (None: credited now).
+    The window runs from when the event occurred, as a return window runs from the sale."""
+    if a.event_type.pending_days <= 0 or outcome.points <= 0:
+        return None
+    return a.item.occurred_at + timedelta(days=a.event_type.pending_days)
 
 
 def _all(results: list[Recorded | ServiceError | None]) -> list[Recorded | ServiceError]:
@@ -671,6 +684,7 @@ class _Writes:
         self.zone = zone
         self.events: list[list[Any]] = []
         self.ledger: list[list[Any]] = []
+        self.pending: list[list[Any]] = []
         self.completions: list[list[Any]] = []
         self.badges: list[list[Any]] = []
         self.notices: list[list[Any]] = []
@@ -721,10 +735,18 @@ class _Writes:
         seasons: list[CalendarSeason],
         badge_ids: dict[str, int],
         ladder: ProgrammeLadder,
+        pending_until: datetime | None = None,
     ) -> None:
         now = self.now
         self.members[member.id] = member
-        for n, line in enumerate(outcome.ledger, start=1):
+        if pending_until is not None:
+            # Held for the return window: no ledger row and no balance until released
+            # (app/services/points/pending.py); growth and the rest count now.
+            reason = "; ".join(line.reason for line in outcome.ledger) or "Event points"
+            self.pending.append(
+                [member.id, event_id, outcome.points, reason[:200], pending_until, "pending", now]
+            )
+        for n, line in enumerate(() if pending_until is not None else outcome.ledger, start=1):
             member.points_balance += line.delta  # the balance read under the lock, moved on
             self.ledger.append(
                 [
@@ -740,8 +762,9 @@ class _Writes:
                     line.rule_version,
                 ]
             )
-        member.lifetime_points += outcome.points
-        member.points += outcome.points
+        if pending_until is None:
+            member.lifetime_points += outcome.points
+            member.points += outcome.points
         member.growth += outcome.growth
         member.growth_gained += outcome.growth
         for state in outcome.progress:
@@ -804,6 +827,7 @@ class _Writes:
         out = [
             *d.insert("event", EVENT_COLUMNS, self.events),
             *d.insert("points_ledger", LEDGER_COLUMNS, self.ledger),
+            *d.insert("pending_points", PENDING_COLUMNS, self.pending),
             *d.insert("task_completion", COMPLETION_COLUMNS, self.completions),
             *d.insert("member_badge", BADGE_COLUMNS, self.badges),
             *d.insert("notification", NOTIFICATION_COLUMNS, self.notices),
@@ -933,6 +957,15 @@ LEDGER_COLUMNS = (
     "created_at",
     "rule_id",
     "rule_version",
+)
+PENDING_COLUMNS = (
+    "member_id",
+    "event_id",
+    "points",
+    "reason",
+    "release_at",
+    "status",
+    "created_at",
 )
 SPEND_COLUMNS = ("rule_id", "member_id", "period_key", "points", "awards", "first_at", "updated_at")
 SPEND_ADDED = (

@@ -11,7 +11,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from app.models import Event, EventReversal, Member, OutboxMessage, PointsLedgerEntry
+from app.models import (
+    Event,
+    EventReversal,
+    Member,
+    OutboxMessage,
+    PendingPoints,
+    PendingStatus,
+    PointsLedgerEntry,
+)
 from app.services.leaderboards.scores import (
     apply_changes,
     changed_keys,
@@ -81,6 +89,12 @@ async def reverse_event(
             if done is not None:
                 return Reversed(done, duplicate=True)
             event = await Event.get(id=event.id, using_db=conn)
+            # Points still in the return window are taken from the pending row, never from
+            # the balance: no ledger row, no debt. The member lock orders this against the
+            # release job, which locks the members of the rows it releases first.
+            held = await PendingPoints.get_or_none(
+                event_id=event.id, status=PendingStatus.PENDING, using_db=conn
+            )
             plan = plan_reversal(
                 event_amount=event.amount,
                 event_points=event.points,
@@ -89,7 +103,7 @@ async def reverse_event(
                 reversed_points=event.reversed_points,
                 reversed_growth=event.reversed_growth,
                 amount=amount,
-                balance=member.points_balance,
+                balance=member.points_balance if held is None else held.points,
                 growth_now=member.growth,
                 allow_debt=allow_debt,
             )
@@ -106,24 +120,37 @@ async def reverse_event(
                 created_at=now,
                 using_db=conn,
             )
+            taken = 0 if held is not None else plan.points  # from the balance
+            if held is not None and plan.points:
+                await (
+                    PendingPoints.filter(id=held.id)
+                    .using_db(conn)
+                    .update(points=F("points") - plan.points)
+                )
+                if plan.points >= held.points:
+                    await (
+                        PendingPoints.filter(id=held.id)
+                        .using_db(conn)
+                        .update(status=PendingStatus.CANCELLED)
+                    )
             await (
                 Member.filter(id=member.id)
                 .using_db(conn)
                 .update(
-                    points_balance=F("points_balance") - plan.points,
-                    lifetime_points=F("lifetime_points") - plan.points,
+                    points_balance=F("points_balance") - taken,
+                    lifetime_points=F("lifetime_points") - taken,
                     growth=F("growth") - plan.growth,
                 )
             )
-            if plan.points:
+            if taken:
                 await PointsLedgerEntry.create(
                     member_id=member.id,
-                    delta=-plan.points,
+                    delta=-taken,
                     kind=LedgerKind.ADJUST,
                     reason=f"Reversal: {reason.strip()}"[:MAX_REASON_LENGTH],
                     source=LedgerSource.REVERSAL,
                     idempotency_key=key,
-                    balance_after=member.points_balance - plan.points,
+                    balance_after=member.points_balance - taken,
                     using_db=conn,
                 )
             await (
@@ -150,9 +177,10 @@ async def reverse_event(
                 payload={
                     "member_id": member.id,
                     "event_id": event.id,
-                    "points": -plan.points,
+                    "points": -taken,
                     "growth": -plan.growth,
-                    "balance": member.points_balance - plan.points,
+                    "balance": member.points_balance - taken,
+                    **({"pendingPointsCancelled": plan.points} if held is not None else {}),
                     "scores": changed_keys(scores),
                 },
                 created_at=now,

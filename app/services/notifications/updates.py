@@ -71,7 +71,8 @@ class MemberUpdate:
 def _changes(entry: OutboxEntry) -> Iterator[tuple[UpdateKind, dict[str, Any]]]:
     p = entry.payload
     if entry.topic == "event.recorded":
-        if p.get("points"):
+        # Points held in a return window move no balance: their release is the change.
+        if p.get("points") and not p.get("pointsPending"):
             yield (
                 UpdateKind.POINTS_CHANGED,
                 {"delta": p["points"], "balance": p.get("balance"), "reason": "activity"},

@@ -89,7 +89,8 @@ class WebhookEvent:
 def _changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
     p = entry.payload
     if entry.topic == "event.recorded":
-        if p.get("points"):
+        # Points held in a return window move no balance: their release is the change.
+        if p.get("points") and not p.get("pointsPending"):
             yield (
                 "points.earned",
                 {"points": p["points"], "balance": p.get("balance"), "eventId": p["event_id"]},

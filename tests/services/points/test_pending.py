@@ -1,0 +1,150 @@
+"""Pending points: held for an event type's return window, released once, cancelled by a
+return inside the window, clawed back after it; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from app.models import EventType, Member, PendingPoints, PendingStatus, PointsLedgerEntry
+from app.services.activity.reversals import reverse_event
+from app.services.points.ledger import balance_mismatches
+from app.services.points.pending import pending_points_of, release_pending_points
+from tests import clock, factories
+from tests.factories import event
+
+pytestmark = pytest.mark.usefixtures("orm")
+
+SALE = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def pinned():
+    clock.current.set(SALE)
+
+
+async def purchases_pend(days: int = 14) -> None:
+    await EventType.filter(code="purchase").update(pending_days=days)
+
+
+async def reverse(key: str, amount: str | None = None) -> None:
+    await reverse_event(
+        idempotency_key=key,
+        reason="Returned",
+        amount=Decimal(amount) if amount is not None else None,
+        allow_debt=False,
+        zone=factories.ZONE,
+        now=factories.now(),
+    )
+
+
+async def test_a_pending_event_moves_no_balance_and_says_when_its_points_come():
+    await purchases_pend()
+    member = await factories.member()
+
+    recorded = await event(member, "purchase", amount="200", key="order-1")
+
+    assert recorded.outcome["points"] == 200
+    assert recorded.outcome["pointsPending"] == 200
+    assert recorded.outcome["pendingUntil"] == (SALE + timedelta(days=14)).isoformat()
+    stored = await Member.get(id=member.id)
+    assert (stored.points_balance, stored.lifetime_points) == (0, 0)
+    assert stored.growth == 210  # growth counts now
+    assert await PointsLedgerEntry.filter(member_id=member.id).count() == 0
+    (pending,) = await pending_points_of(member.id)
+    assert (pending.points, pending.release_at) == (200, SALE + timedelta(days=14))
+    assert pending.event_id == recorded.event_id
+
+
+async def test_an_event_type_without_a_window_credits_at_once():
+    member = await factories.member()
+
+    recorded = await event(member, "purchase", amount="200")
+
+    assert "pointsPending" not in recorded.outcome
+    assert (await Member.get(id=member.id)).points_balance == 200
+    assert await pending_points_of(member.id) == []
+
+
+async def test_the_release_credits_due_points_once():
+    await purchases_pend()
+    member = await factories.member()
+    other = await factories.member()
+    await event(member, "purchase", amount="200", key="order-1")
+    await event(member, "purchase", amount="50", key="order-2")
+    clock.current.advance(timedelta(days=1))
+    await event(other, "purchase", amount="70", key="order-3")  # due a day later
+
+    early = await release_pending_points(now=SALE + timedelta(days=13))
+    first = await release_pending_points(now=SALE + timedelta(days=14))
+    again = await release_pending_points(now=SALE + timedelta(days=14))
+
+    assert early == {"released": 0, "points": 0}
+    assert first == {"released": 2, "points": 250}
+    assert again == {"released": 0, "points": 0}
+    stored = await Member.get(id=member.id)
+    assert (stored.points_balance, stored.lifetime_points) == (250, 250)
+    rows = await PointsLedgerEntry.filter(member_id=member.id).order_by("id")
+    assert [(r.delta, r.balance_after) for r in rows] == [(200, 200), (50, 250)]
+    assert await pending_points_of(member.id) == []
+    assert (await Member.get(id=other.id)).points_balance == 0
+    assert len(await pending_points_of(other.id)) == 1
+    assert await balance_mismatches() == []
+
+
+async def test_a_release_adds_to_points_earned_meanwhile():
+    await purchases_pend()
+    member = await factories.member()
+    await event(member, "purchase", amount="100", key="order-1")
+    await event(member, "check_in")  # credited at once
+    balance = (await Member.get(id=member.id)).points_balance
+
+    await release_pending_points(now=SALE + timedelta(days=15))
+
+    assert (await Member.get(id=member.id)).points_balance == balance + 100
+    assert await balance_mismatches() == []
+
+
+async def test_a_return_inside_the_window_cancels_the_pending_points_without_debt():
+    await purchases_pend()
+    member = await factories.member()
+    await event(member, "purchase", amount="200", key="order-1")
+
+    await reverse("order-1")
+    released = await release_pending_points(now=SALE + timedelta(days=14))
+
+    assert released == {"released": 0, "points": 0}
+    stored = await Member.get(id=member.id)
+    assert (stored.points_balance, stored.growth) == (0, 0)
+    assert await PointsLedgerEntry.filter(member_id=member.id).count() == 0
+    row = await PendingPoints.get(member_id=member.id)
+    assert row.status == PendingStatus.CANCELLED
+
+
+async def test_a_partial_return_inside_the_window_holds_back_the_rest():
+    await purchases_pend()
+    member = await factories.member()
+    await event(member, "purchase", amount="200", key="order-1")
+
+    await reverse("order-1", "50")
+    await release_pending_points(now=SALE + timedelta(days=14))
+
+    assert (await Member.get(id=member.id)).points_balance == 150
+    assert await balance_mismatches() == []
+
+
+async def test_a_return_after_release_claws_back_as_ever():
+    await purchases_pend()
+    member = await factories.member()
+    await event(member, "purchase", amount="200", key="order-1")
+    await release_pending_points(now=SALE + timedelta(days=14))
+
+    await reverse("order-1")
+
+    stored = await Member.get(id=member.id)
+    assert stored.points_balance == 0
+    deltas = [r.delta for r in await PointsLedgerEntry.filter(member_id=member.id).order_by("id")]
+    assert deltas == [200, -200]
+    assert await balance_mismatches() == []
