@@ -12,7 +12,7 @@ row for one release even if the status guard were bypassed).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,10 +37,19 @@ class Pending:
 
 async def pending_points_of(member_id: int) -> list[Pending]:
     """The member's points still in a return window, the soonest released first."""
-    rows = await PendingPoints.filter(member_id=member_id, status=PendingStatus.PENDING).order_by(
-        "release_at", "id"
-    )
-    return [Pending(r.event_id, r.points, r.reason, r.release_at) for r in rows]
+    return (await pending_points_by_member([member_id]))[member_id]
+
+
+async def pending_points_by_member(member_ids: Sequence[int]) -> dict[int, list[Pending]]:
+    """Each member's points still in a return window, the soonest released first: one
+    query for a page of members."""
+    found: dict[int, list[Pending]] = {member_id: [] for member_id in member_ids}
+    rows = await PendingPoints.filter(
+        member_id__in=set(member_ids), status=PendingStatus.PENDING, points__gt=0
+    ).order_by("release_at", "id")
+    for r in rows:
+        found[r.member_id].append(Pending(r.event_id, r.points, r.reason, r.release_at))
+    return found
 
 
 async def release_pending_points(
