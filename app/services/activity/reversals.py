@@ -103,7 +103,8 @@ async def reverse_event(
                 reversed_points=event.reversed_points,
                 reversed_growth=event.reversed_growth,
                 amount=amount,
-                balance=member.points_balance if held is None else held.points,
+                # Inside the window the held points are there to take first.
+                balance=member.points_balance + (held.points if held is not None else 0),
                 growth_now=member.growth,
                 allow_debt=allow_debt,
             )
@@ -120,14 +121,17 @@ async def reverse_event(
                 created_at=now,
                 using_db=conn,
             )
-            taken = 0 if held is not None else plan.points  # from the balance
-            if held is not None and plan.points:
+            # The event's held points go first (no ledger row, no debt); the rest (its
+            # rule awards and task rewards, credited at once) from the balance as ever.
+            cancelled = min(plan.points, held.points) if held is not None else 0
+            taken = plan.points - cancelled
+            if held is not None and cancelled:
                 await (
                     PendingPoints.filter(id=held.id)
                     .using_db(conn)
-                    .update(points=F("points") - plan.points)
+                    .update(points=F("points") - cancelled)
                 )
-                if plan.points >= held.points:
+                if cancelled >= held.points:
                     await (
                         PendingPoints.filter(id=held.id)
                         .using_db(conn)
@@ -138,7 +142,7 @@ async def reverse_event(
                 .using_db(conn)
                 .update(
                     points_balance=F("points_balance") - taken,
-                    lifetime_points=F("lifetime_points") - taken,
+                    lifetime_points=F("lifetime_points") - plan.points,
                     growth=F("growth") - plan.growth,
                 )
             )
@@ -180,7 +184,7 @@ async def reverse_event(
                     "points": -taken,
                     "growth": -plan.growth,
                     "balance": member.points_balance - taken,
-                    **({"pendingPointsCancelled": plan.points} if held is not None else {}),
+                    **({"pendingPointsCancelled": cancelled} if cancelled else {}),
                     "scores": changed_keys(scores),
                 },
                 created_at=now,

@@ -4,7 +4,9 @@ window closes, then released into the ledger and the balance.
 Release is set-based, one transaction per batch of due rows: the rows' members are locked
 (PostgreSQL, in id order, as the event writer locks them, so the two never deadlock), the
 rows flip from pending to released (``WHERE status = 'pending'``: a row is released once,
-whoever runs the job, however often), the members' balances move by their grouped totals,
+whoever runs the job, however often), the members' balances move by their grouped totals
+(only the balances: lifetime points and leaderboard scores counted the points when the
+event earned them, as a reversal inside the window takes them back from there),
 and one ``INSERT … SELECT`` writes the ledger rows, their running balances computed by a
 window function per member (idempotency key ``pending-<id>``: the ledger refuses a second
 row for one release even if the status guard were bypassed).
@@ -94,8 +96,8 @@ async def release_pending_points(
                 of_rows, row_params = d.any_of("p.id", [int(r["id"]) for r in flipped], "bigint")
                 await conn.execute_query(
                     d.numbered(
-                        "UPDATE member SET points_balance = member.points_balance + t.total, "
-                        "lifetime_points = member.lifetime_points + t.total FROM ("
+                        "UPDATE member SET points_balance = member.points_balance + t.total "
+                        "FROM ("
                         "SELECT p.member_id, SUM(p.points) AS total FROM pending_points p "
                         f"WHERE {of_rows} GROUP BY p.member_id) AS t WHERE member.id = t.member_id"
                     ),

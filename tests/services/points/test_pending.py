@@ -50,8 +50,8 @@ async def test_a_pending_event_moves_no_balance_and_says_when_its_points_come():
     assert recorded.outcome["pointsPending"] == 200
     assert recorded.outcome["pendingUntil"] == (SALE + timedelta(days=14)).isoformat()
     stored = await Member.get(id=member.id)
-    assert (stored.points_balance, stored.lifetime_points) == (0, 0)
-    assert stored.growth == 210  # growth counts now
+    assert stored.points_balance == 0
+    assert (stored.lifetime_points, stored.growth) == (200, 210)  # earned: they count now
     assert await PointsLedgerEntry.filter(member_id=member.id).count() == 0
     (pending,) = await pending_points_of(member.id)
     assert (pending.points, pending.release_at) == (200, SALE + timedelta(days=14))
@@ -117,7 +117,7 @@ async def test_a_return_inside_the_window_cancels_the_pending_points_without_deb
 
     assert released == {"released": 0, "points": 0}
     stored = await Member.get(id=member.id)
-    assert (stored.points_balance, stored.growth) == (0, 0)
+    assert (stored.points_balance, stored.lifetime_points, stored.growth) == (0, 0, 0)
     assert await PointsLedgerEntry.filter(member_id=member.id).count() == 0
     row = await PendingPoints.get(member_id=member.id)
     assert row.status == PendingStatus.CANCELLED
@@ -147,4 +147,23 @@ async def test_a_return_after_release_claws_back_as_ever():
     assert stored.points_balance == 0
     deltas = [r.delta for r in await PointsLedgerEntry.filter(member_id=member.id).order_by("id")]
     assert deltas == [200, -200]
+    assert await balance_mismatches() == []
+
+
+async def test_only_the_events_own_points_pend_and_a_return_takes_the_rest_from_the_balance():
+    # A purchase worth 200 of its own that completes a 10-point task
+    await purchases_pend()
+    await factories.task(code="first-buy", event_type="purchase", reward_points=10)
+    member = await factories.member()
+
+    recorded = await event(member, "purchase", amount="200", key="order-1")
+
+    assert (recorded.outcome["points"], recorded.outcome["pointsPending"]) == (210, 200)
+    assert (await Member.get(id=member.id)).points_balance == 10  # the task's reward, now
+
+    await reverse("order-1")
+
+    stored = await Member.get(id=member.id)
+    assert (stored.points_balance, stored.lifetime_points) == (0, 0)
+    assert (await PendingPoints.get(member_id=member.id)).status == PendingStatus.CANCELLED
     assert await balance_mismatches() == []
