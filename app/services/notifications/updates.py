@@ -97,6 +97,11 @@ def _changes(entry: OutboxEntry) -> Iterator[tuple[UpdateKind, dict[str, Any]]]:
             UpdateKind.POINTS_CHANGED,
             {"delta": p["delta"], "balance": p["balance"], "reason": "adjustment"},
         )
+    elif entry.topic == "points.released":
+        yield (
+            UpdateKind.POINTS_CHANGED,
+            {"delta": p["points"], "balance": p["balance"], "reason": "activity"},
+        )
     elif entry.topic == "points.expired":
         yield (
             UpdateKind.POINTS_CHANGED,

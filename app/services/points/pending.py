@@ -21,7 +21,8 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from app.dialect import Dialect, Statement
-from app.models import PendingPoints, PendingStatus
+from app.models import OutboxMessage, PendingPoints, PendingStatus
+from app.services.notifications.outbox import outbox_written
 from gamification.points.ledger import LedgerKind, LedgerSource
 
 BATCH = 5_000
@@ -83,7 +84,7 @@ async def release_pending_points(
                 conn,
                 Statement(
                     "UPDATE pending_points SET status = ?, released_at = ? "
-                    f"WHERE status = ? AND {of_due} RETURNING id, points",
+                    f"WHERE status = ? AND {of_due} RETURNING id, event_id, points",
                     [
                         PendingStatus.RELEASED.value,
                         d.param(now),
@@ -106,8 +107,9 @@ async def release_pending_points(
                 # The balances are already moved: each row's balance after it is the new
                 # balance less the member's later releases of this batch.
                 key = "'pending-' || p.id" + ("::text" if d.postgres else "")
-                await conn.execute_query(
-                    d.numbered(
+                credited = await d.rows(
+                    conn,
+                    Statement(
                         "INSERT INTO points_ledger (member_id, delta, kind, reason, source, "
                         "idempotency_key, balance_after, created_at) "
                         f"SELECT p.member_id, p.points, ?, p.reason, ?, {key}, "
@@ -116,9 +118,33 @@ async def release_pending_points(
                         "ROWS UNBOUNDED PRECEDING), ? "
                         "FROM pending_points p JOIN member m ON m.id = p.member_id "
                         f"WHERE {of_rows} "
-                        "ON CONFLICT (source, idempotency_key) DO NOTHING"
+                        "ON CONFLICT (source, idempotency_key) DO NOTHING "
+                        "RETURNING member_id, delta, balance_after, idempotency_key",
+                        [
+                            LedgerKind.EARN.value,
+                            LedgerSource.EVENT.value,
+                            d.param(now),
+                            *row_params,
+                        ],
                     ),
-                    [LedgerKind.EARN.value, LedgerSource.EVENT.value, d.param(now), *row_params],
+                )
+                # Told as the event's points reaching the balance (webhooks: points.earned).
+                event_of = {f"pending-{r['id']}": int(r["event_id"]) for r in flipped}
+                await OutboxMessage.bulk_create(
+                    [
+                        OutboxMessage(
+                            topic="points.released",
+                            payload={
+                                "member_id": int(r["member_id"]),
+                                "event_id": event_of[r["idempotency_key"]],
+                                "points": int(r["delta"]),
+                                "balance": int(r["balance_after"]),
+                            },
+                            created_at=now,
+                        )
+                        for r in credited
+                    ],
+                    using_db=conn,
                 )
                 released += len(flipped)
                 points += sum(int(r["points"]) for r in flipped)
@@ -126,4 +152,6 @@ async def release_pending_points(
             await heartbeat()
         if len(due) < BATCH:
             break
+    if released:
+        outbox_written()
     return {"released": released, "points": points}

@@ -121,6 +121,11 @@ def _changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
             "points.adjusted",
             {"points": p["delta"], "balance": p["balance"], "reason": p.get("reason")},
         )
+    elif entry.topic == "points.released":  # an event's pending points, credited now
+        yield (
+            "points.earned",
+            {"points": p["points"], "balance": p["balance"], "eventId": p["event_id"]},
+        )
     elif entry.topic == "points.expired":
         yield "points.expired", {"points": p["delta"], "balance": p["balance"]}
     elif entry.topic == "benefits.granted":

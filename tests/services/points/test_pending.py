@@ -8,7 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from app.models import EventType, Member, PendingPoints, PendingStatus, PointsLedgerEntry
+from app.models import (
+    EventType,
+    Member,
+    OutboxMessage,
+    PendingPoints,
+    PendingStatus,
+    PointsLedgerEntry,
+)
 from app.services.activity.reversals import reverse_event
 from app.services.points.ledger import balance_mismatches
 from app.services.points.pending import pending_points_of, release_pending_points
@@ -167,3 +174,20 @@ async def test_only_the_events_own_points_pend_and_a_return_takes_the_rest_from_
     assert (stored.points_balance, stored.lifetime_points) == (0, 0)
     assert (await PendingPoints.get(member_id=member.id)).status == PendingStatus.CANCELLED
     assert await balance_mismatches() == []
+
+
+async def test_the_release_is_told_once_per_event():
+    await purchases_pend()
+    member = await factories.member()
+    recorded = await event(member, "purchase", amount="40", key="order-1")
+
+    await release_pending_points(now=SALE + timedelta(days=14))
+    await release_pending_points(now=SALE + timedelta(days=15))
+
+    (told,) = await OutboxMessage.filter(topic="points.released")
+    assert told.payload == {
+        "member_id": member.id,
+        "event_id": recorded.event_id,
+        "points": 40,
+        "balance": 40,
+    }
