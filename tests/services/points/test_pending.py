@@ -3,6 +3,8 @@ return inside the window, clawed back after it; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -191,3 +193,58 @@ async def test_the_release_is_told_once_per_event():
         "points": 40,
         "balance": 40,
     }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_balances_always_equal_their_ledger_whatever_the_order(seed):
+    # Random purchases (pending), check-ins (at once), returns and releases, in any order
+    rng = random.Random(seed)
+    await purchases_pend(3)
+    members = [await factories.member() for _ in range(3)]
+    purchases: list[str] = []
+    for step in range(30):
+        clock.current.advance(timedelta(hours=rng.randrange(1, 30)))
+        move = rng.random()
+        member = rng.choice(members)
+        if move < 0.4:
+            key = f"order-{step}"
+            await event(member, "purchase", amount=str(rng.randrange(1, 300)), key=key)
+            purchases.append(key)
+        elif move < 0.55:
+            await event(member, "check_in")
+        elif move < 0.75 and purchases:
+            key = purchases.pop(rng.randrange(len(purchases)))
+            await reverse(key, None if rng.random() < 0.5 else "1")
+        else:
+            await release_pending_points(now=factories.now())
+        assert await balance_mismatches() == []
+
+    # Once every window has closed, what each member earned is in its balance
+    await release_pending_points(now=factories.now() + timedelta(days=4))
+    for member in members:
+        stored = await Member.get(id=member.id)
+        assert stored.points_balance == stored.lifetime_points
+        assert await pending_points_of(member.id) == []
+    assert await balance_mismatches() == []
+
+
+async def test_releases_and_returns_racing_count_each_point_once():
+    # Ten pending purchases of one member, due now
+    await purchases_pend()
+    member = await factories.member()
+    for n in range(10):
+        await event(member, "purchase", amount="10", key=f"order-{n}")
+    due = SALE + timedelta(days=14)
+
+    # When two release runs and five returns race
+    await asyncio.gather(
+        release_pending_points(now=due),
+        *(reverse(f"order-{n}") for n in range(5)),
+        release_pending_points(now=due),
+    )
+
+    # Then each purchase was either released or cancelled, once: 50 points remain
+    stored = await Member.get(id=member.id)
+    assert (stored.points_balance, stored.lifetime_points) == (50, 50)
+    assert await pending_points_of(member.id) == []
+    assert await balance_mismatches() == []
