@@ -184,10 +184,11 @@ async def member_with_everything() -> Member:
     """A member with a row in every table that holds something about a member: profile
     changes and a flag (audit), events with attributes, a reversal, a completed task, a
     badge, a promotion and its benefit, a redemption, notifications, board scores, facts,
-    an adjustment, and a webhook delivery naming it."""
+    an adjustment, points pending in a return window, and a webhook delivery naming it."""
     from app.models import (
         Benefit,
         EvaluationStep,
+        EventType,
         Tier,
         TierBenefit,
         TierEvaluationMember,
@@ -286,5 +287,9 @@ async def member_with_everything() -> Member:
         batch="test",
         at=now(),
     )
+    # A purchase whose point is still in its return window (a pending_points row).
+    await EventType.filter(code="purchase").update(pending_days=14)
+    await event(ada, "purchase", amount="1", key="order-2")
+    await EventType.filter(code="purchase").update(pending_days=0)
     await relay_batch(sinks=[WebhookSink(clock=now)], now=now())
     return await Member.get(id=ada.id)

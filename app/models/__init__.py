@@ -14,7 +14,13 @@ from app.models.members import (
     MemberFact,
 )
 from app.models.notifications import Notification, OutboxMessage
-from app.models.points import PointsFlowFold, PointsFlowSlot, PointsLedgerEntry
+from app.models.points import (
+    PendingPoints,
+    PendingStatus,
+    PointsFlowFold,
+    PointsFlowSlot,
+    PointsLedgerEntry,
+)
 from app.models.rewards import CouponCode, Redemption, Reward
 from app.models.rules import EarningRule, EarningRuleSpend, EarningRuleVersion
 from app.models.seasons import Season, SeasonSwitch
@@ -64,6 +70,8 @@ __all__ = [
     "MemberFact",
     "Notification",
     "OutboxMessage",
+    "PendingPoints",
+    "PendingStatus",
     "PointsFlowFold",
     "PointsFlowSlot",
     "PointsLedgerEntry",

@@ -25,6 +25,8 @@ class EventType(Model):
     counts_as_spend = fields.BooleanField(default=False)
     counts_as_referral = fields.BooleanField(default=False)
     active = fields.BooleanField(default=True)
+    # The return window: its events' points stay pending this many days (0: credited now).
+    pending_days = fields.IntField(default=0, db_default=0)
     # The attributes its events carry (gamification/activity/attributes.py); null: any.
     attribute_schema: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
 
@@ -39,6 +41,7 @@ class EventType(Model):
             points_per_unit=self.points_per_unit,
             counts_as_spend=self.counts_as_spend,
             counts_as_referral=self.counts_as_referral,
+            pending_days=self.pending_days,
             attributes=schema_from_json(self.attribute_schema),
         )
 

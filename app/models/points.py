@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
@@ -42,6 +43,39 @@ class PointsLedgerEntry(Model):
         table = "points_ledger"
         unique_together = (("source", "idempotency_key"),)
         indexes = (("member_id", "id"),)
+
+
+class PendingStatus(StrEnum):
+    """Where pending points are: held, in the balance, or taken back before release."""
+
+    PENDING = "pending"
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+
+
+class PendingPoints(Model):
+    """Points an event earned that wait out its type's return window before they reach the
+    ledger and the balance (app/services/points/pending.py releases them)."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "laurel.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    event_id = fields.BigIntField(unique=True)
+    points = fields.BigIntField()
+    reason = fields.CharField(max_length=200)
+    release_at = fields.DatetimeField()
+    status = fields.CharEnumField(
+        PendingStatus, max_length=16, default=PendingStatus.PENDING, description=_ENUM
+    )
+    created_at = fields.DatetimeField()
+    released_at = fields.DatetimeField(null=True)
+
+    member_id: int
+
+    class Meta:
+        table = "pending_points"
+        indexes = (("status", "release_at"), ("member_id", "status"))
 
 
 class PointsFlowSlot(Model):

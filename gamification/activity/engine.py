@@ -44,6 +44,7 @@ class EventTypeRule:
     counts_as_spend: bool = False  # its amount is spend for growth
     counts_as_referral: bool = False
     attributes: tuple[AttributeSpec, ...] | None = None  # its attribute schema; None: any
+    pending_days: int = 0  # the return window its points wait out before release
 
 
 @dataclass(frozen=True, slots=True)

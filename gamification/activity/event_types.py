@@ -13,6 +13,8 @@ MAX_EVENT_TYPE_NAME_LENGTH = 64
 MAX_BASE_POINTS = 100_000
 MAX_POINTS_PER_UNIT = Decimal(1000)
 POINTS_PER_UNIT_PLACES = 4
+# The longest return window an event type's points may wait out.
+MAX_PENDING_DAYS = 365
 
 
 def check_event_type(
@@ -21,6 +23,7 @@ def check_event_type(
     name: str,
     base_points: int,
     points_per_unit: Decimal,
+    pending_days: int = 0,
 ) -> list[Problem]:
     """Everything wrong with an event catalogue entry, in field order."""
     problems: list[Problem] = []
@@ -37,4 +40,6 @@ def check_event_type(
         problems.append(
             Problem("pointsPerUnit", f"must have at most {POINTS_PER_UNIT_PLACES} decimal places")
         )
+    if not 0 <= pending_days <= MAX_PENDING_DAYS:
+        problems.append(Problem("pendingDays", f"must be between 0 and {MAX_PENDING_DAYS}"))
     return problems

@@ -157,6 +157,16 @@ class EventRecorded:
         description="The member's points multiplier (tier x season) on the event's own points "
         "and its tasks' rewards; null when 1.",
     )
+    points_pending: int = strawberry.field(
+        default=0,
+        description="Of pointsAwarded, the points held in the event type's return window: not "
+        "in the balance until pendingUntil; 0 when credited at once.",
+    )
+    pending_until: datetime | None = strawberry.field(
+        default=None,
+        description="When pointsPending are credited (unless the event is reversed first); "
+        "null when nothing is pending.",
+    )
     rules_applied: list[AppliedRule] = strawberry.field(
         default_factory=list,
         description="The earning rules that gave something, in stacking order (each its own "
@@ -196,6 +206,10 @@ class EventRecorded:
             member=member,
             base_points=Decimal(outcome["basePoints"]) if "basePoints" in outcome else None,
             multiplier=Decimal(outcome["multiplier"]) if "multiplier" in outcome else None,
+            points_pending=outcome.get("pointsPending", 0),
+            pending_until=datetime.fromisoformat(outcome["pendingUntil"])
+            if "pendingUntil" in outcome
+            else None,
             rules_applied=applied_rules(outcome),
             rules_skipped=skipped_rules(outcome),
         )
@@ -289,6 +303,11 @@ class EventTypeType:
     counts_as_referral: bool = strawberry.field(
         description="True: each event counts as a referral for growth."
     )
+    pending_days: int = strawberry.field(
+        description="The return window: its events' points stay pending this many days from "
+        "when the event occurred (visible to the member, not spendable) before a job credits "
+        "them; 0: credited at once."
+    )
     active: bool = strawberry.field(description="Inactive types are refused by recordEvent.")
     attributes: list[EventAttribute] | None = strawberry.field(
         description="The attributes its events carry, checked by recordEvent; null: any JSON "
@@ -306,6 +325,7 @@ class EventTypeType:
             points_per_unit=event_type.points_per_unit,
             counts_as_spend=event_type.counts_as_spend,
             counts_as_referral=event_type.counts_as_referral,
+            pending_days=event_type.pending_days,
             active=event_type.active,
             attributes=None
             if schema is None
@@ -333,6 +353,11 @@ class CreateEventTypeInput:
     counts_as_referral: bool = strawberry.field(
         default=False, description="True: each event counts as a referral for growth."
     )
+    pending_days: int = strawberry.field(
+        default=0,
+        description="The return window, 0 to 365 days: its events' points stay pending this "
+        "long before they are credited; 0 (the default): credited at once.",
+    )
 
 
 @strawberry.input(description="Only the fields given change (the code never does).")
@@ -352,6 +377,11 @@ class UpdateEventTypeInput:
     )
     counts_as_referral: bool | None = strawberry.field(
         default=strawberry.UNSET, description="True: each event counts as a referral for growth."
+    )
+    pending_days: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The return window, 0 to 365 days (0: credited at once). Applies to events "
+        "recorded from now on; points already pending keep their release date.",
     )
 
 

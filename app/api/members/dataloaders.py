@@ -21,6 +21,7 @@ from app.services.badges.progress import (
     visible_badges_by_member,
 )
 from app.services.benefits.grants import MemberGrants, grants_by_member
+from app.services.points.pending import Pending, pending_points_by_member
 from app.services.tasks.progress import MemberRank, TaskView, available_tasks_by_member
 from gamification.badges import BadgeProgress
 
@@ -57,6 +58,15 @@ def member_benefits_loader(*, now: datetime) -> DataLoader[MemberGrants, list[Be
         return [found[k] for k in keys]
 
     # No cache: a grant used by a mutation earlier in the document must read as used.
+    return DataLoader(load_fn=load, cache=False)
+
+
+def member_pending_points_loader() -> DataLoader[int, list[Pending]]:
+    async def load(keys: Sequence[int]) -> list[list[Pending]]:
+        found = await pending_points_by_member(keys)
+        return [found[k] for k in keys]
+
+    # No cache: a reversal earlier in the document may have cancelled some.
     return DataLoader(load_fn=load, cache=False)
 
 

@@ -32,6 +32,7 @@ from app.services.benefits.grants import MemberGrants
 from app.services.leaderboards.boards import opted_out
 from app.services.notifications.inbox import notifications_page
 from app.services.points.ledger import ledger_page
+from app.services.points.pending import Pending
 from app.services.programme.snapshot import ProgrammeTier
 from app.services.tasks.progress import MemberRank
 from gamification.badges import LEVEL_NAMES
@@ -170,6 +171,30 @@ class NotificationType:
     read: bool = strawberry.field(description="True once marked as read.")
 
 
+@strawberry.type(
+    name="PendingPoints",
+    description="Points an event earned that wait out its type's return window: not in the "
+    "balance, not spendable, not expiring, until released.",
+)
+class PendingPointsType:
+    points: int = strawberry.field(description="The points held.")
+    reason: str = strawberry.field(description="What earned them, for the member to read.")
+    release_at: datetime = strawberry.field(
+        description="When they are credited to the balance (UTC), unless the event is "
+        "reversed first (a return inside the window cancels them)."
+    )
+    event_id: strawberry.ID = strawberry.field(description="Opaque id of the event.")
+
+    @classmethod
+    def from_pending(cls, pending: Pending) -> PendingPointsType:
+        return cls(
+            points=pending.points,
+            reason=pending.reason,
+            release_at=pending.release_at,
+            event_id=strawberry.ID(encode_id("Event", pending.event_id)),
+        )
+
+
 def _this_member(member: MemberType, _: dict[str, Any]) -> int:
     return member.pk
 
@@ -264,6 +289,22 @@ class MemberType:
     )
     async def leaderboard_opt_out(self, info: Info[Context, None]) -> bool:
         return await opted_out(member_id=self.pk)
+
+    @strawberry.field(
+        description="Points held in return windows, the soonest released first: visible, "
+        "not spendable (not in pointsBalance) until their releaseAt.",
+        extensions=[member_or_staff(_this_member)],
+    )
+    async def pending_points(self, info: Info[Context, None]) -> list[PendingPointsType]:
+        found = await info.context.member_pending_points.load(self.pk)
+        return [PendingPointsType.from_pending(p) for p in found]
+
+    @strawberry.field(
+        description="The sum of pendingPoints: points on their way, not in pointsBalance.",
+        extensions=[member_or_staff(_this_member)],
+    )
+    async def pending_points_total(self, info: Info[Context, None]) -> int:
+        return sum(p.points for p in await info.context.member_pending_points.load(self.pk))
 
     async def _held_tier(self, ctx: Context) -> ProgrammeTier:
         return await ctx.programme.tier(self.tier_id, stamp=self.programme_stamp)

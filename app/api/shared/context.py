@@ -16,6 +16,7 @@ from app.api.members.dataloaders import (
     member_badges_loader,
     member_benefits_loader,
     member_by_id_loader,
+    member_pending_points_loader,
     member_tasks_loader,
 )
 from app.api.tiers.dataloaders import ProgrammeLoader
@@ -27,6 +28,7 @@ from app.services.benefits.grants import MemberGrants
 from app.services.leaderboards.reads import BoardReader
 from app.services.members.reads import MembersRead
 from app.services.notifications.updates import UpdateBroker
+from app.services.points.pending import Pending
 from app.services.tasks.progress import MemberRank, TaskView
 from gamification.badges import BadgeProgress
 
@@ -56,6 +58,9 @@ class Context:
         default_factory=member_badges_loader
     )
     hidden_badges: DataLoader[int, int] = field(default_factory=hidden_badges_loader)
+    member_pending_points: DataLoader[int, list[Pending]] = field(
+        default_factory=member_pending_points_loader
+    )
     # The catalogue (tiers, the ladder in force) from the per-process programme snapshot.
     programme: ProgrammeLoader = field(init=False)
     member_tasks: DataLoader[MemberRank, list[TaskView]] = field(init=False)

@@ -29,6 +29,7 @@ EVENT_TYPE_FIELDS = (
     "points_per_unit",
     "counts_as_spend",
     "counts_as_referral",
+    "pending_days",
     "active",
 )
 
@@ -39,6 +40,7 @@ EVENT_TYPE_CHANGEABLE = (
     "points_per_unit",
     "counts_as_spend",
     "counts_as_referral",
+    "pending_days",
 )
 
 
@@ -48,6 +50,7 @@ def _check_event_type(values: dict[str, Any]) -> None:
         name=values["name"],
         base_points=values["base_points"],
         points_per_unit=values["points_per_unit"],
+        pending_days=values.get("pending_days", 0),
     )
     if problems:
         raise InvalidInput(problems)
@@ -61,6 +64,7 @@ async def create_event_type(
     points_per_unit: Decimal = Decimal(0),
     counts_as_spend: bool = False,
     counts_as_referral: bool = False,
+    pending_days: int = 0,
     actor: Actor,
     now: datetime,
 ) -> EventType:
@@ -71,6 +75,7 @@ async def create_event_type(
         "points_per_unit": points_per_unit,
         "counts_as_spend": counts_as_spend,
         "counts_as_referral": counts_as_referral,
+        "pending_days": pending_days,
     }
     _check_event_type(values)
     values["name"] = name.strip()

@@ -42,6 +42,7 @@ from gamification.activity.attributes import check_attributes
 from gamification.activity.engine import (
     Completion,
     EventTypeRule,
+    LedgerLine,
     MemberSnapshot,
     Outcome,
     event_points,
@@ -252,7 +253,8 @@ class _Member:
     held: dict[int, int] = field(default_factory=dict)  # badge id -> highest level
     progress: dict[tuple[int, str], TaskProgress] = field(default_factory=dict)
     # What the batch changed, for the one UPDATE of the row.
-    points: int = 0
+    points: int = 0  # to the balance
+    lifetime_gained: int = 0  # to lifetime points (more when some are pending)
     growth_gained: int = 0
     tier_changed: bool = False
 
@@ -561,6 +563,10 @@ async def _record(
             earning=earning,
         )
         summary = _summary(outcome, explain=bool(rules))
+        pending_until = _pending_until(a, outcome)
+        if pending_until is not None:
+            summary["pointsPending"] = _own_points(outcome)
+            summary["pendingUntil"] = pending_until.isoformat()
         event_id = event_ids.pop(0)
         writes.event(a, event_id=event_id, outcome=outcome, summary=summary)
         writes.outcome(
@@ -573,6 +579,7 @@ async def _record(
             seasons=programme.seasons_running(a.item.occurred_at),
             badge_ids=badge_ids,
             ladder=a.ladder,
+            pending_until=pending_until,
         )
         recorded_before[key] = (event_id, a.fingerprint, summary)
         results[a.index] = Recorded(
@@ -585,6 +592,24 @@ async def _record(
     for promotion in writes.promotions:
         await _promote(conn, promotion, now=now)
     return _all(results), bool(writes.events)
+
+
+def _own(line: LedgerLine) -> bool:
+    """The ledger line of the event's own points (what its type gives), not a task's
+    reward nor an earning rule's award."""
+    return line.task_id is None and line.rule_id is None
+
+
+def _own_points(outcome: Outcome) -> int:
+    return sum(line.delta for line in outcome.ledger if _own(line))
+
+
+def _pending_until(a: _Accepted, outcome: Outcome) -> datetime | None:
+    """When the event's own points leave the return window of its type (None: credited
+    now). The window runs from when the event occurred, as a return window from the sale."""
+    if a.event_type.pending_days <= 0 or _own_points(outcome) <= 0:
+        return None
+    return a.item.occurred_at + timedelta(days=a.event_type.pending_days)
 
 
 def _all(results: list[Recorded | ServiceError | None]) -> list[Recorded | ServiceError]:
@@ -705,6 +730,7 @@ class _Writes:
         self.zone = zone
         self.events: list[list[Any]] = []
         self.ledger: list[list[Any]] = []
+        self.pending: list[list[Any]] = []
         self.completions: list[list[Any]] = []
         self.badges: list[list[Any]] = []
         self.notices: list[list[Any]] = []
@@ -755,10 +781,24 @@ class _Writes:
         seasons: list[CalendarSeason],
         badge_ids: dict[str, int],
         ladder: ProgrammeLadder,
+        pending_until: datetime | None = None,
     ) -> None:
         now = self.now
         self.members[member.id] = member
+        held = 0
+        if pending_until is not None:
+            # The event's own points are held for the return window: no ledger row and no
+            # balance until released (app/services/points/pending.py); earning-rule awards
+            # and task rewards are credited now, each its own ledger row as ever. Lifetime
+            # points, boards and growth count the held points now: they are earned.
+            held = _own_points(outcome)
+            reason = next(line.reason for line in outcome.ledger if _own(line))
+            self.pending.append(
+                [member.id, event_id, held, reason[:200], pending_until, "pending", now]
+            )
         for n, line in enumerate(outcome.ledger, start=1):
+            if held and _own(line):
+                continue  # numbered all the same: keys stay those of an event without window
             member.points_balance += line.delta  # the balance read under the lock, moved on
             self.ledger.append(
                 [
@@ -774,8 +814,10 @@ class _Writes:
                     line.rule_version,
                 ]
             )
+        # Pending points are earned (lifetime points, boards) but not yet spendable.
         member.lifetime_points += outcome.points
-        member.points += outcome.points
+        member.lifetime_gained += outcome.points
+        member.points += outcome.points - held
         member.growth += outcome.growth
         member.growth_gained += outcome.growth
         for state in outcome.progress:
@@ -839,6 +881,7 @@ class _Writes:
         out = [
             *d.insert("event", EVENT_COLUMNS, self.events),
             *d.insert("points_ledger", LEDGER_COLUMNS, self.ledger),
+            *d.insert("pending_points", PENDING_COLUMNS, self.pending),
             *d.insert("task_completion", COMPLETION_COLUMNS, self.completions),
             *d.insert("member_badge", BADGE_COLUMNS, self.badges),
             *d.insert("notification", NOTIFICATION_COLUMNS, self.notices),
@@ -908,14 +951,20 @@ class _Writes:
             ),
         ]
         moved = [
-            [m.id, m.points, m.growth_gained, m.tier_id]
+            [m.id, m.points, m.lifetime_gained, m.growth_gained, m.tier_id]
             for m in self.members.values()
-            if m.points or m.growth_gained or m.tier_changed
+            if m.points or m.lifetime_gained or m.growth_gained or m.tier_changed
         ]
         if moved:
             relation, params = d.relation(
                 moved,
-                (("id", "bigint"), ("points", "bigint"), ("growth", "bigint"), ("tier_id", "int")),
+                (
+                    ("id", "bigint"),
+                    ("points", "bigint"),
+                    ("lifetime", "bigint"),
+                    ("growth", "bigint"),
+                    ("tier_id", "int"),
+                ),
             )
             # The ids again as a condition on member's own key: PostgreSQL cannot see how
             # many rows a JSON parameter holds (it assumes 100) and would rather scan every
@@ -924,7 +973,7 @@ class _Writes:
             out.append(
                 Statement(
                     "UPDATE member SET points_balance = member.points_balance + v.points, "
-                    "lifetime_points = member.lifetime_points + v.points, "
+                    "lifetime_points = member.lifetime_points + v.lifetime, "
                     "growth = member.growth + v.growth, tier_id = v.tier_id "
                     f"FROM {relation} WHERE member.id = v.id AND {moved_ids}",
                     [*params, *id_params],
@@ -972,6 +1021,15 @@ LEDGER_COLUMNS = (
     "created_at",
     "rule_id",
     "rule_version",
+)
+PENDING_COLUMNS = (
+    "member_id",
+    "event_id",
+    "points",
+    "reason",
+    "release_at",
+    "status",
+    "created_at",
 )
 SPEND_COLUMNS = ("rule_id", "member_id", "period_key", "points", "awards", "first_at", "updated_at")
 SPEND_ADDED = (

@@ -11,7 +11,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from app.models import Event, EventReversal, Member, OutboxMessage, PointsLedgerEntry
+from app.models import (
+    Event,
+    EventReversal,
+    Member,
+    OutboxMessage,
+    PendingPoints,
+    PendingStatus,
+    PointsLedgerEntry,
+)
 from app.services.leaderboards.scores import (
     apply_changes,
     changed_keys,
@@ -87,6 +95,12 @@ async def reverse_event(
             event = await Event.get(id=event.id, using_db=conn)
             if event.member_id != member.id:
                 raise _OwnerMoved()
+            # Points still in the return window are taken from the pending row, never from
+            # the balance: no ledger row, no debt. The member lock orders this against the
+            # release job, which locks the members of the rows it releases first.
+            held = await PendingPoints.get_or_none(
+                event_id=event.id, status=PendingStatus.PENDING, using_db=conn
+            )
             plan = plan_reversal(
                 event_amount=event.amount,
                 event_points=event.points,
@@ -95,7 +109,8 @@ async def reverse_event(
                 reversed_points=event.reversed_points,
                 reversed_growth=event.reversed_growth,
                 amount=amount,
-                balance=member.points_balance,
+                # Inside the window the held points are there to take first.
+                balance=member.points_balance + (held.points if held is not None else 0),
                 growth_now=member.growth,
                 allow_debt=allow_debt,
             )
@@ -112,24 +127,40 @@ async def reverse_event(
                 created_at=now,
                 using_db=conn,
             )
+            # The event's held points go first (no ledger row, no debt); the rest (its
+            # rule awards and task rewards, credited at once) from the balance as ever.
+            cancelled = min(plan.points, held.points) if held is not None else 0
+            taken = plan.points - cancelled
+            if held is not None and cancelled:
+                await (
+                    PendingPoints.filter(id=held.id)
+                    .using_db(conn)
+                    .update(points=F("points") - cancelled)
+                )
+                if cancelled >= held.points:
+                    await (
+                        PendingPoints.filter(id=held.id)
+                        .using_db(conn)
+                        .update(status=PendingStatus.CANCELLED)
+                    )
             await (
                 Member.filter(id=member.id)
                 .using_db(conn)
                 .update(
-                    points_balance=F("points_balance") - plan.points,
+                    points_balance=F("points_balance") - taken,
                     lifetime_points=F("lifetime_points") - plan.points,
                     growth=F("growth") - plan.growth,
                 )
             )
-            if plan.points:
+            if taken:
                 await PointsLedgerEntry.create(
                     member_id=member.id,
-                    delta=-plan.points,
+                    delta=-taken,
                     kind=LedgerKind.ADJUST,
                     reason=f"Reversal: {reason.strip()}"[:MAX_REASON_LENGTH],
                     source=LedgerSource.REVERSAL,
                     idempotency_key=key,
-                    balance_after=member.points_balance - plan.points,
+                    balance_after=member.points_balance - taken,
                     using_db=conn,
                 )
             await (
@@ -156,9 +187,10 @@ async def reverse_event(
                 payload={
                     "member_id": member.id,
                     "event_id": event.id,
-                    "points": -plan.points,
+                    "points": -taken,
                     "growth": -plan.growth,
-                    "balance": member.points_balance - plan.points,
+                    "balance": member.points_balance - taken,
+                    **({"pendingPointsCancelled": cancelled} if cancelled else {}),
                     "scores": changed_keys(scores),
                 },
                 created_at=now,

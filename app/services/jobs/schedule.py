@@ -23,6 +23,7 @@ from app.services.members.exports import build_exports
 from app.services.notifications.inbox import clean_up_notifications
 from app.services.points.expiry import expire_points
 from app.services.points.ledger import balance_mismatches
+from app.services.points.pending import release_pending_points
 from app.services.points.rollup import fold_points_flow
 from app.services.seasons.switch import switch_seasons
 from app.services.tiers.evaluation import EvaluationPolicy, evaluate_tiers
@@ -112,6 +113,12 @@ async def _point_expiry(settings: Settings, now: datetime, heartbeat: Heartbeat)
     )
 
 
+async def _pending_points_release(
+    settings: Settings, now: datetime, heartbeat: Heartbeat
+) -> dict[str, Any]:
+    return await release_pending_points(now=now, heartbeat=heartbeat)
+
+
 async def _season_boundaries(
     settings: Settings, now: datetime, heartbeat: Heartbeat
 ) -> dict[str, Any]:
@@ -164,6 +171,11 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
         daily_at=time(1, 0),
         description="expire points credited more than LAUREL_POINTS_EXPIRE_AFTER_DAYS ago "
         "(first in, first out)",
+    ),
+    ScheduledJob(
+        "pending_points_release",
+        _pending_points_release,
+        description="credit pending points whose return window has closed",
     ),
     ScheduledJob(
         "birthday_gifts",

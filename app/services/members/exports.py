@@ -47,6 +47,7 @@ from app.models import (
     MemberExportStatus,
     MemberFact,
     Notification,
+    PendingPoints,
     PointsLedgerEntry,
     Redemption,
     TaskCompletion,
@@ -191,7 +192,23 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "redemptions",
         Redemption,
-        ("id", "reward__code", "reward__name", "points", "idempotency_key", "created_at"),
+        (
+            "id",
+            "reward__code",
+            "reward__name",
+            "points",
+            "idempotency_key",
+            "created_at",
+            "status",
+            "coupon__code",
+            "cancelled_at",
+            "cancel_reason",
+        ),
+    ),
+    Section(
+        "pendingPoints",
+        PendingPoints,
+        ("id", "event_id", "points", "reason", "status", "release_at", "created_at", "released_at"),
     ),
     Section(
         "notifications",

@@ -286,7 +286,7 @@ async def _union_active_days(conn: BaseDBAsyncClient, d: Dialect, s: int, dup: i
 
 # Rows that change owner as they are, and those unique per member by some key (the
 # duplicate's row stays where the survivor has one under the same key).
-_MOVED = ("event", "task_completion", "tier_change", "notification")
+_MOVED = ("event", "task_completion", "tier_change", "notification", "pending_points")
 _MOVED_UNLESS_HELD = {
     "benefit_grant": ("benefit_id", "source", "source_ref"),
     "redemption": ("idempotency_key",),

@@ -71,7 +71,8 @@ class MemberUpdate:
 def _changes(entry: OutboxEntry) -> Iterator[tuple[UpdateKind, dict[str, Any]]]:
     p = entry.payload
     if entry.topic == "event.recorded":
-        if p.get("points"):
+        # Points held in a return window move no balance: their release is the change.
+        if p.get("points") and not p.get("pointsPending"):
             yield (
                 UpdateKind.POINTS_CHANGED,
                 {"delta": p["points"], "balance": p.get("balance"), "reason": "activity"},
@@ -95,6 +96,11 @@ def _changes(entry: OutboxEntry) -> Iterator[tuple[UpdateKind, dict[str, Any]]]:
         yield (
             UpdateKind.POINTS_CHANGED,
             {"delta": p["delta"], "balance": p["balance"], "reason": "adjustment"},
+        )
+    elif entry.topic == "points.released":
+        yield (
+            UpdateKind.POINTS_CHANGED,
+            {"delta": p["points"], "balance": p["balance"], "reason": "activity"},
         )
     elif entry.topic == "points.expired":
         yield (

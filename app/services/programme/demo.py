@@ -18,6 +18,8 @@ or not at all. What a new user finds, relative to the load's ``now``:
 - typed purchase attributes (total, line items) and two earning rules: a weekend
   double-points campaign with a 20,000-point budget, and a bonus for baskets holding
   shoes, at most three times a member a month (replayed purchases carry line items);
+- purchases whose points pend for a 14-day return window, so the replayed purchases'
+  points show as pending (``me.pendingPoints``) until the release job credits them;
 - a few members close to promotion and a few at risk of demotion (``DEMO_NEAR_PROMOTION``,
   ``DEMO_AT_RISK``), left out of the replayed activity so they stay so.
 """
@@ -46,7 +48,7 @@ from app.models import (
     TierChange,
     TierChangeReason,
 )
-from app.services.activity.event_types import set_event_type_attributes
+from app.services.activity.event_types import set_event_type_attributes, update_event_type
 from app.services.activity.events import EventPolicy, record_event
 from app.services.badges.catalogue import create_badge
 from app.services.benefits.catalogue import (
@@ -465,7 +467,11 @@ async def _load_tasks_and_badges(*, now: datetime) -> None:
 
 
 async def _load_earning_rules(*, now: datetime) -> None:
-    """Typed purchases and the earning rules a marketer would write for them."""
+    """Typed purchases and the earning rules a marketer would write for them; purchases'
+    points pend for a 14-day return window, so the replayed ones are still pending."""
+    await update_event_type(
+        code="purchase", changes={"pending_days": 14}, actor=DEMO_ACTOR, now=now
+    )
     await set_event_type_attributes(
         code="purchase",
         attributes=[

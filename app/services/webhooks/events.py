@@ -131,7 +131,8 @@ def _listing_row_changes(entry: OutboxEntry) -> Iterator[tuple[int | None, str, 
 def _member_row_changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any]]]:
     p = entry.payload
     if entry.topic == "event.recorded":
-        if p.get("points"):
+        # Points held in a return window move no balance: their release is the change.
+        if p.get("points") and not p.get("pointsPending"):
             yield (
                 "points.earned",
                 {"points": p["points"], "balance": p.get("balance"), "eventId": p["event_id"]},
@@ -178,6 +179,11 @@ def _member_row_changes(entry: OutboxEntry) -> Iterator[tuple[str, dict[str, Any
         yield (
             "points.adjusted",
             {"points": p["delta"], "balance": p["balance"], "reason": p.get("reason")},
+        )
+    elif entry.topic == "points.released":  # an event's pending points, credited now
+        yield (
+            "points.earned",
+            {"points": p["points"], "balance": p["balance"], "eventId": p["event_id"]},
         )
     elif entry.topic == "points.expired":
         yield "points.expired", {"points": p["delta"], "balance": p["balance"]}

@@ -48,6 +48,7 @@ STAFF = {"marketer", "admin", "service"}
 ALLOWED = {
     "TierLadder": EVERYONE,
     "Me": {"member", "other-member"},
+    "MyPendingPoints": {"member", "other-member"},
     "Leaderboard": SELF_AND_STAFF | {"other-member"},
     "LeaderboardTop": SELF_AND_STAFF | {"other-member"},
     "OpenLeaderboards": SELF_AND_STAFF | {"other-member"},
@@ -183,6 +184,7 @@ def variables(
     return {
         "TierLadder": {},
         "Me": {},
+        "MyPendingPoints": {},
         "Leaderboard": {"code": board.code, "first": 5},
         "LeaderboardTop": {"code": board.code},
         "OpenLeaderboards": {},
