@@ -307,7 +307,12 @@ async def _lock_members(
             "points_balance, lifetime_points, time_zone, locale, marketing_opt_out, "
             "deactivated_at, merged_into_id, "
             f"{STAMP_SQL} AS stamp FROM member "
-            f"WHERE {by_id} OR {by_external} OR id IN (SELECT m.merged_into_id FROM member m "
+            # A union of three keyed reads, not ORs of them: PostgreSQL answers
+            # "id = ANY(...) OR external_id = ANY(...) OR id IN (...)" by scanning every
+            # member (76 ms a batch at 10,000 members, seen with auto_explain).
+            f"WHERE id IN (SELECT id FROM member WHERE {by_id} "
+            f"UNION ALL SELECT id FROM member WHERE {by_external} "
+            "UNION ALL SELECT m.merged_into_id FROM member m "
             f"WHERE {survivors} AND m.merged_into_id IS NOT NULL) ORDER BY id{d.lock_rows}",
             by_id_params + by_external_params + survivor_params,
         ),
