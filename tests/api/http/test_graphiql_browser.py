@@ -9,13 +9,7 @@ screenshot of the last state lands in ``test-artefacts/`` (git-ignored).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -24,75 +18,30 @@ import pytest
 
 from app.auth import Role, mint_token
 from app.config import Settings
-from tests import backing_services as services
+from tests.browsers import chromium_path, laurel_serving
 from tests.factories import now
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTEFACTS = ROOT / "test-artefacts"
 SECRET = "browser-test-secret-" + "x" * 32
 STARTUP_SECONDS = 60
 UI_TIMEOUT_MS = 30_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def chromium() -> Path:
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        services.unavailable("chromium", f"{CHROMIUM} not found (apt-get install -y chromium)")
-    return CHROMIUM
+    return chromium_path()
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """``laurel serve`` on a free port, on its own SQLite file (no demo: nothing to wait
     for); yields its base URL."""
-    port = _free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LAUREL_")}
-    env |= {
-        "LAUREL_DATABASE_URL": f"sqlite://{tmp_path / 'laurel.sqlite3'}",
-        "LAUREL_JWT_SECRET": SECRET,
-        "LAUREL_LOAD_DEMO": "false",
-        "LAUREL_LOG_LEVEL": "WARNING",
-    }
-    log = tmp_path / "serve.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        started = time.monotonic()
-        while not _ready(port):
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() - started < STARTUP_SECONDS, log.read_text()
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    env = {"LAUREL_JWT_SECRET": SECRET, "LAUREL_LOAD_DEMO": "false", "LAUREL_LOG_LEVEL": "WARNING"}
+    with laurel_serving(tmp_path, env=env, startup_seconds=STARTUP_SECONDS) as url:
+        yield url
 
 
 def _admin_token() -> str:

@@ -10,12 +10,6 @@ sent with events come from it too (tests/clock.py reads the wall clock unless pi
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -28,9 +22,8 @@ import pytest
 
 from app.auth import Role, mint_token
 from app.config import Settings
-from tests import backing_services as services
+from tests.browsers import chromium_path, laurel_serving
 from tests.factories import now
-from tests.live import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -38,7 +31,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTEFACTS = ROOT / "test-artefacts" / "web"
 SECRET = "web-browser-test-secret-" + "x" * 32
 ZONE = ZoneInfo("Asia/Shanghai")  # LAUREL_TIMEZONE's default: the forms' local time
@@ -48,57 +40,24 @@ PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-def _ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists() or shutil.which("chromium") is None:
-        services.unavailable("chromium", f"{CHROMIUM} not found (apt-get install -y chromium)")
-    return CHROMIUM
+    return chromium_path()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``laurel serve`` with the demo programme on a free port; yields its base URL."""
-    folder = tmp_path_factory.mktemp("web")
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LAUREL_")}
-    env |= {
-        "LAUREL_DATABASE_URL": f"sqlite://{folder / 'laurel.sqlite3'}",
+    env = {
         "LAUREL_JWT_SECRET": SECRET,
         "LAUREL_LOAD_DEMO": "true",
         "LAUREL_LOG_LEVEL": "WARNING",
         "LAUREL_OUTBOX_POLL_SECONDS": "0.2",
     }
-    log = folder / "serve.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        started = time.monotonic()
-        while not _ready(port):
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() - started < STARTUP_SECONDS, log.read_text()
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with laurel_serving(
+        tmp_path_factory.mktemp("web"), env=env, startup_seconds=STARTUP_SECONDS
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
