@@ -109,49 +109,35 @@ async def test_a_bad_value_is_shown_beside_its_field(app):
     assert not await Season.exists()
 
 
-async def test_text_that_is_not_a_number_is_refused_beside_its_field(app):
+async def post_seasonal_task(app, **fields: str):
+    """A marketer posts the seasonal-task form of a new season with ``fields`` over a valid
+    count task; the page it gets back."""
     await factories.ladder()
     season = await Season.create(
         code="s", name="S", starts_at=factories.now(), ends_at=factories.now() + timedelta(days=9)
     )
+    form = {
+        "code": "t",
+        "name": "T",
+        "eventType": "check_in",
+        "condition": "COUNT",
+        "target": "3",
+        "window": "SEASON",
+    }
     async with signed_in(app, "marketer") as marketer:
         path = f"/console/seasons/{_season_id(season.id)}"
-        page = await marketer.send(
-            f"{path}/tasks",
-            {
-                "code": "t",
-                "name": "T",
-                "eventType": "check_in",
-                "condition": "COUNT",
-                "target": "ten",
-                "window": "SEASON",
-            },
-            page=path,
-        )
+        return await marketer.send(f"{path}/tasks", form | fields, page=path)
+
+
+async def test_text_that_is_not_a_number_is_refused_beside_its_field(app):
+    page = await post_seasonal_task(app, target="ten")
 
     assert page.status_code == 400
     assert problem_of(page.text, "task", "target") == "must be a whole number"
 
 
 async def test_a_seasonal_task_counted_over_a_lifetime_is_refused_beside_its_window(app):
-    await factories.ladder()
-    season = await Season.create(
-        code="s", name="S", starts_at=factories.now(), ends_at=factories.now() + timedelta(days=9)
-    )
-    async with signed_in(app, "marketer") as marketer:
-        path = f"/console/seasons/{_season_id(season.id)}"
-        page = await marketer.send(
-            f"{path}/tasks",
-            {
-                "code": "t",
-                "name": "T",
-                "eventType": "check_in",
-                "condition": "COUNT",
-                "target": "3",
-                "window": "LIFETIME",
-            },
-            page=path,
-        )
+    page = await post_seasonal_task(app, window="LIFETIME")
 
     assert page.status_code == 400
     assert "SEASON, MONTH, WEEK or DAY" in problem_of(page.text, "task", "window")
